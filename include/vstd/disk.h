@@ -48,16 +48,19 @@ enum vstd_disk_open_flag {
 #define VSTD_DISK_DEFAULT_MAX_CHAIN 256
 
 typedef struct vstd_disk_open_opts {
-	unsigned version;          /* VSTD_DISK_OPEN_OPTS_VERSION */
-	const char *format;        /* NULL: probe */
-	unsigned flags;            /* enum vstd_disk_open_flag */
-	unsigned max_chain_depth;  /* 0: VSTD_DISK_DEFAULT_MAX_CHAIN */
-	uint64_t cache_size;       /* metadata cache bytes, 0: format default */
-	const char *backing_format;/* format of the backing file when the image
-	                              does not record one (NULL: none) */
+	unsigned version;           /* VSTD_DISK_OPEN_OPTS_VERSION */
+	const char *format;         /* NULL: probe */
+	unsigned flags;             /* enum vstd_disk_open_flag */
+	unsigned max_chain_depth;   /* 0: VSTD_DISK_DEFAULT_MAX_CHAIN */
+	uint64_t cache_size;        /* metadata cache bytes, 0: format default */
+	const char *backing_format; /* format of the backing file when the image
+	                               does not record one (NULL: none) */
 } vstd_disk_open_opts;
 
-#define VSTD_DISK_OPEN_OPTS_INIT {VSTD_DISK_OPEN_OPTS_VERSION, NULL, 0, 0, 0, NULL}
+#define VSTD_DISK_OPEN_OPTS_INIT                                                                   \
+	{                                                                                          \
+		VSTD_DISK_OPEN_OPTS_VERSION, NULL, 0, 0, 0, NULL                                   \
+	}
 
 /**
  * vstd_disk_open - open an image file and its backing chain.
@@ -76,7 +79,7 @@ VSTD_API int vstd_disk_open(vstd_disk **out, const char *path, const vstd_disk_o
  * relative backing names (NULL: backing files are not opened).
  */
 VSTD_API int vstd_disk_open_io(vstd_disk **out, vstd_io *io, const char *name,
-			       const vstd_disk_open_opts *opts);
+                               const vstd_disk_open_opts *opts);
 
 /** vstd_disk_close - close the disk and its chain.  Does not flush.  NULL: no-op. */
 VSTD_API void vstd_disk_close(vstd_disk *disk);
@@ -121,19 +124,19 @@ VSTD_API int vstd_disk_discard(vstd_disk *disk, uint64_t off, uint64_t len);
 /* ------------------------------------------------------------ allocation map */
 
 enum vstd_block_flag {
-	VSTD_BLOCK_DATA = 0x01,       /* reads return stored data */
-	VSTD_BLOCK_ZERO = 0x02,       /* reads return zeroes */
-	VSTD_BLOCK_ALLOCATED = 0x04,  /* this layer defines the contents (else
-	                                 they come from the backing chain) */
-	VSTD_BLOCK_OFFSET_VALID = 0x08,/* host_offset is where the data is */
+	VSTD_BLOCK_DATA = 0x01,         /* reads return stored data */
+	VSTD_BLOCK_ZERO = 0x02,         /* reads return zeroes */
+	VSTD_BLOCK_ALLOCATED = 0x04,    /* this layer defines the contents (else
+	                                   they come from the backing chain) */
+	VSTD_BLOCK_OFFSET_VALID = 0x08, /* host_offset is where the data is */
 	VSTD_BLOCK_COMPRESSED = 0x10
 };
 
 typedef struct vstd_block_status {
-	uint64_t length;      /* bytes from the offset asked with this status */
-	unsigned flags;       /* enum vstd_block_flag */
-	uint64_t host_offset; /* with VSTD_BLOCK_OFFSET_VALID */
-	unsigned depth;       /* vstd_disk_map: layer that answered, 0 = top */
+	uint64_t length;        /* bytes from the offset asked with this status */
+	unsigned flags;         /* enum vstd_block_flag */
+	uint64_t host_offset;   /* with VSTD_BLOCK_OFFSET_VALID */
+	unsigned depth;         /* vstd_disk_map: layer that answered, 0 = top */
 	const vstd_disk *layer; /* vstd_disk_map: that layer */
 } vstd_block_status;
 
@@ -142,7 +145,7 @@ typedef struct vstd_block_status {
  * max_len bytes (st->length > 0 unless off is at the end).
  */
 VSTD_API int vstd_disk_block_status(vstd_disk *disk, uint64_t off, uint64_t max_len,
-				    vstd_block_status *st);
+                                    vstd_block_status *st);
 
 /**
  * vstd_disk_map - status through the chain: which layer holds the data at
@@ -157,12 +160,12 @@ typedef struct vstd_disk_info {
 	const char *filename;
 	const char *format;
 	uint64_t virtual_size;
-	uint64_t actual_size;        /* bytes the file(s) occupy on the host */
-	uint64_t cluster_size;       /* allocation unit, 0 when not applicable */
-	const char *backing_filename;/* as recorded in the image, or NULL */
+	uint64_t actual_size;              /* bytes the file(s) occupy on the host */
+	uint64_t cluster_size;             /* allocation unit, 0 when not applicable */
+	const char *backing_filename;      /* as recorded in the image, or NULL */
 	const char *backing_filename_full; /* resolved path, or NULL */
-	const char *backing_format;  /* as recorded, or NULL */
-	int dirty;                   /* image not closed cleanly (needs check/replay) */
+	const char *backing_format;        /* as recorded, or NULL */
+	int dirty;                         /* image not closed cleanly (needs check/replay) */
 	int encrypted;
 	int read_only;
 	/* JSON object text {"type": format, "data": {...}} with the fields of
@@ -190,12 +193,15 @@ typedef struct vstd_disk_create_opts {
 } vstd_disk_create_opts;
 
 enum vstd_disk_create_flag {
-	VSTD_DISK_CREATE_EXCL = 0x01,      /* fail if the file exists */
+	VSTD_DISK_CREATE_EXCL = 0x01,            /* fail if the file exists */
 	VSTD_DISK_CREATE_NO_BACKING_CHECK = 0x02 /* do not open the backing file
 	                                   (then size must be given) */
 };
 
-#define VSTD_DISK_CREATE_OPTS_INIT {VSTD_DISK_CREATE_OPTS_VERSION, NULL, 0, NULL, NULL, NULL, 0}
+#define VSTD_DISK_CREATE_OPTS_INIT                                                                 \
+	{                                                                                          \
+		VSTD_DISK_CREATE_OPTS_VERSION, NULL, 0, NULL, NULL, NULL, 0                        \
+	}
 
 /**
  * vstd_disk_create - create an image file.  Unknown options, values out of
@@ -208,7 +214,7 @@ VSTD_API int vstd_disk_create(const char *path, const vstd_disk_create_opts *opt
 /** Description of one creation option of a format (for `-o help`). */
 typedef struct vstd_disk_option_desc {
 	const char *name;
-	const char *type;          /* "size", "bool", "number", "string", "enum" */
+	const char *type; /* "size", "bool", "number", "string", "enum" */
 	const char *help;
 	const char *default_value; /* NULL: none */
 } vstd_disk_option_desc;
@@ -242,20 +248,20 @@ enum vstd_disk_resize_flag {
  * VSTD_DISK_RESIZE_SHRINK fails with VSTD_EPERM.
  */
 VSTD_API int vstd_disk_resize(vstd_disk *disk, uint64_t new_size, unsigned flags,
-			      const char *preallocation);
+                              const char *preallocation);
 
 /* ------------------------------------------------------------ checking */
 
 enum vstd_disk_check_flag {
-	VSTD_CHECK_REPAIR_LEAKS = 0x01, /* -r leaks */
-	VSTD_CHECK_REPAIR_ERRORS = 0x02,/* with LEAKS: -r all */
+	VSTD_CHECK_REPAIR_LEAKS = 0x01,  /* -r leaks */
+	VSTD_CHECK_REPAIR_ERRORS = 0x02, /* with LEAKS: -r all */
 	VSTD_CHECK_REPAIR_ALL = 0x03
 };
 
 typedef struct vstd_disk_check_result {
-	uint64_t corruptions;       /* found (and not fixed) */
+	uint64_t corruptions; /* found (and not fixed) */
 	uint64_t leaks;
-	uint64_t check_errors;      /* the check itself could not complete a part */
+	uint64_t check_errors; /* the check itself could not complete a part */
 	uint64_t corruptions_fixed;
 	uint64_t leaks_fixed;
 	uint64_t allocated_clusters;
@@ -263,8 +269,8 @@ typedef struct vstd_disk_check_result {
 	uint64_t fragmented_clusters;
 	uint64_t compressed_clusters;
 	uint64_t image_end_offset;
-	int supported;              /* 0: the format has no consistency checks */
-	char *report;               /* one problem per line, or NULL; capped */
+	int supported; /* 0: the format has no consistency checks */
+	char *report;  /* one problem per line, or NULL; capped */
 } vstd_disk_check_result;
 
 /**
@@ -297,23 +303,26 @@ enum vstd_disk_convert_flag {
 #define VSTD_DISK_CONVERT_OPTS_VERSION 1
 
 typedef struct vstd_disk_convert_opts {
-	unsigned version;            /* VSTD_DISK_CONVERT_OPTS_VERSION */
-	const char *format;          /* target format; NULL: "raw" */
-	const char *options;         /* target creation options (-o) */
-	const char *backing_file;    /* -B: target's backing; areas equal to it
-	                                are left unallocated */
-	const char *backing_format;  /* -F */
-	unsigned flags;              /* enum vstd_disk_convert_flag */
-	uint64_t sparse_size;        /* -S: zero-detection granularity; 0: 4 KiB */
-	unsigned parallel;           /* -m: requests in flight, 0: 8 */
-	unsigned threads;            /* compression threads, 0: online CPUs */
-	const char *snapshot;        /* -l: convert this internal snapshot */
+	unsigned version;           /* VSTD_DISK_CONVERT_OPTS_VERSION */
+	const char *format;         /* target format; NULL: "raw" */
+	const char *options;        /* target creation options (-o) */
+	const char *backing_file;   /* -B: target's backing; areas equal to it
+	                               are left unallocated */
+	const char *backing_format; /* -F */
+	unsigned flags;             /* enum vstd_disk_convert_flag */
+	uint64_t sparse_size;       /* -S: zero-detection granularity; 0: 4 KiB */
+	unsigned parallel;          /* -m: requests in flight, 0: 8 */
+	unsigned threads;           /* compression threads, 0: online CPUs */
+	const char *snapshot;       /* -l: convert this internal snapshot */
 	vstd_progress_fn progress;
 	void *progress_opaque;
 } vstd_disk_convert_opts;
 
-#define VSTD_DISK_CONVERT_OPTS_INIT \
-	{VSTD_DISK_CONVERT_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL, NULL}
+#define VSTD_DISK_CONVERT_OPTS_INIT                                                                \
+	{                                                                                          \
+		VSTD_DISK_CONVERT_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, 0, 0, 0, NULL, NULL,    \
+		        NULL                                                                       \
+	}
 
 /**
  * vstd_disk_convert - copy the guest-visible contents of `src` (through its
@@ -322,7 +331,7 @@ typedef struct vstd_disk_convert_opts {
  * is removed, so no partial image is left claiming success.
  */
 VSTD_API int vstd_disk_convert(vstd_disk *src, const char *dst_path,
-			       const vstd_disk_convert_opts *opts);
+                               const vstd_disk_convert_opts *opts);
 
 enum vstd_disk_compare_flag {
 	VSTD_COMPARE_STRICT = 0x01 /* -s: different sizes, or allocated vs.
@@ -341,8 +350,8 @@ typedef struct vstd_disk_compare_result {
  * the larger image reads as zeroes.
  */
 VSTD_API int vstd_disk_compare(vstd_disk *a, vstd_disk *b, unsigned flags,
-			       vstd_progress_fn progress, void *opaque,
-			       vstd_disk_compare_result *result);
+                               vstd_progress_fn progress, void *opaque,
+                               vstd_disk_compare_result *result);
 
 typedef struct vstd_disk_measure_result {
 	uint64_t required;        /* bytes the new image needs for src's data */
@@ -355,7 +364,7 @@ typedef struct vstd_disk_measure_result {
  * be, holding `src` (may be NULL, then `size` bytes of unwritten disk)?
  */
 VSTD_API int vstd_disk_measure(const char *format, const char *options, uint64_t size,
-			       vstd_disk *src, vstd_disk_measure_result *result);
+                               vstd_disk *src, vstd_disk_measure_result *result);
 
 enum vstd_disk_rebase_flag {
 	VSTD_REBASE_UNSAFE = 0x01 /* -u: only rewrite the backing name */
@@ -366,9 +375,8 @@ enum vstd_disk_rebase_flag {
  * copies into `disk` every area where old and new backing differ, so the
  * guest-visible contents stay the same.  `disk` must be writable.
  */
-VSTD_API int vstd_disk_rebase(vstd_disk *disk, const char *backing_file,
-			      const char *backing_format, unsigned flags,
-			      vstd_progress_fn progress, void *opaque);
+VSTD_API int vstd_disk_rebase(vstd_disk *disk, const char *backing_file, const char *backing_format,
+                              unsigned flags, vstd_progress_fn progress, void *opaque);
 
 /**
  * vstd_disk_commit - write the top layer's allocated areas into its backing
@@ -376,7 +384,7 @@ VSTD_API int vstd_disk_rebase(vstd_disk *disk, const char *backing_file,
  * keep_top is set.
  */
 VSTD_API int vstd_disk_commit(vstd_disk *disk, int keep_top, vstd_progress_fn progress,
-			      void *opaque);
+                              void *opaque);
 
 /**
  * vstd_disk_amend - change creation options of an existing image in place
@@ -384,7 +392,7 @@ VSTD_API int vstd_disk_commit(vstd_disk *disk, int keep_top, vstd_progress_fn pr
  * option the format cannot change.
  */
 VSTD_API int vstd_disk_amend(vstd_disk *disk, const char *options, vstd_progress_fn progress,
-			     void *opaque);
+                             void *opaque);
 
 /* ------------------------------------------------------------ internal snapshots */
 
@@ -395,8 +403,8 @@ typedef struct vstd_disk_snapshot {
 	uint64_t date_sec;
 	uint32_t date_nsec;
 	uint64_t vm_clock_nsec;
-	uint64_t disk_size;     /* virtual size when taken */
-	uint64_t icount;        /* UINT64_MAX when not recorded */
+	uint64_t disk_size; /* virtual size when taken */
+	uint64_t icount;    /* UINT64_MAX when not recorded */
 } vstd_disk_snapshot;
 
 /**

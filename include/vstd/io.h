@@ -72,14 +72,14 @@ enum vstd_io_op {
  * the library then supplies the generic behaviour named beside them.
  */
 typedef struct vstd_io_methods {
-	unsigned version;  /* VSTD_IO_METHODS_VERSION */
-	const char *kind;  /* "file", "memory", ... */
+	unsigned version; /* VSTD_IO_METHODS_VERSION */
+	const char *kind; /* "file", "memory", ... */
 	/* Read up to len bytes at off; *done gets the count, which is short
 	 * only at end of data. */
 	int (*pread)(void *self, void *buf, size_t len, uint64_t off, size_t *done);
 	int (*pwrite)(void *self, const void *buf, size_t len, uint64_t off);
 	int (*size)(void *self, uint64_t *size);
-	int (*truncate)(void *self, uint64_t size);            /* optional: ENOTSUP */
+	int (*truncate)(void *self, uint64_t size);             /* optional: ENOTSUP */
 	int (*flush)(void *self);                               /* optional: no-op */
 	int (*discard)(void *self, uint64_t off, uint64_t len); /* optional: no-op */
 	/* optional: writes zero buffers */
@@ -101,7 +101,7 @@ typedef struct vstd_io_methods {
  * VSTD_ENOMEM.
  */
 VSTD_API int vstd_io_new(vstd_io **out, const vstd_io_methods *methods, void *self,
-			 const char *name);
+                         const char *name);
 
 /**
  * vstd_io_file_open - open a file.
@@ -119,7 +119,7 @@ VSTD_API int vstd_io_file_open(vstd_io **out, const char *path, unsigned flags);
  * it fail with VSTD_ELIMIT.  Without VSTD_IO_WRITE in flags it is read-only.
  */
 VSTD_API int vstd_io_mem_new(vstd_io **out, const void *data, size_t len, size_t max_size,
-			     unsigned flags);
+                             unsigned flags);
 
 /**
  * vstd_io_mem_view - a read-only object over caller memory, without copying.
@@ -141,11 +141,11 @@ VSTD_API int vstd_io_mem_contents(vstd_io *io, const void **data, size_t *len);
  * `fail_count - 1` after it (0: all later ones) fail with `fail_code`.
  */
 typedef struct vstd_io_fault_opts {
-	unsigned version;           /* VSTD_IO_FAULT_OPTS_VERSION */
-	unsigned count_ops;         /* mask of enum vstd_io_op; 0 means all */
-	unsigned long fail_at;      /* 0: never fail */
-	unsigned long fail_count;   /* 0: every operation from fail_at on */
-	int fail_code;              /* 0 means VSTD_EIO */
+	unsigned version;         /* VSTD_IO_FAULT_OPTS_VERSION */
+	unsigned count_ops;       /* mask of enum vstd_io_op; 0 means all */
+	unsigned long fail_at;    /* 0: never fail */
+	unsigned long fail_count; /* 0: every operation from fail_at on */
+	int fail_code;            /* 0 means VSTD_EIO */
 	/* The read number short_read_at (counting reads only) returns half the
 	 * requested bytes, as a file that ends there would. */
 	unsigned long short_read_at;
@@ -159,7 +159,10 @@ typedef struct vstd_io_fault_opts {
 	unsigned long crash_at_write;
 } vstd_io_fault_opts;
 
-#define VSTD_IO_FAULT_OPTS_INIT {VSTD_IO_FAULT_OPTS_VERSION, 0, 0, 0, 0, 0, 0, 0}
+#define VSTD_IO_FAULT_OPTS_INIT                                                                    \
+	{                                                                                          \
+		VSTD_IO_FAULT_OPTS_VERSION, 0, 0, 0, 0, 0, 0, 0                                    \
+	}
 
 /**
  * vstd_io_fault_new - wrap `inner`.  The wrapper borrows inner, which must
@@ -169,11 +172,11 @@ VSTD_API int vstd_io_fault_new(vstd_io **out, vstd_io *inner, const vstd_io_faul
 
 /** Counters of a fault wrapper, for tests. */
 typedef struct vstd_io_fault_stats {
-	unsigned long ops;      /* operations seen, any kind */
-	unsigned long writes;   /* writes, zeroes, discards, truncates */
+	unsigned long ops;    /* operations seen, any kind */
+	unsigned long writes; /* writes, zeroes, discards, truncates */
 	unsigned long flushes;
-	unsigned long failed;   /* operations made to fail */
-	int crashed;            /* 1 once the simulated crash happened */
+	unsigned long failed; /* operations made to fail */
+	int crashed;          /* 1 once the simulated crash happened */
 } vstd_io_fault_stats;
 
 /** vstd_io_fault_stats - counters so far; VSTD_EINVAL if io is not a fault wrapper. */
@@ -199,8 +202,7 @@ VSTD_API const char *vstd_io_kind(const vstd_io *io);
 VSTD_API int vstd_io_pread(vstd_io *io, void *buf, size_t len, uint64_t off);
 
 /** vstd_io_pread_partial - read up to len bytes; *done is short at end of data. */
-VSTD_API int vstd_io_pread_partial(vstd_io *io, void *buf, size_t len, uint64_t off,
-				   size_t *done);
+VSTD_API int vstd_io_pread_partial(vstd_io *io, void *buf, size_t len, uint64_t off, size_t *done);
 
 /** vstd_io_pwrite - write exactly len bytes at off, growing the object. */
 VSTD_API int vstd_io_pwrite(vstd_io *io, const void *buf, size_t len, uint64_t off);
@@ -221,7 +223,7 @@ VSTD_API int vstd_io_allocate(vstd_io *io, uint64_t off, uint64_t len);
  * Looks at most max_len bytes ahead.  At or past the end: *len = 0.
  */
 VSTD_API int vstd_io_extent(vstd_io *io, uint64_t off, uint64_t max_len, uint64_t *len,
-			    int *is_data);
+                            int *is_data);
 
 /**
  * vstd_io_copy_range - copy len bytes from src at src_off to dst at dst_off,
@@ -229,7 +231,7 @@ VSTD_API int vstd_io_extent(vstd_io *io, uint64_t off, uint64_t max_len, uint64_
  * buffer.  Fails like the read and write it stands for.
  */
 VSTD_API int vstd_io_copy_range(vstd_io *dst, uint64_t dst_off, vstd_io *src, uint64_t src_off,
-				uint64_t len);
+                                uint64_t len);
 
 #ifdef __cplusplus
 }

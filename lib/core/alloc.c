@@ -31,7 +31,7 @@ static void default_free(void *ptr, void *opaque)
 }
 
 static vstd_allocator current = {VSTD_ALLOCATOR_VERSION, default_malloc, default_realloc,
-				 default_free, NULL};
+                                 default_free, NULL};
 static _Atomic size_t alloc_limit = VSTD_DEFAULT_ALLOC_LIMIT;
 static vstd_alloc_fail_fn fail_hook;
 static void *fail_hook_opaque;
@@ -42,13 +42,13 @@ int vstd_allocator_set(const vstd_allocator *allocator)
 {
 	if (allocator == NULL) {
 		current = (vstd_allocator){VSTD_ALLOCATOR_VERSION, default_malloc, default_realloc,
-					   default_free, NULL};
+		                           default_free, NULL};
 		return 0;
 	}
 	if (allocator->version != VSTD_ALLOCATOR_VERSION || allocator->malloc_fn == NULL ||
 	    allocator->realloc_fn == NULL || allocator->free_fn == NULL)
 		return vstd_err(VSTD_EINVAL, "allocator: version %u or a function is missing",
-				allocator->version);
+		                allocator->version);
 	current = *allocator;
 	return 0;
 }
@@ -83,13 +83,14 @@ static int alloc_refused(size_t size)
 	unsigned long target = atomic_load(&nth_target);
 	if (size > limit) {
 		vstd_err(VSTD_ELIMIT, "allocation of %zu bytes exceeds the limit of %zu bytes",
-			 size, limit);
+		         size, limit);
 		return 1;
 	}
 	if (target != 0) {
 		unsigned long n = atomic_fetch_add(&nth_count, 1) + 1;
 		if (n >= target) {
-			vstd_err(VSTD_ENOMEM, "out of memory allocating %zu bytes (injected)", size);
+			vstd_err(VSTD_ENOMEM, "out of memory allocating %zu bytes (injected)",
+			         size);
 			return 1;
 		}
 	}

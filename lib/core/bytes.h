@@ -18,7 +18,8 @@ static inline uint16_t vstd_le16(const void *p)
 static inline uint32_t vstd_le32(const void *p)
 {
 	const uint8_t *b = p;
-	return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
+	return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) |
+	       ((uint32_t)b[3] << 24);
 }
 static inline uint64_t vstd_le64(const void *p)
 {
@@ -33,7 +34,8 @@ static inline uint16_t vstd_be16(const void *p)
 static inline uint32_t vstd_be32(const void *p)
 {
 	const uint8_t *b = p;
-	return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | (uint32_t)b[3];
+	return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) |
+	       (uint32_t)b[3];
 }
 static inline uint64_t vstd_be64(const void *p)
 {

@@ -48,31 +48,22 @@ int vstd_error_set(int code, int os_errno, const char *fmt, ...)
 int vstd_code_from_errno(int os_errno)
 {
 	switch (os_errno) {
-	case ENOMEM:
-		return VSTD_ENOMEM;
+	case ENOMEM: return VSTD_ENOMEM;
 	case ENOENT:
-	case ENOTDIR:
-		return VSTD_ENOENT;
-	case EEXIST:
-		return VSTD_EEXIST;
+	case ENOTDIR: return VSTD_ENOENT;
+	case EEXIST: return VSTD_EEXIST;
 	case EACCES:
 	case EPERM:
-	case EROFS:
-		return VSTD_EPERM;
+	case EROFS: return VSTD_EPERM;
 	case EINVAL:
-	case EISDIR:
-		return VSTD_EINVAL;
+	case EISDIR: return VSTD_EINVAL;
 	case EFBIG:
 	case ENOSPC:
-	case EDQUOT:
-		return VSTD_ELIMIT;
+	case EDQUOT: return VSTD_ELIMIT;
 	case EBUSY:
-	case EWOULDBLOCK:
-		return VSTD_EBUSY;
-	case EOPNOTSUPP:
-		return VSTD_ENOTSUP;
-	default:
-		return VSTD_EIO;
+	case EWOULDBLOCK: return VSTD_EBUSY;
+	case EOPNOTSUPP: return VSTD_ENOTSUP;
+	default: return VSTD_EIO;
 	}
 }
 
@@ -102,7 +93,7 @@ int vstd_err_prefix(const char *fmt, ...)
 		size_t plen = strnlen(prefix, sizeof(tls_message) - 1);
 		memcpy(tls_message, prefix, plen);
 		snprintf(tls_message + plen, sizeof(tls_message) - plen, "%.*s",
-			 (int)(sizeof(tls_message) - 1 - plen), old);
+		         (int)(sizeof(tls_message) - 1 - plen), old);
 	}
 	tls_error.message = tls_message;
 	return tls_error.code;
@@ -132,22 +123,22 @@ static const struct {
 	const char *name;
 	const char *text;
 } error_table[] = {
-	{VSTD_OK, "VSTD_OK", "success"},
-	{VSTD_ERROR, "VSTD_ERROR", "error"},
-	{VSTD_ENOMEM, "VSTD_ENOMEM", "out of memory"},
-	{VSTD_EINVAL, "VSTD_EINVAL", "invalid argument"},
-	{VSTD_EIO, "VSTD_EIO", "input/output error"},
-	{VSTD_ECORRUPT, "VSTD_ECORRUPT", "corrupt or malformed input"},
-	{VSTD_ENOTSUP, "VSTD_ENOTSUP", "not supported"},
-	{VSTD_ENOENT, "VSTD_ENOENT", "not found"},
-	{VSTD_EEXIST, "VSTD_EEXIST", "already exists"},
-	{VSTD_EPERM, "VSTD_EPERM", "not permitted"},
-	{VSTD_ERANGE, "VSTD_ERANGE", "out of range"},
-	{VSTD_ELIMIT, "VSTD_ELIMIT", "exceeds a limit"},
-	{VSTD_EVERIFY, "VSTD_EVERIFY", "verification failed"},
-	{VSTD_EBUSY, "VSTD_EBUSY", "busy"},
-	{VSTD_ESTATE, "VSTD_ESTATE", "wrong state"},
-	{VSTD_ECANCELED, "VSTD_ECANCELED", "canceled"},
+        {VSTD_OK, "VSTD_OK", "success"},
+        {VSTD_ERROR, "VSTD_ERROR", "error"},
+        {VSTD_ENOMEM, "VSTD_ENOMEM", "out of memory"},
+        {VSTD_EINVAL, "VSTD_EINVAL", "invalid argument"},
+        {VSTD_EIO, "VSTD_EIO", "input/output error"},
+        {VSTD_ECORRUPT, "VSTD_ECORRUPT", "corrupt or malformed input"},
+        {VSTD_ENOTSUP, "VSTD_ENOTSUP", "not supported"},
+        {VSTD_ENOENT, "VSTD_ENOENT", "not found"},
+        {VSTD_EEXIST, "VSTD_EEXIST", "already exists"},
+        {VSTD_EPERM, "VSTD_EPERM", "not permitted"},
+        {VSTD_ERANGE, "VSTD_ERANGE", "out of range"},
+        {VSTD_ELIMIT, "VSTD_ELIMIT", "exceeds a limit"},
+        {VSTD_EVERIFY, "VSTD_EVERIFY", "verification failed"},
+        {VSTD_EBUSY, "VSTD_EBUSY", "busy"},
+        {VSTD_ESTATE, "VSTD_ESTATE", "wrong state"},
+        {VSTD_ECANCELED, "VSTD_ECANCELED", "canceled"},
 };
 
 const char *vstd_strerror(int code)

@@ -19,7 +19,8 @@ int vstd_io_new(vstd_io **out, const vstd_io_methods *m, void *self, const char 
 	vstd_io *io;
 	if (out == NULL || m == NULL || m->version < 1 || m->pread == NULL || m->pwrite == NULL ||
 	    m->size == NULL)
-		return vstd_err(VSTD_EINVAL, "vstd_io_new: methods table lacks pread, pwrite or size");
+		return vstd_err(VSTD_EINVAL,
+		                "vstd_io_new: methods table lacks pread, pwrite or size");
 	io = vstd_calloc(1, sizeof(*io));
 	if (io == NULL)
 		return vstd_err_code();
@@ -58,8 +59,10 @@ static int check_range(const vstd_io *io, uint64_t off, uint64_t len, const char
 {
 	uint64_t end;
 	if (vstd_add_overflow_u64(off, len, &end) || end > (uint64_t)INT64_MAX)
-		return vstd_err(VSTD_ERANGE, "%s: %s of %" PRIu64 " bytes at offset %" PRIu64
-				" passes the largest file offset", io->name, what, len, off);
+		return vstd_err(VSTD_ERANGE,
+		                "%s: %s of %" PRIu64 " bytes at offset %" PRIu64
+		                " passes the largest file offset",
+		                io->name, what, len, off);
 	return 0;
 }
 
@@ -85,9 +88,9 @@ int vstd_io_pread(vstd_io *io, void *buf, size_t len, uint64_t off)
 		if (io->m->size(io->self, &size) < 0)
 			size = off + done;
 		return vstd_err(VSTD_ECORRUPT,
-				"%s: read of %zu bytes at offset %" PRIu64
-				" (0x%" PRIx64 ") passes the end of the data (size %" PRIu64 ")",
-				io->name, len, off, off, size);
+		                "%s: read of %zu bytes at offset %" PRIu64 " (0x%" PRIx64
+		                ") passes the end of the data (size %" PRIu64 ")",
+		                io->name, len, off, off, size);
 	}
 	return 0;
 }
@@ -111,7 +114,7 @@ int vstd_io_truncate(vstd_io *io, uint64_t size)
 		return vstd_err(VSTD_ERANGE, "%s: size %" PRIu64 " is too large", io->name, size);
 	if (io->m->truncate == NULL)
 		return vstd_err(VSTD_ENOTSUP, "%s: this %s object cannot change size", io->name,
-				vstd_io_kind(io));
+		                vstd_io_kind(io));
 	return io->m->truncate(io->self, size);
 }
 
@@ -187,8 +190,7 @@ int vstd_io_extent(vstd_io *io, uint64_t off, uint64_t max_len, uint64_t *len, i
 	return rc;
 }
 
-int vstd_io_copy_range(vstd_io *dst, uint64_t dst_off, vstd_io *src, uint64_t src_off,
-		       uint64_t len)
+int vstd_io_copy_range(vstd_io *dst, uint64_t dst_off, vstd_io *src, uint64_t src_off, uint64_t len)
 {
 	int src_direct = 0, dst_direct = 0;
 	int sfd = vstd_io_file_fd(src, &src_direct), dfd = vstd_io_file_fd(dst, &dst_direct);

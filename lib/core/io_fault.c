@@ -72,8 +72,8 @@ static int gate(struct fault_io *f, unsigned op, uint64_t off)
 {
 	unsigned mask = f->o.count_ops ? f->o.count_ops : VSTD_IO_OP_ALL;
 	int modifies = op == VSTD_IO_OP_WRITE || op == VSTD_IO_OP_ZEROES ||
-		       op == VSTD_IO_OP_DISCARD || op == VSTD_IO_OP_TRUNCATE ||
-		       op == VSTD_IO_OP_ALLOCATE;
+	               op == VSTD_IO_OP_DISCARD || op == VSTD_IO_OP_TRUNCATE ||
+	               op == VSTD_IO_OP_ALLOCATE;
 	f->st.ops++;
 	if (modifies) {
 		f->st.writes++;
@@ -86,7 +86,7 @@ static int gate(struct fault_io *f, unsigned op, uint64_t off)
 	if (f->st.crashed) {
 		f->st.failed++;
 		return vstd_err(VSTD_EIO, "%s: %s at offset %" PRIu64 " after simulated crash",
-				vstd_io_name(f->inner), op_name(op), off);
+		                vstd_io_name(f->inner), op_name(op), off);
 	}
 	if (mask & op) {
 		f->counted++;
@@ -94,8 +94,8 @@ static int gate(struct fault_io *f, unsigned op, uint64_t off)
 		    (f->o.fail_count == 0 || f->counted < f->o.fail_at + f->o.fail_count)) {
 			f->st.failed++;
 			return vstd_err(f->o.fail_code ? f->o.fail_code : VSTD_EIO,
-					"%s: injected failure of %s number %lu at offset %" PRIu64,
-					vstd_io_name(f->inner), op_name(op), f->counted, off);
+			                "%s: injected failure of %s number %lu at offset %" PRIu64,
+			                vstd_io_name(f->inner), op_name(op), f->counted, off);
 		}
 	}
 	return 0;
@@ -117,7 +117,7 @@ static int held_size(struct fault_io *f, uint64_t *size)
 }
 
 static int hold(struct fault_io *f, enum held_kind kind, uint64_t off, uint64_t len,
-		const void *data)
+                const void *data)
 {
 	struct held_op *h = vstd_calloc(1, sizeof(*h));
 	if (h == NULL)
@@ -170,7 +170,8 @@ static int fault_pread(void *self, void *buf, size_t len, uint64_t off, size_t *
 			uint64_t a, b;
 			if (h->kind == HELD_TRUNCATE) {
 				if (h->len < off + len)
-					memset((uint8_t *)buf + (h->len > off ? h->len - off : 0), 0,
+					memset((uint8_t *)buf + (h->len > off ? h->len - off : 0),
+					       0,
 					       (size_t)(off + len - (h->len > off ? h->len : off)));
 				continue;
 			}
@@ -181,7 +182,8 @@ static int fault_pread(void *self, void *buf, size_t len, uint64_t off, size_t *
 			if (a >= b)
 				continue;
 			if (h->kind == HELD_WRITE)
-				memcpy((uint8_t *)buf + (a - off), h->data + (a - h->off), (size_t)(b - a));
+				memcpy((uint8_t *)buf + (a - off), h->data + (a - h->off),
+				       (size_t)(b - a));
 			else
 				memset((uint8_t *)buf + (a - off), 0, (size_t)(b - a));
 		}
@@ -231,15 +233,9 @@ static int apply_held(struct fault_io *f)
 		case HELD_WRITE:
 			rc = vstd_io_pwrite(f->inner, h->data, (size_t)h->len, h->off);
 			break;
-		case HELD_ZEROES:
-			rc = vstd_io_write_zeroes(f->inner, h->off, h->len, 0);
-			break;
-		case HELD_DISCARD:
-			rc = vstd_io_discard(f->inner, h->off, h->len);
-			break;
-		case HELD_TRUNCATE:
-			rc = vstd_io_truncate(f->inner, h->len);
-			break;
+		case HELD_ZEROES: rc = vstd_io_write_zeroes(f->inner, h->off, h->len, 0); break;
+		case HELD_DISCARD: rc = vstd_io_discard(f->inner, h->off, h->len); break;
+		case HELD_TRUNCATE: rc = vstd_io_truncate(f->inner, h->len); break;
 		}
 	}
 	drop_held(f);
@@ -312,15 +308,17 @@ static void fault_close(void *self)
 }
 
 const vstd_io_methods vstd_io_fault_methods = {
-	VSTD_IO_METHODS_VERSION, "fault", fault_pread, fault_pwrite, fault_size, fault_truncate,
-	fault_flush, fault_discard, fault_write_zeroes, fault_extent, fault_allocate, fault_close,
+        VSTD_IO_METHODS_VERSION, "fault",     fault_pread,   fault_pwrite,       fault_size,
+        fault_truncate,          fault_flush, fault_discard, fault_write_zeroes, fault_extent,
+        fault_allocate,          fault_close,
 };
 
 int vstd_io_fault_new(vstd_io **out, vstd_io *inner, const vstd_io_fault_opts *opts)
 {
 	struct fault_io *f;
 	int rc;
-	if (out == NULL || inner == NULL || opts == NULL || opts->version != VSTD_IO_FAULT_OPTS_VERSION)
+	if (out == NULL || inner == NULL || opts == NULL ||
+	    opts->version != VSTD_IO_FAULT_OPTS_VERSION)
 		return vstd_err(VSTD_EINVAL, "vstd_io_fault_new: missing inner object or options");
 	f = vstd_calloc(1, sizeof(*f));
 	if (f == NULL)

@@ -26,16 +26,15 @@ struct file_io {
 	int fd;
 	int direct;
 	int is_block;
-	int no_punch;      /* fallocate punch/zero unsupported: remembered */
+	int no_punch; /* fallocate punch/zero unsupported: remembered */
 	int no_zero_range;
 	char *path;
 };
 
-static int file_fail(const struct file_io *f, int err, const char *what, uint64_t off,
-		     uint64_t len)
+static int file_fail(const struct file_io *f, int err, const char *what, uint64_t off, uint64_t len)
 {
 	return vstd_err_errno(0, err, "%s: %s of %" PRIu64 " bytes at offset %" PRIu64 " failed",
-			      f->path, what, len, off);
+	                      f->path, what, len, off);
 }
 
 static int plain_pread(struct file_io *f, void *buf, size_t len, uint64_t off, size_t *done)
@@ -126,7 +125,8 @@ static int file_pwrite(void *self, const void *buf, size_t len, uint64_t off)
 		uint64_t new_end = old_end > want_end ? old_end : want_end;
 		memcpy(bounce + (off - start), buf, len);
 		rc = plain_pwrite(f, bounce, (size_t)(end - start), start);
-		if (rc == 0 && !f->is_block && new_end < end && ftruncate(f->fd, (off_t)new_end) != 0)
+		if (rc == 0 && !f->is_block && new_end < end &&
+		    ftruncate(f->fd, (off_t)new_end) != 0)
 			rc = file_fail(f, errno, "truncate after direct write", off, len);
 	}
 	vstd_aligned_free(bounce);
@@ -142,7 +142,8 @@ static int file_size(void *self, uint64_t *size)
 	if (S_ISBLK(st.st_mode)) {
 		uint64_t bytes = 0;
 		if (ioctl(f->fd, BLKGETSIZE64, &bytes) != 0)
-			return vstd_err_errno(0, errno, "%s: cannot read block device size", f->path);
+			return vstd_err_errno(0, errno, "%s: cannot read block device size",
+			                      f->path);
 		*size = bytes;
 		return 0;
 	}
@@ -157,7 +158,7 @@ static int file_truncate(void *self, uint64_t size)
 		return vstd_err(VSTD_ENOTSUP, "%s: a block device cannot be resized", f->path);
 	if (ftruncate(f->fd, (off_t)size) != 0)
 		return vstd_err_errno(0, errno, "%s: truncate to %" PRIu64 " bytes failed", f->path,
-				      size);
+		                      size);
 	return 0;
 }
 
@@ -174,7 +175,8 @@ static int file_discard(void *self, uint64_t off, uint64_t len)
 	struct file_io *f = self;
 	if (f->no_punch)
 		return 0;
-	if (fallocate(f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) != 0) {
+	if (fallocate(f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) !=
+	    0) {
 		if (errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL) {
 			f->no_punch = 1;
 			return 0; /* discard is a hint */
@@ -196,7 +198,7 @@ static int file_write_zeroes(void *self, uint64_t off, uint64_t len, unsigned fl
 		return file_truncate(f, off + len);
 	if ((flags & VSTD_IO_ZERO_MAY_UNMAP) && !f->no_punch && off + len <= size) {
 		if (fallocate(f->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
-			      (off_t)len) == 0)
+		              (off_t)len) == 0)
 			return 0;
 		if (errno != EOPNOTSUPP && errno != ENOSYS && errno != EINVAL)
 			return file_fail(f, errno, "write-zeroes (punch)", off, len);
@@ -212,7 +214,8 @@ static int file_write_zeroes(void *self, uint64_t off, uint64_t len, unsigned fl
 	/* Generic: write zero buffers. */
 	{
 		size_t chunk = len < ((uint64_t)1 << 20) ? (size_t)len : (size_t)1 << 20;
-		uint8_t *zero = vstd_aligned_alloc(DIRECT_ALIGN, vstd_align_up(chunk, DIRECT_ALIGN));
+		uint8_t *zero =
+		        vstd_aligned_alloc(DIRECT_ALIGN, vstd_align_up(chunk, DIRECT_ALIGN));
 		if (zero == NULL)
 			return vstd_err_code();
 		memset(zero, 0, vstd_align_up(chunk, DIRECT_ALIGN));
@@ -279,8 +282,9 @@ static void file_close(void *self)
 }
 
 const vstd_io_methods vstd_io_file_methods = {
-	VSTD_IO_METHODS_VERSION, "file", file_pread, file_pwrite, file_size, file_truncate,
-	file_flush, file_discard, file_write_zeroes, file_extent, file_allocate, file_close,
+        VSTD_IO_METHODS_VERSION, "file",     file_pread,   file_pwrite,       file_size,
+        file_truncate,           file_flush, file_discard, file_write_zeroes, file_extent,
+        file_allocate,           file_close,
 };
 
 int vstd_io_file_fd(const vstd_io *io, int *is_direct)
@@ -317,11 +321,12 @@ int vstd_io_file_open(vstd_io **out, const char *path, unsigned flags)
 		int err = errno;
 		if (err == EINVAL && (flags & VSTD_IO_DIRECT))
 			return vstd_err_errno(VSTD_EINVAL, err,
-					      "%s: the file system does not support O_DIRECT", path);
+			                      "%s: the file system does not support O_DIRECT",
+			                      path);
 		if (err == EISDIR)
 			return vstd_err(VSTD_EINVAL, "%s: is a directory, not a disk image", path);
 		return vstd_err_errno(0, err, "%s: cannot open%s", path,
-				      (flags & VSTD_IO_WRITE) ? " for writing" : "");
+		                      (flags & VSTD_IO_WRITE) ? " for writing" : "");
 	}
 	if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
 		close(fd);

@@ -43,8 +43,9 @@ static int mem_reserve(struct mem_io *m, uint64_t end)
 		return vstd_err(VSTD_EPERM, "%s: memory object is read-only", m->name);
 	if (end > m->max)
 		return vstd_err(VSTD_ELIMIT,
-				"%s: growing memory object to %" PRIu64 " bytes passes its limit of %zu",
-				m->name, end, m->max);
+		                "%s: growing memory object to %" PRIu64
+		                " bytes passes its limit of %zu",
+		                m->name, end, m->max);
 	if (end <= m->cap)
 		return 0;
 	cap = m->cap ? m->cap : 4096;
@@ -114,8 +115,18 @@ static void mem_close(void *self)
 }
 
 const vstd_io_methods vstd_io_mem_methods = {
-	VSTD_IO_METHODS_VERSION, "memory", mem_pread, mem_pwrite, mem_size, mem_truncate,
-	NULL, NULL, mem_write_zeroes, NULL, NULL, mem_close,
+        VSTD_IO_METHODS_VERSION,
+        "memory",
+        mem_pread,
+        mem_pwrite,
+        mem_size,
+        mem_truncate,
+        NULL,
+        NULL,
+        mem_write_zeroes,
+        NULL,
+        NULL,
+        mem_close,
 };
 
 static int mem_create(vstd_io **out, struct mem_io *m, const char *name)
@@ -137,8 +148,8 @@ int vstd_io_mem_new(vstd_io **out, const void *data, size_t len, size_t max_size
 	if (max_size == 0)
 		max_size = vstd_alloc_limit();
 	if (len > max_size)
-		return vstd_err(VSTD_ELIMIT, "memory object of %zu bytes passes its limit of %zu", len,
-				max_size);
+		return vstd_err(VSTD_ELIMIT, "memory object of %zu bytes passes its limit of %zu",
+		                len, max_size);
 	m = vstd_calloc(1, sizeof(*m));
 	if (m == NULL)
 		return vstd_err_code();

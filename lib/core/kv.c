@@ -103,7 +103,8 @@ int vstd_kv_parse(vstd_kv **out, const char *text, const char *what)
 		while (*eq != '\0' && *eq != '=' && *eq != ',')
 			eq++;
 		if (*eq != '=' || eq == p) {
-			rc = vstd_err(VSTD_EINVAL, "%s: expected key=value at \"%.40s\"", kv->what, p);
+			rc = vstd_err(VSTD_EINVAL, "%s: expected key=value at \"%.40s\"", kv->what,
+			              p);
 			break;
 		}
 		key = vstd_strndup(p, (size_t)(eq - p));
@@ -166,7 +167,7 @@ int vstd_parse_size(const char *text, uint64_t max, const char *what, uint64_t *
 		s++;
 	if (*s == '-' || *s == '+')
 		return vstd_err(VSTD_EINVAL, "%s: invalid size '%s' (must be a positive number)",
-				what, text);
+		                what, text);
 	if (!isdigit((unsigned char)*s))
 		return vstd_err(VSTD_EINVAL, "%s: invalid size '%s'", what, text);
 	errno = 0;
@@ -180,17 +181,45 @@ int vstd_parse_size(const char *text, uint64_t max, const char *what, uint64_t *
 		return vstd_err(VSTD_ERANGE, "%s: size '%s' is too large", what, text);
 	switch (*end) {
 	case '\0': shift = 0; break;
-	case 'b': case 'B': shift = 0; end++; break;
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
-	case 'p': case 'P': shift = 50; end++; break;
-	case 'e': case 'E': shift = 60; end++; break;
+	case 'b':
+	case 'B':
+		shift = 0;
+		end++;
+		break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
+	case 'p':
+	case 'P':
+		shift = 50;
+		end++;
+		break;
+	case 'e':
+	case 'E':
+		shift = 60;
+		end++;
+		break;
 	default:
 		return vstd_err(VSTD_EINVAL,
-				"%s: invalid size '%s': unknown suffix '%c' (use k, M, G, T, P, E)",
-				what, text, *end);
+		                "%s: invalid size '%s': unknown suffix '%c' (use k, M, G, T, P, E)",
+		                what, text, *end);
 	}
 	if (*end == 'i' && shift) /* accept KiB-style "Gi" too */
 		end++;
@@ -198,12 +227,14 @@ int vstd_parse_size(const char *text, uint64_t max, const char *what, uint64_t *
 		end++;
 	if (*end != '\0')
 		return vstd_err(VSTD_EINVAL, "%s: invalid size '%s': junk after the number", what,
-				text);
+		                text);
 	if (d >= 0) {
 		double v = ldexp(d, shift);
 		if (!(v < 18446744073709551616.0) || v != floor(v))
-			return vstd_err(VSTD_ERANGE, "%s: size '%s' is not a whole number of bytes "
-					"or is too large", what, text);
+			return vstd_err(VSTD_ERANGE,
+			                "%s: size '%s' is not a whole number of bytes "
+			                "or is too large",
+			                what, text);
 		*out = (uint64_t)v;
 	} else {
 		if (shift && whole > (UINT64_MAX >> shift))
@@ -211,8 +242,9 @@ int vstd_parse_size(const char *text, uint64_t max, const char *what, uint64_t *
 		*out = (uint64_t)whole << shift;
 	}
 	if (max != 0 && *out > max)
-		return vstd_err(VSTD_ERANGE, "%s: size '%s' exceeds the maximum of %" PRIu64
-				" bytes", what, text, max);
+		return vstd_err(VSTD_ERANGE,
+		                "%s: size '%s' exceeds the maximum of %" PRIu64 " bytes", what,
+		                text, max);
 	return 0;
 }
 
@@ -258,7 +290,7 @@ int vstd_kv_get_bool(vstd_kv *kv, const char *key, int def, int *out)
 }
 
 int vstd_kv_get_enum(vstd_kv *kv, const char *key, const char *const *choices, size_t def,
-		     size_t *index)
+                     size_t *index)
 {
 	const char *v = vstd_kv_get(kv, key);
 	char list[256] = "";

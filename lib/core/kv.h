@@ -27,7 +27,7 @@ int vstd_kv_get_u64(vstd_kv *kv, const char *key, uint64_t def, uint64_t *out);
 int vstd_kv_get_bool(vstd_kv *kv, const char *key, int def, int *out);
 /* One of choices (NULL-terminated); *index gets its position. */
 int vstd_kv_get_enum(vstd_kv *kv, const char *key, const char *const *choices, size_t def,
-		     size_t *index);
+                     size_t *index);
 /* The first key no getter asked for, or NULL. */
 const char *vstd_kv_unused(const vstd_kv *kv);
 size_t vstd_kv_count(const vstd_kv *kv);

@@ -29,8 +29,8 @@ struct chain_id {
 
 int vstd_disk_open_chain(vstd_disk *top, const vstd_disk_open_opts *opts)
 {
-	unsigned max_depth = opts->max_chain_depth ? opts->max_chain_depth
-						   : VSTD_DISK_DEFAULT_MAX_CHAIN;
+	unsigned max_depth =
+	        opts->max_chain_depth ? opts->max_chain_depth : VSTD_DISK_DEFAULT_MAX_CHAIN;
 	struct chain_id *ids;
 	size_t nids = 0;
 	struct stat st;
@@ -46,14 +46,14 @@ int vstd_disk_open_chain(vstd_disk *top, const vstd_disk_open_opts *opts)
 	while (d->backing_name != NULL && d->backing_name[0] != '\0') {
 		const char *fmt = d->backing_format;
 		unsigned layer_flags = (d->flags & (VSTD_DISK_DIRECT | VSTD_DISK_PROBE_BACKING)) |
-				       VSTD_DISK_NO_REPLAY;
+		                       VSTD_DISK_NO_REPLAY;
 		vstd_io *io = NULL;
 		vstd_disk *b = NULL;
 		char *path;
 		if (d->depth + 1 > max_depth) {
 			rc = vstd_err(VSTD_ELIMIT,
-				      "%s: backing chain is deeper than %u images (at '%s')",
-				      top->filename, max_depth, d->backing_name);
+			              "%s: backing chain is deeper than %u images (at '%s')",
+			              top->filename, max_depth, d->backing_name);
 			break;
 		}
 		path = vstd_disk_resolve_backing(d->filename, d->backing_name);
@@ -66,8 +66,9 @@ int vstd_disk_open_chain(vstd_disk *top, const vstd_disk_open_opts *opts)
 			for (size_t i = 0; i < nids; i++) {
 				if (ids[i].dev == st.st_dev && ids[i].ino == st.st_ino) {
 					rc = vstd_err(VSTD_ECORRUPT,
-						      "%s: backing chain loops: '%s' is already in the chain",
-						      d->filename, path);
+					              "%s: backing chain loops: '%s' is already in "
+					              "the chain",
+					              d->filename, path);
 					goto out;
 				}
 			}
@@ -76,22 +77,24 @@ int vstd_disk_open_chain(vstd_disk *top, const vstd_disk_open_opts *opts)
 		if (fmt == NULL && d == top)
 			fmt = opts->backing_format;
 		if ((rc = vstd_io_file_open(&io, path,
-					    VSTD_IO_READ | ((layer_flags & VSTD_DISK_DIRECT)
-								    ? VSTD_IO_DIRECT : 0))) < 0) {
+		                            VSTD_IO_READ | ((layer_flags & VSTD_DISK_DIRECT)
+		                                                    ? VSTD_IO_DIRECT
+		                                                    : 0))) < 0) {
 			vstd_err_prefix("%s: cannot open backing file '%s': ", d->filename,
-					d->backing_name);
+			                d->backing_name);
 			break;
 		}
 		if (fmt == NULL) {
 			const struct vstd_disk_driver *drv = NULL;
 			if (!(opts->flags & VSTD_DISK_PROBE_BACKING)) {
 				vstd_io_close(io);
-				rc = vstd_err(VSTD_EPERM,
-					      "%s: the image does not record the format of its backing "
-					      "file '%s'; probing it is unsafe. Record it with "
-					      "'vstd img rebase -u -b %s -F <format>', or allow probing "
-					      "explicitly",
-					      d->filename, d->backing_name, d->backing_name);
+				rc = vstd_err(
+				        VSTD_EPERM,
+				        "%s: the image does not record the format of its backing "
+				        "file '%s'; probing it is unsafe. Record it with "
+				        "'vstd img rebase -u -b %s -F <format>', or allow probing "
+				        "explicitly",
+				        d->filename, d->backing_name, d->backing_name);
 				break;
 			}
 			if ((rc = vstd_disk_probe_driver(io, path, &drv, NULL)) < 0) {
@@ -100,10 +103,11 @@ int vstd_disk_open_chain(vstd_disk *top, const vstd_disk_open_opts *opts)
 			}
 			if (strcmp(drv->name, "raw") == 0) {
 				vstd_io_close(io);
-				rc = vstd_err(VSTD_EPERM,
-					      "%s: backing file '%s' has no recorded format and probes "
-					      "as raw; refusing to guess (give the backing format)",
-					      d->filename, d->backing_name);
+				rc = vstd_err(
+				        VSTD_EPERM,
+				        "%s: backing file '%s' has no recorded format and probes "
+				        "as raw; refusing to guess (give the backing format)",
+				        d->filename, d->backing_name);
 				break;
 			}
 			fmt = drv->name;

@@ -21,8 +21,8 @@ static int check_option_names(const struct vstd_disk_driver *drv, vstd_kv *kv)
 			known = strcmp(drv->create_options[j].name, key) == 0;
 		if (!known)
 			return vstd_err(VSTD_EINVAL,
-					"the %s format has no option '%s' (see -o help)", drv->name,
-					key);
+			                "the %s format has no option '%s' (see -o help)", drv->name,
+			                key);
 	}
 	return 0;
 }
@@ -67,10 +67,11 @@ int vstd_disk_create(const char *path, const vstd_disk_create_opts *opts)
 		vstd_disk_open_opts bo = VSTD_DISK_OPEN_OPTS_INIT;
 		char *bpath;
 		if (opts->backing_format == NULL) {
-			rc = vstd_err(VSTD_EINVAL,
-				      "%s: a backing file needs its format (-F), as probing it later "
-				      "would be unsafe",
-				      path);
+			rc = vstd_err(
+			        VSTD_EINVAL,
+			        "%s: a backing file needs its format (-F), as probing it later "
+			        "would be unsafe",
+			        path);
 			goto out;
 		}
 		if (vstd_disk_driver_find(opts->backing_format) == NULL) {
@@ -94,8 +95,8 @@ int vstd_disk_create(const char *path, const vstd_disk_create_opts *opts)
 			if (args.size == 0)
 				args.size = vstd_disk_size(backing);
 		} else if (args.size == 0) {
-			rc = vstd_err(VSTD_EINVAL, "%s: give a size when the backing file is not opened",
-				      path);
+			rc = vstd_err(VSTD_EINVAL,
+			              "%s: give a size when the backing file is not opened", path);
 			goto out;
 		}
 	}
@@ -105,9 +106,9 @@ int vstd_disk_create(const char *path, const vstd_disk_create_opts *opts)
 		goto out;
 	}
 	rc = vstd_io_file_open(&io, path,
-			       VSTD_IO_WRITE | VSTD_IO_CREATE |
-				       ((opts->flags & VSTD_DISK_CREATE_EXCL) ? VSTD_IO_EXCL : 0) |
-				       (existed && S_ISBLK(st.st_mode) ? 0 : VSTD_IO_TRUNC));
+	                       VSTD_IO_WRITE | VSTD_IO_CREATE |
+	                               ((opts->flags & VSTD_DISK_CREATE_EXCL) ? VSTD_IO_EXCL : 0) |
+	                               (existed && S_ISBLK(st.st_mode) ? 0 : VSTD_IO_TRUNC));
 	if (rc < 0)
 		goto out;
 	rc = drv->create(io, &args);

@@ -76,7 +76,7 @@ int vstd_disk_unknown_format(const char *format)
 }
 
 int vstd_disk_probe_driver(vstd_io *io, const char *name, const struct vstd_disk_driver **out,
-			   int *score)
+                           int *score)
 {
 	uint8_t *head;
 	uint64_t size;
@@ -162,7 +162,7 @@ int vstd_disk_set_backing(vstd_disk *d, const char *name, const char *format)
 }
 
 int vstd_disk_open_layer(vstd_disk **out, vstd_io *io, int owns_io, const char *name,
-			 const char *format, unsigned flags, uint64_t cache_size)
+                         const char *format, unsigned flags, uint64_t cache_size)
 {
 	const struct vstd_disk_driver *drv = NULL;
 	vstd_disk *d;
@@ -204,7 +204,7 @@ int vstd_disk_open_layer(vstd_disk **out, vstd_io *io, int owns_io, const char *
 }
 
 int vstd_disk_open_io(vstd_disk **out, vstd_io *io, const char *name,
-		      const vstd_disk_open_opts *opts)
+                      const vstd_disk_open_opts *opts)
 {
 	vstd_disk_open_opts def = VSTD_DISK_OPEN_OPTS_INIT;
 	vstd_disk *d = NULL;
@@ -215,9 +215,9 @@ int vstd_disk_open_io(vstd_disk **out, vstd_io *io, const char *name,
 		opts = &def;
 	if (opts->version != VSTD_DISK_OPEN_OPTS_VERSION)
 		return vstd_err(VSTD_EINVAL, "vstd_disk_open_io: options version %u unknown",
-				opts->version);
+		                opts->version);
 	rc = vstd_disk_open_layer(&d, io, 0, name != NULL ? name : vstd_io_name(io), opts->format,
-				  opts->flags, opts->cache_size);
+	                          opts->flags, opts->cache_size);
 	if (rc < 0)
 		return rc;
 	if (name == NULL)
@@ -244,9 +244,9 @@ int vstd_disk_open(vstd_disk **out, const char *path, const vstd_disk_open_opts 
 		opts = &def;
 	if (opts->version != VSTD_DISK_OPEN_OPTS_VERSION)
 		return vstd_err(VSTD_EINVAL, "vstd_disk_open: options version %u unknown",
-				opts->version);
+		                opts->version);
 	ioflags = VSTD_IO_READ | ((opts->flags & VSTD_DISK_RDWR) ? VSTD_IO_WRITE : 0) |
-		  ((opts->flags & VSTD_DISK_DIRECT) ? VSTD_IO_DIRECT : 0);
+	          ((opts->flags & VSTD_DISK_DIRECT) ? VSTD_IO_DIRECT : 0);
 	rc = vstd_io_file_open(&io, path, ioflags);
 	if (rc < 0)
 		return rc;
@@ -298,17 +298,17 @@ static int check_range(const vstd_disk *d, uint64_t off, uint64_t len, const cha
 {
 	if (!vstd_range_inside(off, len, d->size))
 		return vstd_err(VSTD_ERANGE,
-				"%s: %s of %" PRIu64 " bytes at offset %" PRIu64
-				" passes the end of the disk (virtual size %" PRIu64 ")",
-				d->filename, what, len, off, d->size);
+		                "%s: %s of %" PRIu64 " bytes at offset %" PRIu64
+		                " passes the end of the disk (virtual size %" PRIu64 ")",
+		                d->filename, what, len, off, d->size);
 	return 0;
 }
 
 static int check_writable(const vstd_disk *d, const char *what)
 {
 	if (!(d->flags & VSTD_DISK_RDWR))
-		return vstd_err(VSTD_EPERM, "%s: cannot %s: the disk is open read-only", d->filename,
-				what);
+		return vstd_err(VSTD_EPERM, "%s: cannot %s: the disk is open read-only",
+		                d->filename, what);
 	return 0;
 }
 
@@ -329,7 +329,7 @@ int vstd_disk_write(vstd_disk *d, uint64_t off, const void *buf, size_t len)
 		return 0;
 	if (d->drv->write == NULL)
 		return vstd_err(VSTD_ENOTSUP, "%s: the %s driver cannot write", d->filename,
-				d->drv->name);
+		                d->drv->name);
 	return d->drv->write(d, off, buf, len);
 }
 
@@ -371,7 +371,8 @@ int vstd_disk_write_zeroes(vstd_disk *d, uint64_t off, uint64_t len, unsigned fl
 int vstd_disk_discard(vstd_disk *d, uint64_t off, uint64_t len)
 {
 	int rc;
-	if ((rc = check_writable(d, "discard")) < 0 || (rc = check_range(d, off, len, "discard")) < 0)
+	if ((rc = check_writable(d, "discard")) < 0 ||
+	    (rc = check_range(d, off, len, "discard")) < 0)
 		return rc;
 	if (len == 0 || d->drv->discard == NULL)
 		return 0;
@@ -412,9 +413,10 @@ int vstd_disk_block_status(vstd_disk *d, uint64_t off, uint64_t max_len, vstd_bl
 	if (rc < 0)
 		return rc;
 	if (st->length == 0 || st->length > max_len)
-		return vstd_err(VSTD_ERROR, "%s: the %s driver reported a block status of %" PRIu64
-				" bytes for a request of %" PRIu64, d->filename, d->drv->name,
-				st->length, max_len);
+		return vstd_err(VSTD_ERROR,
+		                "%s: the %s driver reported a block status of %" PRIu64
+		                " bytes for a request of %" PRIu64,
+		                d->filename, d->drv->name, st->length, max_len);
 	st->layer = d;
 	return 0;
 }
@@ -463,8 +465,8 @@ int vstd_disk_parse_prealloc(const char *text, enum vstd_prealloc *out)
 			return 0;
 		}
 	}
-	return vstd_err(VSTD_EINVAL,
-			"preallocation '%s' is not one of off, metadata, falloc, full", text);
+	return vstd_err(VSTD_EINVAL, "preallocation '%s' is not one of off, metadata, falloc, full",
+	                text);
 }
 
 int vstd_disk_resize(vstd_disk *d, uint64_t new_size, unsigned flags, const char *preallocation)
@@ -477,17 +479,17 @@ int vstd_disk_resize(vstd_disk *d, uint64_t new_size, unsigned flags, const char
 		return rc;
 	if (new_size < d->size && !(flags & VSTD_DISK_RESIZE_SHRINK))
 		return vstd_err(VSTD_EPERM,
-				"%s: shrinking from %" PRIu64 " to %" PRIu64
-				" bytes loses data; use --shrink to confirm",
-				d->filename, d->size, new_size);
+		                "%s: shrinking from %" PRIu64 " to %" PRIu64
+		                " bytes loses data; use --shrink to confirm",
+		                d->filename, d->size, new_size);
 	if (new_size > (uint64_t)INT64_MAX)
 		return vstd_err(VSTD_ERANGE, "%s: size %" PRIu64 " is too large", d->filename,
-				new_size);
+		                new_size);
 	if (new_size == d->size)
 		return 0;
 	if (d->drv->truncate == NULL)
 		return vstd_err(VSTD_ENOTSUP, "%s: the %s driver cannot resize images", d->filename,
-				d->drv->name);
+		                d->drv->name);
 	if ((rc = d->drv->truncate(d, new_size, pa)) < 0)
 		return rc;
 	d->size = new_size;
@@ -515,7 +517,7 @@ void vstd_disk_snapshot_list_free(vstd_disk_snapshot *list, size_t count)
 static int snapshot_unsupported(const vstd_disk *d)
 {
 	return vstd_err(VSTD_ENOTSUP, "%s: the %s format has no internal snapshots", d->filename,
-			d->drv->name);
+	                d->drv->name);
 }
 
 int vstd_disk_snapshot_create(vstd_disk *d, const char *name)

@@ -27,35 +27,39 @@
 struct json_object;
 
 /* Preallocation modes, parsed by disk.c from the "preallocation" option. */
-enum vstd_prealloc { VSTD_PREALLOC_OFF, VSTD_PREALLOC_METADATA, VSTD_PREALLOC_FALLOC,
-		     VSTD_PREALLOC_FULL };
+enum vstd_prealloc {
+	VSTD_PREALLOC_OFF,
+	VSTD_PREALLOC_METADATA,
+	VSTD_PREALLOC_FALLOC,
+	VSTD_PREALLOC_FULL
+};
 
 /* What disk.c hands to create(). */
 struct vstd_disk_create_args {
-	const char *path;           /* target path (sibling files go beside it) */
+	const char *path; /* target path (sibling files go beside it) */
 	uint64_t size;
-	const char *backing_file;   /* NULL: none */
+	const char *backing_file; /* NULL: none */
 	const char *backing_format;
-	vstd_disk *backing;         /* opened backing (NULL when not opened) */
-	vstd_kv *options;           /* remaining -o options: take with vstd_kv_get_* */
+	vstd_disk *backing; /* opened backing (NULL when not opened) */
+	vstd_kv *options;   /* remaining -o options: take with vstd_kv_get_* */
 	enum vstd_prealloc prealloc;
 };
 
 struct vstd_disk {
 	const struct vstd_disk_driver *drv;
-	void *priv;              /* the driver's state */
-	vstd_io *io;             /* top-layer file */
+	void *priv;  /* the driver's state */
+	vstd_io *io; /* top-layer file */
 	int owns_io;
-	char *filename;          /* as opened */
-	unsigned flags;          /* vstd_disk_open_opts flags */
-	uint64_t size;           /* virtual size, set by open */
-	uint64_t cache_size;     /* requested metadata cache, 0: default */
-	char *backing_name;      /* as recorded in the image (driver sets) */
-	char *backing_format;    /* as recorded, or NULL */
-	char *backing_path;      /* resolved by disk.c */
-	vstd_disk *backing;      /* opened by disk.c after open() */
-	vstd_disk *snapshot_of;  /* for snapshot views: the disk they borrow */
-	unsigned depth;          /* 0 = top */
+	char *filename;         /* as opened */
+	unsigned flags;         /* vstd_disk_open_opts flags */
+	uint64_t size;          /* virtual size, set by open */
+	uint64_t cache_size;    /* requested metadata cache, 0: default */
+	char *backing_name;     /* as recorded in the image (driver sets) */
+	char *backing_format;   /* as recorded, or NULL */
+	char *backing_path;     /* resolved by disk.c */
+	vstd_disk *backing;     /* opened by disk.c after open() */
+	vstd_disk *snapshot_of; /* for snapshot views: the disk they borrow */
+	unsigned depth;         /* 0 = top */
 };
 
 struct vstd_disk_driver {
@@ -68,7 +72,7 @@ struct vstd_disk_driver {
 	/* Confidence 0..100 that `head` (the first head_len bytes, up to 64 KiB,
 	 * of a file of file_size bytes) is this format.  raw answers 1. */
 	int (*probe)(const uint8_t *head, size_t head_len, uint64_t file_size,
-		     const char *filename);
+	             const char *filename);
 	/* Parse d->io, set d->priv and d->size and, if the image has one, the
 	 * backing name and format (vstd_disk_set_backing).  d->flags tells
 	 * whether writes will come.  On failure free everything. */
@@ -79,7 +83,7 @@ struct vstd_disk_driver {
 
 	int (*read)(vstd_disk *d, uint64_t off, void *buf, size_t len);
 	int (*write)(vstd_disk *d, uint64_t off, const void *buf, size_t len);
-	int (*flush)(vstd_disk *d);                 /* optional: vstd_io_flush */
+	int (*flush)(vstd_disk *d); /* optional: vstd_io_flush */
 	/* optional: writes zero buffers through write() */
 	int (*write_zeroes)(vstd_disk *d, uint64_t off, uint64_t len, unsigned flags);
 	int (*discard)(vstd_disk *d, uint64_t off, uint64_t len); /* optional: no-op */
@@ -94,7 +98,7 @@ struct vstd_disk_driver {
 	int (*info)(vstd_disk *d, vstd_disk_info *info, struct json_object *specific);
 	/* optional: VSTD_ENOTSUP.  args->size is the virtual size. */
 	int (*measure)(const struct vstd_disk_create_args *args, vstd_disk *src,
-		       vstd_disk_measure_result *result);
+	               vstd_disk_measure_result *result);
 
 	/* Compressed writes for convert -c (optional: -c refused).
 	 * compress_unit: bytes per compressed unit (cluster or grain);
@@ -103,7 +107,7 @@ struct vstd_disk_driver {
 	 * write_compressed: store a compressed unit at the aligned offset. */
 	uint64_t (*compress_unit)(vstd_disk *d);
 	int (*compress)(vstd_disk *d, const void *in, size_t in_len, void *out, size_t out_cap,
-			size_t *out_len);
+	                size_t *out_len);
 	int (*write_compressed)(vstd_disk *d, uint64_t off, const void *data, size_t len);
 
 	/* optional: VSTD_ENOTSUP.  Rewrite the recorded backing (NULL: none). */

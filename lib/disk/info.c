@@ -47,8 +47,8 @@ int vstd_disk_info_get(vstd_disk *d, vstd_disk_info **out)
 	if (d->drv->info != NULL && (rc = d->drv->info(d, &box->info, data)) < 0)
 		goto fail;
 	root = json_object_new_object();
-	if (root == NULL || json_object_object_add(root, "type",
-						   json_object_new_string(d->drv->name)) != 0) {
+	if (root == NULL ||
+	    json_object_object_add(root, "type", json_object_new_string(d->drv->name)) != 0) {
 		rc = vstd_err(VSTD_ENOMEM, "out of memory building image information");
 		goto fail;
 	}
@@ -59,8 +59,8 @@ int vstd_disk_info_get(vstd_disk *d, vstd_disk_info **out)
 	box->info.backing_filename = keep(box, 1, d->backing_name);
 	box->info.backing_filename_full = keep(box, 2, d->backing_path);
 	box->info.backing_format = keep(box, 3, d->backing_format);
-	box->info.format_specific_json = keep(box, 4, json_object_to_json_string_ext(root,
-								JSON_C_TO_STRING_PLAIN));
+	box->info.format_specific_json =
+	        keep(box, 4, json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
 	if (box->info.filename == NULL || box->info.format_specific_json == NULL ||
 	    (d->backing_name != NULL && box->info.backing_filename == NULL) ||
 	    (d->backing_path != NULL && box->info.backing_filename_full == NULL) ||
@@ -93,7 +93,7 @@ int vstd_disk_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *result
 	memset(result, 0, sizeof(*result));
 	if ((flags & VSTD_CHECK_REPAIR_ALL) && !(d->flags & VSTD_DISK_RDWR))
 		return vstd_err(VSTD_EPERM, "%s: repair needs the image opened for writing",
-				d->filename);
+		                d->filename);
 	if (d->drv->check == NULL)
 		return 0;
 	result->supported = 1;

@@ -20,8 +20,8 @@ extern const struct vstd_disk_driver vstd_driver_vhdx __attribute__((weak));
 extern const struct vstd_disk_driver vstd_driver_vdi __attribute__((weak));
 
 const struct vstd_disk_driver *const vstd_disk_drivers[] = {
-	&vstd_driver_qcow2, &vstd_driver_vmdk, &vstd_driver_vhdx, &vstd_driver_vdi,
-	&vstd_driver_vpc,   &vstd_driver_raw,
+        &vstd_driver_qcow2, &vstd_driver_vmdk, &vstd_driver_vhdx,
+        &vstd_driver_vdi,   &vstd_driver_vpc,  &vstd_driver_raw,
 };
 
 /* Entries may be NULL while a weakly referenced driver is absent: skip them. */

@@ -86,9 +86,9 @@ START_TEST(file_errors)
 	vt_ok(vstd_io_file_open(&io, vt_path("x"), VSTD_IO_WRITE | VSTD_IO_CREATE));
 	vstd_io_close(io);
 	io = NULL;
-	ck_assert_int_eq(vstd_io_file_open(&io, vt_path("x"),
-					   VSTD_IO_WRITE | VSTD_IO_CREATE | VSTD_IO_EXCL),
-			 VSTD_EEXIST);
+	ck_assert_int_eq(
+	        vstd_io_file_open(&io, vt_path("x"), VSTD_IO_WRITE | VSTD_IO_CREATE | VSTD_IO_EXCL),
+	        VSTD_EEXIST);
 	ck_assert_ptr_null(io);
 	/* offsets that overflow are refused before reaching the OS */
 	vt_ok(vstd_io_file_open(&io, vt_path("x"), VSTD_IO_WRITE));
@@ -140,7 +140,7 @@ START_TEST(file_direct_unaligned)
 	uint8_t in[5000], out[5000];
 	uint64_t size;
 	int rc = vstd_io_file_open(&io, vt_path("direct"),
-				   VSTD_IO_WRITE | VSTD_IO_CREATE | VSTD_IO_DIRECT);
+	                           VSTD_IO_WRITE | VSTD_IO_CREATE | VSTD_IO_DIRECT);
 	if (rc == VSTD_EINVAL) /* tmpfs has no O_DIRECT */
 		return;
 	vt_ok(rc);
@@ -193,7 +193,8 @@ START_TEST(fault_fail_nth)
 	vt_ok(vstd_io_pread(io, b, 8, 0)); /* reads are not counted */
 	vt_ok(vstd_io_pwrite(io, b, 8, 8));
 	ck_assert_int_eq(vstd_io_pwrite(io, b, 8, 16), VSTD_EIO);
-	ck_assert_ptr_nonnull(strstr(vstd_error_last()->message, "injected failure of write number 3"));
+	ck_assert_ptr_nonnull(
+	        strstr(vstd_error_last()->message, "injected failure of write number 3"));
 	vt_ok(vstd_io_pwrite(io, b, 8, 24));
 	vt_ok(vstd_io_fault_get_stats(io, &st));
 	ck_assert_uint_eq(st.failed, 1);
@@ -307,7 +308,7 @@ static void custom_close(void *self)
 START_TEST(custom_methods)
 {
 	static const vstd_io_methods m = {VSTD_IO_METHODS_VERSION, "custom", custom_pread,
-					  custom_pwrite, custom_size};
+	                                  custom_pwrite, custom_size};
 	static const vstd_io_methods bad = {VSTD_IO_METHODS_VERSION, "bad", NULL};
 	vstd_io_methods withclose = m;
 	vstd_io *io = NULL;

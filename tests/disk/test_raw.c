@@ -246,9 +246,11 @@ START_TEST(interop_qemu_img)
 	/* qemu-img writes into our image, we read what it wrote */
 	create_raw(vt_path("v.raw"), 5 << 20, NULL);
 	ck_assert_int_eq(vt_run("qemu-img convert -n -f raw -O raw '%s' '%s'", vt_path("q.raw"),
-				vt_path("v.raw")), 0);
+	                        vt_path("v.raw")),
+	                 0);
 	ck_assert_int_eq(vt_run("qemu-img compare -f raw -F raw '%s' '%s'", vt_path("q.raw"),
-				vt_path("v.raw")), 0);
+	                        vt_path("v.raw")),
+	                 0);
 	vt_ok(vstd_disk_open(&d, vt_path("v.raw"), NULL));
 	vt_ok(vstd_disk_read(d, 3 << 20, out, 1 << 20));
 	ck_assert(memcmp(buf, out, 1 << 20) == 0);
@@ -258,7 +260,8 @@ START_TEST(interop_qemu_img)
 	vt_ok(vstd_disk_write(d, 1234567, "Z", 1));
 	vstd_disk_close(d);
 	ck_assert_int_eq(vt_run("qemu-img compare -f raw -F raw '%s' '%s'", vt_path("q.raw"),
-				vt_path("v.raw")), 1);
+	                        vt_path("v.raw")),
+	                 1);
 	ck_assert_ptr_nonnull(strstr(vt_output(), "offset 1234432")); /* 1234567 & ~511 */
 	free(buf);
 	free(out);

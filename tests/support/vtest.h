@@ -39,11 +39,11 @@ void vt_write_file(const char *path, const void *data, size_t len);
 /* Decompress a .gz or .bz2 corpus file into the tmpdir; returns the path. */
 const char *vt_unpack(const char *shared_rel);
 /* Fail the current test with the last vstd error if rc < 0. */
-#define vt_ok(expr)                                                                    \
-	do {                                                                           \
-		int vt_rc_ = (expr);                                                   \
-		ck_assert_msg(vt_rc_ >= 0, "%s failed: %d %s", #expr, vt_rc_,          \
-			      vstd_error_last()->message);                             \
+#define vt_ok(expr)                                                                                \
+	do {                                                                                       \
+		int vt_rc_ = (expr);                                                               \
+		ck_assert_msg(vt_rc_ >= 0, "%s failed: %d %s", #expr, vt_rc_,                      \
+		              vstd_error_last()->message);                                         \
 	} while (0)
 int vt_main(Suite *suite);
 

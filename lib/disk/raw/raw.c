@@ -14,7 +14,7 @@
 #include "disk/driver.h"
 
 static const vstd_disk_option_desc raw_options[] = {
-	{"preallocation", "enum", "off, falloc or full: how the file's blocks are reserved", "off"},
+        {"preallocation", "enum", "off, falloc or full: how the file's blocks are reserved", "off"},
 };
 
 static int raw_probe(const uint8_t *head, size_t head_len, uint64_t file_size, const char *name)
@@ -68,7 +68,7 @@ static int raw_block_status(vstd_disk *d, uint64_t off, uint64_t max_len, vstd_b
 		len = max_len, is_data = 0;
 	st->length = len;
 	st->flags = VSTD_BLOCK_ALLOCATED | VSTD_BLOCK_OFFSET_VALID |
-		    (is_data ? VSTD_BLOCK_DATA : VSTD_BLOCK_ZERO);
+	            (is_data ? VSTD_BLOCK_DATA : VSTD_BLOCK_ZERO);
 	st->host_offset = off;
 	return 0;
 }
@@ -82,8 +82,7 @@ static int raw_preallocate(vstd_io *io, uint64_t from, uint64_t to, enum vstd_pr
 	int rc = 0;
 	switch (mode) {
 	case VSTD_PREALLOC_OFF:
-	case VSTD_PREALLOC_METADATA:
-		return vstd_io_truncate(io, to);
+	case VSTD_PREALLOC_METADATA: return vstd_io_truncate(io, to);
 	case VSTD_PREALLOC_FALLOC:
 		if ((rc = vstd_io_allocate(io, from, to - from)) < 0)
 			return rc;
@@ -93,7 +92,8 @@ static int raw_preallocate(vstd_io *io, uint64_t from, uint64_t to, enum vstd_pr
 		if (zero == NULL)
 			return vstd_err_code();
 		for (uint64_t off = from; off < to && rc == 0; off += chunk)
-			rc = vstd_io_pwrite(io, zero, to - off < chunk ? (size_t)(to - off) : chunk, off);
+			rc = vstd_io_pwrite(io, zero, to - off < chunk ? (size_t)(to - off) : chunk,
+			                    off);
 		vstd_free(zero);
 		return rc;
 	}
@@ -111,16 +111,16 @@ static int raw_create(vstd_io *io, const struct vstd_disk_create_args *args)
 {
 	if (args->backing_file != NULL)
 		return vstd_err(VSTD_ENOTSUP, "%s: the raw format cannot have a backing file",
-				args->path);
+		                args->path);
 	if (args->prealloc == VSTD_PREALLOC_METADATA)
 		return vstd_err(VSTD_EINVAL,
-				"%s: preallocation=metadata is not a raw mode (off, falloc, full)",
-				args->path);
+		                "%s: preallocation=metadata is not a raw mode (off, falloc, full)",
+		                args->path);
 	return raw_preallocate(io, 0, args->size, args->prealloc);
 }
 
 static int raw_measure(const struct vstd_disk_create_args *args, vstd_disk *src,
-		       vstd_disk_measure_result *res)
+                       vstd_disk_measure_result *res)
 {
 	uint64_t required = 0, off = 0;
 	memset(res, 0, sizeof(*res));
@@ -145,20 +145,20 @@ static int raw_measure(const struct vstd_disk_create_args *args, vstd_disk *src,
 }
 
 const struct vstd_disk_driver vstd_driver_raw = {
-	.version = 1,
-	.name = "raw",
-	.description = "raw disk image: the file holds the disk's bytes as they are",
-	.create_options = raw_options,
-	.n_create_options = sizeof(raw_options) / sizeof(raw_options[0]),
-	.probe = raw_probe,
-	.open = raw_open,
-	.close = raw_close,
-	.create = raw_create,
-	.read = raw_read,
-	.write = raw_write,
-	.write_zeroes = raw_write_zeroes,
-	.discard = raw_discard,
-	.block_status = raw_block_status,
-	.truncate = raw_truncate,
-	.measure = raw_measure,
+        .version = 1,
+        .name = "raw",
+        .description = "raw disk image: the file holds the disk's bytes as they are",
+        .create_options = raw_options,
+        .n_create_options = sizeof(raw_options) / sizeof(raw_options[0]),
+        .probe = raw_probe,
+        .open = raw_open,
+        .close = raw_close,
+        .create = raw_create,
+        .read = raw_read,
+        .write = raw_write,
+        .write_zeroes = raw_write_zeroes,
+        .discard = raw_discard,
+        .block_status = raw_block_status,
+        .truncate = raw_truncate,
+        .measure = raw_measure,
 };

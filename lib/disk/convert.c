@@ -1,0 +1,575 @@
+/*
+ * disk/convert.c - vstd_disk_convert: copy the guest-visible contents of one
+ * disk into another.
+ *
+ * The data path:
+ *
+ *   reader thread                          calling thread (writer)
+ *   -------------                          -----------------------
+ *   vstd_disk_map() on the source   slot   zero runs: skip (target reads as
+ *   (holes are never read)          ring   zeroes) or write_zeroes
+ *   read data runs, split them   ------->  data runs: write, or compress on
+ *   into data / zero / "same as            the thread pool and store the
+ *   backing" runs at sparse_size           units in order
+ *   granularity                            progress callback, flush
+ *
+ * The ring has `parallel` slots of CHUNK bytes each, so memory stays bounded
+ * and reading overlaps writing.  Each disk is used by one thread only: the
+ * source (and the target's backing chain, read for -B) by the reader, the
+ * target's top layer by the writer.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/alloc_internal.h"
+#include "core/bytes.h"
+#include "core/error_internal.h"
+#include "core/threadpool.h"
+#include "disk/disk_internal.h"
+#include "disk/ops_internal.h"
+
+#define CHUNK ((uint64_t)2 << 20)      /* bytes per request */
+#define DEFAULT_SPARSE ((uint64_t)4096)
+#define DEFAULT_PARALLEL 8u
+#define MAX_PARALLEL 64u
+
+enum run_kind { RUN_DATA, RUN_ZERO, RUN_SKIP };
+
+struct run {
+	uint64_t off; /* guest offset */
+	uint64_t len;
+	enum run_kind kind;
+	size_t buf_off; /* DATA: where in the slot's buffer */
+};
+
+enum slot_state { SLOT_FREE, SLOT_FULL, SLOT_END };
+
+struct slot {
+	enum slot_state state;
+	uint8_t *buf;   /* CHUNK bytes of source data */
+	uint8_t *below; /* -B: CHUNK bytes of the target's backing */
+	uint64_t off, len;
+	struct run *runs;
+	size_t nruns, cap_runs;
+};
+
+struct compress_job {
+	vstd_disk *dst;
+	const uint8_t *in;
+	size_t in_len;
+	uint8_t *out;
+	size_t out_cap, out_len;
+	int rc;
+	int err_code;
+	char err_msg[256];
+};
+
+struct convert {
+	vstd_disk *src, *dst;
+	const vstd_disk_convert_opts *o;
+	uint64_t size;       /* bytes to copy: the source's virtual size */
+	uint64_t sparse;     /* zero-detection unit, 0: none */
+	int target_is_zero;  /* zero runs need no write */
+	int compare_below;   /* -B: leave areas equal to the backing alone */
+	unsigned nslots;
+	struct slot *slots;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int stop;            /* the writer failed: the reader quits */
+
+	/* the reader's failure, handed to the calling thread */
+	int rd_code;
+	char rd_msg[1024];
+
+	/* compression */
+	vstd_pool *pool;
+	uint64_t unit;
+	struct compress_job *jobs;
+	size_t njobs_cap;
+	uint8_t *zbuf; /* compressed output, CHUNK + slack */
+	size_t zbuf_cap;
+};
+
+/* ------------------------------------------------------------ reader */
+
+static int add_run(struct slot *s, uint64_t off, uint64_t len, enum run_kind kind, size_t buf_off)
+{
+	struct run *last = s->nruns ? &s->runs[s->nruns - 1] : NULL;
+	if (len == 0)
+		return 0;
+	if (last != NULL && last->kind == kind && last->off + last->len == off &&
+	    (kind != RUN_DATA || last->buf_off + last->len == buf_off)) {
+		last->len += len;
+		return 0;
+	}
+	if (s->nruns == s->cap_runs)
+		return vstd_err(VSTD_ERROR, "convert: run table of a request is full");
+	s->runs[s->nruns++] = (struct run){off, len, kind, buf_off};
+	return 0;
+}
+
+/* Classify [off, off+len) whose source bytes are in buf (NULL: all zero)
+ * and, with compare_below, whose backing bytes are in below. */
+static int classify(struct convert *c, struct slot *s, uint64_t off, uint64_t len,
+		    const uint8_t *buf, const uint8_t *below, size_t buf_off)
+{
+	uint64_t unit = c->sparse ? c->sparse : len;
+	uint64_t pos = off, end = off + len;
+	int rc = 0;
+	while (pos < end && rc == 0) {
+		uint64_t next = c->sparse ? vstd_align_down(pos, unit) + unit : end;
+		uint64_t n;
+		size_t i = (size_t)(pos - off);
+		enum run_kind kind;
+		if (next > end)
+			next = end;
+		n = next - pos;
+		if (buf == NULL) {
+			kind = RUN_ZERO;
+			if (below != NULL && vstd_is_zero(below + i, (size_t)n))
+				kind = RUN_SKIP;
+		} else if (below != NULL && memcmp(buf + i, below + i, (size_t)n) == 0) {
+			kind = RUN_SKIP;
+		} else if (c->sparse && vstd_is_zero(buf + i, (size_t)n)) {
+			kind = RUN_ZERO;
+		} else {
+			kind = RUN_DATA;
+		}
+		if (kind == RUN_ZERO && c->target_is_zero)
+			kind = RUN_SKIP;
+		rc = add_run(s, pos, n, kind, buf_off + i);
+		pos = next;
+	}
+	return rc;
+}
+
+/* Fill slot s with the request starting at *off. */
+static int fill_slot(struct convert *c, struct slot *s, uint64_t *off, vstd_block_status *st,
+		     uint64_t *st_end)
+{
+	uint64_t pos = *off, limit = vstd_align_down(pos, CHUNK) + CHUNK;
+	size_t used = 0;
+	int rc;
+	if (limit > c->size)
+		limit = c->size;
+	s->off = pos;
+	s->nruns = 0;
+	while (pos < limit) {
+		uint64_t n;
+		int is_zero;
+		if (pos >= *st_end) {
+			if ((rc = vstd_disk_map(c->src, pos, c->size - pos, st)) < 0)
+				return rc;
+			if (st->length == 0)
+				return vstd_err(VSTD_ERROR, "%s: no block status at offset %" PRIu64,
+						vstd_disk_filename(c->src), pos);
+			*st_end = pos + st->length;
+		}
+		is_zero = (st->flags & VSTD_BLOCK_ZERO) || !(st->flags & VSTD_BLOCK_DATA);
+		n = *st_end - pos;
+		if (is_zero && !c->compare_below && !(c->o->flags & VSTD_CONVERT_NO_ZERO_DETECT) &&
+		    s->nruns == 0 && used == 0) {
+			/* A hole starting the request: one zero run as long as
+			 * the hole, never read. */
+			if ((rc = add_run(s, pos, n, c->target_is_zero ? RUN_SKIP : RUN_ZERO, 0)) < 0)
+				return rc;
+			pos += n;
+			break;
+		}
+		if (n > limit - pos)
+			n = limit - pos;
+		if (is_zero && !c->compare_below) {
+			if (c->o->flags & VSTD_CONVERT_NO_ZERO_DETECT) {
+				memset(s->buf + used, 0, (size_t)n);
+				rc = add_run(s, pos, n, RUN_DATA, used);
+				used += (size_t)n;
+			} else {
+				/* a hole after data: end the request here */
+				break;
+			}
+		} else {
+			uint8_t *below = NULL;
+			if (c->compare_below) {
+				below = s->below + used;
+				if ((rc = vstd_disk_read_below(c->dst, pos, below, (size_t)n)) < 0)
+					return rc;
+			}
+			if (is_zero) {
+				rc = classify(c, s, pos, n, NULL, below, used);
+			} else {
+				if ((rc = vstd_disk_read(c->src, pos, s->buf + used, (size_t)n)) < 0)
+					return rc;
+				rc = classify(c, s, pos, n, s->buf + used, below, used);
+			}
+			used += (size_t)n;
+		}
+		if (rc < 0)
+			return rc;
+		pos += n;
+	}
+	s->len = pos - s->off;
+	*off = pos;
+	return 0;
+}
+
+static void *reader_main(void *arg)
+{
+	struct convert *c = arg;
+	vstd_block_status st;
+	uint64_t off = 0, st_end = 0;
+	unsigned seq = 0;
+	memset(&st, 0, sizeof(st));
+	for (;;) {
+		struct slot *s = &c->slots[seq % c->nslots];
+		int rc = 0, stop, end;
+		pthread_mutex_lock(&c->lock);
+		while (s->state != SLOT_FREE && !c->stop)
+			pthread_cond_wait(&c->cond, &c->lock);
+		stop = c->stop;
+		pthread_mutex_unlock(&c->lock);
+		if (stop)
+			break;
+		if (off < c->size)
+			rc = fill_slot(c, s, &off, &st, &st_end);
+		else
+			s->len = 0;
+		pthread_mutex_lock(&c->lock);
+		if (rc < 0) {
+			c->rd_code = rc;
+			snprintf(c->rd_msg, sizeof(c->rd_msg), "%s", vstd_error_last()->message);
+		}
+		end = rc < 0 || s->len == 0;
+		s->state = end ? SLOT_END : SLOT_FULL;
+		pthread_cond_broadcast(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+		if (end)
+			break;
+		seq++;
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------ writer */
+
+static void compress_job_run(void *arg)
+{
+	struct compress_job *j = arg;
+	j->rc = j->dst->drv->compress(j->dst, j->in, j->in_len, j->out, j->out_cap, &j->out_len);
+	if (j->rc < 0 && j->rc != VSTD_ERANGE) {
+		j->err_code = j->rc;
+		snprintf(j->err_msg, sizeof(j->err_msg), "%s", vstd_error_last()->message);
+	}
+}
+
+static int write_compressed_run(struct convert *c, const struct slot *s, const struct run *r)
+{
+	const uint8_t *data = s->buf + r->buf_off;
+	uint64_t whole = r->len / c->unit * c->unit;
+	size_t n = (size_t)(whole / c->unit), per = c->zbuf_cap / c->njobs_cap;
+	int rc = 0;
+	/* The final partial unit of a disk whose size is no multiple of the
+	 * unit is stored uncompressed. */
+	if (n > c->njobs_cap)
+		return vstd_err(VSTD_ERROR, "convert: request larger than the compression table");
+	for (size_t i = 0; i < n; i++) {
+		struct compress_job *j = &c->jobs[i];
+		*j = (struct compress_job){.dst = c->dst, .in = data + i * c->unit,
+					   .in_len = (size_t)c->unit, .out = c->zbuf + i * per,
+					   .out_cap = per};
+		if ((rc = vstd_pool_submit(c->pool, compress_job_run, j)) < 0) {
+			vstd_pool_wait(c->pool);
+			return rc;
+		}
+	}
+	vstd_pool_wait(c->pool);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct compress_job *j = &c->jobs[i];
+		uint64_t off = r->off + i * c->unit;
+		if (j->rc == 0)
+			rc = c->dst->drv->write_compressed(c->dst, off, j->out, j->out_len);
+		else if (j->rc == VSTD_ERANGE)
+			rc = vstd_disk_write(c->dst, off, j->in, j->in_len);
+		else
+			rc = vstd_err(j->err_code, "%s", j->err_msg);
+	}
+	if (rc == 0 && whole < r->len)
+		rc = vstd_disk_write(c->dst, r->off + whole, data + whole, (size_t)(r->len - whole));
+	return rc;
+}
+
+static int write_slot(struct convert *c, const struct slot *s)
+{
+	int rc = 0;
+	for (size_t i = 0; i < s->nruns && rc == 0; i++) {
+		const struct run *r = &s->runs[i];
+		switch (r->kind) {
+		case RUN_SKIP:
+			break;
+		case RUN_ZERO:
+			rc = vstd_disk_write_zeroes(c->dst, r->off, r->len,
+						    (c->o->flags & VSTD_CONVERT_NO_ZERO_DETECT)
+							    ? 0 : VSTD_IO_ZERO_MAY_UNMAP);
+			break;
+		case RUN_DATA:
+			if (c->pool != NULL)
+				rc = write_compressed_run(c, s, r);
+			else
+				rc = vstd_disk_write(c->dst, r->off, s->buf + r->buf_off,
+						     (size_t)r->len);
+			break;
+		}
+	}
+	return rc;
+}
+
+/* ------------------------------------------------------------ setup */
+
+static void free_slots(struct convert *c)
+{
+	for (unsigned i = 0; c->slots != NULL && i < c->nslots; i++) {
+		vstd_aligned_free(c->slots[i].buf);
+		vstd_aligned_free(c->slots[i].below);
+		vstd_free(c->slots[i].runs);
+	}
+	vstd_free(c->slots);
+	vstd_pool_free(c->pool);
+	vstd_free(c->jobs);
+	vstd_free(c->zbuf);
+}
+
+static int setup(struct convert *c)
+{
+	uint64_t unit = c->sparse ? c->sparse : CHUNK;
+	size_t cap_runs;
+	c->slots = vstd_calloc(c->nslots, sizeof(*c->slots));
+	if (c->slots == NULL)
+		return vstd_err_code();
+	/* runs per request: one per unit, plus the partial ones at the ends */
+	cap_runs = (size_t)(CHUNK / (unit < 512 ? 512 : unit)) + 4;
+	for (unsigned i = 0; i < c->nslots; i++) {
+		struct slot *s = &c->slots[i];
+		s->buf = vstd_aligned_alloc(4096, (size_t)CHUNK);
+		s->runs = vstd_calloc(cap_runs, sizeof(*s->runs));
+		s->cap_runs = cap_runs;
+		if (s->buf == NULL || s->runs == NULL)
+			return vstd_err_code();
+		if (c->compare_below && (s->below = vstd_aligned_alloc(4096, (size_t)CHUNK)) == NULL)
+			return vstd_err_code();
+	}
+	if (c->o->flags & VSTD_CONVERT_COMPRESS) {
+		const struct vstd_disk_driver *drv = c->dst->drv;
+		int rc;
+		if (drv->compress_unit == NULL || drv->compress == NULL ||
+		    drv->write_compressed == NULL)
+			return vstd_err(VSTD_ENOTSUP,
+					"%s: the %s format cannot store compressed data (drop -c)",
+					vstd_disk_filename(c->dst), drv->name);
+		c->unit = drv->compress_unit(c->dst);
+		if (c->unit < 512 || c->unit > CHUNK || !vstd_is_pow2(c->unit))
+			return vstd_err(VSTD_ENOTSUP,
+					"%s: compressed units of %" PRIu64 " bytes are not supported",
+					vstd_disk_filename(c->dst), c->unit);
+		c->njobs_cap = (size_t)(CHUNK / c->unit);
+		c->jobs = vstd_calloc(c->njobs_cap, sizeof(*c->jobs));
+		/* each unit may grow a little when compressed badly: the driver
+		 * returns VSTD_ERANGE rather than overflow the unit's room */
+		c->zbuf_cap = (size_t)CHUNK;
+		c->zbuf = vstd_malloc(c->zbuf_cap);
+		if (c->jobs == NULL || c->zbuf == NULL)
+			return vstd_err_code();
+		if ((rc = vstd_pool_new(&c->pool, c->o->threads, 0)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int vstd_disk_copy_into(vstd_disk *src, vstd_disk *dst, const vstd_disk_convert_opts *o,
+			int target_is_zero)
+{
+	struct convert c;
+	pthread_t reader;
+	unsigned seq = 0;
+	uint64_t done = 0;
+	int rc;
+	memset(&c, 0, sizeof(c));
+	c.src = src;
+	c.dst = dst;
+	c.o = o;
+	c.size = vstd_disk_size(src);
+	if (c.size > vstd_disk_size(dst))
+		return vstd_err(VSTD_ERANGE,
+				"%s: the target (%" PRIu64 " bytes) is smaller than the source %s (%" PRIu64
+				" bytes)",
+				vstd_disk_filename(dst), vstd_disk_size(dst), vstd_disk_filename(src),
+				c.size);
+	c.sparse = (o->flags & VSTD_CONVERT_NO_ZERO_DETECT) ? 0
+		   : o->sparse_size ? o->sparse_size : DEFAULT_SPARSE;
+	if (c.sparse != 0 && (c.sparse > CHUNK || c.sparse % 512 != 0))
+		return vstd_err(VSTD_EINVAL,
+				"convert: sparse size %" PRIu64
+				" must be a multiple of 512 bytes and at most %" PRIu64,
+				c.sparse, CHUNK);
+	c.target_is_zero = target_is_zero && !(o->flags & VSTD_CONVERT_NO_ZERO_DETECT);
+	c.compare_below = vstd_disk_backing(dst) != NULL;
+	c.nslots = o->parallel ? o->parallel : DEFAULT_PARALLEL;
+	if (c.nslots < 2)
+		c.nslots = 2;
+	if (c.nslots > MAX_PARALLEL)
+		c.nslots = MAX_PARALLEL;
+	if (o->flags & VSTD_CONVERT_COMPRESS) {
+		/* zero detection by whole compressed units keeps data runs aligned */
+		const struct vstd_disk_driver *drv = dst->drv;
+		if (drv->compress_unit != NULL) {
+			uint64_t u = drv->compress_unit(dst);
+			if (u >= 512 && u <= CHUNK && vstd_is_pow2(u))
+				c.sparse = u;
+		}
+	}
+	if ((rc = setup(&c)) < 0) {
+		free_slots(&c);
+		return rc;
+	}
+	pthread_mutex_init(&c.lock, NULL);
+	pthread_cond_init(&c.cond, NULL);
+	if (pthread_create(&reader, NULL, reader_main, &c) != 0) {
+		rc = vstd_err_errno(0, errno, "convert: cannot start the reader thread");
+		goto out;
+	}
+	for (;;) {
+		struct slot *s = &c.slots[seq % c.nslots];
+		pthread_mutex_lock(&c.lock);
+		while (s->state == SLOT_FREE)
+			pthread_cond_wait(&c.cond, &c.lock);
+		pthread_mutex_unlock(&c.lock);
+		if (s->state == SLOT_END)
+			break;
+		rc = write_slot(&c, s);
+		done = s->off + s->len;
+		if (rc == 0 && o->progress != NULL && o->progress(done, c.size, o->progress_opaque))
+			rc = vstd_err(VSTD_ECANCELED, "convert: canceled at offset %" PRIu64, done);
+		pthread_mutex_lock(&c.lock);
+		s->state = SLOT_FREE;
+		if (rc < 0)
+			c.stop = 1;
+		pthread_cond_broadcast(&c.cond);
+		pthread_mutex_unlock(&c.lock);
+		if (rc < 0)
+			break;
+		seq++;
+	}
+	pthread_join(reader, NULL);
+	if (rc == 0 && c.rd_code < 0)
+		rc = vstd_err(c.rd_code, "%s", c.rd_msg);
+	if (rc == 0)
+		rc = vstd_disk_flush(dst);
+	if (rc == 0 && o->progress != NULL && done < c.size &&
+	    o->progress(c.size, c.size, o->progress_opaque))
+		rc = vstd_err(VSTD_ECANCELED, "convert: canceled at the end");
+out:
+	pthread_cond_destroy(&c.cond);
+	pthread_mutex_destroy(&c.lock);
+	free_slots(&c);
+	return rc;
+}
+
+/* ------------------------------------------------------------ vstd_disk_convert */
+
+static int remove_target(const char *path, int rc)
+{
+	if (unlink(path) != 0 && errno != ENOENT)
+		vstd_err_prefix("(could not remove the partial target: %s) ", strerror(errno));
+	return rc;
+}
+
+int vstd_disk_convert_hooked(vstd_disk *src, const char *dst_path,
+			     const vstd_disk_convert_opts *opts,
+			     const struct vstd_convert_io_hook *hook)
+{
+	vstd_disk_convert_opts o = VSTD_DISK_CONVERT_OPTS_INIT;
+	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
+	vstd_disk *view = NULL, *dst = NULL;
+	vstd_io *io = NULL, *wrapped = NULL;
+	struct stat st;
+	int created = 0, rc;
+	if (src == NULL || dst_path == NULL)
+		return vstd_err(VSTD_EINVAL, "vstd_disk_convert: no source or target given");
+	if (opts != NULL) {
+		if (opts->version != VSTD_DISK_CONVERT_OPTS_VERSION)
+			return vstd_err(VSTD_EINVAL, "vstd_disk_convert: options version %u unknown",
+					opts->version);
+		o = *opts;
+	}
+	if (o.format == NULL)
+		o.format = "raw";
+	if (vstd_disk_driver_find(o.format) == NULL)
+		return vstd_disk_unknown_format(o.format);
+	if (o.backing_file != NULL && (o.flags & VSTD_CONVERT_NO_CREATE))
+		return vstd_err(VSTD_EINVAL,
+				"convert: a backing file (-B) cannot be set on an existing target (-n)");
+	if (o.snapshot != NULL) {
+		if ((rc = vstd_disk_snapshot_open(&view, src, o.snapshot)) < 0)
+			return rc;
+		src = view;
+	}
+	if (!(o.flags & VSTD_CONVERT_NO_CREATE)) {
+		vstd_disk_create_opts co = VSTD_DISK_CREATE_OPTS_INIT;
+		if (stat(dst_path, &st) == 0 && S_ISDIR(st.st_mode)) {
+			rc = vstd_err(VSTD_EINVAL, "%s: is a directory", dst_path);
+			goto out;
+		}
+		co.format = o.format;
+		co.size = vstd_disk_size(src);
+		co.options = o.options;
+		co.backing_file = o.backing_file;
+		co.backing_format = o.backing_format;
+		if ((rc = vstd_disk_create(dst_path, &co)) < 0)
+			goto out;
+		created = 1;
+	} else if (o.options != NULL && o.options[0] != '\0') {
+		rc = vstd_err(VSTD_EINVAL,
+			      "convert: creation options (-o) cannot apply to an existing target (-n)");
+		goto out;
+	}
+	oo.format = (o.flags & VSTD_CONVERT_NO_CREATE) && opts != NULL ? opts->format : o.format;
+	oo.flags = VSTD_DISK_RDWR;
+	oo.backing_format = o.backing_format;
+	if ((rc = vstd_io_file_open(&io, dst_path, VSTD_IO_WRITE)) < 0)
+		goto fail;
+	wrapped = io;
+	if (hook != NULL && hook->wrap != NULL && (rc = hook->wrap(&wrapped, hook->opaque)) < 0) {
+		wrapped = NULL;
+		goto fail;
+	}
+	if ((rc = vstd_disk_open_io(&dst, wrapped, dst_path, &oo)) < 0)
+		goto fail;
+	rc = vstd_disk_copy_into(src, dst,
+				 &o, (created && o.backing_file == NULL) ||
+					     (o.flags & VSTD_CONVERT_TARGET_IS_ZERO));
+	if (rc < 0)
+		goto fail;
+	vstd_disk_close(dst);
+	dst = NULL;
+	goto out;
+fail:
+	vstd_disk_close(dst);
+	dst = NULL;
+	if (created)
+		remove_target(dst_path, rc);
+out:
+	vstd_disk_close(dst);
+	if (wrapped != NULL && wrapped != io && hook != NULL && hook->unwrap != NULL)
+		hook->unwrap(wrapped, hook->opaque);
+	vstd_io_close(io);
+	vstd_disk_close(view);
+	return rc;
+}
+
+int vstd_disk_convert(vstd_disk *src, const char *dst_path, const vstd_disk_convert_opts *opts)
+{
+	return vstd_disk_convert_hooked(src, dst_path, opts, NULL);
+}

@@ -14,7 +14,7 @@ static _Thread_local char tls_message[VSTD_ERROR_MSG_MAX];
 static _Thread_local vstd_error tls_error = {VSTD_OK, 0, ""};
 
 static void error_store(int code, int os_errno, const char *fmt, va_list ap, const char *suffix)
-	VSTD_PRINTF(3, 0);
+        VSTD_PRINTF(3, 0);
 
 static void error_store(int code, int os_errno, const char *fmt, va_list ap, const char *suffix)
 {

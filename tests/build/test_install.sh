@@ -57,7 +57,7 @@ echo "pkg-config consumer: $out"
 deps=$(pkg-config --print-requires-private vstd | awk '{print $1}')
 # shellcheck disable=SC2046,SC2086
 gcc $san "$tmp/hello.c" -o "$tmp/hello-static" -DVSTD_STATIC $(pkg-config --cflags vstd) \
-	"$(dirname "$libdir")/libvstd.a" $(pkg-config --libs $deps) -lpthread
+	"$(dirname "$libdir")/libvstd.a" $(pkg-config --libs $deps) -lpthread -lm
 out=$("$tmp/hello-static" "$tmp/c.raw")
 echo "static consumer: $out"
 [[ "$out" == "vstd "*" raw 1048576" ]] || { echo "FAIL: unexpected output"; exit 1; }

@@ -109,8 +109,12 @@ int vstd_disk_create(const char *path, const vstd_disk_create_opts *opts)
 	                       VSTD_IO_WRITE | VSTD_IO_CREATE |
 	                               ((opts->flags & VSTD_DISK_CREATE_EXCL) ? VSTD_IO_EXCL : 0) |
 	                               (existed && S_ISBLK(st.st_mode) ? 0 : VSTD_IO_TRUNC));
-	if (rc < 0)
+	if (rc < 0) {
+		/* the open may have created the file before failing */
+		if (!existed && rc != VSTD_EEXIST)
+			unlink(path);
 		goto out;
+	}
 	rc = drv->create(io, &args);
 	if (rc == 0)
 		rc = vstd_io_flush(io);

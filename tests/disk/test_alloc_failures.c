@@ -4,6 +4,7 @@
  * VSTD_ENOMEM and leave nothing behind (the ASan build checks for leaks), and
  * the loop must reach a run where the operation succeeds.
  */
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 

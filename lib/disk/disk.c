@@ -13,6 +13,7 @@
 #include "disk/disk_internal.h"
 
 #define PROBE_HEAD_SIZE ((size_t)64 * 1024)
+#define PROBE_TAIL_SIZE ((size_t)512)
 
 const struct vstd_disk_driver *vstd_disk_driver_find(const char *name)
 {
@@ -78,9 +79,9 @@ int vstd_disk_unknown_format(const char *format)
 int vstd_disk_probe_driver(vstd_io *io, const char *name, const struct vstd_disk_driver **out,
                            int *score)
 {
-	uint8_t *head;
+	uint8_t *head, tail[PROBE_TAIL_SIZE];
 	uint64_t size;
-	size_t got = 0;
+	size_t got = 0, tail_got = 0;
 	int best = 0, rc;
 	const struct vstd_disk_driver *winner = NULL;
 	if ((rc = vstd_io_size(io, &size)) < 0)
@@ -93,12 +94,24 @@ int vstd_disk_probe_driver(vstd_io *io, const char *name, const struct vstd_disk
 		vstd_free(head);
 		return rc;
 	}
+	if (size >= PROBE_TAIL_SIZE) {
+		rc = vstd_io_pread_partial(io, tail, PROBE_TAIL_SIZE, size - PROBE_TAIL_SIZE,
+		                           &tail_got);
+		if (rc < 0) {
+			vstd_free(head);
+			return rc;
+		}
+	}
 	for (size_t i = 0; i < vstd_disk_driver_slots; i++) {
 		const struct vstd_disk_driver *drv = vstd_disk_drivers[i];
-		int s;
-		if (drv == NULL || drv->probe == NULL)
+		int s = 0, t;
+		if (drv == NULL)
 			continue;
-		s = drv->probe(head, got, size, name);
+		if (drv->probe != NULL)
+			s = drv->probe(head, got, size, name);
+		if (drv->probe_tail != NULL && tail_got > 0 &&
+		    (t = drv->probe_tail(tail, tail_got, size, name)) > s)
+			s = t;
 		if (s > best) {
 			best = s;
 			winner = drv;

@@ -125,6 +125,12 @@ struct vstd_disk_driver {
 	/* Fill view (already allocated by disk.c, drv/io/filename set) as a
 	 * read-only disk showing the snapshot. */
 	int (*snapshot_open)(vstd_disk *view, vstd_disk *d, const char *name);
+
+	/* optional: confidence 0..100 from the last tail_len (up to 512) bytes
+	 * of the file, for formats recognised by a footer (fixed VHD).  The
+	 * higher of probe and probe_tail counts. */
+	int (*probe_tail)(const uint8_t *tail, size_t tail_len, uint64_t file_size,
+	                  const char *filename);
 };
 
 /* ---- helpers for drivers (disk.c) ---- */

@@ -40,8 +40,11 @@ enum vstd_disk_open_flag {
 	VSTD_DISK_PROBE_BACKING = 0x04, /* allow probing a backing file's format
 	                                   when the image does not record it */
 	VSTD_DISK_DIRECT = 0x08,        /* O_DIRECT on every layer */
-	VSTD_DISK_NO_REPLAY = 0x10      /* open read-only images that would need
+	VSTD_DISK_NO_REPLAY = 0x10,     /* open read-only images that would need
 	                                   log replay or repair as they are */
+	VSTD_DISK_EXTERNAL_EXTENTS = 0x20 /* VMDK: allow extent files outside the
+	                                   descriptor's directory (absolute
+	                                   names, "..", symbolic links out) */
 };
 
 #define VSTD_DISK_OPEN_OPTS_VERSION 1

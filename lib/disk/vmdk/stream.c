@@ -1,0 +1,350 @@
+/*
+ * disk/vmdk/stream.c - streamOptimized extents: compressed grains, markers,
+ * the footer, and random writes.
+ *
+ * A compressed grain starts with its guest sector (8 bytes) and the length
+ * of the zlib data after it (4 bytes).  A marker is a sector whose length
+ * field is 0, with a type: end of stream, grain table, grain directory,
+ * footer.  VMware writes the grain directory after the grains and points to
+ * it from a footer (a copy of the header) just before the end-of-stream
+ * marker; the header at offset 0 then says "directory at the end".
+ *
+ * Random writes use an appended-grain layout: a rewritten grain is
+ * compressed and appended where the tail metadata began (the old grain
+ * becomes unreferenced), and flush writes the changed grain tables, a new
+ * directory, footer and end-of-stream marker after it.  The file stays a
+ * valid stream a sequential reader accepts.  Between the first write and
+ * the flush the tail metadata is being rewritten: a crash there loses the
+ * directory (docs/formats/vmdk.md).
+ */
+#include <string.h>
+#include <zlib.h>
+
+#include "core/alloc_internal.h"
+#include "core/bytes.h"
+#include "core/error_internal.h"
+#include "disk/vmdk/vmdk_internal.h"
+
+static int ensure_zbuf(struct vmdk_extent *e)
+{
+	size_t need = (size_t)e->grain + (size_t)e->grain / 2 + 8192;
+	if (e->zbuf_cap >= need)
+		return 0;
+	vstd_free(e->zbuf);
+	e->zbuf_cap = 0;
+	e->zbuf = vstd_malloc(need);
+	if (e->zbuf == NULL)
+		return vstd_err_code();
+	e->zbuf_cap = need;
+	return 0;
+}
+
+int vmdk_stream_read_grain(vstd_disk *d, struct vmdk_extent *e, uint64_t gi, uint64_t host,
+			   uint8_t *out)
+{
+	size_t got = 0, zlen, hdr = e->markers ? 12 : 0;
+	uLongf olen = (uLongf)e->grain;
+	int rc, zr;
+	if ((rc = ensure_zbuf(e)) < 0)
+		return rc;
+	rc = vstd_io_pread_partial(e->io, e->zbuf, e->zbuf_cap, host, &got);
+	if (rc < 0)
+		return rc;
+	if (e->markers) {
+		if (got < 12)
+			return vstd_err(VSTD_ECORRUPT, "%s: compressed grain %" PRIu64 " at offset 0x%"
+					PRIx64 " is past the end of the file", d->filename, gi, host);
+		zlen = vstd_le32(e->zbuf + 8);
+		if (zlen == 0 || zlen > got - 12)
+			return vstd_err(VSTD_ECORRUPT, "%s: compressed grain %" PRIu64 " at offset 0x%"
+					PRIx64 ": length %zu is 0, too large or past the end of "
+					"the file", d->filename, gi, host, zlen);
+	} else {
+		zlen = got;
+	}
+	zr = uncompress(out, &olen, e->zbuf + hdr, (uLong)zlen);
+	if (zr != Z_OK && !(zr == Z_BUF_ERROR && !e->markers && olen == e->grain))
+		return vstd_err(VSTD_ECORRUPT, "%s: compressed grain %" PRIu64 " at offset 0x%" PRIx64
+				" does not inflate (zlib error %d)", d->filename, gi, host, zr);
+	if (olen < e->grain)
+		memset(out + olen, 0, (size_t)(e->grain - olen));
+	return 0;
+}
+
+int vmdk_deflate(const void *in, size_t in_len, void *out, size_t out_cap, size_t *out_len)
+{
+	uLongf olen = (uLongf)out_cap;
+	int zr = compress2(out, &olen, in, (uLong)in_len, 6);
+	if (zr == Z_BUF_ERROR)
+		return vstd_err(VSTD_ERANGE, "compressed grain does not fit its buffer");
+	if (zr != Z_OK)
+		return vstd_err(VSTD_ERROR, "zlib compression failed (%d)", zr);
+	*out_len = olen;
+	return 0;
+}
+
+static void put_marker(uint8_t *m, uint64_t val, uint32_t type)
+{
+	memset(m, 0, VMDK_SECTOR);
+	vstd_put_le64(m, val);
+	vstd_put_le32(m + 12, type);
+}
+
+/* Is the last sector of the file an end-of-stream marker? */
+static int ends_with_eos(struct vmdk_extent *e, uint64_t size)
+{
+	uint8_t m[VMDK_SECTOR];
+	if (size < 2 * VMDK_SECTOR || size % VMDK_SECTOR != 0 ||
+	    vstd_io_pread(e->io, m, sizeof(m), size - VMDK_SECTOR) < 0)
+		return 0;
+	return vstd_is_zero(m, sizeof(m));
+}
+
+int vmdk_stream_begin_write(vstd_disk *d, struct vmdk_extent *e)
+{
+	uint64_t size, append;
+	int rc;
+	if (e->gt_dirty != NULL)
+		return 0;
+	if (!e->markers)
+		return vstd_err(VSTD_ENOTSUP, "%s: compressed sparse extents without markers are "
+				"read-only", d->filename);
+	if ((rc = vstd_io_size(e->io, &size)) < 0)
+		return rc;
+	append = vstd_align_up(size, VMDK_SECTOR);
+	if (e->footer && e->gd_off >= VMDK_SECTOR) {
+		/* reuse the tail when every table and grain lies before the
+		 * directory's marker */
+		uint64_t cand = e->gd_off - VMDK_SECTOR;
+		int ok = 1;
+		for (uint64_t i = 0; i < e->n_gd && ok; i++) {
+			if (e->gd[i] == 0)
+				continue;
+			if ((uint64_t)e->gd[i] * VMDK_SECTOR >= cand) {
+				ok = 0;
+				break;
+			}
+			if (e->gt[i] == NULL && (rc = vmdk_sparse_load_gt(d, e, i)) < 0)
+				return rc;
+			for (uint32_t j = 0; j < e->ngte; j++)
+				if ((uint64_t)e->gt[i][j] * VMDK_SECTOR >= cand)
+					ok = 0;
+		}
+		if (ok)
+			append = cand;
+	} else if (ends_with_eos(e, size)) {
+		append = size - VMDK_SECTOR;
+	}
+	e->gt_dirty = vstd_calloc((size_t)e->n_gd ? (size_t)e->n_gd : 1, 1);
+	e->pend = vstd_malloc((size_t)e->grain);
+	if (e->gt_dirty == NULL || e->pend == NULL || (rc = ensure_zbuf(e)) < 0)
+		return vstd_err_code();
+	if (e->cache == NULL && (e->cache = vstd_malloc((size_t)e->grain)) == NULL)
+		return vstd_err_code();
+	e->file_end = append;
+	e->stream_dirty = 1;
+	return 0;
+}
+
+int vmdk_stream_put_compressed(vstd_disk *d, struct vmdk_extent *e, uint64_t gi, const void *z,
+			       size_t zlen)
+{
+	uint64_t at = e->file_end, total = vstd_align_up(12 + (uint64_t)zlen, VMDK_SECTOR);
+	uint8_t *buf;
+	int rc;
+	if (zlen > e->zbuf_cap || at / VMDK_SECTOR + total / VMDK_SECTOR > UINT32_MAX)
+		return vstd_err(VSTD_ELIMIT, "%s: compressed grain does not fit the extent",
+				d->filename);
+	buf = vstd_calloc(1, (size_t)total);
+	if (buf == NULL)
+		return vstd_err_code();
+	vstd_put_le64(buf, gi * (e->grain / VMDK_SECTOR));
+	vstd_put_le32(buf + 8, (uint32_t)zlen);
+	memcpy(buf + 12, z, zlen);
+	rc = vstd_io_pwrite(e->io, buf, (size_t)total, at);
+	vstd_free(buf);
+	if (rc < 0)
+		return rc;
+	e->file_end += total;
+	if (e->cache_valid && e->cache_grain == gi)
+		e->cache_valid = 0;
+	return vmdk_sparse_set_gte(d, e, gi, (uint32_t)(at / VMDK_SECTOR));
+}
+
+static int commit_pending(vstd_disk *d, struct vmdk_extent *e)
+{
+	size_t zlen = 0;
+	int rc;
+	if (!e->pend_valid)
+		return 0;
+	e->pend_valid = 0;
+	if (d->backing == NULL && vstd_is_zero(e->pend, (size_t)e->grain)) {
+		enum vmdk_grain_kind kind;
+		uint64_t host;
+		if ((rc = vmdk_sparse_lookup(d, e, e->pend_grain, &kind, &host)) < 0)
+			return rc;
+		if (kind == VMDK_GRAIN_UNALLOC)
+			return 0;
+		if (e->cache_valid && e->cache_grain == e->pend_grain)
+			e->cache_valid = 0;
+		return vmdk_sparse_set_gte(d, e, e->pend_grain, 0);
+	}
+	if ((rc = vmdk_deflate(e->pend, (size_t)e->grain, e->zbuf, e->zbuf_cap, &zlen)) < 0)
+		return rc;
+	return vmdk_stream_put_compressed(d, e, e->pend_grain, e->zbuf, zlen);
+}
+
+int vmdk_stream_write(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, const void *buf,
+		      size_t len)
+{
+	const uint8_t *in = buf;
+	int rc;
+	if ((rc = vmdk_stream_begin_write(d, e)) < 0)
+		return rc;
+	while (len > 0) {
+		uint64_t gi = rel / e->grain, off = rel % e->grain;
+		size_t n = e->grain - off < len ? (size_t)(e->grain - off) : len;
+		if (rel + n > e->capacity)
+			return vstd_err(VSTD_ECORRUPT, "%s: write past the stream extent's capacity",
+					d->filename);
+		if (e->pend_valid && e->pend_grain != gi && (rc = commit_pending(d, e)) < 0)
+			return rc;
+		if (!e->pend_valid) {
+			if (n < e->grain) {
+				enum vmdk_grain_kind kind;
+				uint64_t host, start = gi * e->grain;
+				size_t have = (size_t)e->grain;
+				if (start + have > e->vlen)
+					have = (size_t)(e->vlen - start);
+				memset(e->pend + have, 0, (size_t)e->grain - have);
+				if ((rc = vmdk_sparse_lookup(d, e, gi, &kind, &host)) < 0)
+					return rc;
+				if (kind == VMDK_GRAIN_UNALLOC)
+					rc = vstd_disk_read_below(d, e->vstart + start, e->pend, have);
+				else if (kind == VMDK_GRAIN_ZERO)
+					memset(e->pend, 0, have);
+				else
+					rc = vmdk_stream_read_grain(d, e, gi, host, e->pend);
+				if (rc < 0)
+					return rc;
+			}
+			e->pend_grain = gi;
+			e->pend_valid = 1;
+		}
+		memcpy(e->pend + off, in, n);
+		if (off + n == e->grain && (rc = commit_pending(d, e)) < 0)
+			return rc;
+		in += n;
+		rel += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int vmdk_stream_flush(vstd_disk *d, struct vmdk_extent *e)
+{
+	uint64_t gt_bytes = vstd_align_up((uint64_t)e->ngte * 4, VMDK_SECTOR);
+	uint64_t gd_bytes = vstd_align_up(e->n_gd * 4, VMDK_SECTOR);
+	uint64_t at, gd_at, size;
+	uint8_t *buf = NULL, m[VMDK_SECTOR], h[VMDK_SECTOR];
+	int rc;
+	if ((rc = commit_pending(d, e)) < 0)
+		return rc;
+	if (!e->stream_dirty)
+		return 0;
+	buf = vstd_calloc(1, (size_t)(gt_bytes > gd_bytes ? gt_bytes : gd_bytes));
+	if (buf == NULL)
+		return vstd_err_code();
+	at = e->file_end;
+	for (uint64_t i = 0; i < e->n_gd; i++) {
+		if (!e->gt_dirty[i])
+			continue;
+		put_marker(m, gt_bytes / VMDK_SECTOR, VMDK_MARKER_GT);
+		memset(buf, 0, (size_t)gt_bytes);
+		for (uint32_t j = 0; j < e->ngte; j++)
+			vstd_put_le32(buf + 4 * j, e->gt[i][j]);
+		if ((rc = vstd_io_pwrite(e->io, m, sizeof(m), at)) < 0 ||
+		    (rc = vstd_io_pwrite(e->io, buf, (size_t)gt_bytes, at + VMDK_SECTOR)) < 0)
+			goto out;
+		e->gd[i] = (uint32_t)((at + VMDK_SECTOR) / VMDK_SECTOR);
+		at += VMDK_SECTOR + gt_bytes;
+		e->gt_dirty[i] = 0;
+	}
+	/* directory */
+	gd_at = at;
+	put_marker(m, gd_bytes / VMDK_SECTOR, VMDK_MARKER_GD);
+	memset(buf, 0, (size_t)gd_bytes);
+	for (uint64_t i = 0; i < e->n_gd; i++)
+		vstd_put_le32(buf + 4 * i, e->gd[i]);
+	if ((rc = vstd_io_pwrite(e->io, m, sizeof(m), at)) < 0 ||
+	    (rc = vstd_io_pwrite(e->io, buf, (size_t)gd_bytes, at + VMDK_SECTOR)) < 0)
+		goto out;
+	at += VMDK_SECTOR + gd_bytes;
+	/* footer: the header with the directory's place */
+	put_marker(m, 1, VMDK_MARKER_FOOTER);
+	memcpy(h, e->hdr, sizeof(h));
+	vstd_put_le32(h + 8, (vstd_le32(h + 8) & ~VMDK4_FLAG_RGD) | VMDK4_FLAG_COMPRESS |
+				     VMDK4_FLAG_MARKER | VMDK4_FLAG_NL_DETECT);
+	vstd_put_le64(h + 48, 0);
+	vstd_put_le64(h + 56, (gd_at + VMDK_SECTOR) / VMDK_SECTOR);
+	if ((rc = vstd_io_pwrite(e->io, m, sizeof(m), at)) < 0 ||
+	    (rc = vstd_io_pwrite(e->io, h, sizeof(h), at + VMDK_SECTOR)) < 0)
+		goto out;
+	at += 2 * VMDK_SECTOR;
+	memset(m, 0, sizeof(m));
+	if ((rc = vstd_io_pwrite(e->io, m, sizeof(m), at)) < 0)
+		goto out;
+	at += VMDK_SECTOR;
+	if ((rc = vstd_io_size(e->io, &size)) < 0 || (size > at && (rc = vstd_io_truncate(e->io, at)) < 0))
+		goto out;
+	/* the header at 0 now says "directory at the end" */
+	vstd_put_le32(h + 8, vstd_le32(h + 8));
+	vstd_put_le64(h + 56, VMDK_GD_AT_END);
+	if ((rc = vstd_io_pwrite(e->io, h, sizeof(h), 0)) < 0)
+		goto out;
+	memcpy(e->hdr, h, sizeof(h));
+	e->gd_off = gd_at + VMDK_SECTOR;
+	e->rgd_off = 0;
+	e->footer = 1;
+	e->file_end = gd_at; /* later writes reuse the tail */
+	e->stream_dirty = 0;
+	rc = 0;
+out:
+	vstd_free(buf);
+	return rc;
+}
+
+int vmdk_stream_create(vstd_io *io, uint64_t capacity, const char *desc)
+{
+	const uint64_t grain = 65536, ngte = 512, overhead = 128;
+	uint64_t sectors = (capacity + VMDK_SECTOR - 1) / VMDK_SECTOR;
+	uint64_t n_gd = (sectors + grain / VMDK_SECTOR * ngte - 1) / (grain / VMDK_SECTOR * ngte);
+	uint64_t gd_bytes = vstd_align_up(n_gd * 4, VMDK_SECTOR);
+	uint64_t at = overhead * VMDK_SECTOR;
+	uint8_t h[VMDK_SECTOR], m[VMDK_SECTOR];
+	uint32_t flags = VMDK4_FLAG_NL_DETECT | VMDK4_FLAG_COMPRESS | VMDK4_FLAG_MARKER;
+	int rc;
+	if (capacity > ((uint64_t)64 << 40))
+		return vstd_err(VSTD_ERANGE, "VMDK stream extent of %" PRIu64 " bytes is too large",
+				capacity);
+	if (desc != NULL && strlen(desc) > 20 * VMDK_SECTOR)
+		return vstd_err(VSTD_ERANGE, "VMDK descriptor is longer than 20 sectors");
+	vmdk_sparse_build_header(h, 3, flags, sectors * VMDK_SECTOR, grain, 1, 20, 0,
+				 VMDK_GD_AT_END, overhead);
+	if ((rc = vstd_io_pwrite(io, h, sizeof(h), 0)) < 0)
+		return rc;
+	if (desc != NULL && (rc = vstd_io_pwrite(io, desc, strlen(desc), VMDK_SECTOR)) < 0)
+		return rc;
+	put_marker(m, gd_bytes / VMDK_SECTOR, VMDK_MARKER_GD);
+	if ((rc = vstd_io_pwrite(io, m, sizeof(m), at)) < 0 ||
+	    (rc = vstd_io_write_zeroes(io, at + VMDK_SECTOR, gd_bytes, 0)) < 0)
+		return rc;
+	vstd_put_le64(h + 56, (at + VMDK_SECTOR) / VMDK_SECTOR);
+	at += VMDK_SECTOR + gd_bytes;
+	put_marker(m, 1, VMDK_MARKER_FOOTER);
+	if ((rc = vstd_io_pwrite(io, m, sizeof(m), at)) < 0 ||
+	    (rc = vstd_io_pwrite(io, h, sizeof(h), at + VMDK_SECTOR)) < 0)
+		return rc;
+	memset(m, 0, sizeof(m));
+	return vstd_io_pwrite(io, m, sizeof(m), at + 2 * VMDK_SECTOR);
+}

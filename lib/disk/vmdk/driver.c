@@ -39,6 +39,8 @@ static int vmdk_probe(const uint8_t *head, size_t head_len, uint64_t file_size, 
 {
 	if (head_len >= 4 && (vstd_le32(head) == VMDK4_MAGIC || vstd_le32(head) == VMDK3_MAGIC))
 		return 100;
+	if (head_len >= 16 && vstd_le64(head) == 0xcafebabeull && vstd_le64(head + 8) == 0x200000001ull)
+		return 100;
 	if (head_len >= 21 && memmem(head, head_len < 1024 ? head_len : 1024,
 				     "# Disk DescriptorFile", 21) != NULL)
 		return 100;
@@ -217,6 +219,30 @@ static int open_monolithic(vstd_disk *d, struct vmdk_state *s)
 	return 0;
 }
 
+/* A seSparse extent opened without its descriptor (read only). */
+static int open_bare_sesparse(vstd_disk *d, struct vmdk_state *s)
+{
+	struct vmdk_extent *e;
+	int rc;
+	s->ext = vstd_calloc(1, sizeof(*s->ext));
+	if (s->ext == NULL)
+		return vstd_err_code();
+	s->n_ext = 1;
+	e = &s->ext[0];
+	e->io = d->io;
+	e->type = VMDK_EXT_SESPARSE;
+	e->type_name = "SESPARSE";
+	e->read_only = 1;
+	if ((e->name = vstd_strdup(d->filename)) == NULL)
+		return vstd_err_code();
+	if ((rc = vmdk_sesparse_open(d, e)) < 0)
+		return rc;
+	e->vlen = e->capacity;
+	d->size = e->capacity;
+	s->desc.parent_cid = UINT32_MAX;
+	return 0;
+}
+
 static int vmdk_open(vstd_disk *d)
 {
 	struct vmdk_state *s = vstd_calloc(1, sizeof(*s));
@@ -232,6 +258,8 @@ static int vmdk_open(vstd_disk *d)
 		goto fail;
 	if (size >= 4 && vstd_le32(m) == VMDK4_MAGIC) {
 		rc = open_monolithic(d, s);
+	} else if (size >= 8 && vstd_le32(m) == 0xcafebabeu) {
+		rc = open_bare_sesparse(d, s);
 	} else if (size >= 4 && vstd_le32(m) == VMDK3_MAGIC) {
 		rc = vstd_err(VSTD_ENOTSUP, "%s: VMFS sparse (COWD) images are not supported by "
 			      "this build", d->filename);

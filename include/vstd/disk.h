@@ -300,7 +300,9 @@ enum vstd_disk_convert_flag {
 	VSTD_CONVERT_NO_CREATE = 0x02,      /* -n: target exists; open it */
 	VSTD_CONVERT_TARGET_IS_ZERO = 0x04, /* --target-is-zero: skip writing zeroes */
 	VSTD_CONVERT_NO_ZERO_DETECT = 0x08, /* -S 0: write zero blocks as data */
-	VSTD_CONVERT_COPY_RANGE = 0x10      /* -C: offload copies (raw to raw) */
+	VSTD_CONVERT_COPY_RANGE = 0x10,     /* -C: offload copies (raw to raw) */
+	VSTD_CONVERT_NO_FLUSH = 0x20        /* -t unsafe (qemu-img convert's default
+	                                       cache mode): skip the final flush */
 };
 
 #define VSTD_DISK_CONVERT_OPTS_VERSION 1

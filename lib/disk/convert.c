@@ -465,7 +465,7 @@ int vstd_disk_copy_into(vstd_disk *src, vstd_disk *dst, const vstd_disk_convert_
 	pthread_join(reader, NULL);
 	if (rc == 0 && c.rd_code < 0)
 		rc = vstd_err(c.rd_code, "%s", c.rd_msg);
-	if (rc == 0)
+	if (rc == 0 && !(o->flags & VSTD_CONVERT_NO_FLUSH))
 		rc = vstd_disk_flush(dst);
 	if (rc == 0 && o->progress != NULL && done < c.size &&
 	    o->progress(c.size, c.size, o->progress_opaque))

@@ -27,7 +27,9 @@ static const char help_text[] =
 	"  -C                use copy offloading where possible\n"
 	"  -p                show progress on stderr\n"
 	"  -q                quiet\n"
-	"  -U, -W, -t, -T    accepted for qemu-img compatibility\n";
+	"  -t cache          unsafe (default, as qemu-img: no final flush), writeback,\n"
+	"                    none, writethrough, directsync (flush the target at the end)\n"
+	"  -U, -W, -T        accepted for qemu-img compatibility\n";
 
 int img_convert(int argc, char **argv)
 {
@@ -45,6 +47,7 @@ int img_convert(int argc, char **argv)
 	uint64_t v;
 	unsigned long m;
 	o.format = "raw";
+	o.flags = VSTD_CONVERT_NO_FLUSH; /* as qemu-img: -t unsafe unless told */
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "hcpqnf:O:o:B:F:S:m:l:CUWt:T:r:", longopts, NULL)) !=
 	       -1) {
@@ -105,9 +108,23 @@ int img_convert(int argc, char **argv)
 		case 'z':
 			o.flags |= VSTD_CONVERT_TARGET_IS_ZERO;
 			break;
+		case 't':
+			/* qemu-img convert's default cache mode is "unsafe": no
+			 * final flush.  Every other mode flushes. */
+			if (strcmp(optarg, "unsafe") == 0)
+				o.flags |= VSTD_CONVERT_NO_FLUSH;
+			else if (strcmp(optarg, "writeback") == 0 || strcmp(optarg, "none") == 0 ||
+				 strcmp(optarg, "writethrough") == 0 ||
+				 strcmp(optarg, "directsync") == 0)
+				o.flags &= ~(unsigned)VSTD_CONVERT_NO_FLUSH;
+			else
+				return cli_error(CLI_EXIT_ERROR,
+						 "-t '%s': give none, writeback, writethrough, directsync "
+						 "or unsafe",
+						 optarg);
+			break;
 		case 'U':
 		case 'W':
-		case 't':
 		case 'T':
 		case 'r':
 			break;

@@ -316,7 +316,9 @@ int vstd_io_file_open(vstd_io **out, const char *path, unsigned flags)
 		oflags |= O_DIRECT;
 	if (flags & VSTD_IO_SYNC)
 		oflags |= O_DSYNC;
-	fd = open(path, oflags, 0644);
+	/* O_NONBLOCK: opening a FIFO named by a hostile image must not hang;
+	 * anything but a regular file or a block device is refused below. */
+	fd = open(path, oflags | O_NONBLOCK, 0644);
 	if (fd < 0) {
 		int err = errno;
 		if (err == EINVAL && (flags & VSTD_IO_DIRECT))
@@ -331,6 +333,18 @@ int vstd_io_file_open(vstd_io **out, const char *path, unsigned flags)
 	if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
 		close(fd);
 		return vstd_err(VSTD_EINVAL, "%s: is a directory, not a disk image", path);
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		close(fd);
+		return vstd_err(VSTD_EINVAL,
+		                "%s: not a regular file or block device (a FIFO, socket or "
+		                "character device cannot hold a disk image)",
+		                path);
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+		int err = errno;
+		close(fd);
+		return vstd_err_errno(0, err, "%s: cannot clear O_NONBLOCK", path);
 	}
 	f = vstd_calloc(1, sizeof(*f));
 	if (f == NULL || (f->path = vstd_strdup(path)) == NULL) {

@@ -90,6 +90,11 @@ START_TEST(file_errors)
 	        vstd_io_file_open(&io, vt_path("x"), VSTD_IO_WRITE | VSTD_IO_CREATE | VSTD_IO_EXCL),
 	        VSTD_EEXIST);
 	ck_assert_ptr_null(io);
+	/* a FIFO (as a hostile backing name could point to) is refused, not waited on */
+	ck_assert_int_eq(mkfifo(vt_path("fifo"), 0600), 0);
+	ck_assert_int_eq(vstd_io_file_open(&io, vt_path("fifo"), VSTD_IO_READ), VSTD_EINVAL);
+	ck_assert_ptr_nonnull(strstr(vstd_error_last()->message, "FIFO"));
+	ck_assert_int_eq(vstd_io_file_open(&io, "/dev/zero", VSTD_IO_READ), VSTD_EINVAL);
 	/* offsets that overflow are refused before reaching the OS */
 	vt_ok(vstd_io_file_open(&io, vt_path("x"), VSTD_IO_WRITE));
 	ck_assert_int_eq(vstd_io_pwrite(io, "a", 1, UINT64_MAX), VSTD_ERANGE);

@@ -84,7 +84,7 @@ int main(int argc, char **argv)
 {
 	const struct command *c;
 	if (argc < 2) {
-		print_usage(stderr);
+		fprintf(stderr, "vstd: expecting a command such as 'img' (see 'vstd --help')\n");
 		return CLI_EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0 ||

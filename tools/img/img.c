@@ -56,7 +56,8 @@ int vstd_cmd_img(int argc, char **argv)
 {
 	static char prog[64];
 	if (argc < 2) {
-		print_usage(stderr);
+		fprintf(stderr, "vstd img: expecting a command such as info or convert (see 'vstd img "
+				"--help')\n");
 		return CLI_EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||

@@ -25,38 +25,37 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"img", vstd_cmd_img, "inspect, create, convert and check disk images (qemu-img style)"},
-	{"ovf", vstd_cmd_ovf, "read, validate and write OVF descriptors and OVA packages"},
-	{"virtio", vstd_cmd_virtio, "VIRTIO devices and rings: inspect and exercise"},
-	{"vmm", vstd_cmd_vmm, "run a virtual machine (KVM) from an OVA or disk images"},
-	{"cim", vstd_cmd_cim, "the CIM/WBEM management model and server"},
-	{"bench", vstd_cmd_bench, "benchmarks against the reference implementations"},
-	{"conform", vstd_cmd_conform, "conformance suites"},
+        {"img", vstd_cmd_img, "inspect, create, convert and check disk images (qemu-img style)"},
+        {"ovf", vstd_cmd_ovf, "read, validate and write OVF descriptors and OVA packages"},
+        {"virtio", vstd_cmd_virtio, "VIRTIO devices and rings: inspect and exercise"},
+        {"vmm", vstd_cmd_vmm, "run a virtual machine (KVM) from an OVA or disk images"},
+        {"cim", vstd_cmd_cim, "the CIM/WBEM management model and server"},
+        {"bench", vstd_cmd_bench, "benchmarks against the reference implementations"},
+        {"conform", vstd_cmd_conform, "conformance suites"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
-static const char usage_text[] =
-	"usage: vstd [--version] [--help] <command> [<args>]\n"
-	"\n"
-	"Commands:\n";
+static const char usage_text[] = "usage: vstd [--version] [--help] <command> [<args>]\n"
+                                 "\n"
+                                 "Commands:\n";
 
 static const char exit_text[] =
-	"\n"
-	"'vstd help <command>' or 'vstd <command> --help' describes a command.\n"
-	"\n"
-	"Exit status: 0 success; 1 error; 2 usage error or command not in this build.\n"
-	"  vstd img compare: 0 identical, 1 different, 2 error.\n"
-	"  vstd img check: 0 no errors, 1 check could not run, 2 corruptions,\n"
-	"                  3 leaks only, 63 the format has no checks.\n"
-	"Errors are one line on stderr: \"vstd <command>: <what went wrong> (<what to do>)\".\n";
+        "\n"
+        "'vstd help <command>' or 'vstd <command> --help' describes a command.\n"
+        "\n"
+        "Exit status: 0 success; 1 error; 2 usage error or command not in this build.\n"
+        "  vstd img compare: 0 identical, 1 different, 2 error.\n"
+        "  vstd img check: 0 no errors, 1 check could not run, 2 corruptions,\n"
+        "                  3 leaks only, 63 the format has no checks.\n"
+        "Errors are one line on stderr: \"vstd <command>: <what went wrong> (<what to do>)\".\n";
 
 static void print_usage(FILE *f)
 {
 	fputs(usage_text, f);
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(f, "  %-8s %s%s\n", commands[i].name, commands[i].summary,
-			commands[i].fn == NULL ? " (not in this build)" : "");
+		        commands[i].fn == NULL ? " (not in this build)" : "");
 	fputs(exit_text, f);
 }
 
@@ -104,7 +103,8 @@ int main(int argc, char **argv)
 			return CLI_EXIT_OK;
 		}
 		if ((c = find_command(argv[2])) == NULL) {
-			fprintf(stderr, "vstd: '%s' is not a vstd command (see 'vstd --help')\n", argv[2]);
+			fprintf(stderr, "vstd: '%s' is not a vstd command (see 'vstd --help')\n",
+			        argv[2]);
 			return CLI_EXIT_USAGE;
 		}
 		/* `vstd help img convert` == `vstd img convert --help` */

@@ -28,9 +28,9 @@ static int reopen_backing_writable(vstd_disk *d)
 		return rc;
 	}
 	rc = vstd_disk_open_layer(&nb, io, 1, old->filename, old->drv->name,
-				  (old->flags & ~(unsigned)VSTD_DISK_NO_REPLAY) | VSTD_DISK_RDWR |
-					  VSTD_DISK_NO_BACKING,
-				  old->cache_size);
+	                          (old->flags & ~(unsigned)VSTD_DISK_NO_REPLAY) | VSTD_DISK_RDWR |
+	                                  VSTD_DISK_NO_BACKING,
+	                          old->cache_size);
 	if (rc < 0)
 		return rc;
 	nb->flags &= ~(unsigned)VSTD_DISK_NO_BACKING;
@@ -53,12 +53,13 @@ int vstd_disk_commit(vstd_disk *d, int keep_top, vstd_progress_fn progress, void
 	if (d == NULL)
 		return vstd_err(VSTD_EINVAL, "vstd_disk_commit: no disk given");
 	if (d->backing == NULL)
-		return vstd_err(VSTD_ESTATE, "%s: the image has no (open) backing file to commit into",
-				d->filename);
+		return vstd_err(VSTD_ESTATE,
+		                "%s: the image has no (open) backing file to commit into",
+		                d->filename);
 	if (!keep_top && !(d->flags & VSTD_DISK_RDWR))
 		return vstd_err(VSTD_EPERM,
-				"%s: emptying the image after commit needs it open for writing",
-				d->filename);
+		                "%s: emptying the image after commit needs it open for writing",
+		                d->filename);
 	if ((rc = reopen_backing_writable(d)) < 0)
 		return rc;
 	b = d->backing;
@@ -75,8 +76,8 @@ int vstd_disk_commit(vstd_disk *d, int keep_top, vstd_progress_fn progress, void
 			goto out;
 		n = st.length;
 		if (n == 0) {
-			rc = vstd_err(VSTD_ERROR, "%s: no block status at offset %" PRIu64, d->filename,
-				      off);
+			rc = vstd_err(VSTD_ERROR, "%s: no block status at offset %" PRIu64,
+			              d->filename, off);
 			goto out;
 		}
 		if (st.flags & VSTD_BLOCK_ALLOCATED) {
@@ -105,10 +106,11 @@ int vstd_disk_commit(vstd_disk *d, int keep_top, vstd_progress_fn progress, void
 			if ((rc = d->drv->make_empty(d)) < 0 || (rc = vstd_disk_flush(d)) < 0)
 				goto out;
 		} else {
-			rc = vstd_err(VSTD_ENOTSUP,
-				      "%s: data committed, but the %s format cannot empty the image "
-				      "(use -d to keep it)",
-				      d->filename, d->drv->name);
+			rc = vstd_err(
+			        VSTD_ENOTSUP,
+			        "%s: data committed, but the %s format cannot empty the image "
+			        "(use -d to keep it)",
+			        d->filename, d->drv->name);
 		}
 	}
 out:

@@ -48,7 +48,7 @@ static int report(vstd_progress_fn progress, void *opaque, uint64_t done, uint64
 }
 
 int vstd_disk_compare(vstd_disk *a, vstd_disk *b, unsigned flags, vstd_progress_fn progress,
-		      void *opaque, vstd_disk_compare_result *res)
+                      void *opaque, vstd_disk_compare_result *res)
 {
 	uint64_t sa, sb, common, off = 0, total;
 	uint8_t *ba = NULL, *bb = NULL;
@@ -82,7 +82,8 @@ int vstd_disk_compare(vstd_disk *a, vstd_disk *b, unsigned flags, vstd_progress_
 			goto out;
 		n = st1.length < st2.length ? st1.length : st2.length;
 		if (n == 0) {
-			rc = vstd_err(VSTD_ERROR, "compare: no block status at offset %" PRIu64, off);
+			rc = vstd_err(VSTD_ERROR, "compare: no block status at offset %" PRIu64,
+			              off);
 			goto out;
 		}
 		if ((flags & VSTD_COMPARE_STRICT) &&
@@ -128,8 +129,8 @@ int vstd_disk_compare(vstd_disk *a, vstd_disk *b, unsigned flags, vstd_progress_
 				goto out;
 			n = st.length;
 			if (n == 0) {
-				rc = vstd_err(VSTD_ERROR, "compare: no block status at offset %" PRIu64,
-					      off);
+				rc = vstd_err(VSTD_ERROR,
+				              "compare: no block status at offset %" PRIu64, off);
 				goto out;
 			}
 			if (!is_zero_status(&st)) {

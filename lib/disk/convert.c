@@ -32,7 +32,7 @@
 #include "disk/disk_internal.h"
 #include "disk/ops_internal.h"
 
-#define CHUNK ((uint64_t)2 << 20)      /* bytes per request */
+#define CHUNK ((uint64_t)2 << 20) /* bytes per request */
 #define DEFAULT_SPARSE ((uint64_t)4096)
 #define DEFAULT_PARALLEL 8u
 #define MAX_PARALLEL 64u
@@ -71,16 +71,16 @@ struct compress_job {
 struct convert {
 	vstd_disk *src, *dst;
 	const vstd_disk_convert_opts *o;
-	uint64_t size;       /* bytes to copy: the source's virtual size */
-	uint64_t sparse;     /* zero-detection unit, 0: none */
-	int target_is_zero;  /* zero runs need no write */
-	int compare_below;   /* -B: leave areas equal to the backing alone */
+	uint64_t size;      /* bytes to copy: the source's virtual size */
+	uint64_t sparse;    /* zero-detection unit, 0: none */
+	int target_is_zero; /* zero runs need no write */
+	int compare_below;  /* -B: leave areas equal to the backing alone */
 	unsigned nslots;
 	struct slot *slots;
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	int stop;            /* the writer failed: the reader quits */
+	int stop; /* the writer failed: the reader quits */
 
 	/* the reader's failure, handed to the calling thread */
 	int rd_code;
@@ -116,7 +116,7 @@ static int add_run(struct slot *s, uint64_t off, uint64_t len, enum run_kind kin
 /* Classify [off, off+len) whose source bytes are in buf (NULL: all zero)
  * and, with compare_below, whose backing bytes are in below. */
 static int classify(struct convert *c, struct slot *s, uint64_t off, uint64_t len,
-		    const uint8_t *buf, const uint8_t *below, size_t buf_off)
+                    const uint8_t *buf, const uint8_t *below, size_t buf_off)
 {
 	uint64_t unit = c->sparse ? c->sparse : len;
 	uint64_t pos = off, end = off + len;
@@ -150,7 +150,7 @@ static int classify(struct convert *c, struct slot *s, uint64_t off, uint64_t le
 
 /* Fill slot s with the request starting at *off. */
 static int fill_slot(struct convert *c, struct slot *s, uint64_t *off, vstd_block_status *st,
-		     uint64_t *st_end)
+                     uint64_t *st_end)
 {
 	uint64_t pos = *off, limit = vstd_align_down(pos, CHUNK) + CHUNK;
 	size_t used = 0;
@@ -166,8 +166,9 @@ static int fill_slot(struct convert *c, struct slot *s, uint64_t *off, vstd_bloc
 			if ((rc = vstd_disk_map(c->src, pos, c->size - pos, st)) < 0)
 				return rc;
 			if (st->length == 0)
-				return vstd_err(VSTD_ERROR, "%s: no block status at offset %" PRIu64,
-						vstd_disk_filename(c->src), pos);
+				return vstd_err(VSTD_ERROR,
+				                "%s: no block status at offset %" PRIu64,
+				                vstd_disk_filename(c->src), pos);
 			*st_end = pos + st->length;
 		}
 		is_zero = (st->flags & VSTD_BLOCK_ZERO) || !(st->flags & VSTD_BLOCK_DATA);
@@ -176,7 +177,8 @@ static int fill_slot(struct convert *c, struct slot *s, uint64_t *off, vstd_bloc
 		    s->nruns == 0 && used == 0) {
 			/* A hole starting the request: one zero run as long as
 			 * the hole, never read. */
-			if ((rc = add_run(s, pos, n, c->target_is_zero ? RUN_SKIP : RUN_ZERO, 0)) < 0)
+			if ((rc = add_run(s, pos, n, c->target_is_zero ? RUN_SKIP : RUN_ZERO, 0)) <
+			    0)
 				return rc;
 			pos += n;
 			break;
@@ -202,7 +204,8 @@ static int fill_slot(struct convert *c, struct slot *s, uint64_t *off, vstd_bloc
 			if (is_zero) {
 				rc = classify(c, s, pos, n, NULL, below, used);
 			} else {
-				if ((rc = vstd_disk_read(c->src, pos, s->buf + used, (size_t)n)) < 0)
+				if ((rc = vstd_disk_read(c->src, pos, s->buf + used, (size_t)n)) <
+				    0)
 					return rc;
 				rc = classify(c, s, pos, n, s->buf + used, below, used);
 			}
@@ -278,9 +281,11 @@ static int write_compressed_run(struct convert *c, const struct slot *s, const s
 		return vstd_err(VSTD_ERROR, "convert: request larger than the compression table");
 	for (size_t i = 0; i < n; i++) {
 		struct compress_job *j = &c->jobs[i];
-		*j = (struct compress_job){.dst = c->dst, .in = data + i * c->unit,
-					   .in_len = (size_t)c->unit, .out = c->zbuf + i * per,
-					   .out_cap = per};
+		*j = (struct compress_job){.dst = c->dst,
+		                           .in = data + i * c->unit,
+		                           .in_len = (size_t)c->unit,
+		                           .out = c->zbuf + i * per,
+		                           .out_cap = per};
 		if ((rc = vstd_pool_submit(c->pool, compress_job_run, j)) < 0) {
 			vstd_pool_wait(c->pool);
 			return rc;
@@ -298,7 +303,8 @@ static int write_compressed_run(struct convert *c, const struct slot *s, const s
 			rc = vstd_err(j->err_code, "%s", j->err_msg);
 	}
 	if (rc == 0 && whole < r->len)
-		rc = vstd_disk_write(c->dst, r->off + whole, data + whole, (size_t)(r->len - whole));
+		rc = vstd_disk_write(c->dst, r->off + whole, data + whole,
+		                     (size_t)(r->len - whole));
 	return rc;
 }
 
@@ -308,19 +314,19 @@ static int write_slot(struct convert *c, const struct slot *s)
 	for (size_t i = 0; i < s->nruns && rc == 0; i++) {
 		const struct run *r = &s->runs[i];
 		switch (r->kind) {
-		case RUN_SKIP:
-			break;
+		case RUN_SKIP: break;
 		case RUN_ZERO:
 			rc = vstd_disk_write_zeroes(c->dst, r->off, r->len,
-						    (c->o->flags & VSTD_CONVERT_NO_ZERO_DETECT)
-							    ? 0 : VSTD_IO_ZERO_MAY_UNMAP);
+			                            (c->o->flags & VSTD_CONVERT_NO_ZERO_DETECT)
+			                                    ? 0
+			                                    : VSTD_IO_ZERO_MAY_UNMAP);
 			break;
 		case RUN_DATA:
 			if (c->pool != NULL)
 				rc = write_compressed_run(c, s, r);
 			else
 				rc = vstd_disk_write(c->dst, r->off, s->buf + r->buf_off,
-						     (size_t)r->len);
+				                     (size_t)r->len);
 			break;
 		}
 	}
@@ -358,7 +364,8 @@ static int setup(struct convert *c)
 		s->cap_runs = cap_runs;
 		if (s->buf == NULL || s->runs == NULL)
 			return vstd_err_code();
-		if (c->compare_below && (s->below = vstd_aligned_alloc(4096, (size_t)CHUNK)) == NULL)
+		if (c->compare_below &&
+		    (s->below = vstd_aligned_alloc(4096, (size_t)CHUNK)) == NULL)
 			return vstd_err_code();
 	}
 	if (c->o->flags & VSTD_CONVERT_COMPRESS) {
@@ -367,13 +374,14 @@ static int setup(struct convert *c)
 		if (drv->compress_unit == NULL || drv->compress == NULL ||
 		    drv->write_compressed == NULL)
 			return vstd_err(VSTD_ENOTSUP,
-					"%s: the %s format cannot store compressed data (drop -c)",
-					vstd_disk_filename(c->dst), drv->name);
+			                "%s: the %s format cannot store compressed data (drop -c)",
+			                vstd_disk_filename(c->dst), drv->name);
 		c->unit = drv->compress_unit(c->dst);
 		if (c->unit < 512 || c->unit > CHUNK || !vstd_is_pow2(c->unit))
 			return vstd_err(VSTD_ENOTSUP,
-					"%s: compressed units of %" PRIu64 " bytes are not supported",
-					vstd_disk_filename(c->dst), c->unit);
+			                "%s: compressed units of %" PRIu64
+			                " bytes are not supported",
+			                vstd_disk_filename(c->dst), c->unit);
 		c->njobs_cap = (size_t)(CHUNK / c->unit);
 		c->jobs = vstd_calloc(c->njobs_cap, sizeof(*c->jobs));
 		/* each unit may grow a little when compressed badly: the driver
@@ -389,7 +397,7 @@ static int setup(struct convert *c)
 }
 
 int vstd_disk_copy_into(vstd_disk *src, vstd_disk *dst, const vstd_disk_convert_opts *o,
-			int target_is_zero)
+                        int target_is_zero)
 {
 	struct convert c;
 	pthread_t reader;
@@ -403,17 +411,18 @@ int vstd_disk_copy_into(vstd_disk *src, vstd_disk *dst, const vstd_disk_convert_
 	c.size = vstd_disk_size(src);
 	if (c.size > vstd_disk_size(dst))
 		return vstd_err(VSTD_ERANGE,
-				"%s: the target (%" PRIu64 " bytes) is smaller than the source %s (%" PRIu64
-				" bytes)",
-				vstd_disk_filename(dst), vstd_disk_size(dst), vstd_disk_filename(src),
-				c.size);
+		                "%s: the target (%" PRIu64
+		                " bytes) is smaller than the source %s (%" PRIu64 " bytes)",
+		                vstd_disk_filename(dst), vstd_disk_size(dst),
+		                vstd_disk_filename(src), c.size);
 	c.sparse = (o->flags & VSTD_CONVERT_NO_ZERO_DETECT) ? 0
-		   : o->sparse_size ? o->sparse_size : DEFAULT_SPARSE;
+	           : o->sparse_size                         ? o->sparse_size
+	                                                    : DEFAULT_SPARSE;
 	if (c.sparse != 0 && (c.sparse > CHUNK || c.sparse % 512 != 0))
 		return vstd_err(VSTD_EINVAL,
-				"convert: sparse size %" PRIu64
-				" must be a multiple of 512 bytes and at most %" PRIu64,
-				c.sparse, CHUNK);
+		                "convert: sparse size %" PRIu64
+		                " must be a multiple of 512 bytes and at most %" PRIu64,
+		                c.sparse, CHUNK);
 	c.target_is_zero = target_is_zero && !(o->flags & VSTD_CONVERT_NO_ZERO_DETECT);
 	c.compare_below = vstd_disk_backing(dst) != NULL;
 	c.nslots = o->parallel ? o->parallel : DEFAULT_PARALLEL;
@@ -487,8 +496,8 @@ static int remove_target(const char *path, int rc)
 }
 
 int vstd_disk_convert_hooked(vstd_disk *src, const char *dst_path,
-			     const vstd_disk_convert_opts *opts,
-			     const struct vstd_convert_io_hook *hook)
+                             const vstd_disk_convert_opts *opts,
+                             const struct vstd_convert_io_hook *hook)
 {
 	vstd_disk_convert_opts o = VSTD_DISK_CONVERT_OPTS_INIT;
 	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
@@ -500,8 +509,9 @@ int vstd_disk_convert_hooked(vstd_disk *src, const char *dst_path,
 		return vstd_err(VSTD_EINVAL, "vstd_disk_convert: no source or target given");
 	if (opts != NULL) {
 		if (opts->version != VSTD_DISK_CONVERT_OPTS_VERSION)
-			return vstd_err(VSTD_EINVAL, "vstd_disk_convert: options version %u unknown",
-					opts->version);
+			return vstd_err(VSTD_EINVAL,
+			                "vstd_disk_convert: options version %u unknown",
+			                opts->version);
 		o = *opts;
 	}
 	if (o.format == NULL)
@@ -509,8 +519,9 @@ int vstd_disk_convert_hooked(vstd_disk *src, const char *dst_path,
 	if (vstd_disk_driver_find(o.format) == NULL)
 		return vstd_disk_unknown_format(o.format);
 	if (o.backing_file != NULL && (o.flags & VSTD_CONVERT_NO_CREATE))
-		return vstd_err(VSTD_EINVAL,
-				"convert: a backing file (-B) cannot be set on an existing target (-n)");
+		return vstd_err(
+		        VSTD_EINVAL,
+		        "convert: a backing file (-B) cannot be set on an existing target (-n)");
 	if (o.snapshot != NULL) {
 		if ((rc = vstd_disk_snapshot_open(&view, src, o.snapshot)) < 0)
 			return rc;
@@ -522,17 +533,23 @@ int vstd_disk_convert_hooked(vstd_disk *src, const char *dst_path,
 			rc = vstd_err(VSTD_EINVAL, "%s: is a directory", dst_path);
 			goto out;
 		}
+		int existed = lstat(dst_path, &st) == 0;
 		co.format = o.format;
 		co.size = vstd_disk_size(src);
 		co.options = o.options;
 		co.backing_file = o.backing_file;
 		co.backing_format = o.backing_format;
-		if ((rc = vstd_disk_create(dst_path, &co)) < 0)
+		if ((rc = vstd_disk_create(dst_path, &co)) < 0) {
+			/* a file that appeared during the failed create is ours */
+			if (!existed && lstat(dst_path, &st) == 0 && S_ISREG(st.st_mode))
+				remove_target(dst_path, rc);
 			goto out;
+		}
 		created = 1;
 	} else if (o.options != NULL && o.options[0] != '\0') {
-		rc = vstd_err(VSTD_EINVAL,
-			      "convert: creation options (-o) cannot apply to an existing target (-n)");
+		rc = vstd_err(
+		        VSTD_EINVAL,
+		        "convert: creation options (-o) cannot apply to an existing target (-n)");
 		goto out;
 	}
 	oo.format = (o.flags & VSTD_CONVERT_NO_CREATE) && opts != NULL ? opts->format : o.format;
@@ -547,9 +564,9 @@ int vstd_disk_convert_hooked(vstd_disk *src, const char *dst_path,
 	}
 	if ((rc = vstd_disk_open_io(&dst, wrapped, dst_path, &oo)) < 0)
 		goto fail;
-	rc = vstd_disk_copy_into(src, dst,
-				 &o, (created && o.backing_file == NULL) ||
-					     (o.flags & VSTD_CONVERT_TARGET_IS_ZERO));
+	rc = vstd_disk_copy_into(src, dst, &o,
+	                         (created && o.backing_file == NULL) ||
+	                                 (o.flags & VSTD_CONVERT_TARGET_IS_ZERO));
 	if (rc < 0)
 		goto fail;
 	vstd_disk_close(dst);

@@ -9,7 +9,7 @@
 #include "disk/disk_internal.h"
 
 int vstd_disk_measure(const char *format, const char *options, uint64_t size, vstd_disk *src,
-		      vstd_disk_measure_result *result)
+                      vstd_disk_measure_result *result)
 {
 	const struct vstd_disk_driver *drv;
 	struct vstd_disk_create_args args;
@@ -22,7 +22,8 @@ int vstd_disk_measure(const char *format, const char *options, uint64_t size, vs
 	if ((drv = vstd_disk_driver_find(format)) == NULL)
 		return vstd_disk_unknown_format(format);
 	if (drv->measure == NULL)
-		return vstd_err(VSTD_ENOTSUP, "the %s format cannot measure image sizes", drv->name);
+		return vstd_err(VSTD_ENOTSUP, "the %s format cannot measure image sizes",
+		                drv->name);
 	if (src != NULL && size == 0)
 		size = vstd_disk_size(src);
 	if (size > (uint64_t)INT64_MAX)
@@ -36,7 +37,7 @@ int vstd_disk_measure(const char *format, const char *options, uint64_t size, vs
 			known = strcmp(drv->create_options[j].name, key) == 0;
 		if (!known) {
 			rc = vstd_err(VSTD_EINVAL, "the %s format has no option '%s' (see -o help)",
-				      drv->name, key);
+			              drv->name, key);
 			goto out;
 		}
 	}

@@ -21,11 +21,11 @@ struct vstd_convert_io_hook {
 
 /* vstd_disk_convert with an optional hook on the target's I/O object. */
 int vstd_disk_convert_hooked(vstd_disk *src, const char *dst_path,
-			     const vstd_disk_convert_opts *opts,
-			     const struct vstd_convert_io_hook *hook);
+                             const vstd_disk_convert_opts *opts,
+                             const struct vstd_convert_io_hook *hook);
 
 /* Copy the contents of src into the open disk dst (the convert engine). */
 int vstd_disk_copy_into(vstd_disk *src, vstd_disk *dst, const vstd_disk_convert_opts *opts,
-			int target_is_zero);
+                        int target_is_zero);
 
 #endif

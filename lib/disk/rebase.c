@@ -17,8 +17,7 @@
 #define RB_CHUNK ((size_t)1 << 20)
 #define RB_UNIT ((size_t)4096)
 
-static int copy_differences(vstd_disk *d, vstd_disk *nb, vstd_progress_fn progress,
-			    void *opaque)
+static int copy_differences(vstd_disk *d, vstd_disk *nb, vstd_progress_fn progress, void *opaque)
 {
 	uint64_t off = 0, size = d->size;
 	uint8_t *old = vstd_malloc(RB_CHUNK), *neu = vstd_malloc(RB_CHUNK);
@@ -34,8 +33,8 @@ static int copy_differences(vstd_disk *d, vstd_disk *nb, vstd_progress_fn progre
 			goto out;
 		n = st.length;
 		if (n == 0) {
-			rc = vstd_err(VSTD_ERROR, "%s: no block status at offset %" PRIu64, d->filename,
-				      off);
+			rc = vstd_err(VSTD_ERROR, "%s: no block status at offset %" PRIu64,
+			              d->filename, off);
 			goto out;
 		}
 		if (!(st.flags & VSTD_BLOCK_ALLOCATED)) {
@@ -48,9 +47,10 @@ static int copy_differences(vstd_disk *d, vstd_disk *nb, vstd_progress_fn progre
 			if (nb == NULL) {
 				memset(neu, 0, len);
 			} else {
-				size_t have = off < nb->size ? (size_t)(nb->size - off < len ? nb->size - off
-											: len)
-							     : 0;
+				size_t have = off < nb->size ? (size_t)(nb->size - off < len
+				                                                ? nb->size - off
+				                                                : len)
+				                             : 0;
 				memset(neu + have, 0, len - have);
 				if (have && (rc = vstd_disk_read(nb, off, neu, have)) < 0)
 					goto out;
@@ -91,7 +91,7 @@ out:
 }
 
 int vstd_disk_rebase(vstd_disk *d, const char *backing_file, const char *backing_format,
-		     unsigned flags, vstd_progress_fn progress, void *opaque)
+                     unsigned flags, vstd_progress_fn progress, void *opaque)
 {
 	vstd_disk *nb = NULL;
 	char *path = NULL;
@@ -100,26 +100,28 @@ int vstd_disk_rebase(vstd_disk *d, const char *backing_file, const char *backing
 		return vstd_err(VSTD_EINVAL, "vstd_disk_rebase: no disk given");
 	if (!(d->flags & VSTD_DISK_RDWR))
 		return vstd_err(VSTD_EPERM, "%s: cannot rebase: the disk is open read-only",
-				d->filename);
+		                d->filename);
 	if (backing_file != NULL && backing_file[0] == '\0')
 		backing_file = NULL;
 	if (d->drv->set_backing == NULL)
 		return vstd_err(VSTD_ENOTSUP, "%s: the %s format cannot record a backing file",
-				d->filename, d->drv->name);
+		                d->filename, d->drv->name);
 	if (backing_file != NULL && backing_format == NULL)
 		return vstd_err(VSTD_EINVAL,
-				"%s: give the new backing file's format (-F %s <format>)", d->filename,
-				backing_file);
+		                "%s: give the new backing file's format (-F %s <format>)",
+		                d->filename, backing_file);
 	if (backing_format != NULL && vstd_disk_driver_find(backing_format) == NULL)
 		return vstd_disk_unknown_format(backing_format);
 	if (!(flags & VSTD_REBASE_UNSAFE)) {
 		if (d->backing_name != NULL && d->backing == NULL &&
 		    !(d->flags & VSTD_DISK_NO_BACKING))
-			return vstd_err(VSTD_ESTATE, "%s: the old backing file is not open", d->filename);
+			return vstd_err(VSTD_ESTATE, "%s: the old backing file is not open",
+			                d->filename);
 		if (d->flags & VSTD_DISK_NO_BACKING && d->backing_name != NULL)
-			return vstd_err(VSTD_ESTATE,
-					"%s: safe rebase needs the old backing chain open (or use -u)",
-					d->filename);
+			return vstd_err(
+			        VSTD_ESTATE,
+			        "%s: safe rebase needs the old backing chain open (or use -u)",
+			        d->filename);
 		if (backing_file != NULL) {
 			vstd_disk_open_opts o = VSTD_DISK_OPEN_OPTS_INIT;
 			o.format = backing_format;
@@ -127,7 +129,8 @@ int vstd_disk_rebase(vstd_disk *d, const char *backing_file, const char *backing
 				return vstd_err_code();
 			rc = vstd_disk_open(&nb, path, &o);
 			if (rc < 0) {
-				vstd_err_prefix("%s: cannot open the new backing file: ", d->filename);
+				vstd_err_prefix("%s: cannot open the new backing file: ",
+				                d->filename);
 				goto out;
 			}
 		}

@@ -14,7 +14,7 @@ int cli_parse_size(const char *text, const char *what, uint64_t *out)
 {
 	if (vstd_parse_size(text, (uint64_t)INT64_MAX, what, out) < 0) {
 		cli_error(CLI_EXIT_ERROR, "%s (sizes are bytes or a number with k, M, G, T, P, E)",
-			  vstd_error_last()->message);
+		          vstd_error_last()->message);
 		return -1;
 	}
 	return 0;
@@ -34,7 +34,7 @@ int cli_parse_uint(const char *text, const char *what, unsigned long max, unsign
 	return 0;
 bad:
 	cli_error(CLI_EXIT_ERROR, "%s: invalid value '%s' (a number from 0 to %lu)", what,
-		  text ? text : "", max);
+	          text ? text : "", max);
 	return -1;
 }
 

@@ -53,7 +53,7 @@ void cli_format_size(uint64_t bytes, char *buf, size_t cap);
 
 /* Open an image; prints the error with a hint.  Returns 0 or -1. */
 int cli_open(vstd_disk **out, const char *path, const char *format, unsigned flags,
-	     const char *backing_format);
+             const char *backing_format);
 
 /* `-o help`: list the creation options of format (NULL: every format). */
 int cli_print_options_help(const char *format);

@@ -52,18 +52,16 @@ const char *cli_hint_for_last_error(void)
 		if (strstr(e->message, "unknown disk format") != NULL)
 			return "see 'vstd img create -o help' or 'vstd img --help' for the formats";
 		return NULL;
-	case VSTD_ENOENT:
-		return "check the path";
+	case VSTD_ENOENT: return "check the path";
 	case VSTD_EPERM:
-		if (strstr(e->message, "read-only") != NULL || strstr(e->message, "ermission") != NULL)
+		if (strstr(e->message, "read-only") != NULL ||
+		    strstr(e->message, "ermission") != NULL)
 			return "check the file's permissions";
 		return NULL;
 	case VSTD_ECORRUPT:
 		return "the image is damaged or not of the format named; try 'vstd img check'";
-	case VSTD_EBUSY:
-		return "another program may be using the image";
-	default:
-		return NULL;
+	case VSTD_EBUSY: return "another program may be using the image";
+	default: return NULL;
 	}
 }
 
@@ -80,8 +78,8 @@ int cli_lib_error(int code, const char *hint_fmt, ...)
 	}
 	h = hint[0] != '\0' ? hint : cli_hint_for_last_error();
 	if (h != NULL && strstr(e->message, h) == NULL)
-		return cli_error(code, "%s (%s)", e->message[0] ? e->message : vstd_strerror(e->code),
-				 h);
+		return cli_error(code, "%s (%s)",
+		                 e->message[0] ? e->message : vstd_strerror(e->code), h);
 	return cli_error(code, "%s", e->message[0] ? e->message : vstd_strerror(e->code));
 }
 
@@ -97,7 +95,7 @@ int cli_bad_option(int code, int argc, char **argv)
 	const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
 	if (optopt != 0 && arg[0] == '-' && arg[1] != '-')
 		return cli_error(code, "option '-%c' is unknown or lacks its value (see --help)",
-				 optopt);
+		                 optopt);
 	return cli_error(code, "option '%s' is unknown or lacks its value (see --help)", arg);
 }
 

@@ -9,7 +9,8 @@
 int cli_print_json(struct json_object *obj)
 {
 	const char *text = json_object_to_json_string_ext(
-		obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
+	        obj,
+	        JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE);
 	int rc = 0;
 	if (text == NULL)
 		rc = cli_error(CLI_EXIT_ERROR, "out of memory printing JSON");

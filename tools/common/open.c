@@ -8,7 +8,7 @@
 #include "common/cli.h"
 
 int cli_open(vstd_disk **out, const char *path, const char *format, unsigned flags,
-	     const char *backing_format)
+             const char *backing_format)
 {
 	vstd_disk_open_opts o = VSTD_DISK_OPEN_OPTS_INIT;
 	struct stat st;
@@ -46,8 +46,9 @@ int cli_print_options_help(const char *format)
 		if (vstd_disk_format_description(format) == NULL) {
 			vstd_disk_open_opts o = VSTD_DISK_OPEN_OPTS_INIT;
 			(void)o;
-			return cli_error(CLI_EXIT_ERROR, "unknown disk format '%s' (see 'vstd img --help')",
-					 format);
+			return cli_error(CLI_EXIT_ERROR,
+			                 "unknown disk format '%s' (see 'vstd img --help')",
+			                 format);
 		}
 		print_format_options(format);
 		return CLI_EXIT_OK;

@@ -9,20 +9,20 @@
 int cli_wants_option_help(const char *opts);
 
 static const char help_text[] =
-	"Change creation options of an existing image in place (qcow2: compat,\n"
-	"refcount_bits, lazy_refcounts, ...).\n\n"
-	"  -o options  key=value,...; '-o help' lists the format's options\n"
-	"  -f fmt      the image's format (default: probe)\n"
-	"  -p          show progress on stderr\n"
-	"  -q          quiet\n"
-	"  --force     accepted for qemu-img compatibility\n";
+        "Change creation options of an existing image in place (qcow2: compat,\n"
+        "refcount_bits, lazy_refcounts, ...).\n\n"
+        "  -o options  key=value,...; '-o help' lists the format's options\n"
+        "  -f fmt      the image's format (default: probe)\n"
+        "  -p          show progress on stderr\n"
+        "  -q          quiet\n"
+        "  --force     accepted for qemu-img compatibility\n";
 
 int img_amend(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"force", no_argument, NULL, 'X'},
-		{NULL, 0, NULL, 0},
+	        {"help", no_argument, NULL, 'h'},
+	        {"force", no_argument, NULL, 'X'},
+	        {NULL, 0, NULL, 0},
 	};
 	const char *format = NULL, *options = NULL;
 	int progress = 0, opt, rc = CLI_EXIT_OK;
@@ -30,25 +30,14 @@ int img_amend(int argc, char **argv)
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "hf:o:pqt:", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'h':
-			return cli_img_help("amend", help_text);
-		case 'f':
-			format = optarg;
-			break;
-		case 'o':
-			options = optarg;
-			break;
-		case 'p':
-			progress = 1;
-			break;
-		case 'q':
-			progress = 0;
-			break;
+		case 'h': return cli_img_help("amend", help_text);
+		case 'f': format = optarg; break;
+		case 'o': options = optarg; break;
+		case 'p': progress = 1; break;
+		case 'q': progress = 0; break;
 		case 't':
-		case 'X':
-			break;
-		default:
-			return cli_bad_option(CLI_EXIT_ERROR, argc, argv);
+		case 'X': break;
+		default: return cli_bad_option(CLI_EXIT_ERROR, argc, argv);
 		}
 	}
 	if (cli_wants_option_help(options))

@@ -8,19 +8,19 @@
 #include "common/cli.h"
 
 static const char help_text[] =
-	"Write the image's own data into its backing file, then empty the image\n"
-	"(unless -d).\n\n"
-	"  -f fmt   the image's format (default: probe)\n"
-	"  -b base  the backing file to commit into (only the direct backing file)\n"
-	"  -d       keep the image's data (do not empty it)\n"
-	"  -p       show progress on stderr\n"
-	"  -q       quiet\n";
+        "Write the image's own data into its backing file, then empty the image\n"
+        "(unless -d).\n\n"
+        "  -f fmt   the image's format (default: probe)\n"
+        "  -b base  the backing file to commit into (only the direct backing file)\n"
+        "  -d       keep the image's data (do not empty it)\n"
+        "  -p       show progress on stderr\n"
+        "  -q       quiet\n";
 
 int img_commit(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	const char *format = NULL, *base = NULL;
 	int keep = 0, progress = 0, quiet = 0, opt, rc = CLI_EXIT_OK;
@@ -28,28 +28,15 @@ int img_commit(int argc, char **argv)
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "hf:b:dpqt:r:", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'h':
-			return cli_img_help("commit", help_text);
-		case 'f':
-			format = optarg;
-			break;
-		case 'b':
-			base = optarg;
-			break;
-		case 'd':
-			keep = 1;
-			break;
-		case 'p':
-			progress = 1;
-			break;
-		case 'q':
-			quiet = 1;
-			break;
+		case 'h': return cli_img_help("commit", help_text);
+		case 'f': format = optarg; break;
+		case 'b': base = optarg; break;
+		case 'd': keep = 1; break;
+		case 'p': progress = 1; break;
+		case 'q': quiet = 1; break;
 		case 't':
-		case 'r':
-			break;
-		default:
-			return cli_bad_option(CLI_EXIT_ERROR, argc, argv);
+		case 'r': break;
+		default: return cli_bad_option(CLI_EXIT_ERROR, argc, argv);
 		}
 	}
 	if (optind != argc - 1)
@@ -59,12 +46,13 @@ int img_commit(int argc, char **argv)
 	if (base != NULL && vstd_disk_backing(d) != NULL) {
 		const char *bn = vstd_disk_filename(vstd_disk_backing(d));
 		size_t lb = strlen(base), ln = strlen(bn);
-		if (strcmp(bn, base) != 0 && !(ln > lb && strcmp(bn + ln - lb, base) == 0 &&
-					       bn[ln - lb - 1] == '/')) {
+		if (strcmp(bn, base) != 0 &&
+		    !(ln > lb && strcmp(bn + ln - lb, base) == 0 && bn[ln - lb - 1] == '/')) {
 			vstd_disk_close(d);
-			return cli_error(CLI_EXIT_ERROR,
-					 "-b %s: only the image's direct backing file (%s) is supported",
-					 base, bn);
+			return cli_error(
+			        CLI_EXIT_ERROR,
+			        "-b %s: only the image's direct backing file (%s) is supported",
+			        base, bn);
 		}
 	}
 	if (vstd_disk_commit(d, keep, progress && !quiet ? cli_progress : NULL, NULL) < 0)

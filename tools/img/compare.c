@@ -11,22 +11,22 @@
 #define CMP_ERROR 2
 
 static const char help_text[] =
-	"Compare the guest-visible contents of two images.  Without -s, images of\n"
-	"different sizes are identical if the larger one's extra part reads as zeroes.\n\n"
-	"  -f fmt   format of the first image (default: probe)\n"
-	"  -F fmt   format of the second image (default: probe)\n"
-	"  -s       strict: sizes and allocation must match too\n"
-	"  -p       show progress on stderr\n"
-	"  -q       quiet: only the exit status\n"
-	"  -U       accepted for qemu-img compatibility\n\n"
-	"Exit status: 0 identical, 1 different, 2 error.\n";
+        "Compare the guest-visible contents of two images.  Without -s, images of\n"
+        "different sizes are identical if the larger one's extra part reads as zeroes.\n\n"
+        "  -f fmt   format of the first image (default: probe)\n"
+        "  -F fmt   format of the second image (default: probe)\n"
+        "  -s       strict: sizes and allocation must match too\n"
+        "  -p       show progress on stderr\n"
+        "  -q       quiet: only the exit status\n"
+        "  -U       accepted for qemu-img compatibility\n\n"
+        "Exit status: 0 identical, 1 different, 2 error.\n";
 
 int img_compare(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"force-share", no_argument, NULL, 'U'},
-		{NULL, 0, NULL, 0},
+	        {"help", no_argument, NULL, 'h'},
+	        {"force-share", no_argument, NULL, 'U'},
+	        {NULL, 0, NULL, 0},
 	};
 	const char *fa = NULL, *fb = NULL;
 	unsigned flags = 0;
@@ -36,28 +36,15 @@ int img_compare(int argc, char **argv)
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "hf:F:spqUT:", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'h':
-			return cli_img_help("compare", help_text);
-		case 'f':
-			fa = optarg;
-			break;
-		case 'F':
-			fb = optarg;
-			break;
-		case 's':
-			flags |= VSTD_COMPARE_STRICT;
-			break;
-		case 'p':
-			progress = 1;
-			break;
-		case 'q':
-			quiet = 1;
-			break;
+		case 'h': return cli_img_help("compare", help_text);
+		case 'f': fa = optarg; break;
+		case 'F': fb = optarg; break;
+		case 's': flags |= VSTD_COMPARE_STRICT; break;
+		case 'p': progress = 1; break;
+		case 'q': quiet = 1; break;
 		case 'U':
-		case 'T':
-			break;
-		default:
-			return cli_bad_option(CMP_ERROR, argc, argv);
+		case 'T': break;
+		default: return cli_bad_option(CMP_ERROR, argc, argv);
 		}
 	}
 	if (argc - optind != 2)

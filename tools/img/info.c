@@ -11,12 +11,12 @@
 #include "common/cli.h"
 
 static const char help_text[] =
-	"Describe an image: format, virtual size, disk usage, backing file and\n"
-	"format-specific details.\n\n"
-	"  -f fmt               the image's format (default: probe)\n"
-	"  --output=human|json  output format; JSON uses qemu-img's field names\n"
-	"  --backing-chain      describe every image of the backing chain\n"
-	"  -U, --force-share    accepted for qemu-img compatibility\n";
+        "Describe an image: format, virtual size, disk usage, backing file and\n"
+        "format-specific details.\n\n"
+        "  -f fmt               the image's format (default: probe)\n"
+        "  --output=human|json  output format; JSON uses qemu-img's field names\n"
+        "  --backing-chain      describe every image of the backing chain\n"
+        "  -U, --force-share    accepted for qemu-img compatibility\n";
 
 /* The backing file's path as the chain opener resolves it. */
 static char *resolve(const char *image, const char *backing)
@@ -42,7 +42,7 @@ static json_object *info_json(const vstd_disk_info *in)
 	json_object_object_add(o, "filename", json_object_new_string(in->filename));
 	if (in->cluster_size != 0)
 		json_object_object_add(o, "cluster-size",
-				       json_object_new_int64((int64_t)in->cluster_size));
+		                       json_object_new_int64((int64_t)in->cluster_size));
 	json_object_object_add(o, "format", json_object_new_string(in->format));
 	json_object_object_add(o, "actual-size", json_object_new_int64((int64_t)in->actual_size));
 	if (in->encrypted)
@@ -50,20 +50,22 @@ static json_object *info_json(const vstd_disk_info *in)
 	if (in->backing_filename != NULL) {
 		char *full = resolve(in->filename, in->backing_filename);
 		json_object_object_add(o, "backing-filename",
-				       json_object_new_string(in->backing_filename));
+		                       json_object_new_string(in->backing_filename));
 		json_object_object_add(o, "full-backing-filename",
-				       json_object_new_string(in->backing_filename_full != NULL
-								      ? in->backing_filename_full
-								      : full != NULL ? full : ""));
+		                       json_object_new_string(in->backing_filename_full != NULL
+		                                                      ? in->backing_filename_full
+		                                              : full != NULL ? full
+		                                                             : ""));
 		free(full);
 		if (in->backing_format != NULL)
 			json_object_object_add(o, "backing-filename-format",
-					       json_object_new_string(in->backing_format));
+			                       json_object_new_string(in->backing_format));
 	}
 	if (in->format_specific_json != NULL) {
 		json_object *fs = json_tokener_parse(in->format_specific_json), *data = NULL;
 		if (fs != NULL && json_object_object_get_ex(fs, "data", &data) &&
-		    json_object_is_type(data, json_type_object) && json_object_object_length(data) > 0)
+		    json_object_is_type(data, json_type_object) &&
+		    json_object_object_length(data) > 0)
 			json_object_object_add(o, "format-specific", fs);
 		else
 			json_object_put(fs);
@@ -87,7 +89,8 @@ static void print_specific(json_object *obj, int indent)
 					printf("%*s[%zu]:\n", indent + 4, "", i);
 					print_specific(e, indent + 8);
 				} else {
-					printf("%*s[%zu]: %s\n", indent + 4, "", i, json_object_get_string(e));
+					printf("%*s[%zu]: %s\n", indent + 4, "", i,
+					       json_object_get_string(e));
 				}
 			}
 		} else {
@@ -134,7 +137,8 @@ static void info_human(const vstd_disk_info *in, vstd_disk *d)
 	if (in->format_specific_json != NULL) {
 		json_object *fs = json_tokener_parse(in->format_specific_json), *data = NULL;
 		if (fs != NULL && json_object_object_get_ex(fs, "data", &data) &&
-		    json_object_is_type(data, json_type_object) && json_object_object_length(data) > 0) {
+		    json_object_is_type(data, json_type_object) &&
+		    json_object_object_length(data) > 0) {
 			printf("Format specific information:\n");
 			print_specific(data, 4);
 		}
@@ -145,13 +149,13 @@ static void info_human(const vstd_disk_info *in, vstd_disk *d)
 int img_info(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"format", required_argument, NULL, 'f'},
-		{"output", required_argument, NULL, 'o'},
-		{"backing-chain", no_argument, NULL, 'c'},
-		{"force-share", no_argument, NULL, 'U'},
-		{"image-opts", no_argument, NULL, 'i'},
-		{NULL, 0, NULL, 0},
+	        {"help", no_argument, NULL, 'h'},
+	        {"format", required_argument, NULL, 'f'},
+	        {"output", required_argument, NULL, 'o'},
+	        {"backing-chain", no_argument, NULL, 'c'},
+	        {"force-share", no_argument, NULL, 'U'},
+	        {"image-opts", no_argument, NULL, 'i'},
+	        {NULL, 0, NULL, 0},
 	};
 	enum cli_output out = CLI_OUTPUT_HUMAN;
 	const char *format = NULL, *backing_format = NULL;
@@ -161,24 +165,18 @@ int img_info(int argc, char **argv)
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "hf:U", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'h':
-			return cli_img_help("info", help_text);
-		case 'f':
-			format = optarg;
-			break;
+		case 'h': return cli_img_help("info", help_text);
+		case 'f': format = optarg; break;
 		case 'o':
 			if (cli_parse_output(optarg, &out) < 0)
 				return CLI_EXIT_ERROR;
 			break;
-		case 'c':
-			chain = 1;
-			break;
-		case 'U':
-			break;
+		case 'c': chain = 1; break;
+		case 'U': break;
 		case 'i':
-			return cli_error(CLI_EXIT_ERROR, "--image-opts is not supported; give a file name");
-		default:
-			return cli_bad_option(CLI_EXIT_ERROR, argc, argv);
+			return cli_error(CLI_EXIT_ERROR,
+			                 "--image-opts is not supported; give a file name");
+		default: return cli_bad_option(CLI_EXIT_ERROR, argc, argv);
 		}
 	}
 	if (optind != argc - 1)
@@ -222,9 +220,10 @@ int img_info(int argc, char **argv)
 			format = in->backing_format ? in->backing_format : backing_format;
 			if (format == NULL) {
 				rc = cli_error(CLI_EXIT_ERROR,
-					       "%s: the backing file's format is not recorded; not probing it "
-					       "(record it with 'vstd img rebase -u -F <fmt>')",
-					       path);
+				               "%s: the backing file's format is not recorded; not "
+				               "probing it "
+				               "(record it with 'vstd img rebase -u -F <fmt>')",
+				               path);
 				free(next);
 				next = NULL;
 			} else {

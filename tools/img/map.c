@@ -9,13 +9,13 @@
 #include "common/cli.h"
 
 static const char help_text[] =
-	"Print which parts of the image hold data, which read as zeroes and which\n"
-	"layer of the backing chain answers.\n\n"
-	"  -f fmt               the image's format (default: probe)\n"
-	"  --output=human|json  human: the data extents; json: every extent, as qemu-img\n"
-	"  -s, --start-offset=N start here\n"
-	"  -l, --max-length=N   stop after N bytes\n"
-	"  -U, --force-share    accepted for qemu-img compatibility\n";
+        "Print which parts of the image hold data, which read as zeroes and which\n"
+        "layer of the backing chain answers.\n\n"
+        "  -f fmt               the image's format (default: probe)\n"
+        "  --output=human|json  human: the data extents; json: every extent, as qemu-img\n"
+        "  -s, --start-offset=N start here\n"
+        "  -l, --max-length=N   stop after N bytes\n"
+        "  -U, --force-share    accepted for qemu-img compatibility\n";
 
 struct extent {
 	uint64_t start, length, offset;
@@ -60,13 +60,13 @@ static int can_merge(const struct extent *a, const struct extent *b)
 int img_map(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"format", required_argument, NULL, 'f'},
-		{"output", required_argument, NULL, 'o'},
-		{"start-offset", required_argument, NULL, 's'},
-		{"max-length", required_argument, NULL, 'l'},
-		{"force-share", no_argument, NULL, 'U'},
-		{NULL, 0, NULL, 0},
+	        {"help", no_argument, NULL, 'h'},
+	        {"format", required_argument, NULL, 'f'},
+	        {"output", required_argument, NULL, 'o'},
+	        {"start-offset", required_argument, NULL, 's'},
+	        {"max-length", required_argument, NULL, 'l'},
+	        {"force-share", no_argument, NULL, 'U'},
+	        {NULL, 0, NULL, 0},
 	};
 	enum cli_output out = CLI_OUTPUT_HUMAN;
 	const char *format = NULL;
@@ -77,11 +77,8 @@ int img_map(int argc, char **argv)
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "hf:s:l:U", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'h':
-			return cli_img_help("map", help_text);
-		case 'f':
-			format = optarg;
-			break;
+		case 'h': return cli_img_help("map", help_text);
+		case 'f': format = optarg; break;
 		case 'o':
 			if (cli_parse_output(optarg, &out) < 0)
 				return CLI_EXIT_ERROR;
@@ -94,10 +91,8 @@ int img_map(int argc, char **argv)
 			if (cli_parse_size(optarg, "--max-length", &maxlen) < 0)
 				return CLI_EXIT_ERROR;
 			break;
-		case 'U':
-			break;
-		default:
-			return cli_bad_option(CLI_EXIT_ERROR, argc, argv);
+		case 'U': break;
+		default: return cli_bad_option(CLI_EXIT_ERROR, argc, argv);
 		}
 	}
 	if (optind != argc - 1)

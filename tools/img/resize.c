@@ -8,21 +8,21 @@
 #include "common/cli.h"
 
 static const char help_text[] =
-	"Change an image's virtual size.  The size may be absolute or relative\n"
-	"(+10G, -1G).  Shrinking loses the data past the new end and needs --shrink.\n\n"
-	"  -f fmt                 the image's format (default: probe)\n"
-	"  --preallocation=mode   off, metadata, falloc or full for the new area\n"
-	"  --shrink               allow shrinking\n"
-	"  -q                     quiet\n";
+        "Change an image's virtual size.  The size may be absolute or relative\n"
+        "(+10G, -1G).  Shrinking loses the data past the new end and needs --shrink.\n\n"
+        "  -f fmt                 the image's format (default: probe)\n"
+        "  --preallocation=mode   off, metadata, falloc or full for the new area\n"
+        "  --shrink               allow shrinking\n"
+        "  -q                     quiet\n";
 
 int img_resize(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"format", required_argument, NULL, 'f'},
-		{"preallocation", required_argument, NULL, 'P'},
-		{"shrink", no_argument, NULL, 'S'},
-		{NULL, 0, NULL, 0},
+	        {"help", no_argument, NULL, 'h'},
+	        {"format", required_argument, NULL, 'f'},
+	        {"preallocation", required_argument, NULL, 'P'},
+	        {"shrink", no_argument, NULL, 'S'},
+	        {NULL, 0, NULL, 0},
 	};
 	const char *format = NULL, *prealloc = NULL, *size_arg;
 	unsigned flags = 0;
@@ -41,29 +41,19 @@ int img_resize(int argc, char **argv)
 	}
 	while ((opt = getopt_long(argc, argv, "hf:qU", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'h':
-			return cli_img_help("resize", help_text);
-		case 'f':
-			format = optarg;
-			break;
-		case 'P':
-			prealloc = optarg;
-			break;
-		case 'S':
-			flags |= VSTD_DISK_RESIZE_SHRINK;
-			break;
-		case 'q':
-			quiet = 1;
-			break;
-		case 'U':
-			break;
-		default:
-			return cli_bad_option(CLI_EXIT_ERROR, argc, argv);
+		case 'h': return cli_img_help("resize", help_text);
+		case 'f': format = optarg; break;
+		case 'P': prealloc = optarg; break;
+		case 'S': flags |= VSTD_DISK_RESIZE_SHRINK; break;
+		case 'q': quiet = 1; break;
+		case 'U': break;
+		default: return cli_bad_option(CLI_EXIT_ERROR, argc, argv);
 		}
 	}
 	if (sign == 0) {
 		if (argc - optind != 2)
-			return cli_error(CLI_EXIT_ERROR, "expecting a file name and a size (see --help)");
+			return cli_error(CLI_EXIT_ERROR,
+			                 "expecting a file name and a size (see --help)");
 		size_arg = argv[optind + 1];
 		if (size_arg[0] == '+') {
 			sign = 1;
@@ -79,8 +69,9 @@ int img_resize(int argc, char **argv)
 	if (sign < 0) {
 		if (size > cur) {
 			vstd_disk_close(d);
-			return cli_error(CLI_EXIT_ERROR, "cannot shrink by %s: the image is only %llu bytes",
-					 size_arg + 1, (unsigned long long)cur);
+			return cli_error(CLI_EXIT_ERROR,
+			                 "cannot shrink by %s: the image is only %llu bytes",
+			                 size_arg + 1, (unsigned long long)cur);
 		}
 		size = cur - size;
 	} else if (sign > 0) {

@@ -8,15 +8,14 @@
 
 #include "common/cli.h"
 
-static const char help_text[] =
-	"Internal snapshots (qcow2).\n\n"
-	"  -l        list them (the default)\n"
-	"  -c name   create one\n"
-	"  -a name   apply (revert the disk to) one\n"
-	"  -d name   delete one\n"
-	"  -f fmt    the image's format (default: probe)\n"
-	"  -q        quiet\n"
-	"  -U        accepted for qemu-img compatibility\n";
+static const char help_text[] = "Internal snapshots (qcow2).\n\n"
+                                "  -l        list them (the default)\n"
+                                "  -c name   create one\n"
+                                "  -a name   apply (revert the disk to) one\n"
+                                "  -d name   delete one\n"
+                                "  -f fmt    the image's format (default: probe)\n"
+                                "  -q        quiet\n"
+                                "  -U        accepted for qemu-img compatibility\n";
 
 static void list(vstd_disk_snapshot *s, size_t n)
 {
@@ -43,9 +42,9 @@ static void list(vstd_disk_snapshot *s, size_t n)
 int img_snapshot(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"force-share", no_argument, NULL, 'U'},
-		{NULL, 0, NULL, 0},
+	        {"help", no_argument, NULL, 'h'},
+	        {"force-share", no_argument, NULL, 'U'},
+	        {NULL, 0, NULL, 0},
 	};
 	const char *format = NULL, *name = NULL;
 	int action = 'l', opt, rc = CLI_EXIT_OK, nact = 0;
@@ -53,8 +52,7 @@ int img_snapshot(int argc, char **argv)
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "hlc:a:d:f:qU", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'h':
-			return cli_img_help("snapshot", help_text);
+		case 'h': return cli_img_help("snapshot", help_text);
 		case 'l':
 			action = 'l';
 			nact++;
@@ -66,14 +64,10 @@ int img_snapshot(int argc, char **argv)
 			name = optarg;
 			nact++;
 			break;
-		case 'f':
-			format = optarg;
-			break;
+		case 'f': format = optarg; break;
 		case 'q':
-		case 'U':
-			break;
-		default:
-			return cli_bad_option(CLI_EXIT_ERROR, argc, argv);
+		case 'U': break;
+		default: return cli_bad_option(CLI_EXIT_ERROR, argc, argv);
 		}
 	}
 	if (nact > 1)
@@ -81,7 +75,7 @@ int img_snapshot(int argc, char **argv)
 	if (optind != argc - 1)
 		return cli_error(CLI_EXIT_ERROR, "expecting one image file name (see --help)");
 	if (cli_open(&d, argv[optind], format,
-		     VSTD_DISK_NO_BACKING | (action == 'l' ? 0 : VSTD_DISK_RDWR), NULL) < 0)
+	             VSTD_DISK_NO_BACKING | (action == 'l' ? 0 : VSTD_DISK_RDWR), NULL) < 0)
 		return CLI_EXIT_ERROR;
 	if (action == 'l') {
 		vstd_disk_snapshot *s = NULL;
@@ -93,8 +87,8 @@ int img_snapshot(int argc, char **argv)
 		vstd_disk_snapshot_list_free(s, n);
 	} else {
 		int r = action == 'c'   ? vstd_disk_snapshot_create(d, name)
-			: action == 'a' ? vstd_disk_snapshot_apply(d, name)
-					: vstd_disk_snapshot_delete(d, name);
+		        : action == 'a' ? vstd_disk_snapshot_apply(d, name)
+		                        : vstd_disk_snapshot_delete(d, name);
 		if (r < 0 || vstd_disk_flush(d) < 0)
 			rc = cli_lib_error(CLI_EXIT_ERROR, NULL);
 	}

@@ -1,0 +1,350 @@
+/*
+ * tests/disk/test_convert.c - the convert engine (lib/disk/convert.c):
+ * contents, sparseness, zero handling, -n, cancellation, failure injection
+ * on the target's I/O (no file left behind), the allocation-failure loop,
+ * and the interoperability check against qemu-img.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vtest.h"
+#include "disk/ops_internal.h"
+
+#define MIB ((uint64_t)1 << 20)
+
+/* A raw source of `size` bytes: random data in some places, explicit zero
+ * data in others, holes elsewhere. */
+static void make_source(const char *path, uint64_t size)
+{
+	vstd_disk_create_opts co = VSTD_DISK_CREATE_OPTS_INIT;
+	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
+	vstd_disk *d = NULL;
+	static const uint64_t offs[] = {0, 5000, 3 * MIB + 17, 7 * MIB, 9 * MIB - 3};
+	uint8_t *buf = malloc(MIB);
+	co.format = "raw";
+	co.size = size;
+	vt_ok(vstd_disk_create(path, &co));
+	oo.flags = VSTD_DISK_RDWR;
+	vt_ok(vstd_disk_open(&d, path, &oo));
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		size_t n = 300000;
+		if (offs[i] >= size)
+			continue;
+		if (offs[i] + n > size)
+			n = (size_t)(size - offs[i]);
+		vt_fill_random(buf, n, i + 1);
+		vt_ok(vstd_disk_write(d, offs[i], buf, n));
+	}
+	/* explicit zero data (not a hole) */
+	memset(buf, 0, MIB);
+	if (size > 6 * MIB)
+		vt_ok(vstd_disk_write(d, 5 * MIB, buf, MIB));
+	vt_ok(vstd_disk_flush(d));
+	vstd_disk_close(d);
+	free(buf);
+}
+
+static vstd_disk *open_ro(const char *path)
+{
+	vstd_disk *d = NULL;
+	vt_ok(vstd_disk_open(&d, path, NULL));
+	return d;
+}
+
+static void assert_same(const char *a, const char *b)
+{
+	vstd_disk *da = open_ro(a), *db = open_ro(b);
+	vstd_disk_compare_result r;
+	vt_ok(vstd_disk_compare(da, db, VSTD_COMPARE_STRICT, NULL, NULL, &r));
+	ck_assert_msg(r.identical, "%s and %s differ at %llu", a, b,
+	              (unsigned long long)r.first_difference);
+	vstd_disk_close(da);
+	vstd_disk_close(db);
+}
+
+static uint64_t allocated(const char *path)
+{
+	struct stat st;
+	ck_assert_int_eq(stat(path, &st), 0);
+	return (uint64_t)st.st_blocks * 512;
+}
+
+START_TEST(convert_raw_contents_and_sparseness)
+{
+	static const uint64_t sizes[] = {10 * MIB + 123, 1, 512, 2 * MIB, 2 * MIB + 1, 4095};
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		vstd_disk *src;
+		vstd_disk_convert_opts o = VSTD_DISK_CONVERT_OPTS_INIT;
+		struct stat st;
+		make_source(vt_path("src.raw"), sizes[i]);
+		src = open_ro(vt_path("src.raw"));
+		o.format = "raw";
+		vt_ok(vstd_disk_convert(src, vt_path("dst.raw"), &o));
+		vstd_disk_close(src);
+		ck_assert_int_eq(stat(vt_path("dst.raw"), &st), 0);
+		ck_assert_uint_eq((uint64_t)st.st_size, sizes[i]);
+		assert_same(vt_path("src.raw"), vt_path("dst.raw"));
+		ck_assert_int_eq(vt_run("cmp '%s' '%s'", vt_path("src.raw"), vt_path("dst.raw")),
+		                 0);
+		/* the explicit zero MiB became a hole */
+		if (sizes[i] > 6 * MIB)
+			ck_assert_uint_lt(allocated(vt_path("dst.raw")),
+			                  allocated(vt_path("src.raw")));
+		unlink(vt_path("dst.raw"));
+	}
+}
+END_TEST
+
+static int count_progress(uint64_t done, uint64_t total, void *opaque)
+{
+	uint64_t *calls = opaque;
+	ck_assert_uint_le(done, total);
+	calls[0]++;
+	calls[1] = done;
+	return 0;
+}
+
+START_TEST(convert_options)
+{
+	vstd_disk_convert_opts o = VSTD_DISK_CONVERT_OPTS_INIT;
+	vstd_disk *src;
+	uint64_t calls[2] = {0, 0};
+	vstd_disk_create_opts co = VSTD_DISK_CREATE_OPTS_INIT;
+	make_source(vt_path("src.raw"), 10 * MIB);
+	src = open_ro(vt_path("src.raw"));
+	/* -S 0: every byte written, nothing sparse */
+	o.flags = VSTD_CONVERT_NO_ZERO_DETECT;
+	o.progress = count_progress;
+	o.progress_opaque = calls;
+	vt_ok(vstd_disk_convert(src, vt_path("full.raw"), &o));
+	ck_assert_uint_ge(allocated(vt_path("full.raw")), 10 * MIB);
+	ck_assert_uint_gt(calls[0], 0);
+	ck_assert_uint_eq(calls[1], 10 * MIB);
+	assert_same(vt_path("src.raw"), vt_path("full.raw"));
+	/* -n into an existing target full of junk: zeroes are written */
+	o = (vstd_disk_convert_opts)VSTD_DISK_CONVERT_OPTS_INIT;
+	o.flags = VSTD_CONVERT_NO_CREATE;
+	o.parallel = 1;
+	o.sparse_size = 65536;
+	ck_assert_int_eq(vt_run("head -c %llu /dev/urandom > '%s'", (unsigned long long)(11 * MIB),
+	                        vt_path("junk.raw")),
+	                 0);
+	vt_ok(vstd_disk_convert(src, vt_path("junk.raw"), &o));
+	{
+		vstd_disk *a = open_ro(vt_path("src.raw")), *b = open_ro(vt_path("junk.raw"));
+		vstd_disk_compare_result r;
+		vt_ok(vstd_disk_compare(a, b, 0, NULL, NULL, &r));
+		ck_assert_int_eq(r.identical, 0); /* the extra MiB is junk */
+		ck_assert_uint_ge(r.first_difference, 10 * MIB);
+		vstd_disk_close(a);
+		vstd_disk_close(b);
+	}
+	/* -n into a smaller target fails and leaves it alone */
+	co.format = "raw";
+	co.size = MIB;
+	vt_ok(vstd_disk_create(vt_path("small.raw"), &co));
+	ck_assert_int_eq(vstd_disk_convert(src, vt_path("small.raw"), &o), VSTD_ERANGE);
+	ck_assert_int_eq(access(vt_path("small.raw"), F_OK), 0);
+	/* -c to raw: not supported, and no file left */
+	o = (vstd_disk_convert_opts)VSTD_DISK_CONVERT_OPTS_INIT;
+	o.flags = VSTD_CONVERT_COMPRESS;
+	ck_assert_int_eq(vstd_disk_convert(src, vt_path("c.raw"), &o), VSTD_ENOTSUP);
+	ck_assert_int_ne(access(vt_path("c.raw"), F_OK), 0);
+	/* bad sparse size, unknown format, version */
+	o = (vstd_disk_convert_opts)VSTD_DISK_CONVERT_OPTS_INIT;
+	o.sparse_size = 100;
+	ck_assert_int_eq(vstd_disk_convert(src, vt_path("s.raw"), &o), VSTD_EINVAL);
+	ck_assert_int_ne(access(vt_path("s.raw"), F_OK), 0);
+	o.sparse_size = 0;
+	o.format = "nosuch";
+	ck_assert_int_eq(vstd_disk_convert(src, vt_path("s.raw"), &o), VSTD_ENOTSUP);
+	o.format = NULL;
+	o.version = 99;
+	ck_assert_int_eq(vstd_disk_convert(src, vt_path("s.raw"), &o), VSTD_EINVAL);
+	ck_assert_int_ne(access(vt_path("s.raw"), F_OK), 0);
+	vstd_disk_close(src);
+}
+END_TEST
+
+static int cancel_at_half(uint64_t done, uint64_t total, void *opaque)
+{
+	return done >= total / 2;
+}
+
+START_TEST(convert_cancel_removes_target)
+{
+	vstd_disk_convert_opts o = VSTD_DISK_CONVERT_OPTS_INIT;
+	vstd_disk *src;
+	make_source(vt_path("src.raw"), 10 * MIB);
+	src = open_ro(vt_path("src.raw"));
+	o.progress = cancel_at_half;
+	o.flags = VSTD_CONVERT_NO_ZERO_DETECT;
+	ck_assert_int_eq(vstd_disk_convert(src, vt_path("cancel.raw"), &o), VSTD_ECANCELED);
+	ck_assert_int_ne(access(vt_path("cancel.raw"), F_OK), 0);
+	vstd_disk_close(src);
+}
+END_TEST
+
+/* ---- failure injection on the target's I/O */
+
+struct fault_hook {
+	unsigned long fail_at;
+	unsigned count_ops;
+	vstd_io_fault_stats stats;
+};
+
+static int wrap_fault(vstd_io **io, void *opaque)
+{
+	struct fault_hook *h = opaque;
+	vstd_io_fault_opts fo = VSTD_IO_FAULT_OPTS_INIT;
+	vstd_io *w = NULL;
+	int rc;
+	fo.count_ops = h->count_ops;
+	fo.fail_at = h->fail_at;
+	if ((rc = vstd_io_fault_new(&w, *io, &fo)) < 0)
+		return rc;
+	*io = w;
+	return 0;
+}
+
+static void unwrap_fault(vstd_io *w, void *opaque)
+{
+	struct fault_hook *h = opaque;
+	vstd_io_fault_get_stats(w, &h->stats);
+	vstd_io_close(w);
+}
+
+START_TEST(convert_fails_at_every_write)
+{
+	static const unsigned masks[] = {
+	        VSTD_IO_OP_WRITE | VSTD_IO_OP_ZEROES | VSTD_IO_OP_TRUNCATE,
+	        VSTD_IO_OP_FLUSH,
+	        VSTD_IO_OP_EXTENT | VSTD_IO_OP_SIZE | VSTD_IO_OP_READ,
+	};
+	vstd_disk *src;
+	make_source(vt_path("src.raw"), 10 * MIB + 5);
+	src = open_ro(vt_path("src.raw"));
+	for (size_t m = 0; m < sizeof(masks) / sizeof(masks[0]); m++) {
+		unsigned long n, failures = 0;
+		for (n = 1; n < 1000; n++) {
+			struct fault_hook h = {n, masks[m], {0}};
+			struct vstd_convert_io_hook hook = {wrap_fault, unwrap_fault, &h};
+			vstd_disk_convert_opts o = VSTD_DISK_CONVERT_OPTS_INIT;
+			int rc;
+			o.parallel = 3;
+			o.flags = masks[m] == VSTD_IO_OP_FLUSH ? 0 : VSTD_CONVERT_NO_FLUSH;
+			rc = vstd_disk_convert_hooked(src, vt_path("f.raw"), &o, &hook);
+			if (h.stats.failed == 0) {
+				ck_assert_msg(rc == 0,
+				              "convert failed without an injected fault: %s",
+				              vstd_error_last()->message);
+				break;
+			}
+			failures++;
+			ck_assert_msg(rc < 0, "op %lu of mask %#x failed but convert succeeded", n,
+			              masks[m]);
+			ck_assert_int_eq(vstd_error_last()->code, rc);
+			ck_assert_msg(access(vt_path("f.raw"), F_OK) != 0,
+			              "a failed convert (fault at op %lu) left the target behind",
+			              n);
+		}
+		ck_assert_uint_lt(n, 1000);
+		ck_assert_msg(failures > 0, "mask %#x: no operation was ever failed", masks[m]);
+		assert_same(vt_path("src.raw"), vt_path("f.raw"));
+		unlink(vt_path("f.raw"));
+	}
+	vstd_disk_close(src);
+}
+END_TEST
+
+/* ---- allocation failures: open + info + convert */
+
+static int open_info_convert(const char *src_path, const char *dst_path)
+{
+	vstd_disk_convert_opts o = VSTD_DISK_CONVERT_OPTS_INIT;
+	vstd_disk *d = NULL;
+	vstd_disk_info *info = NULL;
+	int rc = vstd_disk_open(&d, src_path, NULL);
+	if (rc < 0)
+		return rc;
+	if ((rc = vstd_disk_info_get(d, &info)) == 0) {
+		o.parallel = 2;
+		rc = vstd_disk_convert(d, dst_path, &o);
+	}
+	vstd_disk_info_free(info);
+	vstd_disk_close(d);
+	return rc;
+}
+
+START_TEST(convert_allocation_failures)
+{
+	unsigned long n;
+	make_source(vt_path("src.raw"), 3 * MIB + 7);
+	for (n = 1; n < 5000; n++) {
+		int rc;
+		unsigned long count;
+		vstd_alloc_fail_nth(n);
+		rc = open_info_convert(vt_path("src.raw"), vt_path("a.raw"));
+		count = vstd_alloc_fail_nth(0);
+		if (count < n) {
+			ck_assert_msg(rc == 0, "convert failed without an injected failure: %s",
+			              vstd_error_last()->message);
+			break;
+		}
+		ck_assert_msg(rc == VSTD_ENOMEM || rc == VSTD_ELIMIT,
+		              "allocation %lu: expected VSTD_ENOMEM, got %d (%s)", n, rc,
+		              vstd_error_last()->message);
+		ck_assert_msg(access(vt_path("a.raw"), F_OK) != 0,
+		              "allocation %lu: a failed convert left its target (%s)", n,
+		              vstd_error_last()->message);
+	}
+	ck_assert_uint_lt(n, 5000);
+	ck_assert_uint_gt(n, 3);
+	assert_same(vt_path("src.raw"), vt_path("a.raw"));
+}
+END_TEST
+
+START_TEST(interop_qemu_img)
+{
+	vstd_disk_convert_opts o = VSTD_DISK_CONVERT_OPTS_INIT;
+	vstd_disk *src;
+	make_source(vt_path("src.raw"), 10 * MIB + 1);
+	src = open_ro(vt_path("src.raw"));
+	vt_ok(vstd_disk_convert(src, vt_path("v.raw"), &o));
+	vstd_disk_close(src);
+	ck_assert_int_eq(vt_run("qemu-img compare -f raw -F raw '%s' '%s'", vt_path("src.raw"),
+	                        vt_path("v.raw")),
+	                 0);
+	ck_assert_int_eq(vt_run("qemu-img convert -f raw -O raw '%s' '%s'", vt_path("src.raw"),
+	                        vt_path("q.raw")),
+	                 0);
+	/* qemu rounds a raw target up to whole sectors: compare non-strictly */
+	{
+		vstd_disk *a = open_ro(vt_path("q.raw")), *b = open_ro(vt_path("v.raw"));
+		vstd_disk_compare_result r;
+		vt_ok(vstd_disk_compare(a, b, 0, NULL, NULL, &r));
+		ck_assert(r.identical);
+		vstd_disk_close(a);
+		vstd_disk_close(b);
+	}
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("disk/convert");
+	TCase *tc = tcase_create("convert");
+	vt_require_tool("qemu-img", "qemu-utils");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, convert_raw_contents_and_sparseness);
+	tcase_add_test(tc, convert_options);
+	tcase_add_test(tc, convert_cancel_removes_target);
+	tcase_add_test(tc, convert_fails_at_every_write);
+	tcase_add_test(tc, convert_allocation_failures);
+	tcase_add_test(tc, interop_qemu_img);
+	suite_add_tcase(s, tc);
+	return vt_main(s);
+}

@@ -51,6 +51,10 @@ static int do_rw(struct blk *b, struct vq_chain *c, int write, uint64_t sector, 
 	uint64_t off = sector * 512, skip, len;
 	uint32_t first, last;
 	int rc = 0;
+	/* Data in the wrong direction (a device-writable buffer where the
+	 * driver must give data to write, or the reverse) is an error. */
+	if (write ? c->in_len != 1 : c->out_len != 16)
+		return VBLK_S_IOERR;
 	if (write) {
 		len = c->out_len - 16;
 		skip = 16;
@@ -98,8 +102,8 @@ static int do_discard_zeroes(struct vstd_virtio_dev *dev, struct blk *b, struct 
 	uint64_t sector, nsec;
 	uint32_t flags;
 	int rc;
-	if (c->out_len - 16 != 16) /* max_discard_seg = max_write_zeroes_seg = 1 */
-		return (c->out_len - 16) % 16 == 0 && c->out_len > 16 ? VBLK_S_IOERR : VBLK_S_IOERR;
+	if (c->out_len - 16 != 16 || c->in_len != 1) /* max_discard_seg = max_write_zeroes_seg = 1 */
+		return VBLK_S_IOERR;
 	vq_chain_read(c, 16, seg, 16);
 	sector = vstd_le64(seg);
 	nsec = vstd_le32(seg + 8);

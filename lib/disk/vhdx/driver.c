@@ -1,0 +1,851 @@
+/*
+ * disk/vhdx/driver.c - the VHDX driver: probe, open (with log replay),
+ * reads and writes through the BAT, block status, trim, resize, create,
+ * info, check, measure.
+ */
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc_internal.h"
+#include "core/bytes.h"
+#include "core/error_internal.h"
+#include "core/log_internal.h"
+#include "disk/vhdx/vhdx_internal.h"
+
+static const vstd_disk_option_desc vhdx_options[] = {
+	{"subformat", "enum", "dynamic or fixed", "dynamic"},
+	{"block_size", "size", "block size, a power of two of 1-256 MiB (0: by disk size)", "0"},
+	{"log_size", "size", "log size, a multiple of 1 MiB", "1M"},
+	{"block_state_zero", "bool", "accepted for qemu compatibility (fixed images are "
+	 "written fully present)", "on"},
+	{"logical_sector_size", "number", "512 or 4096", "512"},
+};
+
+static int vhdx_probe(const uint8_t *head, size_t head_len, uint64_t file_size, const char *name)
+{
+	return head_len >= 8 && memcmp(head, "vhdxfile", 8) == 0 ? 100 : 0;
+}
+
+static void free_state(struct vhdx_state *s)
+{
+	if (s == NULL)
+		return;
+	if (s->overlay != NULL)
+		vstd_io_close(s->overlay);
+	vhdx_log_replay_clear(&s->replayed);
+	vstd_free(s->bat);
+	vstd_free(s->bat_dirty);
+	vstd_free(s->parent_linkage);
+	vstd_free(s->parent_rel);
+	vstd_free(s->parent_abs);
+	vstd_free(s->parent_vol);
+	vstd_free(s);
+}
+
+/* The parent's name as a relative or absolute POSIX path (new string). */
+static char *parent_name(struct vhdx_state *s)
+{
+	const char *src = s->parent_rel;
+	char *p, *q;
+	if (src == NULL && s->parent_abs != NULL) {
+		/* a Windows absolute path cannot be followed here: look for the
+		 * file beside the child */
+		const char *b = strrchr(s->parent_abs, '\\');
+		src = b ? b + 1 : s->parent_abs;
+		vstd_warn("vhdx", "parent has only an absolute Windows path '%s'; looking for '%s' "
+			  "beside the image", s->parent_abs, src);
+	}
+	if (src == NULL)
+		return NULL;
+	p = vstd_strdup(src);
+	if (p == NULL)
+		return NULL;
+	for (q = p; *q; q++)
+		if (*q == '\\')
+			*q = '/';
+	if (p[0] == '.' && p[1] == '/')
+		memmove(p, p + 2, strlen(p + 2) + 1);
+	return p;
+}
+
+static int vhdx_open(vstd_disk *d)
+{
+	struct vhdx_state *s = vstd_calloc(1, sizeof(*s));
+	uint8_t id[8];
+	uint64_t size;
+	int rc;
+	if (s == NULL)
+		return vstd_err_code();
+	d->priv = s;
+	s->io = d->io;
+	if ((rc = vstd_io_size(d->io, &size)) < 0)
+		goto fail;
+	if (size < 3 * VHDX_MIB) {
+		rc = vstd_err(VSTD_ECORRUPT, "%s: %" PRIu64 " bytes is too short for a VHDX",
+			      d->filename, size);
+		goto fail;
+	}
+	if ((rc = vstd_io_pread(d->io, id, 8, 0)) < 0)
+		goto fail;
+	if (memcmp(id, "vhdxfile", 8) != 0) {
+		rc = vstd_err(VSTD_ECORRUPT, "%s: no VHDX file identifier at offset 0", d->filename);
+		goto fail;
+	}
+	if ((rc = vhdx_headers_read(d, s)) < 0)
+		goto fail;
+	if (s->hdr.log_length != 0 && !vstd_range_inside(s->hdr.log_offset, s->hdr.log_length, size)) {
+		rc = vstd_err(VSTD_ECORRUPT, "%s: VHDX log at offset 0x%" PRIx64 " is past the end "
+			      "of the file", d->filename, s->hdr.log_offset);
+		goto fail;
+	}
+	if (!vhdx_guid_is_zero(&s->hdr.log_guid)) {
+		struct vhdx_log_replay r;
+		if ((rc = vhdx_log_find(d, s, d->io, size, &r)) < 0)
+			goto fail;
+		if (r.n > 0 || r.last_file_offset > size) {
+			if (d->flags & VSTD_DISK_RDWR) {
+				rc = vhdx_log_apply(d, s, &r);
+				vhdx_log_replay_clear(&r);
+				if (rc < 0)
+					goto fail;
+				if ((rc = vstd_io_size(d->io, &size)) < 0)
+					goto fail;
+			} else if (d->flags & VSTD_DISK_NO_REPLAY) {
+				s->replayed = r;
+				if ((rc = vhdx_log_overlay(d, s)) < 0)
+					goto fail;
+				if ((rc = vstd_io_size(s->io, &size)) < 0)
+					goto fail;
+			} else {
+				vhdx_log_replay_clear(&r);
+				rc = vstd_err(VSTD_ESTATE, "%s: the VHDX log holds writes that were not "
+					      "applied (the image was not closed cleanly); open it "
+					      "read-write to replay the log (e.g. 'vstd img check -r "
+					      "all')", d->filename);
+				goto fail;
+			}
+		}
+	}
+	if ((rc = vhdx_regions_read(d, s, size)) < 0 || (rc = vhdx_metadata_read(d, s)) < 0 ||
+	    (rc = vhdx_bat_read(d, s, size)) < 0)
+		goto fail;
+	d->size = s->vsize;
+	s->file_end = vstd_align_up(size, VHDX_MIB);
+	if (s->has_parent) {
+		char *p = parent_name(s);
+		if (p == NULL) {
+			rc = vstd_err(VSTD_ECORRUPT, "%s: differencing VHDX whose parent locator has "
+				      "no relative_path or absolute_win32_path", d->filename);
+			goto fail;
+		}
+		rc = vstd_disk_set_backing(d, p, "vhdx");
+		vstd_free(p);
+		if (rc < 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	free_state(s);
+	d->priv = NULL;
+	return rc;
+}
+
+static int check_parent(vstd_disk *d, struct vhdx_state *s)
+{
+	struct vhdx_state *ps;
+	char g[39];
+	if (s->parent_checked || d->backing == NULL)
+		return 0;
+	s->parent_checked = 1;
+	if (d->backing->drv != &vstd_driver_vhdx || s->parent_linkage == NULL)
+		return 0;
+	ps = d->backing->priv;
+	vhdx_guid_format(&ps->hdr.data_write, g);
+	if (strcasecmp(g, s->parent_linkage) != 0) {
+		s->parent_checked = 0;
+		return vstd_err(VSTD_ECORRUPT, "%s: parent '%s' has data write GUID %s, but the "
+				"image was made against %s (the parent changed)", d->filename,
+				d->backing->filename, g, s->parent_linkage);
+	}
+	return 0;
+}
+
+static int bit_set(const uint8_t *bm, uint64_t i)
+{
+	return (bm[i / 8] >> (i % 8)) & 1;
+}
+
+/* Read sectors of a partially present block: bits set come from the file. */
+static int read_partial(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t in,
+			uint8_t *out, size_t n)
+{
+	uint64_t sb = s->bat[vhdx_bat_sb_index(s, b)], base = (s->bat[vhdx_bat_payload_index(s, b)] >> 20) * VHDX_MIB;
+	uint64_t first = ((b % s->chunk_ratio) * s->block_size + in) / s->lsec;
+	uint64_t last = ((b % s->chunk_ratio) * s->block_size + in + n - 1) / s->lsec;
+	uint8_t *bm;
+	size_t bytes = (size_t)(last / 8 - first / 8 + 1);
+	int rc = 0;
+	if ((sb & 7) != VHDX_SB_PRESENT)
+		return vstd_err(VSTD_ECORRUPT, "%s: block %" PRIu64 " is partially present but its "
+				"sector bitmap block is not", d->filename, b);
+	bm = vstd_malloc(bytes);
+	if (bm == NULL)
+		return vstd_err_code();
+	if ((rc = vstd_io_pread(s->io, bm, bytes, (sb >> 20) * VHDX_MIB + first / 8)) == 0) {
+		uint64_t pos = in, end = in + n;
+		while (pos < end && rc == 0) {
+			uint64_t sec = ((b % s->chunk_ratio) * s->block_size + pos) / s->lsec;
+			int set = bit_set(bm, sec - (first & ~(uint64_t)7));
+			uint64_t run_end = (pos / s->lsec + 1) * s->lsec;
+			while (run_end < end) {
+				uint64_t sec2 = ((b % s->chunk_ratio) * s->block_size + run_end) / s->lsec;
+				if (bit_set(bm, sec2 - (first & ~(uint64_t)7)) != set)
+					break;
+				run_end += s->lsec;
+			}
+			if (run_end > end)
+				run_end = end;
+			if (set)
+				rc = vstd_io_pread(s->io, out + (pos - in), (size_t)(run_end - pos), base + pos);
+			else
+				rc = vstd_disk_read_below(d, b * s->block_size + pos, out + (pos - in),
+							  (size_t)(run_end - pos));
+			pos = run_end;
+		}
+	}
+	vstd_free(bm);
+	return rc;
+}
+
+static int vhdx_read(vstd_disk *d, uint64_t off, void *buf, size_t len)
+{
+	struct vhdx_state *s = d->priv;
+	uint8_t *out = buf;
+	int rc;
+	if ((rc = check_parent(d, s)) < 0)
+		return rc;
+	while (len > 0) {
+		uint64_t b = off / s->block_size, in = off % s->block_size;
+		size_t n = s->block_size - in < len ? (size_t)(s->block_size - in) : len;
+		uint64_t e = s->bat[vhdx_bat_payload_index(s, b)];
+		switch (e & 7) {
+		case VHDX_PAYLOAD_FULLY_PRESENT:
+			rc = vstd_io_pread(s->io, out, n, (e >> 20) * VHDX_MIB + in);
+			break;
+		case VHDX_PAYLOAD_PARTIALLY_PRESENT:
+			rc = read_partial(d, s, b, in, out, n);
+			break;
+		case VHDX_PAYLOAD_ZERO:
+			memset(out, 0, n);
+			rc = 0;
+			break;
+		default: /* not present, undefined, unmapped */
+			if (s->has_parent)
+				rc = vstd_disk_read_below(d, off, out, n);
+			else
+				memset(out, 0, n), rc = 0;
+		}
+		if (rc < 0)
+			return rc;
+		out += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* First write: new file and data write GUIDs (the parent linkage of any
+ * child made before no longer matches). */
+static int begin_write(vstd_disk *d, struct vhdx_state *s)
+{
+	if (s->headers_updated)
+		return 0;
+	s->headers_updated = 1;
+	vhdx_guid_random(&s->hdr.file_write);
+	vhdx_guid_random(&s->hdr.data_write);
+	return vhdx_header_update(d, s);
+}
+
+/* Copy the layers below into [from, to) of block b stored at `base`. */
+static int fill_from_below(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t base,
+			   uint64_t from, uint64_t to, uint8_t *tmp, size_t tmp_len)
+{
+	while (from < to) {
+		size_t n = to - from < tmp_len ? (size_t)(to - from) : tmp_len;
+		uint64_t voff = b * s->block_size + from;
+		int rc;
+		if (voff >= d->size)
+			break;
+		if (voff + n > d->size)
+			n = (size_t)(d->size - voff);
+		if ((rc = vstd_disk_read_below(d, voff, tmp, n)) < 0 ||
+		    (!vstd_is_zero(tmp, n) && (rc = vstd_io_pwrite(s->io, tmp, n, base + from)) < 0))
+			return rc;
+		from += n;
+	}
+	return 0;
+}
+
+static int write_block(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t in,
+		       const uint8_t *data, size_t n)
+{
+	uint64_t idx = vhdx_bat_payload_index(s, b), e = s->bat[idx], st = e & 7, base;
+	int rc;
+	if (st == VHDX_PAYLOAD_FULLY_PRESENT)
+		return vstd_io_pwrite(s->io, data, n, (e >> 20) * VHDX_MIB + in);
+	if (st == VHDX_PAYLOAD_PARTIALLY_PRESENT) {
+		/* make it fully present in place: copy the parent's sectors */
+		uint8_t *tmp = vstd_malloc((size_t)VHDX_MIB);
+		base = (e >> 20) * VHDX_MIB;
+		if (tmp == NULL)
+			return vstd_err_code();
+		rc = 0;
+		for (uint64_t pos = 0; pos < s->block_size && rc == 0; pos += VHDX_MIB) {
+			size_t k = (size_t)VHDX_MIB;
+			if (b * s->block_size + pos >= d->size)
+				break;
+			if (b * s->block_size + pos + k > d->size)
+				k = (size_t)(d->size - b * s->block_size - pos);
+			rc = read_partial(d, s, b, pos, tmp, k);
+			if (rc == 0)
+				rc = vstd_io_pwrite(s->io, tmp, k, base + pos);
+		}
+		vstd_free(tmp);
+		if (rc == 0)
+			rc = vstd_io_pwrite(s->io, data, n, base + in);
+		if (rc == 0)
+			rc = vhdx_bat_set(d, s, idx, (base / VHDX_MIB) << 20 | VHDX_PAYLOAD_FULLY_PRESENT);
+		return rc;
+	}
+	/* allocate at the end of the file */
+	base = s->file_end;
+	if (base / VHDX_MIB >= ((uint64_t)1 << 44))
+		return vstd_err(VSTD_ELIMIT, "%s: file offset too large", d->filename);
+	if ((rc = vstd_io_truncate(s->io, base + s->block_size)) < 0)
+		return rc;
+	s->file_end = base + s->block_size;
+	if (s->has_parent && st != VHDX_PAYLOAD_ZERO && n < s->block_size) {
+		uint8_t *tmp = vstd_malloc((size_t)VHDX_MIB);
+		if (tmp == NULL)
+			return vstd_err_code();
+		rc = fill_from_below(d, s, b, base, 0, in, tmp, (size_t)VHDX_MIB);
+		if (rc == 0)
+			rc = fill_from_below(d, s, b, base, in + n, s->block_size, tmp, (size_t)VHDX_MIB);
+		vstd_free(tmp);
+		if (rc < 0)
+			return rc;
+	}
+	if ((rc = vstd_io_pwrite(s->io, data, n, base + in)) < 0)
+		return rc;
+	return vhdx_bat_set(d, s, idx, (base / VHDX_MIB) << 20 | VHDX_PAYLOAD_FULLY_PRESENT);
+}
+
+static int vhdx_write(vstd_disk *d, uint64_t off, const void *buf, size_t len)
+{
+	struct vhdx_state *s = d->priv;
+	const uint8_t *in = buf;
+	int rc;
+	if ((rc = begin_write(d, s)) < 0 || (rc = check_parent(d, s)) < 0)
+		return rc;
+	while (len > 0) {
+		uint64_t b = off / s->block_size, o = off % s->block_size;
+		size_t n = s->block_size - o < len ? (size_t)(s->block_size - o) : len;
+		if ((rc = write_block(d, s, b, o, in, n)) < 0)
+			return rc;
+		in += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Whole blocks become ZERO (or not present) without data; space is punched. */
+static int zero_or_trim(vstd_disk *d, uint64_t off, uint64_t len, int trim)
+{
+	struct vhdx_state *s = d->priv;
+	uint8_t *zero = NULL;
+	int rc;
+	if ((rc = begin_write(d, s)) < 0)
+		return rc;
+	while (len > 0) {
+		uint64_t b = off / s->block_size, o = off % s->block_size;
+		uint64_t n = s->block_size - o < len ? s->block_size - o : len;
+		uint64_t idx = vhdx_bat_payload_index(s, b), e = s->bat[idx];
+		int whole = o == 0 && (n == s->block_size || off + n == d->size);
+		if (whole) {
+			uint64_t st = e & 7;
+			if (st == VHDX_PAYLOAD_FULLY_PRESENT || st == VHDX_PAYLOAD_PARTIALLY_PRESENT)
+				(void)vstd_io_discard(s->io, (e >> 20) * VHDX_MIB, s->block_size);
+			if (trim && !s->has_parent)
+				rc = vhdx_bat_set(d, s, idx, VHDX_PAYLOAD_NOT_PRESENT);
+			else if (!trim)
+				rc = vhdx_bat_set(d, s, idx, VHDX_PAYLOAD_ZERO);
+			else
+				rc = 0; /* trim in a differencing disk: keep (contents unspecified) */
+		} else if (!trim) {
+			if (zero == NULL && (zero = vstd_calloc(1, (size_t)VHDX_MIB)) == NULL) {
+				rc = vstd_err_code();
+				break;
+			}
+			if (n > VHDX_MIB)
+				n = VHDX_MIB;
+			rc = write_block(d, s, b, o, zero, (size_t)n);
+		} else {
+			rc = 0;
+		}
+		if (rc < 0)
+			break;
+		off += n;
+		len -= n;
+	}
+	vstd_free(zero);
+	return rc;
+}
+
+static int vhdx_write_zeroes(vstd_disk *d, uint64_t off, uint64_t len, unsigned flags)
+{
+	return zero_or_trim(d, off, len, 0);
+}
+
+static int vhdx_discard(vstd_disk *d, uint64_t off, uint64_t len)
+{
+	return zero_or_trim(d, off, len, 1);
+}
+
+static int vhdx_flush(vstd_disk *d)
+{
+	struct vhdx_state *s = d->priv;
+	int rc = vhdx_bat_flush(d, s);
+	if (rc == 0)
+		rc = vstd_io_flush(s->io);
+	return rc;
+}
+
+static void vhdx_close(vstd_disk *d)
+{
+	struct vhdx_state *s = d->priv;
+	if (s == NULL)
+		return;
+	if ((d->flags & VSTD_DISK_RDWR) && s->overlay == NULL) {
+		/* metadata must not be left half written: finish it, and leave
+		 * the log empty */
+		int rc = vhdx_bat_flush(d, s);
+		if (rc == 0 && !vhdx_guid_is_zero(&s->hdr.log_guid)) {
+			memset(&s->hdr.log_guid, 0, sizeof(s->hdr.log_guid));
+			rc = vhdx_header_update(d, s);
+		}
+		if (rc < 0)
+			vstd_warn("vhdx", "%s: finishing metadata on close failed: %s", d->filename,
+				  vstd_error_last()->message);
+	}
+	free_state(s);
+	d->priv = NULL;
+}
+
+static int vhdx_block_status(vstd_disk *d, uint64_t off, uint64_t max_len, vstd_block_status *st)
+{
+	struct vhdx_state *s = d->priv;
+	st->length = 0;
+	while (st->length < max_len) {
+		uint64_t pos = off + st->length, b = pos / s->block_size, in = pos % s->block_size;
+		uint64_t e = s->bat[vhdx_bat_payload_index(s, b)], host = 0, n = s->block_size - in;
+		unsigned flags;
+		switch (e & 7) {
+		case VHDX_PAYLOAD_FULLY_PRESENT:
+			flags = VSTD_BLOCK_DATA | VSTD_BLOCK_ALLOCATED | VSTD_BLOCK_OFFSET_VALID;
+			host = (e >> 20) * VHDX_MIB + in;
+			break;
+		case VHDX_PAYLOAD_ZERO:
+			flags = VSTD_BLOCK_ZERO | VSTD_BLOCK_ALLOCATED;
+			break;
+		case VHDX_PAYLOAD_PARTIALLY_PRESENT:
+			/* report sector by sector runs via a one-sector probe */
+			{
+				uint64_t sb = s->bat[vhdx_bat_sb_index(s, b)];
+				uint64_t sec = ((b % s->chunk_ratio) * s->block_size + in) / s->lsec;
+				uint8_t byte;
+				if ((sb & 7) != VHDX_SB_PRESENT ||
+				    vstd_io_pread(s->io, &byte, 1, (sb >> 20) * VHDX_MIB + sec / 8) < 0)
+					return vstd_err(VSTD_ECORRUPT, "%s: block %" PRIu64 ": sector "
+							"bitmap unreadable", d->filename, b);
+				n = s->lsec - in % s->lsec;
+				if ((byte >> (sec % 8)) & 1) {
+					flags = VSTD_BLOCK_DATA | VSTD_BLOCK_ALLOCATED |
+						VSTD_BLOCK_OFFSET_VALID;
+					host = (e >> 20) * VHDX_MIB + in;
+				} else {
+					flags = 0;
+				}
+			}
+			break;
+		default:
+			flags = 0; /* a hole: zeroes, or the parent's data */
+			break;
+		}
+		if (st->length == 0) {
+			st->flags = flags;
+			st->host_offset = host;
+		} else if (flags != st->flags ||
+			   ((flags & VSTD_BLOCK_OFFSET_VALID) && host != st->host_offset + st->length)) {
+			break;
+		}
+		st->length += n;
+		if ((e & 7) == VHDX_PAYLOAD_PARTIALLY_PRESENT && st->length >= 64 * 4096)
+			break;
+	}
+	if (st->length > max_len)
+		st->length = max_len;
+	return 0;
+}
+
+static int vhdx_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc prealloc)
+{
+	struct vhdx_state *s = d->priv;
+	uint64_t old_n = s->n_entries, np, ne;
+	uint64_t *nb;
+	uint8_t *nd, page[4096], *pp = page;
+	uint64_t at;
+	int rc;
+	if (size < s->vsize)
+		return vstd_err(VSTD_ENOTSUP, "%s: shrinking a VHDX is not supported", d->filename);
+	if (s->has_parent)
+		return vstd_err(VSTD_ENOTSUP, "%s: resizing a differencing VHDX is not supported",
+				d->filename);
+	if (size % s->lsec != 0 || size > ((uint64_t)64 << 40))
+		return vstd_err(VSTD_EINVAL, "%s: size %" PRIu64 " is not a multiple of %u or above "
+				"64 TiB", d->filename, size, s->lsec);
+	if (prealloc != VSTD_PREALLOC_OFF)
+		return vstd_err(VSTD_ENOTSUP, "%s: VHDX resize takes no preallocation", d->filename);
+	np = (size + s->block_size - 1) / s->block_size;
+	ne = np + (np - 1) / s->chunk_ratio;
+	if (ne * 8 > s->bat_len)
+		return vstd_err(VSTD_ENOTSUP, "%s: growing to %" PRIu64 " bytes needs a larger BAT "
+				"region (%" PRIu64 " bytes); relocating it is not supported",
+				d->filename, size, s->bat_len);
+	if ((rc = begin_write(d, s)) < 0)
+		return rc;
+	nb = vstd_realloc_array(s->bat, (size_t)ne, 8);
+	if (nb == NULL)
+		return vstd_err_code();
+	s->bat = nb;
+	nd = vstd_realloc(s->bat_dirty, (size_t)(vstd_align_up(ne * 8, 4096) / 4096));
+	if (nd == NULL)
+		return vstd_err_code();
+	s->bat_dirty = nd;
+	memset(nd + vstd_align_up(old_n * 8, 4096) / 4096, 0,
+	       (size_t)(vstd_align_up(ne * 8, 4096) / 4096 - vstd_align_up(old_n * 8, 4096) / 4096));
+	s->n_entries = ne;
+	s->n_payload = np;
+	for (uint64_t i = old_n; i < ne; i++)
+		vhdx_bat_set(d, s, i, 0);
+	if ((rc = vhdx_bat_flush(d, s)) < 0)
+		return rc;
+	/* the disk size item, through the log */
+	at = vstd_align_down(s->vsize_at, 4096);
+	if ((rc = vstd_io_pread(s->io, page, sizeof(page), at)) < 0)
+		return rc;
+	vstd_put_le64(page + (s->vsize_at - at), size);
+	if ((rc = vhdx_log_write(d, s, &at, &pp, 1)) < 0)
+		return rc;
+	s->vsize = size;
+	return 0;
+}
+
+/* ------------------------------------------------------------ create */
+
+static uint32_t default_block(uint64_t size)
+{
+	if (size > ((uint64_t)32 << 40))
+		return 64u << 20;
+	if (size > ((uint64_t)100 << 30))
+		return 32u << 20;
+	if (size > ((uint64_t)1 << 30))
+		return 16u << 20;
+	return 8u << 20;
+}
+
+static int vhdx_create(vstd_io *io, const struct vstd_disk_create_args *a)
+{
+	static const char *const subs[] = {"dynamic", "fixed", NULL};
+	size_t sub = 0;
+	uint64_t bs = 0, log_size = VHDX_MIB, lsec = 512, size, np, nsb, ne, meta_off, bat_off,
+		 bat_len, data_off;
+	int bsz = 1, rc, has_parent = a->backing_file != NULL;
+	struct vhdx_header h;
+	vhdx_guid link;
+	uint8_t *buf = NULL;
+	char *rel = NULL;
+	if ((rc = vstd_kv_get_enum(a->options, "subformat", subs, 0, &sub)) < 0 ||
+	    (rc = vstd_kv_get_size(a->options, "block_size", 0, &bs)) < 0 ||
+	    (rc = vstd_kv_get_size(a->options, "log_size", VHDX_MIB, &log_size)) < 0 ||
+	    (rc = vstd_kv_get_bool(a->options, "block_state_zero", 1, &bsz)) < 0 ||
+	    (rc = vstd_kv_get_u64(a->options, "logical_sector_size", 512, &lsec)) < 0)
+		return rc;
+	if (lsec != 512 && lsec != 4096)
+		return vstd_err(VSTD_EINVAL, "logical_sector_size %" PRIu64 " is not 512 or 4096", lsec);
+	size = vstd_align_up(a->size, lsec);
+	if (size == 0 || size > ((uint64_t)64 << 40))
+		return vstd_err(VSTD_ERANGE, "%s: a VHDX holds 1 sector to 64 TiB, not %" PRIu64
+				" bytes", a->path, a->size);
+	if (bs == 0)
+		bs = default_block(size);
+	if (bs < VHDX_MIB || bs > 256 * VHDX_MIB || (bs & (bs - 1)) != 0)
+		return vstd_err(VSTD_EINVAL, "block_size %" PRIu64 " is not a power of two of 1 to "
+				"256 MiB", bs);
+	if (log_size < VHDX_MIB || log_size % VHDX_MIB != 0 || log_size > VHDX_MAX_LOG)
+		return vstd_err(VSTD_EINVAL, "log_size %" PRIu64 " is not a multiple of 1 MiB "
+				"between 1 MiB and 256 MiB", log_size);
+	if (a->prealloc != VSTD_PREALLOC_OFF)
+		return vstd_err(VSTD_EINVAL, "%s: vhdx has no preallocation option (use "
+				"subformat=fixed)", a->path);
+	if (has_parent) {
+		struct vhdx_state *ps;
+		if (sub == 1)
+			return vstd_err(VSTD_EINVAL, "%s: a fixed VHDX cannot have a parent", a->path);
+		if (a->backing == NULL || a->backing->drv != &vstd_driver_vhdx)
+			return vstd_err(VSTD_ENOTSUP, "%s: a differencing VHDX needs an openable "
+					"VHDX parent (format vhdx)", a->path);
+		ps = a->backing->priv;
+		link = ps->hdr.data_write;
+		rel = vstd_strdup(a->backing_file);
+		if (rel == NULL)
+			return vstd_err_code();
+		for (char *q = rel; *q; q++)
+			if (*q == '/')
+				*q = '\\';
+		if (strlen(rel) > 1000) {
+			vstd_free(rel);
+			return vstd_err(VSTD_EINVAL, "%s: parent name too long", a->path);
+		}
+	}
+	np = (size + bs - 1) / bs;
+	{
+		uint64_t cr = ((uint64_t)1 << 23) * lsec / bs;
+		nsb = (np + cr - 1) / cr;
+		ne = has_parent ? nsb * (cr + 1) : np + (np - 1) / cr;
+	}
+	meta_off = VHDX_MIB + log_size;
+	bat_off = meta_off + VHDX_MIB;
+	bat_len = vstd_align_up(ne * 8, VHDX_MIB);
+	data_off = bat_off + bat_len;
+	if (bat_len > UINT32_MAX) {
+		vstd_free(rel);
+		return vstd_err(VSTD_ERANGE, "%s: BAT too large", a->path);
+	}
+	buf = vstd_calloc(1, (size_t)VHDX_MIB);
+	if (buf == NULL) {
+		vstd_free(rel);
+		return vstd_err_code();
+	}
+	/* file identifier */
+	memcpy(buf, "vhdxfile", 8);
+	{
+		const char *creator = "vstd";
+		for (size_t i = 0; creator[i]; i++)
+			vstd_put_le16(buf + 8 + 2 * i, (uint16_t)creator[i]);
+	}
+	vhdx_region_build(buf + VHDX_REGION1, bat_off, (uint32_t)bat_len, meta_off, (uint32_t)VHDX_MIB);
+	memcpy(buf + VHDX_REGION2, buf + VHDX_REGION1, VHDX_REGION_SIZE);
+	memset(&h, 0, sizeof(h));
+	vhdx_guid_random(&h.file_write);
+	vhdx_guid_random(&h.data_write);
+	h.version = 1;
+	h.log_length = (uint32_t)log_size;
+	h.log_offset = VHDX_MIB;
+	h.seq = 1;
+	vhdx_header_build(buf + VHDX_HEADER1, &h);
+	h.seq = 2;
+	vhdx_header_build(buf + VHDX_HEADER2, &h);
+	if ((rc = vstd_io_pwrite(io, buf, (size_t)VHDX_MIB, 0)) < 0)
+		goto out;
+	/* metadata */
+	vhdx_metadata_build(buf, (size_t)VHDX_MIB, (uint32_t)bs, sub == 1, size, (uint32_t)lsec,
+			    4096, rel, &link);
+	if ((rc = vstd_io_pwrite(io, buf, (size_t)VHDX_MIB, meta_off)) < 0)
+		goto out;
+	/* BAT: fixed images get every block, in order */
+	if ((rc = vstd_io_truncate(io, data_off)) < 0)
+		goto out;
+	if (sub == 1) {
+		uint64_t cr = ((uint64_t)1 << 23) * lsec / bs;
+		for (uint64_t chunk = 0; chunk * 512 < ne && rc == 0; chunk++) {
+			/* 512 entries per 4 KiB page */
+			uint8_t page[4096];
+			memset(page, 0, sizeof(page));
+			for (uint64_t k = 0; k < 512 && chunk * 512 + k < ne; k++) {
+				uint64_t i = chunk * 512 + k;
+				if (i % (cr + 1) == cr)
+					continue; /* sector bitmap: not present */
+				{
+					uint64_t blk = i - i / (cr + 1);
+					uint64_t off = data_off + blk * bs;
+					vstd_put_le64(page + 8 * k, (off / VHDX_MIB) << 20 |
+									 VHDX_PAYLOAD_FULLY_PRESENT);
+				}
+			}
+			rc = vstd_io_pwrite(io, page, sizeof(page), bat_off + chunk * 4096);
+		}
+		if (rc == 0)
+			rc = vstd_io_truncate(io, data_off + np * bs);
+	}
+out:
+	vstd_free(buf);
+	vstd_free(rel);
+	return rc;
+}
+
+/* ------------------------------------------------------------ info, check, measure */
+
+static int vhdx_info(vstd_disk *d, vstd_disk_info *info, struct json_object *specific)
+{
+	struct vhdx_state *s = d->priv;
+	char g[39];
+	info->cluster_size = s->block_size;
+	info->dirty = s->overlay != NULL;
+	json_object_object_add(specific, "block-size", json_object_new_int64(s->block_size));
+	json_object_object_add(specific, "logical-sector-size", json_object_new_int64(s->lsec));
+	json_object_object_add(specific, "physical-sector-size", json_object_new_int64(s->psec));
+	json_object_object_add(specific, "log-size", json_object_new_int64(s->hdr.log_length));
+	json_object_object_add(specific, "leave-blocks-allocated",
+			       json_object_new_boolean(s->leave_alloc));
+	json_object_object_add(specific, "has-parent", json_object_new_boolean(s->has_parent));
+	vhdx_guid_format(&s->hdr.data_write, g);
+	json_object_object_add(specific, "data-write-guid", json_object_new_string(g));
+	vhdx_guid_format(&s->page83, g);
+	json_object_object_add(specific, "page83", json_object_new_string(g));
+	if (s->parent_linkage != NULL)
+		json_object_object_add(specific, "parent-linkage",
+				       json_object_new_string(s->parent_linkage));
+	if (s->parent_rel != NULL)
+		json_object_object_add(specific, "parent-relative-path",
+				       json_object_new_string(s->parent_rel));
+	if (s->parent_abs != NULL)
+		json_object_object_add(specific, "parent-absolute-win32-path",
+				       json_object_new_string(s->parent_abs));
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int vhdx_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *r)
+{
+	struct vhdx_state *s = d->priv;
+	uint64_t *offs = vstd_malloc_array((size_t)s->n_entries + 1, 8), n = 0;
+	char line[200];
+	if (offs == NULL)
+		return vstd_err_code();
+	r->supported = 1;
+	r->total_clusters = s->n_payload;
+	for (uint64_t i = 0; i < s->n_entries; i++) {
+		uint64_t e = s->bat[i], st = e & 7;
+		if ((i % (s->chunk_ratio + 1)) == s->chunk_ratio) {
+			if (st == VHDX_SB_PRESENT)
+				offs[n++] = (e >> 20) * VHDX_MIB | 1; /* 1 MiB sector bitmap */
+			continue;
+		}
+		if (st == VHDX_PAYLOAD_FULLY_PRESENT || st == VHDX_PAYLOAD_PARTIALLY_PRESENT) {
+			r->allocated_clusters++;
+			offs[n++] = (e >> 20) * VHDX_MIB;
+		}
+	}
+	qsort(offs, (size_t)n, 8, cmp_u64);
+	for (uint64_t k = 1; k < n; k++) {
+		uint64_t prev = offs[k - 1] & ~(uint64_t)1;
+		uint64_t plen = (offs[k - 1] & 1) ? VHDX_MIB : s->block_size;
+		if ((offs[k] & ~(uint64_t)1) < prev + plen) {
+			r->corruptions++;
+			if (r->corruptions <= 20) {
+				size_t old = r->report ? strlen(r->report) : 0;
+				char *nr;
+				snprintf(line, sizeof(line), "ERROR: blocks at offsets 0x%" PRIx64
+					 " and 0x%" PRIx64 " overlap\n", prev, offs[k] & ~(uint64_t)1);
+				nr = vstd_realloc(r->report, old + strlen(line) + 1);
+				if (nr != NULL) {
+					memcpy(nr + old, line, strlen(line) + 1);
+					r->report = nr;
+				}
+			}
+		}
+	}
+	vstd_free(offs);
+	r->image_end_offset = s->file_end;
+	if (s->overlay != NULL) {
+		r->corruptions++;
+		snprintf(line, sizeof(line), "ERROR: the log holds %zu writes not yet replayed "
+			 "(open read-write to replay)\n", s->replayed.n);
+		{
+			size_t old = r->report ? strlen(r->report) : 0;
+			char *nr = vstd_realloc(r->report, old + strlen(line) + 1);
+			if (nr != NULL) {
+				memcpy(nr + old, line, strlen(line) + 1);
+				r->report = nr;
+			}
+		}
+	}
+	return 0;
+}
+
+static int vhdx_measure(const struct vstd_disk_create_args *a, vstd_disk *src,
+			vstd_disk_measure_result *res)
+{
+	uint64_t bs = 0, log_size = VHDX_MIB, size = vstd_align_up(a->size, 512), np, ne, data = 0;
+	int rc;
+	if ((rc = vstd_kv_get_size(a->options, "block_size", 0, &bs)) < 0 ||
+	    (rc = vstd_kv_get_size(a->options, "log_size", VHDX_MIB, &log_size)) < 0)
+		return rc;
+	if (bs == 0)
+		bs = default_block(size);
+	if (bs < VHDX_MIB || (bs & (bs - 1)) != 0)
+		return vstd_err(VSTD_EINVAL, "block_size %" PRIu64 " invalid", bs);
+	np = (size + bs - 1) / bs;
+	ne = np + np / (((uint64_t)1 << 23) * 512 / bs) + 1;
+	memset(res, 0, sizeof(*res));
+	if (src != NULL) {
+		uint64_t last = UINT64_MAX;
+		for (uint64_t off = 0; off < size && off < vstd_disk_size(src);) {
+			vstd_block_status st;
+			if ((rc = vstd_disk_map(src, off, size - off, &st)) < 0)
+				return rc;
+			if (st.length == 0)
+				break;
+			if (st.flags & VSTD_BLOCK_DATA) {
+				for (uint64_t b = off / bs; b <= (off + st.length - 1) / bs; b++)
+					if (b != last)
+						data += bs, last = b;
+			}
+			off += st.length;
+		}
+	}
+	res->required = 2 * VHDX_MIB + log_size + vstd_align_up(ne * 8, VHDX_MIB) + data;
+	res->fully_allocated = 2 * VHDX_MIB + log_size + vstd_align_up(ne * 8, VHDX_MIB) + np * bs;
+	return 0;
+}
+
+const struct vstd_disk_driver vstd_driver_vhdx = {
+	.version = 1,
+	.name = "vhdx",
+	.description = "Hyper-V virtual hard disk v2 (VHDX): dynamic, fixed, differencing",
+	.create_options = vhdx_options,
+	.n_create_options = sizeof(vhdx_options) / sizeof(vhdx_options[0]),
+	.probe = vhdx_probe,
+	.open = vhdx_open,
+	.close = vhdx_close,
+	.create = vhdx_create,
+	.read = vhdx_read,
+	.write = vhdx_write,
+	.flush = vhdx_flush,
+	.write_zeroes = vhdx_write_zeroes,
+	.discard = vhdx_discard,
+	.block_status = vhdx_block_status,
+	.truncate = vhdx_truncate,
+	.check = vhdx_check,
+	.info = vhdx_info,
+	.measure = vhdx_measure,
+};

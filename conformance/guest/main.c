@@ -1,0 +1,161 @@
+/*
+ * conformance/guest/main.c - the conformance guest: probes the machine as
+ * a guest may (CPUID, the e820 map the boot loader handed over, PCI) and
+ * prints a report on COM1 between VSTD-CONFORM-BEGIN and -END, then powers
+ * off through QEMU's isa-debug-exit port 0x501 (exit status (v << 1) | 1),
+ * falling back to an i8042 reset.  With "bench" on the command line it
+ * also times I/O-port and MMIO exits (TSC cycles, minimum and median).
+ */
+#include "guest.h"
+
+#define BP_E820_ENTRIES 0x1e8
+#define BP_CMD_LINE_PTR 0x228
+#define BP_E820_TABLE 0x2d0
+
+static const uint8_t *boot_params;
+
+static uint32_t ld32(const uint8_t *p) { return (uint32_t)p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint64_t ld64(const uint8_t *p) { return ld32(p) | (uint64_t)ld32(p + 4) << 32; }
+
+static int cmdline_has(const char *word)
+{
+	const char *c = (const char *)(uintptr_t)ld32(boot_params + BP_CMD_LINE_PTR);
+	size_t n = strlen(word);
+	if (!c)
+		return 0;
+	for (const char *p = c; *p; p++)
+		if ((p == c || p[-1] == ' ') && memcmp(p, word, n) == 0 && (p[n] == 0 || p[n] == ' '))
+			return 1;
+	return 0;
+}
+
+static void probe_cpu(void)
+{
+	uint32_t r[4];
+	char vendor[13];
+	cpuid(0, 0, r);
+	memcpy(vendor, &r[1], 4);
+	memcpy(vendor + 4, &r[3], 4);
+	memcpy(vendor + 8, &r[2], 4);
+	vendor[12] = 0;
+	report_str('I', "cpu.vendor", vendor);
+	report_hex('I', "cpu.max_leaf", r[0], 8);
+	cpuid(1, 0, r);
+	report_hex('I', "cpu.signature", r[0], 8);
+	report_dec('R', "cpu.apic", (r[3] >> 9) & 1);
+	report_dec('R', "cpu.tsc", (r[3] >> 4) & 1);
+	report_dec('R', "cpu.hypervisor_bit", (r[2] >> 31) & 1);
+	if ((r[2] >> 31) & 1) {
+		cpuid(0x40000000, 0, r);
+		char hv[13];
+		memcpy(hv, &r[1], 4);
+		memcpy(hv + 4, &r[2], 4);
+		memcpy(hv + 8, &r[3], 4);
+		hv[12] = 0;
+		for (int i = 0; i < 12; i++)
+			if (hv[i] && (hv[i] < 0x20 || hv[i] > 0x7e))
+				hv[i] = '?';
+		report_str('I', "cpu.hypervisor", hv);
+	}
+	cpuid(0x80000000, 0, r);
+	if (r[0] >= 0x80000001) {
+		cpuid(0x80000001, 0, r);
+		report_dec('R', "cpu.long_mode", (r[3] >> 29) & 1);
+	}
+}
+
+static void probe_e820(void)
+{
+	unsigned n = boot_params[BP_E820_ENTRIES];
+	uint64_t usable = 0, low = 0;
+	if (n > 128)
+		n = 128;
+	for (unsigned i = 0; i < n; i++) {
+		const uint8_t *e = boot_params + BP_E820_TABLE + 20 * i;
+		uint64_t a = ld64(e), s = ld64(e + 8);
+		uint32_t t = ld32(e + 16);
+		put_str("I e820.");
+		put_dec(i);
+		put_str("=");
+		put_hex(a, 12);
+		put_str("+");
+		put_hex(s, 12);
+		put_str(" type ");
+		put_dec(t);
+		put_str("\n");
+		if (t == 1) {
+			usable += s;
+			if (a < 0x100000)
+				low += s;
+		}
+	}
+	report_dec('I', "mem.e820_entries", n);
+	report_dec('I', "mem.usable_kib", usable >> 10);
+	/* rounded to 4 MiB: firmware reserves differ by a few hundred KiB */
+	report_dec('R', "mem.usable_mib_4", ((usable >> 20) + 2) / 4 * 4);
+	report_dec('R', "mem.base_kib", low >> 10);
+}
+
+static void sort64(uint64_t *v, unsigned n)
+{
+	for (unsigned i = 1; i < n; i++)
+		for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			uint64_t t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+}
+
+#define BENCH_N 301
+static uint64_t samples[BENCH_N];
+
+static void bench(void)
+{
+	/* an I/O-port read both hypervisors handle in user space: the UART's
+	 * scratch register; an MMIO read of unassigned space in the PCI hole */
+	for (unsigned i = 0; i < BENCH_N; i++) {
+		uint64_t t0 = rdtsc();
+		(void)inb(0x3ff);
+		samples[i] = rdtsc() - t0;
+	}
+	sort64(samples, BENCH_N);
+	report_dec('I', "bench.pio_cycles_min", samples[0]);
+	report_dec('I', "bench.pio_cycles_median", samples[BENCH_N / 2]);
+	for (unsigned i = 0; i < BENCH_N; i++) {
+		uint64_t t0 = rdtsc();
+		(void)mmio_read32(0xd0000000ULL);
+		samples[i] = rdtsc() - t0;
+	}
+	sort64(samples, BENCH_N);
+	report_dec('I', "bench.mmio_cycles_min", samples[0]);
+	report_dec('I', "bench.mmio_cycles_median", samples[BENCH_N / 2]);
+}
+
+static void power_off(unsigned code)
+{
+	outb(0x501, (uint8_t)code);
+	for (int i = 0; i < 1000 && (inb(0x64) & 2); i++)
+		;
+	outb(0x64, 0xfe);
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
+void guest_main(const uint8_t *bp);
+
+void guest_main(const uint8_t *bp)
+{
+	boot_params = bp;
+	serial_init();
+	put_str("\nVSTD-CONFORM-BEGIN 1\n");
+	report_str('R', "guest", "vstd-conform-guest 1");
+	report_dec('R', "boot.e820_present", bp[BP_E820_ENTRIES] > 0);
+	probe_cpu();
+	probe_e820();
+	pci_probe();
+	if (cmdline_has("bench"))
+		bench();
+	report_str('R', "serial", "ok");
+	put_str("VSTD-CONFORM-END status=0\n");
+	power_off(0);
+}

@@ -3,26 +3,22 @@
  *
  * Probing asks every driver for a score and takes the highest; on a tie the
  * earlier entry wins.  raw scores 1 for anything, so it only wins when no
- * format recognises the file.
- *
- * Formats still being written are referenced weakly, so that each lands on
- * its own; once every driver is in, these become plain references.
+ * format recognises the file.  A new format is one line here.
  */
 #include <stddef.h>
 
 #include "disk/driver.h"
 
 extern const struct vstd_disk_driver vstd_driver_raw;
-extern const struct vstd_disk_driver vstd_driver_qcow2 __attribute__((weak));
-extern const struct vstd_disk_driver vstd_driver_vmdk __attribute__((weak));
-extern const struct vstd_disk_driver vstd_driver_vpc __attribute__((weak));
-extern const struct vstd_disk_driver vstd_driver_vhdx __attribute__((weak));
-extern const struct vstd_disk_driver vstd_driver_vdi __attribute__((weak));
+extern const struct vstd_disk_driver vstd_driver_qcow2;
+extern const struct vstd_disk_driver vstd_driver_vmdk;
+extern const struct vstd_disk_driver vstd_driver_vpc;
+extern const struct vstd_disk_driver vstd_driver_vhdx;
+extern const struct vstd_disk_driver vstd_driver_vdi;
 
 const struct vstd_disk_driver *const vstd_disk_drivers[] = {
         &vstd_driver_qcow2, &vstd_driver_vmdk, &vstd_driver_vhdx,
         &vstd_driver_vdi,   &vstd_driver_vpc,  &vstd_driver_raw,
 };
 
-/* Entries may be NULL while a weakly referenced driver is absent: skip them. */
 const size_t vstd_disk_driver_slots = sizeof(vstd_disk_drivers) / sizeof(vstd_disk_drivers[0]);

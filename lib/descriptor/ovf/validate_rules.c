@@ -403,6 +403,20 @@ static void check_items(ovf_vctx *v, const vstd_vm *vm, const xmlNode *vhs)
 			if (steps > vm->n_items)
 				ovf_diag(v, E, n, "DSP0243 8.3 Parent",
 					 "the Parent chain of item '%s' is a cycle", it->instance_id);
+			/* A drive's Parent is a controller (DSP0243 8.3 and the CIM
+			 * ResourceType values: 1 other, 5 IDE, 6 SCSI, 7 FC, 8 iSCSI,
+			 * 9 IB, 20 other storage, 23 USB). */
+			const vstd_ovf_item *par = NULL;
+			for (size_t j = 0; j < vm->n_items && par == NULL; j++)
+				if (vm->items[j].instance_id && strcmp(vm->items[j].instance_id, it->parent) == 0)
+					par = &vm->items[j];
+			int drive = it->resource_type >= 14 && it->resource_type <= 17;
+			int prt = par ? par->resource_type : 0;
+			if (drive && par != NULL && prt != 1 && !(prt >= 5 && prt <= 9) && prt != 20 && prt != 23 &&
+			    prt < 32768)
+				ovf_diag(v, E, n, "DSP0243 8.3 Parent",
+					 "Parent '%s' of this drive is a ResourceType %d item, not a controller",
+					 it->parent, prt);
 		}
 		/* HostResource ovf:/disk/<id>, ovf:/file/<id> (DSP0243 8.3, 9.1). */
 		for (size_t h = 0; h < it->n_host_resources; h++) {

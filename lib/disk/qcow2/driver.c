@@ -298,6 +298,8 @@ int qcow2_preallocate(vstd_disk *d, uint64_t from, uint64_t to, enum vstd_preall
 	int rc;
 	if (mode == VSTD_PREALLOC_OFF)
 		return 0;
+	if ((rc = vstd_io_size(s->data_io, &fsize)) < 0)
+		return rc;
 	while (off < to) {
 		uint64_t i = (off >> s->cluster_bits) & (s->l2_entries - 1), n = 0, host, l2_off;
 		uint64_t left = qcow2_size_to_clusters(s, to - off);
@@ -324,6 +326,13 @@ int qcow2_preallocate(vstd_disk *d, uint64_t from, uint64_t to, enum vstd_preall
 				      0xffffffffull);
 		qcow2_cache_mark_dirty(&s->l2c, l2_off);
 		s->meta_dirty = 1;
+		/* reused clusters hold old data: the new area must read as zeroes */
+		if (mode != VSTD_PREALLOC_FULL && host < fsize &&
+		    (rc = vstd_io_write_zeroes(s->data_io, host,
+					       (fsize - host < n * s->cluster_size ? fsize - host
+										  : n * s->cluster_size),
+					       0)) < 0)
+			return rc;
 		if (mode == VSTD_PREALLOC_FALLOC &&
 		    (rc = vstd_io_allocate(s->data_io, host, n * s->cluster_size)) < 0)
 			return rc;

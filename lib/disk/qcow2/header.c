@@ -414,7 +414,9 @@ int qcow2_header_build(const struct qcow2 *s, const char *backing, uint8_t *buf)
 			off += 8 + n * 48;
 		}
 	}
-	ROOM(0);
+	if (off + 8 + blen > s->cluster_size)
+		return vstd_err(VSTD_ELIMIT, "%s: header extensions and backing name do not fit in "
+				"one cluster", s->name);
 	off += 8; /* end marker (zeroes) */
 	if (backing != NULL) {
 		vstd_put_be64(buf + 8, off);

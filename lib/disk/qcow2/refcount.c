@@ -322,7 +322,7 @@ out:
 	return rc;
 }
 
-/* Put a new refcount block for block index b at cluster `at` (in its range). */
+/* A new, empty refcount block for block index b, stored at cluster `at`. */
 static int new_block(struct qcow2 *s, uint64_t b, uint64_t at)
 {
 	uint8_t *p;
@@ -330,27 +330,44 @@ static int new_block(struct qcow2 *s, uint64_t b, uint64_t at)
 	int rc = qcow2_cache_get(s, &s->rbc, off, 1, &p);
 	if (rc < 0)
 		return rc;
-	rb_set(s, p, at & (s->rb_entries - 1), 1);
 	qcow2_cache_mark_dirty(&s->rbc, off);
 	rt_set(s, b, off);
 	return 0;
 }
 
+static int block_missing(const struct qcow2 *s, uint64_t b)
+{
+	return b >= s->rt_entries || (s->rt[b] & QCOW2_REFT_OFFSET_MASK) == 0;
+}
+
+/* Missing refcount blocks covering [start, start+len). */
+static uint64_t count_missing(const struct qcow2 *s, uint64_t start, uint64_t len)
+{
+	uint64_t m = 0;
+	for (uint64_t b = start >> s->rb_bits; b <= (start + len - 1) >> s->rb_bits; b++)
+		m += block_missing(s, b);
+	return m;
+}
+
+/*
+ * Allocation: find `n + m` free clusters, where m is the number of refcount
+ * blocks that do not exist yet for that range; the new blocks go first (in
+ * the run, so the data stays contiguous), then the data clusters.
+ */
 int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *off_out)
 {
+	uint64_t m = 0;
 	if (n == 0)
 		return vstd_err(VSTD_EINVAL, "%s: allocation of zero clusters", s->name);
 	for (;;) {
-		uint64_t c = s->free_hint, run = 0, start = c;
-		int rc, restart = 0;
-		/* find n free clusters */
-		while (run < n) {
+		uint64_t c = s->free_hint, run = 0, start = c, want = n + m, m2, last;
+		int rc;
+		while (run < want) {
 			uint64_t v;
-			if ((start + n) > (QCOW2_MAX_SIZE >> s->cluster_bits))
+			if ((start + want) > (QCOW2_MAX_SIZE >> s->cluster_bits))
 				return vstd_err(VSTD_ELIMIT, "%s: image file would pass 2^56 bytes",
 						s->name);
-			if ((c >> s->rb_bits) >= s->rt_entries ||
-			    (s->rt[c >> s->rb_bits] & QCOW2_REFT_OFFSET_MASK) == 0) {
+			if (block_missing(s, c >> s->rb_bits)) {
 				/* a whole block without refcounts: free */
 				uint64_t next = ((c >> s->rb_bits) + 1) << s->rb_bits;
 				run += next - c;
@@ -360,38 +377,45 @@ int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *off_out)
 			if ((rc = qcow2_refcount_get(s, c, &v)) < 0)
 				return rc;
 			if (v != 0) {
+				if (c == s->free_hint && run == 0)
+					s->free_hint = c + 1;
 				run = 0;
 				start = c + 1;
-				if (start - 1 == s->free_hint)
-					s->free_hint = start;
 			} else {
 				run++;
 			}
 			c++;
 		}
-		/* every block of [start, start+n) must exist */
-		for (uint64_t b = start >> s->rb_bits; b <= (start + n - 1) >> s->rb_bits; b++) {
-			if (b >= s->rt_entries) {
-				if ((rc = grow_table(s, b)) < 0)
-					return rc;
-				restart = 1;
+		m2 = 0;
+		for (;;) {
+			uint64_t x = count_missing(s, start, n + m2);
+			if (x == m2)
 				break;
-			}
-			if ((s->rt[b] & QCOW2_REFT_OFFSET_MASK) == 0) {
-				uint64_t lo = b << s->rb_bits;
-				if ((rc = new_block(s, b, start > lo ? start : lo)) < 0)
-					return rc;
-				restart = 1;
-				break;
-			}
+			m2 = x;
 		}
-		if (restart)
+		if (m2 > m) {
+			m = m2;
 			continue;
-		if ((rc = qcow2_refcount_update(s, start << s->cluster_bits, n, 1)) < 0)
+		}
+		last = (start + n + m2 - 1) >> s->rb_bits;
+		if (last >= s->rt_entries) {
+			if ((rc = grow_table(s, last)) < 0)
+				return rc;
+			continue;
+		}
+		if (m2 > 0) {
+			uint64_t j = 0;
+			for (uint64_t b = start >> s->rb_bits; b <= last; b++)
+				if (block_missing(s, b) && (rc = new_block(s, b, start + j++)) < 0)
+					return rc;
+			if ((rc = qcow2_refcount_update(s, start << s->cluster_bits, m2, 1)) < 0)
+				return rc;
+		}
+		if ((rc = qcow2_refcount_update(s, (start + m2) << s->cluster_bits, n, 1)) < 0)
 			return rc;
 		if (start == s->free_hint)
-			s->free_hint = start + n;
-		*off_out = start << s->cluster_bits;
+			s->free_hint = start + m2 + n;
+		*off_out = (start + m2) << s->cluster_bits;
 		return 0;
 	}
 }

@@ -260,7 +260,8 @@ static int zero_clusters(vstd_disk *d, uint64_t off, uint64_t n, int unmap, int 
 			uint64_t e = qcow2_l2e_get(s, l2, i + j), ne, nb;
 			uint64_t host = e & QCOW2_L2E_OFFSET_MASK;
 			int keep = !unmap && !(e & QCOW2_OFLAG_COMPRESSED) &&
-				   (e & QCOW2_OFLAG_COPIED) && host != 0;
+				   (e & QCOW2_OFLAG_COPIED) && host != 0 &&
+				   (s->version >= 3 || s->ext_l2);
 			if (s->ext_l2) {
 				ne = keep ? e : 0;
 				nb = (discard && d->backing_name == NULL) ? 0 : 0xffffffff00000000ull;

@@ -18,8 +18,8 @@ static int qcow2_probe(const uint8_t *head, size_t head_len, uint64_t file_size,
 {
 	(void)file_size;
 	(void)name;
-	if (head_len >= 8 && vstd_be32(head) == QCOW2_MAGIC &&
-	    (vstd_be32(head + 4) == 2 || vstd_be32(head + 4) == 3))
+	/* any version: open() then names the version it cannot read */
+	if (head_len >= 8 && vstd_be32(head) == QCOW2_MAGIC && vstd_be32(head + 4) >= 2)
 		return 100;
 	return 0;
 }

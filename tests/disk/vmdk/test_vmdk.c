@@ -213,6 +213,22 @@ START_TEST(hostile_descriptors)
 	/* a name inside the directory is fine */
 	snprintf(buf, sizeof(buf), "%sRW 8 FLAT \"inside-flat.vmdk\" 0\n", hdr);
 	ck_assert_int_eq(open_desc(buf, 0), 0);
+	/* parent loops: a -> b -> a */
+	vt_write_file(vt_path("loop-flat.vmdk"), "", 0);
+	{
+		const char *a = "# Disk DescriptorFile\nversion=1\nCID=11111111\nparentCID=22222222\n"
+				"createType=\"monolithicFlat\"\nparentFileNameHint=\"loop-b.vmdk\"\n"
+				"RW 8 FLAT \"loop-flat.vmdk\" 0\n";
+		const char *b = "# Disk DescriptorFile\nversion=1\nCID=22222222\nparentCID=11111111\n"
+				"createType=\"monolithicFlat\"\nparentFileNameHint=\"loop-a.vmdk\"\n"
+				"RW 8 FLAT \"loop-flat.vmdk\" 0\n";
+		vstd_disk *d = NULL;
+		vt_write_file(vt_path("loop-a.vmdk"), a, strlen(a));
+		vt_write_file(vt_path("loop-b.vmdk"), b, strlen(b));
+		ck_assert_int_lt(vstd_disk_open(&d, vt_path("loop-a.vmdk"), NULL), 0);
+		ck_assert_msg(strstr(vstd_error_last()->message, "loop") != NULL, "%s",
+			      vstd_error_last()->message);
+	}
 	/* malformed extent lines */
 	snprintf(buf, sizeof(buf), "%sRW x FLAT \"inside-flat.vmdk\" 0\n", hdr);
 	ck_assert_int_eq(open_desc(buf, 0), VSTD_ECORRUPT);

@@ -38,7 +38,7 @@ for fmt in raw qcow2 vmdk vpc vhdx vdi; do
 	if ! "$VSTD" img convert -f raw -O "$fmt" "$src" "$out" 2>"$work/err"; then
 		printf '%-8s FAILED: %s\n' "$fmt" "$(head -1 "$work/err")"; fail=1; continue
 	fi
-	t=$(echo "$(date +%s.%N) - $t0" | bc 2>/dev/null || echo "?")
+	t=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2fs", b - a }')
 	qfmt=$fmt
 	chk="n/a"
 	if [ "$fmt" != raw ] && [ "$fmt" != vpc ]; then
@@ -51,7 +51,7 @@ for fmt in raw qcow2 vmdk vpc vhdx vdi; do
 	fi
 	qemu-img convert -f "$qfmt" -O raw "$out" "$work/back.raw"
 	if "$VSTD" img compare -f raw -F raw "$src" "$work/back.raw" >/dev/null 2>&1; then back=identical; else back=DIFFERENT; fail=1; fi
-	printf '%-8s %-10s %-14s %-14s %-12s %-14s\n' "$fmt" "${t:0:5}s" "$chk" "$cmp" "$ly" "$back"
+	printf '%-8s %-10s %-14s %-14s %-12s %-14s\n' "$fmt" "$t" "$chk" "$cmp" "$ly" "$back"
 	rm -f "$work/back.raw"
 done
 echo

@@ -203,8 +203,10 @@ int qcow2_update_tree(struct qcow2 *s, const uint64_t *l1, uint32_t l1_size, int
 				}
 			}
 		}
-		if (l2_changed)
+		if (l2_changed) {
 			qcow2_cache_mark_dirty(&s->l2c, l2_off);
+			s->meta_dirty = 1;
+		}
 		if (addend != 0 && (rc = qcow2_refcount_update(s, l2_off, 1, addend)) < 0)
 			return rc;
 		if (fix_copied) {

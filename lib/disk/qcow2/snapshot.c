@@ -299,6 +299,9 @@ int qcow2_snapshot_create(vstd_disk *d, const char *name)
 		if (v > max_id)
 			max_id = v;
 	}
+	if (s->refcount_bits == 1)
+		return vstd_err(VSTD_ERANGE, "%s: with refcount_bits=1 no cluster can be shared by a "
+				"snapshot", s->name);
 	if (s->nb_snapshots >= QCOW2_MAX_SNAPSHOTS)
 		return vstd_err(VSTD_ELIMIT, "%s: too many snapshots", s->name);
 	if ((rc = qcow2_flush_metadata(s)) < 0)

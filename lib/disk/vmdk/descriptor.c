@@ -314,3 +314,34 @@ int vmdk_desc_set_cid(char *text, size_t len, uint32_t cid)
 	}
 	return -1;
 }
+
+char *vmdk_desc_set_extent_sectors(const char *text, size_t len, size_t index, uint64_t sectors)
+{
+	size_t i = 0, seen = 0;
+	while (i < len) {
+		const char *line = text + i, *eol = memchr(line, '\n', len - i);
+		size_t n = eol ? (size_t)(eol - line) : len - i;
+		const char *p = line;
+		while (p < line + n && is_space(*p))
+			p++;
+		if ((line + n - p > 3 && memcmp(p, "RW ", 3) == 0) ||
+		    (line + n - p > 7 && memcmp(p, "RDONLY ", 7) == 0) ||
+		    (line + n - p > 9 && memcmp(p, "NOACCESS ", 9) == 0)) {
+			if (seen++ == index) {
+				const char *a = p, *b;
+				while (a < line + n && !is_space(*a))
+					a++;
+				while (a < line + n && is_space(*a))
+					a++;
+				b = a;
+				while (b < line + n && !is_space(*b))
+					b++;
+				return vstd_asprintf("%.*s%" PRIu64 "%.*s", (int)(a - text), text, sectors,
+						     (int)(len - (size_t)(b - text)), b);
+			}
+		}
+		i += n + 1;
+	}
+	vstd_err(VSTD_ECORRUPT, "descriptor has no extent %zu", index + 1);
+	return NULL;
+}

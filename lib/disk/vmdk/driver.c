@@ -555,6 +555,138 @@ static int vmdk_block_status(vstd_disk *d, uint64_t off, uint64_t max_len, vstd_
 	return 0;
 }
 
+/* ------------------------------------------------------------ resize */
+
+/* Rewrite the descriptor with the last extent's new length. */
+static int store_descriptor(vstd_disk *d, struct vmdk_state *s, uint64_t sectors)
+{
+	char *t = vmdk_desc_set_extent_sectors(s->desc_text, s->desc_len, s->n_ext - 1, sectors);
+	size_t n;
+	int rc;
+	if (t == NULL)
+		return vstd_err_code();
+	n = strlen(t);
+	if (s->desc_embedded) {
+		struct vmdk_extent *e = &s->ext[0];
+		uint8_t *area;
+		if (n > e->desc_size) {
+			vstd_free(t);
+			return vstd_err(VSTD_ENOTSUP, "%s: the new descriptor does not fit the embedded "
+					"descriptor area", d->filename);
+		}
+		area = vstd_calloc(1, (size_t)e->desc_size);
+		if (area == NULL) {
+			vstd_free(t);
+			return vstd_err_code();
+		}
+		memcpy(area, t, n);
+		rc = vstd_io_pwrite(d->io, area, (size_t)e->desc_size, e->desc_off);
+		vstd_free(area);
+	} else {
+		rc = vstd_io_pwrite(d->io, t, n, 0);
+		if (rc == 0)
+			rc = vstd_io_truncate(d->io, n);
+	}
+	if (rc < 0) {
+		vstd_free(t);
+		return rc;
+	}
+	vstd_free(s->desc_text);
+	s->desc_text = t;
+	s->desc_len = n;
+	return 0;
+}
+
+static int vmdk_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc prealloc)
+{
+	struct vmdk_state *s = d->priv;
+	struct vmdk_extent *e = &s->ext[s->n_ext - 1];
+	uint64_t new_len, sectors;
+	int rc;
+	if (size < d->size)
+		return vstd_err(VSTD_ENOTSUP, "%s: shrinking a VMDK is not supported", d->filename);
+	if (size % VMDK_SECTOR != 0)
+		return vstd_err(VSTD_EINVAL, "%s: VMDK sizes are whole 512-byte sectors", d->filename);
+	if (prealloc != VSTD_PREALLOC_OFF)
+		return vstd_err(VSTD_ENOTSUP, "%s: VMDK resize takes no preallocation", d->filename);
+	if (s->desc_text == NULL || e->read_only)
+		return vstd_err(VSTD_ENOTSUP, "%s: this VMDK has no descriptor to record a new size",
+				d->filename);
+	new_len = e->vlen + (size - d->size);
+	sectors = new_len / VMDK_SECTOR;
+	if (s->desc.create_type != NULL && strncmp(s->desc.create_type, "twoGbMaxExtent", 14) == 0 &&
+	    new_len > ((uint64_t)2 << 30))
+		return vstd_err(VSTD_ENOTSUP, "%s: growing a %s image past its last 2 GiB extent "
+				"(adding extents) is not supported", d->filename, s->desc.create_type);
+	if (e->type == VMDK_EXT_FLAT) {
+		uint64_t fsize;
+		if ((rc = vstd_io_size(e->io, &fsize)) < 0)
+			return rc;
+		if (fsize < e->flat_off + new_len &&
+		    (rc = vstd_io_truncate(e->io, e->flat_off + new_len)) < 0)
+			return rc;
+	} else if (e->type == VMDK_EXT_SPARSE && !e->markers && !e->compressed &&
+		   e->vlen == e->capacity) {
+		uint64_t per = e->grain * e->ngte, n_gd = (new_len + per - 1) / per;
+		uint64_t room = vstd_align_up(e->n_gd * 4, VMDK_SECTOR) / 4;
+		uint8_t cap[8];
+		uint32_t *ngd, *nrgd = NULL;
+		uint32_t **ngt;
+		if (n_gd > room)
+			return vstd_err(VSTD_ENOTSUP, "%s: growing to %" PRIu64 " bytes needs a larger "
+					"grain directory than the file has room for", d->filename, size);
+		ngd = vstd_realloc_array(e->gd, (size_t)n_gd, 4);
+		if (ngd == NULL)
+			return vstd_err_code();
+		e->gd = ngd;
+		if (e->rgd != NULL) {
+			nrgd = vstd_realloc_array(e->rgd, (size_t)n_gd, 4);
+			if (nrgd == NULL)
+				return vstd_err_code();
+			e->rgd = nrgd;
+		}
+		ngt = vstd_realloc_array(e->gt, (size_t)n_gd, sizeof(*ngt));
+		if (ngt == NULL)
+			return vstd_err_code();
+		e->gt = ngt;
+		/* the new directory entries: zero on disk (the area was padded) */
+		for (uint64_t i = e->n_gd; i < n_gd; i++) {
+			uint8_t le[4];
+			e->gd[i] = 0;
+			if (e->rgd != NULL)
+				e->rgd[i] = 0;
+			e->gt[i] = NULL;
+			if ((rc = vstd_io_pread(e->io, le, 4, e->gd_off + i * 4)) < 0)
+				return rc;
+			e->gd[i] = vstd_le32(le);
+			if (e->gd[i] != 0)
+				return vstd_err(VSTD_ECORRUPT, "%s: grain directory slack is not zero",
+						d->filename);
+		}
+		{
+			uint64_t old = e->n_gd;
+			e->n_gd = n_gd;
+			/* tables for the new entries, as VMware and qemu expect every
+			 * table to exist */
+			for (uint64_t i = old; i < n_gd; i++)
+				if ((rc = vmdk_sparse_alloc_gt(d, e, i)) < 0)
+					return rc;
+		}
+		e->capacity = sectors * VMDK_SECTOR;
+		vstd_put_le64(cap, sectors);
+		if ((rc = vstd_io_pwrite(e->io, cap, 8, 12)) < 0)
+			return rc;
+		memcpy(e->hdr + 12, cap, 8);
+	} else {
+		return vstd_err(VSTD_ENOTSUP, "%s: resizing a %s extent is not supported", d->filename,
+				e->markers ? "streamOptimized" : e->type_name);
+	}
+	if ((rc = store_descriptor(d, s, sectors)) < 0)
+		return rc;
+	e->vlen = new_len;
+	return 0;
+}
+
 /* ------------------------------------------------------------ compressed writes */
 
 static struct vmdk_extent *stream_extent(vstd_disk *d)
@@ -984,6 +1116,7 @@ const struct vstd_disk_driver vstd_driver_vmdk = {
 	.flush = vmdk_flush,
 	.write_zeroes = vmdk_write_zeroes,
 	.block_status = vmdk_block_status,
+	.truncate = vmdk_truncate,
 	.check = vmdk_check,
 	.info = vmdk_info,
 	.measure = vmdk_measure,

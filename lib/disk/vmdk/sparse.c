@@ -258,7 +258,7 @@ int vmdk_sparse_lookup(vstd_disk *d, struct vmdk_extent *e, uint64_t gi,
 }
 
 /* A new zeroed grain table for directory entry gdi (and its redundant copy). */
-static int alloc_gt(vstd_disk *d, struct vmdk_extent *e, uint64_t gdi)
+int vmdk_sparse_alloc_gt(vstd_disk *d, struct vmdk_extent *e, uint64_t gdi)
 {
 	size_t n = (size_t)e->ngte * 4;
 	uint64_t bytes = vstd_align_up(n, VMDK_SECTOR);
@@ -304,7 +304,7 @@ int vmdk_sparse_set_gte(vstd_disk *d, struct vmdk_extent *e, uint64_t gi, uint32
 		else if (e->markers)
 			rc = (e->gt[gdi] = vstd_calloc(e->ngte, sizeof(uint32_t))) ? 0 : vstd_err_code();
 		else
-			rc = alloc_gt(d, e, gdi);
+			rc = vmdk_sparse_alloc_gt(d, e, gdi);
 		if (rc < 0)
 			return rc;
 	}

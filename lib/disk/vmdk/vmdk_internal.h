@@ -137,6 +137,8 @@ void vmdk_desc_clear(struct vmdk_desc *desc);
 char *vmdk_desc_format(const struct vmdk_desc *desc, uint64_t size);
 /* Replace the CID value in a descriptor text in place (same width). */
 int vmdk_desc_set_cid(char *text, size_t len, uint32_t cid);
+/* A copy of the descriptor with extent `index`'s sector count replaced. */
+char *vmdk_desc_set_extent_sectors(const char *text, size_t len, size_t index, uint64_t sectors);
 
 /* extent.c */
 int vmdk_extent_open_file(vstd_disk *d, struct vmdk_extent *e, const char *file, int writable);
@@ -154,6 +156,8 @@ int vmdk_sparse_set_gte(vstd_disk *d, struct vmdk_extent *e, uint64_t grain_idx,
 int vmdk_sparse_read(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, void *buf, size_t len);
 int vmdk_sparse_write(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, const void *buf,
 		      size_t len);
+/* A new zeroed grain table (and redundant copy) for directory entry gdi. */
+int vmdk_sparse_alloc_gt(vstd_disk *d, struct vmdk_extent *e, uint64_t gdi);
 int vmdk_sparse_load_gt(vstd_disk *d, struct vmdk_extent *e, uint64_t gdi);
 void vmdk_sparse_build_header(uint8_t *h, uint32_t version, uint32_t flags, uint64_t capacity,
 			      uint64_t grain, uint64_t desc_off, uint64_t desc_size,

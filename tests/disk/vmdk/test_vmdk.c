@@ -176,6 +176,43 @@ START_TEST(parent_chain)
 }
 END_TEST
 
+/* growing sparse and flat images; qemu writes past the old end afterwards */
+START_TEST(resize)
+{
+	static const char *const subs[] = {"monolithicSparse", "monolithicFlat", "twoGbMaxExtentSparse"};
+	vstd_disk_create_opts co = VSTD_DISK_CREATE_OPTS_INIT;
+	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
+	char opts[64], img[512];
+	vstd_disk *d = NULL;
+	uint8_t buf[4096];
+	snprintf(opts, sizeof(opts), "subformat=%s", subs[_i]);
+	snprintf(img, sizeof(img), "%s", vt_path("grow.vmdk"));
+	co.format = "vmdk";
+	co.size = DSIZE;
+	co.options = opts;
+	vt_ok(vstd_disk_create(img, &co));
+	oo.flags = VSTD_DISK_RDWR;
+	vt_ok(vstd_disk_open(&d, img, &oo));
+	memset(buf, 0x77, sizeof(buf));
+	vt_ok(vstd_disk_write(d, 4096, buf, sizeof(buf)));
+	vt_ok(vstd_disk_resize(d, (uint64_t)200 << 20, 0, NULL));
+	ck_assert_int_eq(vstd_disk_resize(d, 1 << 20, VSTD_DISK_RESIZE_SHRINK, NULL), VSTD_ENOTSUP);
+	vt_ok(vstd_disk_write(d, (uint64_t)150 << 20, buf, sizeof(buf)));
+	vstd_disk_close(d);
+	ck_assert_msg(vt_run("qemu-io -c 'write -P 0x33 190M 1M' %s && qemu-img check %s", img, img) == 0,
+		      "%s", vt_output());
+	ck_assert_int_eq(vt_run("vmdkinfo %s", img), 0);
+	ck_assert_msg(strstr(vt_output(), "(209715200 bytes)") != NULL, "%s", vt_output());
+	vt_ok(vstd_disk_open(&d, img, NULL));
+	ck_assert_uint_eq(vstd_disk_size(d), (uint64_t)200 << 20);
+	vt_ok(vstd_disk_read(d, (uint64_t)150 << 20, buf, sizeof(buf)));
+	ck_assert_uint_eq(buf[0], 0x77);
+	vt_ok(vstd_disk_read(d, (uint64_t)190 << 20, buf, sizeof(buf)));
+	ck_assert_uint_eq(buf[4095], 0x33);
+	vstd_disk_close(d);
+}
+END_TEST
+
 static int open_desc(const char *text, unsigned flags)
 {
 	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
@@ -394,6 +431,7 @@ int main(void)
 	tcase_add_loop_test(tc, qemu_to_vstd, 0, 5);
 	tcase_add_loop_test(tc, vstd_to_qemu, 0, 5);
 	tcase_add_test(tc, stream_rewrite);
+	tcase_add_loop_test(tc, resize, 0, 3);
 	tcase_add_test(tc, parent_chain);
 	tcase_add_test(tc, hostile_descriptors);
 	tcase_add_test(tc, hostile_sparse);

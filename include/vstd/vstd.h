@@ -10,5 +10,7 @@
 #include "vstd/log.h"
 #include "vstd/io.h"
 #include "vstd/disk.h"
+#include "vstd/ovf.h"
+#include "vstd/virtio.h"
 
 #endif

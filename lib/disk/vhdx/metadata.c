@@ -123,9 +123,13 @@ static int parse_locator(vstd_disk *d, struct vhdx_state *s, const uint8_t *p, u
 
 int vhdx_metadata_read(vstd_disk *d, struct vhdx_state *s)
 {
-	uint8_t *m = vstd_malloc((size_t)s->meta_len);
+	uint8_t *m;
 	uint32_t n, found = 0;
 	int rc;
+	if (s->meta_len > ((uint64_t)32 << 20))
+		return vstd_err(VSTD_ELIMIT, "%s: metadata region of %" PRIu64 " bytes is above the "
+				"32 MiB limit", d->filename, s->meta_len);
+	m = vstd_malloc((size_t)s->meta_len);
 	if (m == NULL)
 		return vstd_err_code();
 	if ((rc = vstd_io_pread(s->io, m, (size_t)s->meta_len, s->meta_off)) < 0)

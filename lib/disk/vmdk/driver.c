@@ -99,6 +99,16 @@ static void vmdk_close(vstd_disk *d)
 			vstd_warn("vmdk", "%s: finishing the stream on close failed: %s", d->filename,
 				  vstd_error_last()->message);
 	}
+	if ((d->flags & VSTD_DISK_RDWR) && s->cid_updated && vmdk_flush(d) == 0) {
+		for (size_t i = 0; i < s->n_ext; i++) {
+			struct vmdk_extent *e = &s->ext[i];
+			static const uint8_t zero;
+			if (e->type == VMDK_EXT_SPARSE && !e->markers && !e->read_only &&
+			    vstd_io_pwrite(e->io, &zero, 1, 72) < 0)
+				vstd_warn("vmdk", "%s: clearing the unclean-shutdown flag failed",
+					  d->filename);
+		}
+	}
 	vmdk_free_state(s);
 	d->priv = NULL;
 }
@@ -366,9 +376,21 @@ static uint32_t new_cid(void)
 static int update_cid(vstd_disk *d, struct vmdk_state *s)
 {
 	uint32_t cid;
-	if (s->cid_updated || s->desc_text == NULL)
+	if (s->cid_updated)
 		return 0;
 	s->cid_updated = 1;
+	/* hosted sparse extents carry an unclean-shutdown byte: set while
+	 * written, cleared by close */
+	for (size_t i = 0; i < s->n_ext; i++) {
+		struct vmdk_extent *e = &s->ext[i];
+		static const uint8_t one = 1;
+		int rc;
+		if (e->type == VMDK_EXT_SPARSE && !e->markers && !e->read_only &&
+		    (rc = vstd_io_pwrite(e->io, &one, 1, 72)) < 0)
+			return rc;
+	}
+	if (s->desc_text == NULL)
+		return 0;
 	cid = new_cid();
 	if (vmdk_desc_set_cid(s->desc_text, s->desc_len, cid) < 0)
 		return 0;

@@ -720,10 +720,18 @@ static struct vmdk_extent *stream_extent(vstd_disk *d)
 	return NULL;
 }
 
+/* Non-stream images answer a grain too, so that compress() can say why
+ * they take no compressed grains. */
 static uint64_t vmdk_compress_unit(vstd_disk *d)
 {
+	struct vmdk_state *s = d->priv;
 	struct vmdk_extent *e = stream_extent(d);
-	return e != NULL ? e->grain : 0;
+	if (e != NULL)
+		return e->grain;
+	for (size_t i = 0; s != NULL && i < s->n_ext; i++)
+		if (s->ext[i].type == VMDK_EXT_SPARSE)
+			return s->ext[i].grain;
+	return 65536;
 }
 
 static int vmdk_compress(vstd_disk *d, const void *in, size_t in_len, void *out, size_t out_cap,

@@ -213,6 +213,25 @@ START_TEST(resize)
 }
 END_TEST
 
+/* convert -c: grains compressed on worker threads through the driver hooks */
+START_TEST(convert_compressed)
+{
+	uint8_t *pat = make_pattern(70);
+	write_raw(vt_path("cc.raw"), pat);
+	ck_assert_msg(vt_run("%s img convert -c -O vmdk -o subformat=streamOptimized %s %s", vt_cli(),
+			     vt_path("cc.raw"), vt_path("cc.vmdk")) == 0, "%s", vt_output());
+	ck_assert_msg(vt_run("qemu-img compare -f raw -F vmdk %s %s && qemu-img check %s",
+			     vt_path("cc.raw"), vt_path("cc.vmdk"), vt_path("cc.vmdk")) == 0, "%s",
+		      vt_output());
+	ck_assert_int_eq(vt_run("vmdkinfo %s", vt_path("cc.vmdk")), 0);
+	/* a non-stream VMDK says why it takes no compressed grains */
+	ck_assert_int_ne(vt_run("%s img convert -c -O vmdk %s %s", vt_cli(), vt_path("cc.raw"),
+				vt_path("cc2.vmdk")), 0);
+	ck_assert_msg(strstr(vt_output(), "streamOptimized") != NULL, "%s", vt_output());
+	free(pat);
+}
+END_TEST
+
 static int open_desc(const char *text, unsigned flags)
 {
 	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
@@ -432,6 +451,7 @@ int main(void)
 	tcase_add_loop_test(tc, vstd_to_qemu, 0, 5);
 	tcase_add_test(tc, stream_rewrite);
 	tcase_add_loop_test(tc, resize, 0, 3);
+	tcase_add_test(tc, convert_compressed);
 	tcase_add_test(tc, parent_chain);
 	tcase_add_test(tc, hostile_descriptors);
 	tcase_add_test(tc, hostile_sparse);

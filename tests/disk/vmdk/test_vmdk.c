@@ -378,6 +378,41 @@ START_TEST(hostile_sparse)
 }
 END_TEST
 
+/* a streamOptimized footer that disagrees with the header */
+START_TEST(hostile_footer)
+{
+	uint8_t *pat = make_pattern(80), *img;
+	size_t len;
+	FILE *f;
+	vstd_io *io = NULL;
+	vstd_disk *d = NULL;
+	write_raw(vt_path("fo.raw"), pat);
+	ck_assert_msg(vt_run("%s img convert -O vmdk -o subformat=streamOptimized %s %s", vt_cli(),
+			     vt_path("fo.raw"), vt_path("fo.vmdk")) == 0, "%s", vt_output());
+	f = fopen(vt_path("fo.vmdk"), "rb");
+	fseek(f, 0, SEEK_END);
+	len = (size_t)ftell(f);
+	rewind(f);
+	img = malloc(len);
+	ck_assert_uint_eq(fread(img, 1, len, f), len);
+	fclose(f);
+	ck_assert_uint_eq(vstd_le64(img + 56), UINT64_MAX); /* directory at the end */
+	vt_ok(vstd_io_mem_view(&io, img, len, "footer.vmdk"));
+	vt_ok(vstd_disk_open_io(&d, io, NULL, NULL));
+	vstd_disk_close(d);
+	vstd_put_le64(img + len - 1024 + 12, 12345); /* footer capacity */
+	ck_assert_int_eq(vstd_disk_open_io(&d, io, NULL, NULL), VSTD_ECORRUPT);
+	ck_assert_msg(strstr(vstd_error_last()->message, "disagrees") != NULL, "%s",
+		      vstd_error_last()->message);
+	vstd_put_le64(img + len - 1024 + 12, vstd_le64(img + 12));
+	vstd_put_le32(img + len - 512 + 12, 7); /* end-of-stream marker damaged */
+	ck_assert_int_eq(vstd_disk_open_io(&d, io, NULL, NULL), VSTD_ECORRUPT);
+	vstd_io_close(io);
+	free(img);
+	free(pat);
+}
+END_TEST
+
 /* the corpus: sizes as qemu reports them, contents as qemu reads them */
 START_TEST(corpus)
 {
@@ -455,6 +490,7 @@ int main(void)
 	tcase_add_test(tc, parent_chain);
 	tcase_add_test(tc, hostile_descriptors);
 	tcase_add_test(tc, hostile_sparse);
+	tcase_add_test(tc, hostile_footer);
 	tcase_add_test(tc, corpus);
 	suite_add_tcase(s, tc);
 	return vt_main(s);

@@ -104,6 +104,7 @@ static void vmdk_close(vstd_disk *d)
 			struct vmdk_extent *e = &s->ext[i];
 			static const uint8_t zero;
 			if (e->type == VMDK_EXT_SPARSE && !e->markers && !e->read_only &&
+		    vstd_le32(e->hdr) == VMDK4_MAGIC &&
 			    vstd_io_pwrite(e->io, &zero, 1, 72) < 0)
 				vstd_warn("vmdk", "%s: clearing the unclean-shutdown flag failed",
 					  d->filename);
@@ -128,9 +129,10 @@ static int open_sparse_file(vstd_disk *d, struct vmdk_extent *e)
 		e->type = VMDK_EXT_SESPARSE;
 		return vmdk_sesparse_open(d, e);
 	}
-	if (vstd_le32(m) == VMDK3_MAGIC)
-		return vstd_err(VSTD_ENOTSUP, "%s: extent '%s' is a VMFS sparse (COWD) extent, which "
-				"this build does not read", d->filename, e->name);
+	if (vstd_le32(m) == VMDK3_MAGIC) {
+		e->type = VMDK_EXT_SPARSE;
+		return vmdk_sparse_open(d, e);
+	}
 	return vstd_err(VSTD_ECORRUPT, "%s: extent '%s' is listed as sparse but has no sparse "
 			"header", d->filename, e->name);
 }
@@ -271,8 +273,7 @@ static int vmdk_open(vstd_disk *d)
 	} else if (size >= 8 && vstd_le32(m) == 0xcafebabeu) {
 		rc = open_bare_sesparse(d, s);
 	} else if (size >= 4 && vstd_le32(m) == VMDK3_MAGIC) {
-		rc = vstd_err(VSTD_ENOTSUP, "%s: VMFS sparse (COWD) images are not supported by "
-			      "this build", d->filename);
+		rc = open_monolithic(d, s); /* a COWD extent opened directly */
 	} else {
 		if (size > VMDK_MAX_DESC_SIZE) {
 			rc = vstd_err(VSTD_ELIMIT, "%s: VMDK descriptor file of %" PRIu64 " bytes is "
@@ -386,6 +387,7 @@ static int update_cid(vstd_disk *d, struct vmdk_state *s)
 		static const uint8_t one = 1;
 		int rc;
 		if (e->type == VMDK_EXT_SPARSE && !e->markers && !e->read_only &&
+		    vstd_le32(e->hdr) == VMDK4_MAGIC &&
 		    (rc = vstd_io_pwrite(e->io, &one, 1, 72)) < 0)
 			return rc;
 	}
@@ -648,7 +650,7 @@ static int vmdk_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc preallo
 		    (rc = vstd_io_truncate(e->io, e->flat_off + new_len)) < 0)
 			return rc;
 	} else if (e->type == VMDK_EXT_SPARSE && !e->markers && !e->compressed &&
-		   e->vlen == e->capacity) {
+		   e->vlen == e->capacity && vstd_le32(e->hdr) == VMDK4_MAGIC) {
 		uint64_t per = e->grain * e->ngte, n_gd = (new_len + per - 1) / per;
 		uint64_t room = vstd_align_up(e->n_gd * 4, VMDK_SECTOR) / 4;
 		uint8_t cap[8];

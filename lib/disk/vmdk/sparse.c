@@ -102,6 +102,43 @@ int vmdk_sparse_parse_header(const char *name, const uint8_t *h, uint64_t file_s
 	return 0;
 }
 
+/*
+ * ESX "COWD" sparse extent (vmfsSparse): magic, version, flags, capacity
+ * (sectors), grain size (sectors), grain directory offset (sectors) and
+ * entry count, all u32; tables of 4096 u32 entries; no compression, no
+ * zero grains, no redundant directory.
+ */
+static int cowd_parse_header(const char *name, const uint8_t *h, uint64_t file_size,
+			     struct vmdk_extent *e)
+{
+	uint64_t cap = vstd_le32(h + 12), grain = vstd_le32(h + 16);
+	uint64_t gd = vstd_le32(h + 20), n_gd = vstd_le32(h + 24), need;
+	e->version = vstd_le32(h + 4);
+	e->flags = 0;
+	e->ngte = 4096;
+	if (grain == 0 || grain > VMDK_MAX_GRAIN / VMDK_SECTOR)
+		return vstd_err(VSTD_ECORRUPT, "%s: COWD header: grain size %" PRIu64 " sectors is 0 "
+				"or above the limit", name, grain);
+	need = (cap + grain * 4096 - 1) / (grain * 4096);
+	if (n_gd < need || n_gd > VMDK_MAX_METADATA / 4 / 4096)
+		return vstd_err(VSTD_ECORRUPT, "%s: COWD header: %" PRIu64 " directory entries for "
+				"%" PRIu64 " sectors (%" PRIu64 " needed, or above the limit)", name,
+				n_gd, cap, need);
+	if (gd == 0 || gd > file_size / VMDK_SECTOR || n_gd * 4 > file_size - gd * VMDK_SECTOR)
+		return vstd_err(VSTD_ECORRUPT, "%s: COWD grain directory at sector %" PRIu64 " is "
+				"outside the file", name, gd);
+	e->capacity = cap * VMDK_SECTOR;
+	e->grain = grain * VMDK_SECTOR;
+	e->n_gd = n_gd;
+	e->gd_off = gd * VMDK_SECTOR;
+	e->rgd_off = 0;
+	e->compressed = e->markers = e->zeroed_grain = 0;
+	e->unclean = 0;
+	e->desc_off = e->desc_size = 0;
+	e->type_name = "VMFSSPARSE";
+	return 0;
+}
+
 static int read_dir(vstd_disk *d, struct vmdk_extent *e, uint64_t off, uint32_t **out)
 {
 	uint8_t *raw;
@@ -172,7 +209,11 @@ int vmdk_sparse_open(vstd_disk *d, struct vmdk_extent *e)
 				d->filename);
 	if ((rc = vstd_io_pread(e->io, e->hdr, VMDK_SECTOR, 0)) < 0)
 		return rc;
-	if ((rc = vmdk_sparse_parse_header(d->filename, e->hdr, file_size, e)) < 0)
+	if (vstd_le32(e->hdr) == VMDK3_MAGIC)
+		rc = cowd_parse_header(d->filename, e->hdr, file_size, e);
+	else
+		rc = vmdk_sparse_parse_header(d->filename, e->hdr, file_size, e);
+	if (rc < 0)
 		return rc;
 	if (e->gd_off == VMDK_GD_AT_END && (rc = read_footer(d, e, file_size)) < 0)
 		return rc;

@@ -126,8 +126,15 @@ static void qcow2_close(vstd_disk *d)
 
 static int open_data_file(struct qcow2 *s, vstd_disk *d)
 {
-	char *path = vstd_disk_resolve_backing(d->filename, s->data_file_name);
+	char *path;
 	int rc;
+	/* an image held in memory (fuzzers, tests) never opens files by name */
+	if (strcmp(vstd_io_kind(d->io), "file") != 0)
+		return vstd_err(VSTD_ENOTSUP,
+				"%s: the image needs its external data file '%s', which is not "
+				"opened for a %s image", s->name, s->data_file_name,
+				vstd_io_kind(d->io));
+	path = vstd_disk_resolve_backing(d->filename, s->data_file_name);
 	if (path == NULL)
 		return vstd_err_code();
 	rc = vstd_io_file_open(&s->data_io, path,

@@ -8,7 +8,7 @@
 
 #include "qtest.h"
 
-#define DSIZE ((size_t)6 << 20)
+#define DSIZE ((size_t)3 << 20)
 
 static const char *const convert_opts[] = {
 	"cluster_size=512",

@@ -8,7 +8,7 @@
 
 #include "qtest.h"
 
-#define DSIZE ((size_t)5 << 20)
+#define DSIZE ((size_t)3 << 20)
 
 static uint64_t rnd_state;
 static uint64_t rnd(void)

@@ -22,7 +22,6 @@ static void i8042_io(void *opaque, uint64_t off, void *data, unsigned size, int 
 
 int vmm_i8042_init(struct vmm *vm)
 {
-	if (vmm_bus_add_pio(vm, 0x60, 1, i8042_io, vm) < 0)
-		return -1;
-	return vmm_bus_add_pio(vm, 0x64, 1, i8042_io, vm) < 0 ? -1 : 0;
+	/* 0x60-0x64 (0x61, the PIT's speaker port, is handled inside KVM) */
+	return vmm_bus_add_pio(vm, 0x60, 5, i8042_io, vm);
 }

@@ -52,4 +52,7 @@ uint32_t pci_read32(unsigned dev, unsigned fn, unsigned off);
 void pci_write32(unsigned dev, unsigned fn, unsigned off, uint32_t v);
 void pci_probe(void);
 
+/* virtio_blk.c */
+void virtio_blk_probe(void);
+
 #endif

@@ -153,6 +153,7 @@ void guest_main(const uint8_t *bp)
 	probe_cpu();
 	probe_e820();
 	pci_probe();
+	virtio_blk_probe();
 	if (cmdline_has("bench"))
 		bench();
 	report_str('R', "serial", "ok");

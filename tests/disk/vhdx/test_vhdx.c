@@ -470,6 +470,98 @@ START_TEST(hostile_log)
 }
 END_TEST
 
+/* Crash at every write of an allocate-write-flush sequence: after replay the
+ * image opens, checks clean, and every block reads all old or all new. */
+static int crash_run(const uint8_t *base, size_t len, unsigned long crash_at,
+		     const uint8_t *pat, unsigned long *writes, uint8_t **after, size_t *after_len)
+{
+	vstd_io_fault_opts fo = VSTD_IO_FAULT_OPTS_INIT;
+	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
+	vstd_io *mem = NULL, *fault = NULL;
+	vstd_io_fault_stats st;
+	vstd_disk *d = NULL;
+	const void *data;
+	size_t n;
+	vt_ok(vstd_io_mem_new(&mem, base, len, 0, VSTD_IO_WRITE));
+	fo.hold_unflushed = 1;
+	fo.crash_at_write = crash_at;
+	vt_ok(vstd_io_fault_new(&fault, mem, &fo));
+	oo.flags = VSTD_DISK_RDWR;
+	if (vstd_disk_open_io(&d, fault, "crash.vhdx", &oo) == 0) {
+		if (vstd_disk_write(d, 0, pat, 1536 * 1024) == 0 &&
+		    vstd_disk_write(d, 3 << 20, pat, 4096) == 0)
+			(void)vstd_disk_flush(d);
+		vstd_disk_close(d);
+	}
+	vt_ok(vstd_io_fault_get_stats(fault, &st));
+	*writes = st.writes;
+	vstd_io_close(fault);
+	vt_ok(vstd_io_mem_contents(mem, &data, &n));
+	*after = malloc(n);
+	memcpy(*after, data, n);
+	*after_len = n;
+	vstd_io_close(mem);
+	return st.crashed;
+}
+
+START_TEST(crash_consistency)
+{
+	vstd_disk_create_opts co = VSTD_DISK_CREATE_OPTS_INIT;
+	uint8_t *pat = make_pattern(90), *base, *after, *zero = calloc(1, 1 << 20), *buf = malloc(1 << 20);
+	size_t len, alen;
+	unsigned long total = 0, w;
+	FILE *f;
+	co.format = "vhdx";
+	co.size = 4 << 20;
+	co.options = "block_size=1M";
+	vt_ok(vstd_disk_create(vt_path("cr.vhdx"), &co));
+	f = fopen(vt_path("cr.vhdx"), "rb");
+	fseek(f, 0, SEEK_END);
+	len = (size_t)ftell(f);
+	rewind(f);
+	base = malloc(len);
+	ck_assert_uint_eq(fread(base, 1, len, f), len);
+	fclose(f);
+	crash_run(base, len, 0, pat, &total, &after, &alen);
+	free(after);
+	ck_assert_uint_gt(total, 5);
+	for (unsigned long k = 1; k <= total; k++) {
+		vstd_io *io = NULL;
+		vstd_disk *d = NULL;
+		vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
+		vstd_disk_check_result cr;
+		crash_run(base, len, k, pat, &w, &after, &alen);
+		vt_ok(vstd_io_mem_new(&io, after, alen, 0, VSTD_IO_WRITE));
+		oo.flags = VSTD_DISK_RDWR;
+		ck_assert_msg(vstd_disk_open_io(&d, io, "after-crash.vhdx", &oo) == 0,
+			      "crash at write %lu: %s", k, vstd_error_last()->message);
+		memset(&cr, 0, sizeof(cr));
+		vt_ok(vstd_disk_check(d, 0, &cr));
+		ck_assert_uint_eq(cr.corruptions, 0);
+		vstd_disk_check_result_clear(&cr);
+		for (int b = 0; b < 4; b++) {
+			const uint8_t *want = b == 0 ? pat : b == 1 ? pat + (1 << 20) : NULL;
+			size_t wl = b == 1 ? 512 * 1024 : b == 3 ? 4096 : 1 << 20;
+			vt_ok(vstd_disk_read(d, (uint64_t)b << 20, buf, 1 << 20));
+			if (memcmp(buf, zero, 1 << 20) == 0)
+				continue; /* old */
+			ck_assert_msg(b != 2, "crash at write %lu: block 2 was never written", k);
+			if (b == 3)
+				want = pat;
+			ck_assert_msg(memcmp(buf, want, wl) == 0 && memcmp(buf + wl, zero, (1 << 20) - wl) == 0,
+				      "crash at write %lu: block %d is neither old nor new", k, b);
+		}
+		vstd_disk_close(d);
+		vstd_io_close(io);
+		free(after);
+	}
+	free(base);
+	free(buf);
+	free(zero);
+	free(pat);
+}
+END_TEST
+
 int main(void)
 {
 	static const void *volatile force_link = &vstd_driver_vhdx;
@@ -488,6 +580,7 @@ int main(void)
 	tcase_add_test(tc, corpus);
 	tcase_add_test(tc, hostile);
 	tcase_add_test(tc, hostile_log);
+	tcase_add_test(tc, crash_consistency);
 	suite_add_tcase(s, tc);
 	return vt_main(s);
 }

@@ -36,8 +36,13 @@ int vx_start(struct loopvm *vm, const struct vx_cfg *c, struct vdrv_vq *vqs, uns
 		snprintf(msg, len, "feature negotiation failed (status 0x%x)", vdrv_status(&vm->drv));
 		return -1;
 	}
-	if (c->msix && vm->pci)
+	if (c->msix && vm->pci) {
 		vdrv_msix_enable(&vm->drv, 1);
+		if (vdrv_config_vector(&vm->drv, 0) != 0) {
+			snprintf(msg, len, "config MSI-X vector not taken");
+			return -1;
+		}
+	}
 	for (unsigned q = 0; q < nq; q++) {
 		uint16_t vec = c->msix && vm->pci ? (uint16_t)(q + 1) : 0xffff;
 		if (vdrv_vq_init(&vqs[q], &vm->drv, &vm->mem, q, c->qsize, vec) < 0) {
@@ -251,6 +256,301 @@ int vx_rng(const struct vx_cfg *c, char *msg, size_t len)
 	}
 	if (vstd_is_zero(buf, 256))
 		FAIL("rng returned zeroes");
+	rc = 0;
+out:
+	loopvm_fini(&vm);
+	return rc;
+}
+
+/* ------------------------------------------------------------ net */
+
+static int net_post_rx(struct loopvm *vm, struct vdrv_vq *rx, unsigned n, uint32_t size)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t gpa;
+		uint8_t *b = loopvm_alloc(vm, size, 16, &gpa);
+		struct vdrv_sg sg = {gpa, size};
+		if (b == NULL || vdrv_vq_add(rx, NULL, 0, &sg, 1, b) < 0)
+			return -1;
+	}
+	vdrv_vq_kick(rx);
+	return 0;
+}
+
+/* Send one frame on tx; returns 0 when the tx buffer came back. */
+static int net_send(struct vdrv_vq *tx, uint8_t *pkt, uint64_t gpa, size_t flen)
+{
+	struct vdrv_sg sg = {gpa, (uint32_t)(12 + flen)};
+	uint32_t l;
+	(void)pkt;
+	if (vdrv_vq_add(tx, &sg, 1, NULL, 0, pkt) < 0)
+		return -1;
+	vdrv_vq_kick(tx);
+	return vx_wait(tx, &l) == pkt ? 0 : -1;
+}
+
+static int net_ctrl(struct loopvm *vm, struct vdrv_vq *cq, uint8_t cls, uint8_t cmd, const void *data, size_t dlen)
+{
+	uint64_t gpa, agpa;
+	uint8_t *b = loopvm_alloc(vm, 2 + dlen, 8, &gpa), *ack = loopvm_alloc(vm, 1, 1, &agpa);
+	struct vdrv_sg out = {gpa, (uint32_t)(2 + dlen)}, in = {agpa, 1};
+	uint32_t l;
+	b[0] = cls;
+	b[1] = cmd;
+	memcpy(b + 2, data, dlen);
+	*ack = 0xee;
+	if (vdrv_vq_add(cq, &out, 1, &in, 1, b) < 0)
+		return -1;
+	vdrv_vq_kick(cq);
+	if (vx_wait(cq, &l) != b || l != 1)
+		return -1;
+	return *ack;
+}
+
+int vx_net(const struct vx_cfg *c, char *msg, size_t len)
+{
+	struct loopvm vm;
+	vstd_virtio_dev *dev = NULL;
+	vstd_virtio_net_opts no = VSTD_VIRTIO_NET_OPTS_INIT;
+	struct vdrv_vq q[3];
+	uint8_t *pkt, *rxb;
+	uint64_t pkt_gpa;
+	uint32_t l;
+	int rc = -1, mrg = !(c->flags & VX_NO_MRG);
+	static const uint8_t newmac[6] = {0x02, 0, 0, 0, 0, 0x42};
+	msg[0] = '\0';
+	if (loopvm_init(&vm, 16 << 20, 1) < 0)
+		return snprintf(msg, len, "loopvm: %s", vstd_error_last()->message), -1;
+	no.common.features_on = VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED) | VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER);
+	if (!mrg)
+		no.common.features_off = VSTD_VIRTIO_BIT(VNET_F_MRG_RXBUF);
+	if (vstd_virtio_net_new(&dev, vm.gm, &no) < 0 || loopvm_attach(&vm, dev, c->transport) < 0)
+		FAIL("device: %s", vstd_error_last()->message);
+	if (vx_start(&vm, c, q, 3, msg, len) < 0)
+		goto out;
+	if (vdrv_config_read(&vm.drv, 0, 4) != 0x12005452 || vdrv_config_read(&vm.drv, 4, 2) != 0x5634 ||
+	    vdrv_config_read(&vm.drv, 6, 2) != 1)
+		FAIL("config: MAC or link status wrong");
+	/* Mergeable: small buffers, a frame spanning four of them.
+	 * Otherwise: one buffer per frame. */
+	if (net_post_rx(&vm, &q[0], 16, mrg ? 256 : 1526 + 12) < 0)
+		FAIL("posting receive buffers");
+	pkt = loopvm_alloc(&vm, 12 + 1514, 16, &pkt_gpa);
+	memset(pkt, 0, 12);
+	memcpy(pkt + 12, "\x52\x54\x00\x12\x34\x56\x02\x00\x00\x00\x00\x01\x08\x00", 14);
+	for (unsigned i = 26; i < 12 + 1000; i++)
+		pkt[i] = (uint8_t)i;
+	if (net_send(&q[1], pkt, pkt_gpa, 1000) < 0)
+		FAIL("transmit not completed");
+	{
+		/* Collect the received buffers and check header + data. */
+		uint8_t got[1100];
+		size_t at = 0;
+		unsigned nb = 0, want;
+		uint8_t *first = vdrv_vq_get(&q[0], &l);
+		if (first == NULL)
+			FAIL("nothing received");
+		want = vstd_le16(first + 10);
+		if (want != (mrg ? 4u : 1u))
+			FAIL("num_buffers %u", want);
+		for (uint8_t *b = first;; b = vdrv_vq_get(&q[0], &l)) {
+			if (b == NULL)
+				FAIL("received %u of %u buffers", nb, want);
+			memcpy(got + at, b == first ? b + 12 : b, b == first ? l - 12 : l);
+			at += b == first ? l - 12 : l;
+			if (++nb == want)
+				break;
+		}
+		if (at != 1000 || memcmp(got, pkt + 12, 1000) != 0)
+			FAIL("received frame differs (%zu bytes)", at);
+	}
+	/* Control queue: set a MAC, leave promiscuous mode. */
+	if (net_ctrl(&vm, &q[2], 1, 1, newmac, 6) != 0 || vdrv_config_read(&vm.drv, 5, 1) != 0x42)
+		FAIL("MAC_ADDR_SET");
+	if (net_ctrl(&vm, &q[2], 0, 0, "\0", 1) != 0)
+		FAIL("RX_PROMISC off");
+	if (net_ctrl(&vm, &q[2], 9, 9, "", 0) != 1)
+		FAIL("unknown control class not refused");
+	if (net_send(&q[1], pkt, pkt_gpa, 60) < 0)
+		FAIL("transmit 2");
+	if (vdrv_vq_get(&q[0], &l) != NULL)
+		FAIL("frame to another MAC passed the filter");
+	memcpy(pkt + 12, newmac, 6);
+	/* Checksum offload off for the guest: the device fills the checksum. */
+	{
+		uint8_t zero[8] = {0};
+		if (net_ctrl(&vm, &q[2], 5, 0, zero, 8) != 0)
+			FAIL("GUEST_OFFLOADS_SET");
+	}
+	pkt[0] = 1;                  /* NEEDS_CSUM */
+	vstd_put_le16(pkt + 6, 14);  /* csum_start */
+	vstd_put_le16(pkt + 8, 10);  /* csum_offset */
+	memset(pkt + 12 + 14, 0, 46);
+	pkt[12 + 14] = 0x45;
+	if (net_send(&q[1], pkt, pkt_gpa, 60) < 0)
+		FAIL("transmit 3");
+	rxb = vdrv_vq_get(&q[0], &l);
+	if (rxb == NULL || rxb[0] != 0 || vstd_be16(rxb + 12 + 14 + 10) != (uint16_t)~0x4500)
+		FAIL("software checksum: %s", rxb ? "wrong" : "nothing received");
+	pkt[0] = 0;
+	/* Many frames (index wrap when requests > 65535). */
+	for (unsigned i = 0; i < c->requests; i++) {
+		if (net_send(&q[1], pkt, pkt_gpa, 60) < 0)
+			FAIL("transmit %u", i);
+		rxb = vdrv_vq_get(&q[0], &l);
+		if (rxb == NULL)
+			FAIL("frame %u not received", i);
+		{
+			uint64_t g = loopvm_gpa(&vm, rxb); /* give the same buffer back */
+			{
+				struct vdrv_sg sg = {g, mrg ? 256 : 1526 + 12};
+				if (vdrv_vq_add(&q[0], NULL, 0, &sg, 1, rxb) < 0)
+					FAIL("re-post %u", i);
+			}
+		}
+	}
+	/* Link down: status changes, configuration interrupt, generation moves. */
+	{
+		uint8_t gen = vdrv_config_generation(&vm.drv);
+		unsigned long irqs = vm.irqs;
+		vstd_virtio_net_set_link(dev, 0);
+		if (vdrv_config_read(&vm.drv, 6, 2) != 0 || vdrv_config_generation(&vm.drv) == gen || vm.irqs == irqs)
+			FAIL("link down not signalled");
+		if (vstd_virtio_net_receive(dev, NULL, pkt + 12, 60) != VSTD_ESTATE)
+			FAIL("receive with link down");
+	}
+	if (vstd_virtio_dev_broken_reason(dev))
+		FAIL("device broken: %s", vstd_virtio_dev_broken_reason(dev));
+	rc = 0;
+out:
+	loopvm_fini(&vm);
+	return rc;
+}
+
+/* ------------------------------------------------------------ console */
+
+struct con_out {
+	char buf[256];
+	size_t len;
+	unsigned port;
+};
+
+static void con_output(void *opaque, unsigned port, const void *data, size_t n)
+{
+	struct con_out *o = opaque;
+	if (o->len + n < sizeof(o->buf)) {
+		memcpy(o->buf + o->len, data, n);
+		o->len += n;
+	}
+	o->port = port;
+}
+
+static int con_ctl_expect(struct vdrv_vq *civq, uint32_t id, uint16_t event, uint16_t value)
+{
+	uint32_t l;
+	uint8_t *m = vdrv_vq_get(civq, &l);
+	if (m == NULL || l != 8 || vstd_le32(m) != id || vstd_le16(m + 4) != event || vstd_le16(m + 6) != value)
+		return -1;
+	return 0;
+}
+
+static int con_ctl_send(struct loopvm *vm, struct vdrv_vq *covq, uint32_t id, uint16_t event, uint16_t value)
+{
+	uint64_t gpa;
+	uint8_t *m = loopvm_alloc(vm, 8, 8, &gpa);
+	struct vdrv_sg sg = {gpa, 8};
+	uint32_t l;
+	vstd_put_le32(m, id);
+	vstd_put_le16(m + 4, event);
+	vstd_put_le16(m + 6, value);
+	if (vdrv_vq_add(covq, &sg, 1, NULL, 0, m) < 0)
+		return -1;
+	vdrv_vq_kick(covq);
+	return vx_wait(covq, &l) == m ? 0 : -1;
+}
+
+int vx_console(const struct vx_cfg *c, char *msg, size_t len)
+{
+	struct loopvm vm;
+	vstd_virtio_dev *dev = NULL;
+	vstd_virtio_console_opts co = VSTD_VIRTIO_CONSOLE_OPTS_INIT;
+	struct vdrv_vq q[6];
+	struct con_out out = {{0}, 0, 99};
+	int single = (c->flags & VX_SINGLE_PORT) != 0, rc = -1;
+	unsigned nq = single ? 2 : 6;
+	uint64_t gpa;
+	uint8_t *b;
+	uint32_t l;
+	msg[0] = '\0';
+	if (loopvm_init(&vm, 8 << 20, 1) < 0)
+		return snprintf(msg, len, "loopvm: %s", vstd_error_last()->message), -1;
+	co.common.features_on = VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED) | VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER);
+	co.max_nr_ports = single ? 1 : 2;
+	co.output = con_output;
+	co.opaque = &out;
+	if (vstd_virtio_console_new(&dev, vm.gm, &co) < 0 || loopvm_attach(&vm, dev, c->transport) < 0)
+		FAIL("device: %s", vstd_error_last()->message);
+	if (vx_start(&vm, c, q, nq, msg, len) < 0)
+		goto out;
+	if (vdrv_config_read(&vm.drv, 4, 4) != co.max_nr_ports)
+		FAIL("max_nr_ports");
+	/* receive buffers for port 0 (and port 1, and control) */
+	for (unsigned qi = 0; qi < nq; qi += 2) {
+		if (qi == 2 || qi == 0 || qi == 4)
+			for (unsigned i = 0; i < 8; i++) {
+				struct vdrv_sg sg;
+				b = loopvm_alloc(&vm, 64, 8, &gpa);
+				sg = (struct vdrv_sg){gpa, qi == 2 ? 8 : 64};
+				if (vdrv_vq_add(&q[qi], NULL, 0, &sg, 1, b) < 0)
+					FAIL("post");
+			}
+		vdrv_vq_kick(&q[qi]);
+	}
+	if (!single) {
+		if (con_ctl_send(&vm, &q[3], 0, 0 /* DEVICE_READY */, 1) < 0)
+			FAIL("DEVICE_READY");
+		if (con_ctl_expect(&q[2], 0, 1, 1) < 0 || con_ctl_expect(&q[2], 1, 1, 1) < 0)
+			FAIL("DEVICE_ADD for ports 0 and 1");
+		if (con_ctl_send(&vm, &q[3], 0, 3 /* PORT_READY */, 1) < 0 ||
+		    con_ctl_send(&vm, &q[3], 1, 3, 1) < 0)
+			FAIL("PORT_READY");
+		if (con_ctl_expect(&q[2], 0, 4 /* CONSOLE_PORT */, 1) < 0 || con_ctl_expect(&q[2], 0, 6, 1) < 0 ||
+		    con_ctl_expect(&q[2], 1, 6, 1) < 0)
+			FAIL("CONSOLE_PORT / PORT_OPEN");
+		if (vstd_virtio_console_port_open(dev, 1))
+			FAIL("port 1 open before the guest opened it");
+		if (con_ctl_send(&vm, &q[3], 1, 6 /* PORT_OPEN */, 1) < 0 || !vstd_virtio_console_port_open(dev, 1))
+			FAIL("port 1 not open");
+	}
+	/* guest -> host on port 0 */
+	b = loopvm_alloc(&vm, 16, 8, &gpa);
+	memcpy(b, "hello", 5);
+	{
+		struct vdrv_sg sg = {gpa, 5};
+		if (vdrv_vq_add(&q[1], &sg, 1, NULL, 0, b) < 0)
+			FAIL("add tx");
+		vdrv_vq_kick(&q[1]);
+		if (vx_wait(&q[1], &l) != b || out.len != 5 || memcmp(out.buf, "hello", 5) != 0 || out.port != 0)
+			FAIL("port 0 output");
+	}
+	/* host -> guest on port 0 and (multiport) port 1 */
+	for (unsigned port = 0; port < (single ? 1u : 2u); port++) {
+		uint8_t *r;
+		if (vstd_virtio_console_input(dev, port, "world", 5) != 5)
+			FAIL("input to port %u", port);
+		r = vdrv_vq_get(&q[port == 0 ? 0 : 4], &l);
+		if (r == NULL || l != 5 || memcmp(r, "world", 5) != 0)
+			FAIL("port %u input not received", port);
+	}
+	if (single && vstd_virtio_console_input(dev, 1, "x", 1) != VSTD_ERANGE)
+		FAIL("port 1 exists without MULTIPORT");
+	/* emergency write */
+	out.len = 0;
+	vdrv_config_write(&vm.drv, 8, '!', 4);
+	if (out.len != 1 || out.buf[0] != '!')
+		FAIL("emerg_wr");
+	if (vstd_virtio_dev_broken_reason(dev))
+		FAIL("device broken: %s", vstd_virtio_dev_broken_reason(dev));
 	rc = 0;
 out:
 	loopvm_fini(&vm);

@@ -21,7 +21,11 @@ struct vx_cfg {
 	unsigned requests; /* extra read requests (index wrap: > 65535) */
 	unsigned depth;  /* requests in flight per kick */
 	uint16_t qsize;  /* 0: device maximum */
+	unsigned flags;  /* VX_* */
 };
+
+#define VX_NO_MRG 1       /* net: do not negotiate MRG_RXBUF */
+#define VX_SINGLE_PORT 2  /* console: one port, no MULTIPORT */
 
 /* Features to ask for, from the configuration. */
 uint64_t vx_features(const struct vx_cfg *c);

@@ -70,6 +70,15 @@ void *loopvm_host(struct loopvm *vm, uint64_t gpa)
 	return NULL;
 }
 
+uint64_t loopvm_gpa(struct loopvm *vm, const void *p)
+{
+	const uint8_t *b = p;
+	for (int i = 0; i < vm->nreg; i++)
+		if (b >= vm->reg[i].host && (uint64_t)(b - vm->reg[i].host) < vm->reg[i].size)
+			return vm->reg[i].gpa + (uint64_t)(b - vm->reg[i].host);
+	return 0;
+}
+
 uint64_t loopvm_edge(const struct loopvm *vm)
 {
 	return vm->nreg == 2 ? vm->reg[1].gpa : vm->end;

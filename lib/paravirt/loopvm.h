@@ -45,6 +45,8 @@ int loopvm_attach(struct loopvm *vm, vstd_virtio_dev *dev, int pci);
 void *loopvm_alloc(struct loopvm *vm, size_t size, size_t align, uint64_t *gpa);
 /* Host pointer for a guest address inside the vm (tests only), or NULL. */
 void *loopvm_host(struct loopvm *vm, uint64_t gpa);
+/* Guest address of a host pointer inside the vm, or 0. */
+uint64_t loopvm_gpa(struct loopvm *vm, const void *p);
 /* The gpa at the edge between the two regions (two_regions only). */
 uint64_t loopvm_edge(const struct loopvm *vm);
 

@@ -51,6 +51,56 @@ START_TEST(rng_all_combinations)
 }
 END_TEST
 
+START_TEST(net_all_combinations)
+{
+	all_combinations(vx_net, "net", 100, 1);
+}
+END_TEST
+
+START_TEST(net_without_mergeable_buffers)
+{
+	char msg[512];
+	for (int packed = 0; packed < 2; packed++) {
+		struct vx_cfg c = {0};
+		c.packed = packed;
+		c.event_idx = 1;
+		c.flags = VX_NO_MRG;
+		c.requests = 50;
+		ck_assert_msg(vx_net(&c, msg, sizeof(msg)) == 0, "packed=%d: %s", packed, msg);
+	}
+}
+END_TEST
+
+START_TEST(console_all_combinations)
+{
+	all_combinations(vx_console, "console", 0, 1);
+}
+END_TEST
+
+START_TEST(console_single_port)
+{
+	char msg[512];
+	for (int t = 0; t < 2; t++) {
+		struct vx_cfg c = {0};
+		c.transport = t;
+		c.flags = VX_SINGLE_PORT;
+		ck_assert_msg(vx_console(&c, msg, sizeof(msg)) == 0, "transport=%d: %s", t, msg);
+	}
+}
+END_TEST
+
+START_TEST(net_index_wrap)
+{
+	char msg[512];
+	struct vx_cfg c = {0};
+	c.packed = 1;
+	c.event_idx = 1;
+	c.qsize = 64;
+	c.requests = 66000;
+	ck_assert_msg(vx_net(&c, msg, sizeof(msg)) == 0, "%s", msg);
+}
+END_TEST
+
 START_TEST(blk_index_wrap_split)
 {
 	char msg[512];
@@ -97,6 +147,11 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, blk_all_combinations);
 	tcase_add_test(tc, rng_all_combinations);
+	tcase_add_test(tc, net_all_combinations);
+	tcase_add_test(tc, net_without_mergeable_buffers);
+	tcase_add_test(tc, net_index_wrap);
+	tcase_add_test(tc, console_all_combinations);
+	tcase_add_test(tc, console_single_port);
 	tcase_add_test(tc, blk_index_wrap_split);
 	tcase_add_test(tc, blk_index_wrap_packed);
 	tcase_add_test(tc, blk_queue_depth_1_and_64);

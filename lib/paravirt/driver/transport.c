@@ -304,6 +304,18 @@ void vdrv_msix_enable(struct vdrv_dev *d, int enable)
 	ctl = rd(d, VDRV_SPACE_PCICFG, d->msix_cap + 2, 2);
 	ctl = enable ? (ctl | 0x8000) : (ctl & ~0x8000ull);
 	wr(d, VDRV_SPACE_PCICFG, d->msix_cap + 2, ctl, 2);
+	if (enable) {
+		/* Program and unmask every entry: address/data as x86 would. */
+		uint32_t tbl = (uint32_t)rd(d, VDRV_SPACE_PCICFG, d->msix_cap + 4, 4);
+		unsigned n = (unsigned)(ctl & 0x7ff) + 1;
+		for (unsigned v = 0; v < n; v++) {
+			uint64_t e = (tbl & ~7u) + 16ull * v;
+			wr(d, (int)(tbl & 7), e, 0xfee00000u, 4);
+			wr(d, (int)(tbl & 7), e + 4, 0, 4);
+			wr(d, (int)(tbl & 7), e + 8, 0x40 + v, 4);
+			wr(d, (int)(tbl & 7), e + 12, 0, 4);
+		}
+	}
 }
 
 uint32_t vdrv_pcicfg_read(struct vdrv_dev *d, int bar, uint32_t off, unsigned size)
@@ -315,4 +327,12 @@ uint32_t vdrv_pcicfg_read(struct vdrv_dev *d, int bar, uint32_t off, unsigned si
 	wr(d, VDRV_SPACE_PCICFG, c + 8, off, 4);
 	wr(d, VDRV_SPACE_PCICFG, c + 12, size, 4);
 	return (uint32_t)rd(d, VDRV_SPACE_PCICFG, c + 16, 4);
+}
+
+uint16_t vdrv_config_vector(struct vdrv_dev *d, uint16_t v)
+{
+	if (d->kind != VDRV_PCI)
+		return 0xffff;
+	cwr(d, C_MSIX, v, 2);
+	return (uint16_t)crd(d, C_MSIX, 2);
 }

@@ -87,6 +87,8 @@ void vdrv_config_write(struct vdrv_dev *d, unsigned off, uint64_t val, unsigned 
 /* PCI only: enable MSI-X and set entry `v`; read a common-config register
  * through the PCI configuration access capability. */
 void vdrv_msix_enable(struct vdrv_dev *d, int enable);
+/* PCI: MSI-X vector for configuration changes; returns what the device kept. */
+uint16_t vdrv_config_vector(struct vdrv_dev *d, uint16_t v);
 uint32_t vdrv_pcicfg_read(struct vdrv_dev *d, int bar, uint32_t off, unsigned size);
 
 /* ------------------------------------------------------------ rings */

@@ -20,7 +20,7 @@
 
 struct h {
 	struct loopvm vm;
-	vstd_io *io;
+	vstd_io *io, *hio;
 	vstd_disk *disk;
 	struct vdrv_vq vq;
 	uint8_t *hdr, *status, *data;
@@ -67,10 +67,9 @@ static void setup_ex(struct h *h, int packed, int indirect, int two_regions, int
 	o.format = "raw";
 	o.flags = VSTD_DISK_RDWR;
 	if (hooked) {
-		vstd_io *hio;
 		g_hook_io = h->io;
-		vt_ok(vstd_io_new(&hio, &hook_methods, h, "hooked"));
-		vt_ok(vstd_disk_open_io(&h->disk, hio, "hooked", &o));
+		vt_ok(vstd_io_new(&h->hio, &hook_methods, h, "hooked"));
+		vt_ok(vstd_disk_open_io(&h->disk, h->hio, "hooked", &o));
 	} else {
 		vt_ok(vstd_disk_open_io(&h->disk, h->io, "mem", &o));
 	}
@@ -97,6 +96,7 @@ static void teardown(struct h *h)
 {
 	loopvm_fini(&h->vm);
 	vstd_disk_close(h->disk);
+	vstd_io_close(h->hio);
 	vstd_io_close(h->io);
 }
 

@@ -184,8 +184,8 @@ START_TEST(compressed_writes)
 	/* overwrite parts of compressed clusters: copy-on-write decompresses */
 	vt_fill_random(ref + 1000, 3000, 5);
 	vt_ok(vstd_disk_write(d, 1000, ref + 1000, 3000));
-	memset(ref + 2 * unit + 100, 0, 200);
-	vt_ok(vstd_disk_write_zeroes(d, 2 * unit + 100, 200, 0));
+	memset(ref + DSIZE / 2 + 100, 0, 200);
+	vt_ok(vstd_disk_write_zeroes(d, DSIZE / 2 + 100, 200, 0));
 	vstd_disk_close(d);
 	check_with_peers(img, ref, DSIZE);
 	ck_assert_msg(vt_run("qemu-img check '%s' | grep -q '[1-9][0-9.]*%% compressed'", img) == 0,
@@ -274,8 +274,9 @@ START_TEST(both_directions)
 	workload(d, ref, DSIZE, 3, 30);
 	vstd_disk_close(d);
 	check_with_peers(a, ref, DSIZE);
-	ck_assert(vt_run("qemu-img create -f qcow2 -o extended_l2=on '%s' 5M", b) == 0);
-	ck_assert(vt_run("qemu-io -c 'write -P 0x11 0 5M' -c 'write -z 1M 100k' '%s'", b) == 0);
+	ck_assert(vt_run("qemu-img create -f qcow2 -o extended_l2=on '%s' %zu", b, DSIZE) == 0);
+	ck_assert(vt_run("qemu-io -c 'write -P 0x11 0 %zu' -c 'write -z 1M 100k' '%s'", DSIZE, b) ==
+		  0);
 	memset(ref, 0x11, DSIZE);
 	memset(ref + (1 << 20), 0, 100 * 1024);
 	vt_ok(vstd_disk_open(&d, b, &oo));

@@ -36,6 +36,7 @@
 #define DEFAULT_SPARSE ((uint64_t)4096)
 #define DEFAULT_PARALLEL 8u
 #define MAX_PARALLEL 64u
+#define MAX_WRITERS 4u
 
 enum run_kind { RUN_DATA, RUN_ZERO, RUN_SKIP };
 
@@ -46,7 +47,7 @@ struct run {
 	size_t buf_off; /* DATA: where in the slot's buffer */
 };
 
-enum slot_state { SLOT_FREE, SLOT_FULL, SLOT_END };
+enum slot_state { SLOT_FREE, SLOT_FULL, SLOT_WRITING, SLOT_END };
 
 struct slot {
 	enum slot_state state;
@@ -85,6 +86,15 @@ struct convert {
 	/* the reader's failure, handed to the calling thread */
 	int rd_code;
 	char rd_msg[1024];
+
+	/* writers: the calling thread, plus helpers where the target allows
+	 * concurrent writes to disjoint ranges (raw files) */
+	unsigned nwriters;
+	unsigned next_write; /* sequence number of the next slot to write */
+	uint64_t done_bytes; /* bytes of requests completed */
+	uint64_t reported;   /* the last progress the callback saw */
+	int wr_code;         /* a helper writer's failure */
+	char wr_msg[1024];
 
 	/* compression */
 	vstd_pool *pool;
@@ -333,6 +343,74 @@ static int write_slot(struct convert *c, const struct slot *s)
 	return rc;
 }
 
+/*
+ * Writers take FULL slots in sequence.  The calling thread is always one
+ * (it alone calls the progress callback); helpers join it when the target
+ * takes concurrent writes to disjoint ranges.  A raw file does: its writes
+ * are pwrite() calls, and several of them in flight also spread the kernel's
+ * dirty-page throttling over several tasks, as qemu-img's worker threads do.
+ */
+static int concurrent_writes_ok(const struct convert *c)
+{
+	return c->pool == NULL && strcmp(c->dst->drv->name, "raw") == 0 &&
+	       vstd_disk_backing(c->dst) == NULL;
+}
+
+static int writer_loop(struct convert *c, int is_main)
+{
+	const vstd_disk_convert_opts *o = c->o;
+	int rc = 0;
+	for (;;) {
+		struct slot *s;
+		uint64_t done;
+		pthread_mutex_lock(&c->lock);
+		for (;;) {
+			s = &c->slots[c->next_write % c->nslots];
+			if (c->stop || s->state == SLOT_FULL || s->state == SLOT_END)
+				break;
+			pthread_cond_wait(&c->cond, &c->lock);
+		}
+		if (c->stop || s->state == SLOT_END) {
+			pthread_mutex_unlock(&c->lock);
+			break;
+		}
+		s->state = SLOT_WRITING;
+		c->next_write++;
+		pthread_mutex_unlock(&c->lock);
+		rc = write_slot(c, s);
+		pthread_mutex_lock(&c->lock);
+		s->state = SLOT_FREE;
+		c->done_bytes += s->len;
+		done = c->done_bytes;
+		if (rc < 0) {
+			c->stop = 1;
+			if (!is_main && c->wr_code == 0) {
+				c->wr_code = rc;
+				snprintf(c->wr_msg, sizeof(c->wr_msg), "%s",
+				         vstd_error_last()->message);
+			}
+		}
+		pthread_cond_broadcast(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+		if (rc < 0)
+			break;
+		if (is_main)
+			c->reported = done;
+		if (is_main && o->progress != NULL &&
+		    o->progress(done, c->size, o->progress_opaque)) {
+			rc = vstd_err(VSTD_ECANCELED, "convert: canceled at offset %" PRIu64, done);
+			break;
+		}
+	}
+	return rc;
+}
+
+static void *writer_main(void *arg)
+{
+	(void)writer_loop(arg, 0);
+	return NULL;
+}
+
 /* ------------------------------------------------------------ setup */
 
 static void free_slots(struct convert *c)
@@ -400,8 +478,8 @@ int vstd_disk_copy_into(vstd_disk *src, vstd_disk *dst, const vstd_disk_convert_
                         int target_is_zero)
 {
 	struct convert c;
-	pthread_t reader;
-	unsigned seq = 0;
+	pthread_t reader, helpers[MAX_WRITERS];
+	unsigned nhelpers = 0;
 	uint64_t done = 0;
 	int rc;
 	memset(&c, 0, sizeof(c));
@@ -445,32 +523,31 @@ int vstd_disk_copy_into(vstd_disk *src, vstd_disk *dst, const vstd_disk_convert_
 	}
 	pthread_mutex_init(&c.lock, NULL);
 	pthread_cond_init(&c.cond, NULL);
+	c.nwriters = concurrent_writes_ok(&c)
+	                     ? (c.nslots / 2 < MAX_WRITERS ? c.nslots / 2 : MAX_WRITERS)
+	                     : 1;
+	if (c.nwriters < 1)
+		c.nwriters = 1;
 	if (pthread_create(&reader, NULL, reader_main, &c) != 0) {
 		rc = vstd_err_errno(0, errno, "convert: cannot start the reader thread");
 		goto out;
 	}
-	for (;;) {
-		struct slot *s = &c.slots[seq % c.nslots];
-		pthread_mutex_lock(&c.lock);
-		while (s->state == SLOT_FREE)
-			pthread_cond_wait(&c.cond, &c.lock);
-		pthread_mutex_unlock(&c.lock);
-		if (s->state == SLOT_END)
-			break;
-		rc = write_slot(&c, s);
-		done = s->off + s->len;
-		if (rc == 0 && o->progress != NULL && o->progress(done, c.size, o->progress_opaque))
-			rc = vstd_err(VSTD_ECANCELED, "convert: canceled at offset %" PRIu64, done);
-		pthread_mutex_lock(&c.lock);
-		s->state = SLOT_FREE;
-		if (rc < 0)
-			c.stop = 1;
-		pthread_cond_broadcast(&c.cond);
-		pthread_mutex_unlock(&c.lock);
-		if (rc < 0)
-			break;
-		seq++;
+	for (unsigned i = 1; i < c.nwriters; i++) {
+		if (pthread_create(&helpers[nhelpers], NULL, writer_main, &c) != 0)
+			break; /* fewer helpers: still correct */
+		nhelpers++;
 	}
+	rc = writer_loop(&c, 1);
+	pthread_mutex_lock(&c.lock);
+	if (rc < 0)
+		c.stop = 1;
+	pthread_cond_broadcast(&c.cond);
+	pthread_mutex_unlock(&c.lock);
+	for (unsigned i = 0; i < nhelpers; i++)
+		pthread_join(helpers[i], NULL);
+	done = c.reported;
+	if (rc == 0 && c.wr_code < 0)
+		rc = vstd_err(c.wr_code, "%s", c.wr_msg);
 	pthread_join(reader, NULL);
 	if (rc == 0 && c.rd_code < 0)
 		rc = vstd_err(c.rd_code, "%s", c.rd_msg);

@@ -97,19 +97,34 @@ int vhdx_bat_set(vstd_disk *d, struct vhdx_state *s, uint64_t idx, uint64_t entr
 	return 0;
 }
 
+/* Count the 4 KiB bitmap pages that blocks in sb_pending touch. */
+static uint64_t sb_page_span(const struct vhdx_state *s, uint64_t b, uint64_t *first)
+{
+	uint64_t sb = s->bat[vhdx_bat_sb_index(s, b)], per = s->block_size / s->lsec;
+	uint64_t bit0 = (b % s->chunk_ratio) * per;
+	uint64_t start = (sb >> 20) * VHDX_MIB + bit0 / 8;
+	uint64_t end = (sb >> 20) * VHDX_MIB + (bit0 + per + 7) / 8;
+	*first = vstd_align_down(start, 4096);
+	return (vstd_align_up(end, 4096) - *first) / 4096;
+}
+
 int vhdx_bat_flush(vstd_disk *d, struct vhdx_state *s)
 {
-	uint64_t pages = vstd_align_up(s->n_entries * 8, 4096) / 4096, n = 0;
+	uint64_t pages = vstd_align_up(s->n_entries * 8, 4096) / 4096, n = 0, nsb = 0;
 	uint64_t *offs;
 	uint8_t **bufs, *data;
-	int rc;
+	int rc = 0;
 	if (!s->dirty_any)
 		return 0;
 	for (uint64_t p = 0; p < pages; p++)
 		n += s->bat_dirty[p];
-	offs = vstd_malloc_array((size_t)n, sizeof(*offs));
-	bufs = vstd_malloc_array((size_t)n, sizeof(*bufs));
-	data = vstd_calloc((size_t)n, 4096);
+	for (size_t i = 0; i < s->n_sb_pending; i++) {
+		uint64_t first;
+		nsb += sb_page_span(s, s->sb_pending[i], &first);
+	}
+	offs = vstd_malloc_array((size_t)(n + nsb), sizeof(*offs));
+	bufs = vstd_malloc_array((size_t)(n + nsb), sizeof(*bufs));
+	data = vstd_calloc((size_t)(n + nsb), 4096);
 	if (offs == NULL || bufs == NULL || data == NULL) {
 		vstd_free(offs);
 		vstd_free(bufs);
@@ -126,13 +141,67 @@ int vhdx_bat_flush(vstd_disk *d, struct vhdx_state *s)
 			vstd_put_le64(bufs[n] + 8 * k, s->bat[p * 512 + k]);
 		n++;
 	}
-	rc = vhdx_log_write(d, s, offs, bufs, (size_t)n);
+	/* sector bitmap pages: every sector of a now present block is marked
+	 * present (readers that consult the bitmap of fully present blocks
+	 * see the same as those that do not) */
+	for (size_t i = 0; i < s->n_sb_pending && rc == 0; i++) {
+		uint64_t b = s->sb_pending[i], first, span = sb_page_span(s, b, &first);
+		uint64_t per = s->block_size / s->lsec, bit0 = (b % s->chunk_ratio) * per;
+		uint64_t base = (s->bat[vhdx_bat_sb_index(s, b)] >> 20) * VHDX_MIB;
+		for (uint64_t pg = 0; pg < span && rc == 0; pg++) {
+			uint64_t off = first + pg * 4096, j;
+			uint8_t *page = NULL;
+			for (j = 0; j < n; j++)
+				if (offs[j] == off)
+					page = bufs[j];
+			if (page == NULL) {
+				page = data + n * 4096;
+				if ((rc = vstd_io_pread(s->io, page, 4096, off)) < 0)
+					break;
+				offs[n] = off;
+				bufs[n++] = page;
+			}
+			for (uint64_t bit = bit0; bit < bit0 + per; bit++) {
+				uint64_t at = base + bit / 8;
+				if (at >= off && at < off + 4096)
+					page[at - off] |= (uint8_t)(1u << (bit % 8));
+			}
+		}
+	}
+	if (rc == 0)
+		rc = vhdx_log_write(d, s, offs, bufs, (size_t)n);
 	if (rc == 0) {
 		memset(s->bat_dirty, 0, (size_t)pages);
 		s->dirty_any = 0;
+		s->n_sb_pending = 0;
 	}
 	vstd_free(offs);
 	vstd_free(bufs);
 	vstd_free(data);
 	return rc;
+}
+
+int vhdx_bat_mark_present(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t *file_end)
+{
+	uint64_t sbi = vhdx_bat_sb_index(s, b);
+	int rc;
+	if ((s->bat[sbi] & 7) != VHDX_SB_PRESENT) {
+		uint64_t at = *file_end;
+		if ((rc = vstd_io_truncate(s->io, at + VHDX_MIB)) < 0)
+			return rc;
+		*file_end = at + VHDX_MIB;
+		if ((rc = vhdx_bat_set(d, s, sbi, (at / VHDX_MIB) << 20 | VHDX_SB_PRESENT)) < 0)
+			return rc;
+	}
+	if (s->n_sb_pending == s->cap_sb_pending) {
+		size_t nc = s->cap_sb_pending ? s->cap_sb_pending * 2 : 16;
+		uint64_t *np = vstd_realloc_array(s->sb_pending, nc, sizeof(*np));
+		if (np == NULL)
+			return vstd_err_code();
+		s->sb_pending = np;
+		s->cap_sb_pending = nc;
+	}
+	s->sb_pending[s->n_sb_pending++] = b;
+	s->dirty_any = 1;
+	return 0;
 }

@@ -38,6 +38,7 @@ static void free_state(struct vhdx_state *s)
 	vhdx_log_replay_clear(&s->replayed);
 	vstd_free(s->bat);
 	vstd_free(s->bat_dirty);
+	vstd_free(s->sb_pending);
 	vstd_free(s->parent_linkage);
 	vstd_free(s->parent_rel);
 	vstd_free(s->parent_abs);
@@ -317,6 +318,8 @@ static int write_block(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t 
 		if (rc == 0)
 			rc = vstd_io_pwrite(s->io, data, n, base + in);
 		if (rc == 0)
+			rc = vhdx_bat_mark_present(d, s, b, &s->file_end);
+		if (rc == 0)
 			rc = vhdx_bat_set(d, s, idx, (base / VHDX_MIB) << 20 | VHDX_PAYLOAD_FULLY_PRESENT);
 		return rc;
 	}
@@ -339,6 +342,8 @@ static int write_block(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t 
 			return rc;
 	}
 	if ((rc = vstd_io_pwrite(s->io, data, n, base + in)) < 0)
+		return rc;
+	if (s->has_parent && (rc = vhdx_bat_mark_present(d, s, b, &s->file_end)) < 0)
 		return rc;
 	return vhdx_bat_set(d, s, idx, (base / VHDX_MIB) << 20 | VHDX_PAYLOAD_FULLY_PRESENT);
 }
@@ -375,7 +380,23 @@ static int zero_or_trim(vstd_disk *d, uint64_t off, uint64_t len, int trim)
 		uint64_t n = s->block_size - o < len ? s->block_size - o : len;
 		uint64_t idx = vhdx_bat_payload_index(s, b), e = s->bat[idx];
 		int whole = o == 0 && (n == s->block_size || off + n == d->size);
-		if (whole) {
+		if (whole && !trim && s->has_parent) {
+			/* in a differencing disk a zeroed block is a present block of
+			 * zeroes (readers disagree on the ZERO state there) */
+			if ((e & 7) == VHDX_PAYLOAD_FULLY_PRESENT) {
+				rc = vstd_io_write_zeroes(s->io, (e >> 20) * VHDX_MIB, s->block_size, 0);
+			} else {
+				uint64_t base = s->file_end;
+				rc = vstd_io_truncate(s->io, base + s->block_size);
+				if (rc == 0) {
+					s->file_end = base + s->block_size;
+					rc = vhdx_bat_mark_present(d, s, b, &s->file_end);
+				}
+				if (rc == 0)
+					rc = vhdx_bat_set(d, s, idx, (base / VHDX_MIB) << 20 |
+								     VHDX_PAYLOAD_FULLY_PRESENT);
+			}
+		} else if (whole) {
 			uint64_t st = e & 7;
 			if (st == VHDX_PAYLOAD_FULLY_PRESENT || st == VHDX_PAYLOAD_PARTIALLY_PRESENT)
 				(void)vstd_io_discard(s->io, (e >> 20) * VHDX_MIB, s->block_size);
@@ -577,7 +598,7 @@ static int vhdx_create(vstd_io *io, const struct vstd_disk_create_args *a)
 	struct vhdx_header h;
 	vhdx_guid link;
 	uint8_t *buf = NULL;
-	char *rel = NULL;
+	char *rel = NULL, *abs_path = NULL;
 	if ((rc = vstd_kv_get_enum(a->options, "subformat", subs, 0, &sub)) < 0 ||
 	    (rc = vstd_kv_get_size(a->options, "block_size", 0, &bs)) < 0 ||
 	    (rc = vstd_kv_get_size(a->options, "log_size", VHDX_MIB, &log_size)) < 0 ||
@@ -610,16 +631,25 @@ static int vhdx_create(vstd_io *io, const struct vstd_disk_create_args *a)
 					"VHDX parent (format vhdx)", a->path);
 		ps = a->backing->priv;
 		link = ps->hdr.data_write;
-		rel = vstd_strdup(a->backing_file);
-		if (rel == NULL)
+		/* Hyper-V style: ".\\name" relative to the child, and a Windows
+		 * absolute form (the same name: there is no drive here; libvhdi
+		 * takes the parent's file name from it) */
+		if (strlen(a->backing_file) > 1000)
+			return vstd_err(VSTD_EINVAL, "%s: parent name too long", a->path);
+		rel = a->backing_file[0] == '/' ? vstd_strdup(a->backing_file)
+						: vstd_asprintf(".\\%s", a->backing_file);
+		abs_path = vstd_strdup(a->backing_file);
+		if (rel == NULL || abs_path == NULL) {
+			vstd_free(rel);
+			vstd_free(abs_path);
 			return vstd_err_code();
+		}
 		for (char *q = rel; *q; q++)
 			if (*q == '/')
 				*q = '\\';
-		if (strlen(rel) > 1000) {
-			vstd_free(rel);
-			return vstd_err(VSTD_EINVAL, "%s: parent name too long", a->path);
-		}
+		for (char *q = abs_path; *q; q++)
+			if (*q == '/')
+				*q = '\\';
 	}
 	np = (size + bs - 1) / bs;
 	{
@@ -633,11 +663,13 @@ static int vhdx_create(vstd_io *io, const struct vstd_disk_create_args *a)
 	data_off = bat_off + bat_len;
 	if (bat_len > UINT32_MAX) {
 		vstd_free(rel);
+		vstd_free(abs_path);
 		return vstd_err(VSTD_ERANGE, "%s: BAT too large", a->path);
 	}
 	buf = vstd_calloc(1, (size_t)VHDX_MIB);
 	if (buf == NULL) {
 		vstd_free(rel);
+		vstd_free(abs_path);
 		return vstd_err_code();
 	}
 	/* file identifier */
@@ -663,12 +695,25 @@ static int vhdx_create(vstd_io *io, const struct vstd_disk_create_args *a)
 		goto out;
 	/* metadata */
 	vhdx_metadata_build(buf, (size_t)VHDX_MIB, (uint32_t)bs, sub == 1, size, (uint32_t)lsec,
-			    4096, rel, &link);
+			    4096, rel, abs_path, &link);
 	if ((rc = vstd_io_pwrite(io, buf, (size_t)VHDX_MIB, meta_off)) < 0)
 		goto out;
 	/* BAT: fixed images get every block, in order */
 	if ((rc = vstd_io_truncate(io, data_off)) < 0)
 		goto out;
+	if (has_parent) {
+		/* a (zeroed) sector bitmap block for every chunk, after the BAT:
+		 * some readers (libvhdi) consult the bitmap even where the BAT
+		 * says "not present" */
+		uint64_t cr = ((uint64_t)1 << 23) * lsec / bs;
+		for (uint64_t c = 0; c < nsb && rc == 0; c++) {
+			uint8_t le[8];
+			vstd_put_le64(le, ((data_off + c * VHDX_MIB) / VHDX_MIB) << 20 | VHDX_SB_PRESENT);
+			rc = vstd_io_pwrite(io, le, 8, bat_off + 8 * (c * (cr + 1) + cr));
+		}
+		if (rc == 0)
+			rc = vstd_io_truncate(io, data_off + nsb * VHDX_MIB);
+	}
 	if (sub == 1) {
 		uint64_t cr = ((uint64_t)1 << 23) * lsec / bs;
 		for (uint64_t chunk = 0; chunk * 512 < ne && rc == 0; chunk++) {
@@ -694,6 +739,7 @@ static int vhdx_create(vstd_io *io, const struct vstd_disk_create_args *a)
 out:
 	vstd_free(buf);
 	vstd_free(rel);
+	vstd_free(abs_path);
 	return rc;
 }
 

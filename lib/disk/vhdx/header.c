@@ -45,7 +45,7 @@ void vhdx_guid_random(vhdx_guid *g)
 void vhdx_guid_format(const vhdx_guid *g, char out[39])
 {
 	const uint8_t *b = g->b;
-	snprintf(out, 39, "{%08X-%04X-%04X-%02X%02X-%02X%02X%02X%02X%02X%02X}", vstd_le32(b),
+	snprintf(out, 39, "{%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x}", vstd_le32(b),
 		 vstd_le16(b + 4), vstd_le16(b + 6), b[8], b[9], b[10], b[11], b[12], b[13], b[14],
 		 b[15]);
 }

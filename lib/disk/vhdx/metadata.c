@@ -229,7 +229,7 @@ static size_t put_utf16(uint8_t *p, const char *s)
 
 size_t vhdx_metadata_build(uint8_t *buf, size_t cap, uint32_t block_size, int leave_alloc,
 			   uint64_t vsize, uint32_t lsec, uint32_t psec, const char *parent_rel,
-			   const vhdx_guid *parent_link)
+			   const char *parent_abs, const vhdx_guid *parent_link)
 {
 	const uint8_t *ids[6] = {g_file_params, g_vdisk_size, g_page83, g_lsec, g_psec, g_parent};
 	uint32_t offs[6], lens[6] = {8, 8, 16, 4, 4, 0};
@@ -253,16 +253,18 @@ size_t vhdx_metadata_build(uint8_t *buf, size_t cap, uint32_t block_size, int le
 	if (parent_rel != NULL) {
 		uint8_t *p = buf + at;
 		char link[39];
-		const char *keys[2] = {"parent_linkage", "relative_path"};
-		const char *vals[2];
-		size_t pos = 20 + 12 * 2;
+		const char *keys[3] = {"parent_linkage", "relative_path", "absolute_win32_path"};
+		const char *vals[3];
+		int nk = parent_abs != NULL ? 3 : 2;
+		size_t pos = 20 + 12 * (size_t)nk;
 		vhdx_guid_format(parent_link, link);
 		vals[0] = link;
 		vals[1] = parent_rel;
+		vals[2] = parent_abs;
 		offs[5] = (uint32_t)at;
 		memcpy(p, g_loc_vhdx, 16);
-		vstd_put_le16(p + 18, 2);
-		for (int k = 0; k < 2; k++) {
+		vstd_put_le16(p + 18, (uint16_t)nk);
+		for (int k = 0; k < nk; k++) {
 			size_t kl, vl;
 			kl = put_utf16(p + pos, keys[k]);
 			vstd_put_le32(p + 20 + 12 * k, (uint32_t)pos);

@@ -86,6 +86,8 @@ struct vhdx_state {
 	uint64_t *bat;
 	uint8_t *bat_dirty;       /* per 4 KiB page of the BAT */
 	int dirty_any;
+	uint64_t *sb_pending;     /* differencing: blocks whose bitmap bits to set */
+	size_t n_sb_pending, cap_sb_pending;
 	uint64_t file_end;        /* next allocation (1 MiB aligned) */
 	int headers_updated;
 	uint64_t log_seq;         /* last log sequence used */
@@ -115,12 +117,15 @@ void vhdx_region_build(uint8_t *buf, uint64_t bat_off, uint32_t bat_len, uint64_
 int vhdx_metadata_read(vstd_disk *d, struct vhdx_state *s);
 size_t vhdx_metadata_build(uint8_t *buf, size_t cap, uint32_t block_size, int leave_alloc,
 			   uint64_t vsize, uint32_t lsec, uint32_t psec, const char *parent_rel,
-			   const vhdx_guid *parent_link);
+			   const char *parent_abs, const vhdx_guid *parent_link);
 
 /* bat.c */
 int vhdx_bat_read(vstd_disk *d, struct vhdx_state *s, uint64_t file_size);
 int vhdx_bat_set(vstd_disk *d, struct vhdx_state *s, uint64_t idx, uint64_t entry);
 int vhdx_bat_flush(vstd_disk *d, struct vhdx_state *s);
+/* Differencing: block b became fully present; allocate its chunk's sector
+ * bitmap block if needed (at *file_end) and set its bits at flush. */
+int vhdx_bat_mark_present(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t *file_end);
 uint64_t vhdx_bat_payload_index(const struct vhdx_state *s, uint64_t block);
 uint64_t vhdx_bat_sb_index(const struct vhdx_state *s, uint64_t block);
 

@@ -82,7 +82,7 @@ START_TEST(libyal_metadata)
 		uint8_t *ref = calloc(1, 1 << 20);
 		vhdx_guid link;
 		memset(&link, 0, sizeof(link));
-		vhdx_metadata_build(ref, 1 << 20, 1 << 21, 0, 10 << 20, 512, 4096, NULL, &link);
+		vhdx_metadata_build(ref, 1 << 20, 1 << 21, 0, 10 << 20, 512, 4096, NULL, NULL, &link);
 		memcpy(m + 64, ref + 64, 4 * 32);
 		memcpy(m + 0x10000, ref + 0x10000, 0x10000);
 		free(ref);

@@ -85,6 +85,18 @@ static int parse_params(const struct vstd_disk_create_args *a, struct create_par
 	return 0;
 }
 
+/* The L1 table a virtual size needs must stay within the limit. */
+static int check_l1(const struct vstd_disk_create_args *a, const struct create_params *p)
+{
+	uint64_t cs = (uint64_t)1 << p->cluster_bits, l2e = cs / (p->ext_l2 ? 16 : 8);
+	uint64_t nl2 = ((a->size + cs - 1) / cs + l2e - 1) / l2e;
+	if (nl2 * 8 > QCOW2_MAX_L1_BYTES)
+		return vstd_err(VSTD_EINVAL,
+				"%s: a virtual size of %" PRIu64 " needs an L1 table over 32 MiB "
+				"(try a larger cluster size)", a->path, a->size);
+	return 0;
+}
+
 int qcow2_create(vstd_io *io, const struct vstd_disk_create_args *a)
 {
 	struct create_params p;
@@ -94,7 +106,7 @@ int qcow2_create(vstd_io *io, const struct vstd_disk_create_args *a)
 	vstd_disk *d = NULL;
 	vstd_io *dio = NULL;
 	int rc;
-	if ((rc = parse_params(a, &p)) < 0)
+	if ((rc = parse_params(a, &p)) < 0 || (rc = check_l1(a, &p)) < 0)
 		return rc;
 	if (backing == NULL)
 		backing = vstd_kv_get(a->options, "backing_file");
@@ -214,7 +226,7 @@ int qcow2_measure(const struct vstd_disk_create_args *a, vstd_disk *src,
 	struct create_params p;
 	uint64_t cs, data = 0, meta;
 	int rc;
-	if ((rc = parse_params(a, &p)) < 0)
+	if ((rc = parse_params(a, &p)) < 0 || (rc = check_l1(a, &p)) < 0)
 		return rc;
 	cs = (uint64_t)1 << p.cluster_bits;
 	memset(res, 0, sizeof(res[0]));

@@ -92,6 +92,9 @@ static int vpc_plan(const struct vstd_disk_create_args *args, struct vpc_plan *p
 	}
 	if (args->backing_file != NULL && p->fixed)
 		return vstd_err(VSTD_EINVAL, "%s: a fixed VHD cannot have a parent", args->path);
+	/* a child has its parent's size exactly, whatever geometry that is */
+	if (args->backing_file != NULL)
+		p->force = 1;
 	p->size = vstd_align_up(args->size, VPC_SECTOR);
 	vpc_chs_for_size(p->size, &p->f.cylinders, &p->f.heads, &p->f.spt);
 	if (!p->force) {

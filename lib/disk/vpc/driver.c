@@ -273,6 +273,36 @@ static int vpc_read(vstd_disk *d, uint64_t off, void *vbuf, size_t len)
 	return 0;
 }
 
+/*
+ * A new block of a differencing image is written whole: the parent's data
+ * around the write, and every bitmap bit set.  The spec would allow setting
+ * only the written sectors (and we read such images, as Hyper-V writes
+ * them), but libvhdi (20210425) reads clear sectors that follow set ones as
+ * zeroes instead of the parent's data; whole blocks read the same
+ * everywhere, at the cost of space.
+ */
+static int write_new_diff_block(vstd_disk *d, struct vpc_state *s, uint64_t off,
+				const uint8_t *buf, size_t n)
+{
+	uint32_t block = (uint32_t)(off / s->block_size);
+	uint64_t base = (uint64_t)block * s->block_size;
+	size_t have = d->size - base < s->block_size ? (size_t)(d->size - base) : s->block_size;
+	uint8_t *tmp = vstd_calloc(1, s->block_size);
+	int rc;
+	if (tmp == NULL)
+		return vstd_err_code();
+	rc = vstd_disk_read_below(d, base, tmp, have);
+	if (rc == 0) {
+		memcpy(tmp + (off - base), buf, n);
+		rc = vstd_io_pwrite(d->io, tmp, s->block_size,
+				    (uint64_t)s->bat[block] * VPC_SECTOR + s->bitmap_size);
+	}
+	vstd_free(tmp);
+	if (rc < 0)
+		return rc;
+	return vpc_bitmap_set(d, s, block, 0, s->block_size / VPC_SECTOR);
+}
+
 /* Write sector-aligned data [off, off+n) inside one block. */
 static int write_in_block(vstd_disk *d, struct vpc_state *s, uint64_t off, const uint8_t *buf,
 			  size_t n)
@@ -283,6 +313,8 @@ static int write_in_block(vstd_disk *d, struct vpc_state *s, uint64_t off, const
 	if (s->bat[block] == VPC_BAT_UNUSED) {
 		if ((rc = vpc_block_allocate(d, s, block)) < 0)
 			return rc;
+		if (s->footer.type == VPC_DIFF && n < s->block_size)
+			return write_new_diff_block(d, s, off, buf, n);
 	} else if (s->bat_bad != NULL && s->bat_bad[block]) {
 		return vpc_bad_entry_error(d, s, block);
 	}
@@ -429,6 +461,7 @@ static int vpc_set_size(vstd_disk *d, struct vpc_state *s, uint64_t size)
 		return vstd_err(VSTD_EINVAL, "%s: a VHD can hold at most 2040 GiB", d->filename);
 	vpc_chs_for_size(size, &f.cylinders, &f.heads, &f.spt);
 	f.current_size = size;
+	f.original_size = size; /* libvhdi reports this one as the media size */
 	if (vpc_virtual_size(&f, &use_chs) != size) {
 		uint64_t up = size;
 		uint16_t c;

@@ -393,6 +393,31 @@ VSTD_API int vstd_virtio_pci_msix_entry(const vstd_virtio_pci *p, unsigned vecto
 /** vstd_virtio_pci_notify_offset - offset in BAR 4 of queue q's notify register. */
 VSTD_API uint64_t vstd_virtio_pci_notify_offset(const vstd_virtio_pci *p, unsigned queue);
 
+/* ------------------------------------------------------------ inspection */
+
+#define VSTD_VIRTIO_RING_VERSION 1
+typedef struct vstd_virtio_ring {
+	unsigned version;   /* VSTD_VIRTIO_RING_VERSION */
+	int packed;         /* packed layout (else split) */
+	uint16_t num;       /* queue size */
+	uint64_t desc, driver, device; /* guest addresses of the three areas */
+	int indirect;       /* INDIRECT_DESC negotiated */
+	uint16_t last_avail;/* split: where the device stands (0: ring start) */
+} vstd_virtio_ring;
+#define VSTD_VIRTIO_RING_INIT {VSTD_VIRTIO_RING_VERSION, 0, 0, 0, 0, 0, 1, 0}
+
+/**
+ * vstd_virtio_ring_decode - describe a virtqueue found in guest memory
+ * (e.g. a memory dump): the descriptors, the driver and device areas, and
+ * every available chain as the device would see it, validated by the same
+ * rules (a chain breaking one is shown with the reason).  Guest memory is
+ * only read.  `line` gets one line of text at a time.  Returns the number
+ * of valid available chains, or VSTD_ECORRUPT / VSTD_EINVAL when the ring
+ * itself cannot be placed in memory.
+ */
+VSTD_API int vstd_virtio_ring_decode(const vstd_guestmem *gm, const vstd_virtio_ring *ring,
+				     void (*line)(void *opaque, const char *text), void *opaque);
+
 /* ------------------------------------------------------------ self-test */
 
 /**

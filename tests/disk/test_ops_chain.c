@@ -141,6 +141,33 @@ START_TEST(commit_and_amend)
 }
 END_TEST
 
+START_TEST(snapshots)
+{
+	sh_ok("snapshot",
+	      vt_run("cd '%s' && rm -f s.qcow2 && qemu-img create -q -f qcow2 s.qcow2 4M && "
+	             "qemu-io -c "
+	             "'write -P 0x55 0 1M' s.qcow2 && '%s' img snapshot -c snap1 s.qcow2 && "
+	             "qemu-io -c "
+	             "'write -P 0x66 0 1M' s.qcow2 && qemu-img snapshot -l s.qcow2 | grep -q snap1 "
+	             "&& "
+	             "'%s' img snapshot -l s.qcow2 | grep -q snap1 && qemu-img check s.qcow2",
+	             vt_tmpdir(), vt_cli(), vt_cli()));
+	/* convert -l gives the snapshot's contents, as qemu-img's does */
+	sh_ok("convert -l", vt_run("cd '%s' && '%s' img convert -l snapshot.name=snap1 -O raw "
+	                           "s.qcow2 snap.raw && "
+	                           "qemu-img convert -l snapshot.name=snap1 -O raw s.qcow2 "
+	                           "qsnap.raw && cmp snap.raw "
+	                           "qsnap.raw && ! qemu-img compare -q s.qcow2 snap.raw",
+	                           vt_tmpdir(), vt_cli()));
+	sh_ok("apply and delete", vt_run("cd '%s' && '%s' img snapshot -a snap1 s.qcow2 && "
+	                                 "qemu-img compare s.qcow2 snap.raw "
+	                                 "&& '%s' img snapshot -d snap1 s.qcow2 && ! qemu-img "
+	                                 "snapshot -l s.qcow2 | grep -q "
+	                                 "snap1 && qemu-img check s.qcow2",
+	                                 vt_tmpdir(), vt_cli(), vt_cli()));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("disk/ops_chain");
@@ -157,6 +184,7 @@ int main(void)
 	tcase_add_test(tc, convert_with_backing_and_compression);
 	tcase_add_test(tc, rebase_safe_unsafe_none);
 	tcase_add_test(tc, commit_and_amend);
+	tcase_add_test(tc, snapshots);
 	suite_add_tcase(s, tc);
 	return vt_main(s);
 }

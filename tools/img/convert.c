@@ -82,7 +82,14 @@ int img_convert(int argc, char **argv)
 				                 "-m: give 1 to 64 requests in flight");
 			o.parallel = (unsigned)m;
 			break;
-		case 'l': snapshot = optarg; break;
+		case 'l':
+			/* qemu-img's "snapshot.name=x" / "snapshot.id=x" forms too */
+			snapshot = optarg;
+			if (strncmp(snapshot, "snapshot.name=", 14) == 0)
+				snapshot += 14;
+			else if (strncmp(snapshot, "snapshot.id=", 12) == 0)
+				snapshot += 12;
+			break;
 		case 'C': o.flags |= VSTD_CONVERT_COPY_RANGE; break;
 		case 'z': o.flags |= VSTD_CONVERT_TARGET_IS_ZERO; break;
 		case 't':

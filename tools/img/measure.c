@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "common/cli.h"
 
@@ -51,7 +52,14 @@ int img_measure(int argc, char **argv)
 				return CLI_EXIT_ERROR;
 			have_size = 1;
 			break;
-		case 'l': snapshot = optarg; break;
+		case 'l':
+			/* qemu-img's "snapshot.name=x" / "snapshot.id=x" forms too */
+			snapshot = optarg;
+			if (strncmp(snapshot, "snapshot.name=", 14) == 0)
+				snapshot += 14;
+			else if (strncmp(snapshot, "snapshot.id=", 12) == 0)
+				snapshot += 12;
+			break;
 		case 'U': break;
 		default: return cli_bad_option(CLI_EXIT_ERROR, argc, argv);
 		}

@@ -29,7 +29,7 @@ static void list(vstd_disk_snapshot *s, size_t n)
 		if (localtime_r(&t, &tm) != NULL)
 			strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
 		cli_format_size(s[i].vm_state_size, vs, sizeof(vs));
-		printf("%-10s%-20s%11s%20s %04llu:%02llu:%02llu.%03llu", s[i].id ? s[i].id : "",
+		printf("%-10s%-20s%11s%20s %02llu:%02llu:%02llu.%03llu", s[i].id ? s[i].id : "",
 		       s[i].name ? s[i].name : "", vs, date, (unsigned long long)(ms / 3600000),
 		       (unsigned long long)(ms / 60000 % 60), (unsigned long long)(ms / 1000 % 60),
 		       (unsigned long long)(ms % 1000));

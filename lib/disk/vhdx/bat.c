@@ -114,8 +114,14 @@ int vhdx_bat_flush(vstd_disk *d, struct vhdx_state *s)
 	uint64_t *offs;
 	uint8_t **bufs, *data;
 	int rc = 0;
+	uint64_t size;
 	if (!s->dirty_any)
 		return 0;
+	/* blocks allocated since the last flush get their file space first:
+	 * metadata never points past the end of the file */
+	if ((rc = vstd_io_size(s->io, &size)) < 0 ||
+	    (size < s->file_end && (rc = vstd_io_truncate(s->io, s->file_end)) < 0))
+		return rc;
 	for (uint64_t p = 0; p < pages; p++)
 		n += s->bat_dirty[p];
 	for (size_t i = 0; i < s->n_sb_pending; i++) {
@@ -156,7 +162,7 @@ int vhdx_bat_flush(vstd_disk *d, struct vhdx_state *s)
 					page = bufs[j];
 			if (page == NULL) {
 				page = data + n * 4096;
-				if ((rc = vstd_io_pread(s->io, page, 4096, off)) < 0)
+				if ((rc = vhdx_read_host(s, page, 4096, off)) < 0)
 					break;
 				offs[n] = off;
 				bufs[n++] = page;
@@ -187,9 +193,7 @@ int vhdx_bat_mark_present(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64
 	int rc;
 	if ((s->bat[sbi] & 7) != VHDX_SB_PRESENT) {
 		uint64_t at = *file_end;
-		if ((rc = vstd_io_truncate(s->io, at + VHDX_MIB)) < 0)
-			return rc;
-		*file_end = at + VHDX_MIB;
+		*file_end = at + VHDX_MIB; /* the file grows at the next flush */
 		if ((rc = vhdx_bat_set(d, s, sbi, (at / VHDX_MIB) << 20 | VHDX_SB_PRESENT)) < 0)
 			return rc;
 	}

@@ -174,6 +174,23 @@ static int check_parent(vstd_disk *d, struct vhdx_state *s)
 	return 0;
 }
 
+/* Read file data of a present block.  Blocks allocated in this session
+ * may lie past the end of the file until the next flush extends it: that
+ * part reads as zeroes.  Anything else past the end is an error. */
+int vhdx_read_host(struct vhdx_state *s, void *buf, size_t len, uint64_t off)
+{
+	size_t got = 0;
+	int rc = vstd_io_pread_partial(s->io, buf, len, off, &got);
+	if (rc < 0)
+		return rc;
+	if (got < len) {
+		if (off + len > s->file_end)
+			return vstd_io_pread(s->io, buf, len, off); /* the usual error */
+		memset((uint8_t *)buf + got, 0, len - got);
+	}
+	return 0;
+}
+
 static int bit_set(const uint8_t *bm, uint64_t i)
 {
 	return (bm[i / 8] >> (i % 8)) & 1;
@@ -210,7 +227,7 @@ static int read_partial(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t
 			if (run_end > end)
 				run_end = end;
 			if (set)
-				rc = vstd_io_pread(s->io, out + (pos - in), (size_t)(run_end - pos), base + pos);
+				rc = vhdx_read_host(s, out + (pos - in), (size_t)(run_end - pos), base + pos);
 			else
 				rc = vstd_disk_read_below(d, b * s->block_size + pos, out + (pos - in),
 							  (size_t)(run_end - pos));
@@ -234,7 +251,7 @@ static int vhdx_read(vstd_disk *d, uint64_t off, void *buf, size_t len)
 		uint64_t e = s->bat[vhdx_bat_payload_index(s, b)];
 		switch (e & 7) {
 		case VHDX_PAYLOAD_FULLY_PRESENT:
-			rc = vstd_io_pread(s->io, out, n, (e >> 20) * VHDX_MIB + in);
+			rc = vhdx_read_host(s, out, n, (e >> 20) * VHDX_MIB + in);
 			break;
 		case VHDX_PAYLOAD_PARTIALLY_PRESENT:
 			rc = read_partial(d, s, b, in, out, n);
@@ -327,8 +344,8 @@ static int write_block(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t 
 	base = s->file_end;
 	if (base / VHDX_MIB >= ((uint64_t)1 << 44))
 		return vstd_err(VSTD_ELIMIT, "%s: file offset too large", d->filename);
-	if ((rc = vstd_io_truncate(s->io, base + s->block_size)) < 0)
-		return rc;
+	/* the file is extended at the next flush (writing into a hole made
+	 * by truncating first is much slower on common file systems) */
 	s->file_end = base + s->block_size;
 	if (s->has_parent && st != VHDX_PAYLOAD_ZERO && n < s->block_size) {
 		uint8_t *tmp = vstd_malloc((size_t)VHDX_MIB);
@@ -387,11 +404,8 @@ static int zero_or_trim(vstd_disk *d, uint64_t off, uint64_t len, int trim)
 				rc = vstd_io_write_zeroes(s->io, (e >> 20) * VHDX_MIB, s->block_size, 0);
 			} else {
 				uint64_t base = s->file_end;
-				rc = vstd_io_truncate(s->io, base + s->block_size);
-				if (rc == 0) {
-					s->file_end = base + s->block_size;
-					rc = vhdx_bat_mark_present(d, s, b, &s->file_end);
-				}
+				s->file_end = base + s->block_size;
+				rc = vhdx_bat_mark_present(d, s, b, &s->file_end);
 				if (rc == 0)
 					rc = vhdx_bat_set(d, s, idx, (base / VHDX_MIB) << 20 |
 								     VHDX_PAYLOAD_FULLY_PRESENT);

@@ -129,6 +129,9 @@ int vhdx_bat_mark_present(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64
 uint64_t vhdx_bat_payload_index(const struct vhdx_state *s, uint64_t block);
 uint64_t vhdx_bat_sb_index(const struct vhdx_state *s, uint64_t block);
 
+/* driver.c */
+int vhdx_read_host(struct vhdx_state *s, void *buf, size_t len, uint64_t off);
+
 /* log.c */
 int vhdx_log_find(vstd_disk *d, struct vhdx_state *s, vstd_io *io, uint64_t file_size,
 		  struct vhdx_log_replay *out);

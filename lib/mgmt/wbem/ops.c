@@ -233,6 +233,10 @@ static void op_assoc(struct wbem_ctx *c, const struct cim_req *req, int associat
 		if (prov_enumerate(c->m, c->ar, cls->name, &assocs) < 0)
 			return fail(c, CIM_ERR_FAILED, vstd_error_last()->message);
 	}
+	struct cim_path **seen = arena_array(c->ar, assocs.n + 1, sizeof(*seen));
+	size_t n_seen = 0;
+	if (seen == NULL)
+		return fail(c, CIM_ERR_FAILED, "out of memory");
 	sbuf_puts(c->out, "<IRETURNVALUE>");
 	for (size_t i = 0; i < assocs.n; i++) {
 		struct cim_instance *a = assocs.v[i];
@@ -269,6 +273,14 @@ static void op_assoc(struct wbem_ctx *c, const struct cim_req *req, int associat
 				const struct cim_class *oc = cim_class_find(other->classname);
 				if (oc == NULL || (result_class && !cim_class_is_a(oc, result_class)))
 					continue;
+				/* an object reached through two associations is returned once */
+				int dup = 0;
+				for (size_t d = 0; d < n_seen && !dup; d++)
+					dup = cim_path_equal(seen[d], other);
+				if (dup)
+					continue;
+				if (n_seen < assocs.n)
+					seen[n_seen++] = other;
 				if (names) {
 					sbuf_puts(c->out, "<OBJECTPATH>");
 					enc_instancepath(c->out, other, c->host);

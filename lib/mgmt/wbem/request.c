@@ -62,6 +62,23 @@ static int depth_ok(xmlNode *n, int depth)
 static const char *text_of(arena *ar, xmlNode *n)
 {
 	size_t len = 0;
+	/* wbemcli sends embedded instances as markup inside VALUE instead of
+	 * escaped text: hand the markup back as text */
+	for (xmlNode *c = n->children; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE) {
+			xmlBuffer *xb = xmlBufferCreate();
+			const char *r = NULL;
+			if (xb == NULL)
+				return NULL;
+			for (xmlNode *d = n->children; d; d = d->next)
+				if (xmlNodeDump(xb, n->doc, d, 0, 0) < 0)
+					break;
+			if (xmlBufferLength(xb) >= 0 && (size_t)xmlBufferLength(xb) <= VSTD_CIM_MAX_REQUEST)
+				r = arena_strndup(ar, (const char *)xmlBufferContent(xb),
+						  (size_t)xmlBufferLength(xb));
+			xmlBufferFree(xb);
+			return r;
+		}
 	for (xmlNode *c = n->children; c; c = c->next)
 		if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE)
 			len += strlen((const char *)c->content);

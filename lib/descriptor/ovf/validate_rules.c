@@ -673,7 +673,8 @@ void ovf_validate_rules(ovf_vctx *v)
 	const char *nm = vstd_ovf_name(ovf);
 	size_t nl = strlen(nm);
 	const char *slash = strrchr(nm, '/');
-	if (v->opts->file_size == NULL && (slash == NULL || strchr(slash, '.') != NULL) &&
+	const char *base = slash ? slash + 1 : nm;
+	if (v->opts->file_size == NULL && strchr(base, '.') != NULL &&
 	    (nl < 4 || strcasecmp(nm + nl - 4, ".ovf") != 0) && strcmp(nm, "descriptor") != 0)
 		ovf_diag(v, v->strict ? E : W, NULL, "DSP0243 5.1",
 			 "the descriptor '%s' does not have the extension .ovf", nm);

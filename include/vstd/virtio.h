@@ -177,7 +177,9 @@ VSTD_API const char *vstd_virtio_dev_broken_reason(const vstd_virtio_dev *dev);
 /**
  * vstd_virtio_notify - the guest notified queue `queue` (its write to the
  * notify register, or an ioeventfd).  Processes every available buffer and
- * interrupts as the ring's suppression rules say.  Returns 0, VSTD_ESTATE
+ * interrupts as the ring's suppression rules say.  Returns 0, or 1 when it
+ * stopped after 4 x queue-size chains with more available (call again, so
+ * a guest adding buffers from another vCPU cannot pin the thread), VSTD_ESTATE
  * when the device is not DRIVER_OK or is broken (nothing done), VSTD_ERANGE
  * for a queue that does not exist or is not enabled, VSTD_ECORRUPT when the
  * ring broke a rule just now (the device is then NEEDS_RESET).

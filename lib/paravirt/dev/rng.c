@@ -47,5 +47,5 @@ int vstd_virtio_rng_new(vstd_virtio_dev **out, vstd_guestmem *gm, const vstd_vir
 {
 	if (out == NULL)
 		return vstd_err(VSTD_EINVAL, "virtio-rng: NULL out pointer");
-	return vdev_new(out, &rng_ops, gm, 1, 1024, vstd_virtio_default_features(VSTD_VIRTIO_RNG), opts);
+	return vdev_new(out, &rng_ops, gm, 1, 8, vstd_virtio_default_features(VSTD_VIRTIO_RNG), opts);
 }

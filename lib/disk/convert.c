@@ -282,17 +282,25 @@ static void compress_job_run(void *arg)
 static int write_compressed_run(struct convert *c, const struct slot *s, const struct run *r)
 {
 	const uint8_t *data = s->buf + r->buf_off;
-	uint64_t whole = r->len / c->unit * c->unit;
-	size_t n = (size_t)(whole / c->unit), per = c->zbuf_cap / c->njobs_cap;
+	/* Only whole, aligned units are compressed; a partial unit at either
+	 * end of the run (next to a hole, or at the end of a disk whose size is
+	 * no multiple of the unit) is stored uncompressed. */
+	uint64_t first = vstd_align_up(r->off, c->unit), end = r->off + r->len;
+	uint64_t last = vstd_align_down(end, c->unit);
+	size_t head, n, per = c->zbuf_cap / c->njobs_cap;
 	int rc = 0;
-	/* The final partial unit of a disk whose size is no multiple of the
-	 * unit is stored uncompressed. */
+	if (first >= last || first > end)
+		return vstd_disk_write(c->dst, r->off, data, (size_t)r->len);
+	head = (size_t)(first - r->off);
+	n = (size_t)((last - first) / c->unit);
 	if (n > c->njobs_cap)
 		return vstd_err(VSTD_ERROR, "convert: request larger than the compression table");
+	if (head > 0 && (rc = vstd_disk_write(c->dst, r->off, data, head)) < 0)
+		return rc;
 	for (size_t i = 0; i < n; i++) {
 		struct compress_job *j = &c->jobs[i];
 		*j = (struct compress_job){.dst = c->dst,
-		                           .in = data + i * c->unit,
+		                           .in = data + head + i * c->unit,
 		                           .in_len = (size_t)c->unit,
 		                           .out = c->zbuf + i * per,
 		                           .out_cap = per};
@@ -304,7 +312,7 @@ static int write_compressed_run(struct convert *c, const struct slot *s, const s
 	vstd_pool_wait(c->pool);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct compress_job *j = &c->jobs[i];
-		uint64_t off = r->off + i * c->unit;
+		uint64_t off = first + i * c->unit;
 		if (j->rc == 0)
 			rc = c->dst->drv->write_compressed(c->dst, off, j->out, j->out_len);
 		else if (j->rc == VSTD_ERANGE)
@@ -312,9 +320,8 @@ static int write_compressed_run(struct convert *c, const struct slot *s, const s
 		else
 			rc = vstd_err(j->err_code, "%s", j->err_msg);
 	}
-	if (rc == 0 && whole < r->len)
-		rc = vstd_disk_write(c->dst, r->off + whole, data + whole,
-		                     (size_t)(r->len - whole));
+	if (rc == 0 && last < end)
+		rc = vstd_disk_write(c->dst, last, data + (last - r->off), (size_t)(end - last));
 	return rc;
 }
 
@@ -599,6 +606,20 @@ int vstd_disk_convert_hooked(vstd_disk *src, const char *dst_path,
 		return vstd_err(
 		        VSTD_EINVAL,
 		        "convert: a backing file (-B) cannot be set on an existing target (-n)");
+	/* Creating the target over a file of the source's chain would destroy
+	 * the data being read. */
+	if (stat(dst_path, &st) == 0) {
+		for (vstd_disk *l = src; l != NULL; l = vstd_disk_backing(l)) {
+			struct stat ls;
+			if (stat(vstd_disk_filename(l), &ls) == 0 && ls.st_dev == st.st_dev &&
+			    ls.st_ino == st.st_ino)
+				return vstd_err(
+				        VSTD_EINVAL,
+				        "%s: the target is the source image '%s' (or in its "
+				        "backing chain); give another target file",
+				        dst_path, vstd_disk_filename(l));
+		}
+	}
 	if (o.snapshot != NULL) {
 		if ((rc = vstd_disk_snapshot_open(&view, src, o.snapshot)) < 0)
 			return rc;

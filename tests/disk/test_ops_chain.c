@@ -77,6 +77,15 @@ START_TEST(convert_with_backing_and_compression)
 	             "&& "
 	             "qemu-img compare flat.raw c.qcow2",
 	             vt_tmpdir(), vt_cli()));
+	/* -c with holes that split clusters: partial units stored plainly */
+	sh_ok("convert -c holes", vt_run("cd '%s' && rm -f h2.raw hc2.qcow2 && truncate -s 8M "
+	                                 "h2.raw && qemu-io -f raw -c "
+	                                 "'write -P 0x41 69632 8192' -c 'write -P 0x42 1003520 "
+	                                 "300000' -c 'write -P 0x43 "
+	                                 "8384512 4096' h2.raw && '%s' img convert -c -O qcow2 "
+	                                 "h2.raw hc2.qcow2 && qemu-img "
+	                                 "compare h2.raw hc2.qcow2 && qemu-img check hc2.qcow2",
+	                                 vt_tmpdir(), vt_cli()));
 	/* and qemu-img's qcow2 read back by vstd */
 	sh_ok("qemu qcow2",
 	      vt_run("cd '%s' && rm -f q.qcow2 && qemu-img convert -c -O qcow2 flat.raw q.qcow2 && "

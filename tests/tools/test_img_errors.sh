@@ -75,6 +75,9 @@ expect 1 "convert into a directory" img convert ok.raw adir
 expect 1 "convert -n into a missing target" img convert -n ok.raw missing-target.raw
 expect 1 "convert with an unknown option" img convert --bogus ok.raw out.raw
 expect 1 "convert -c to raw (no compression)" img convert -c -O raw ok.raw out.raw
+cp ok.raw same.raw
+expect 1 "convert onto the source itself" img convert same.raw same.raw
+[ "$(stat -c %s same.raw)" = 1048576 ] || { echo "FAIL: convert onto itself changed the source"; fails=$((fails + 1)); }
 [ -e out.raw ] && { echo "FAIL: a failed convert left out.raw behind"; fails=$((fails + 1)); }
 # an unwritable target: a read-only directory (root ignores modes: use /proc)
 mkdir ro && chmod 555 ro

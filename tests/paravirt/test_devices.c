@@ -6,6 +6,9 @@
  */
 #include <stdio.h>
 
+#include <string.h>
+
+#include "core/bytes.h"
 #include "paravirt/exercise.h"
 #include "vtest.h"
 
@@ -140,6 +143,150 @@ START_TEST(blk_queue_depth_1_and_64)
 }
 END_TEST
 
+/* A legacy (pre-1.0) driver on a transitional PCI device: I/O BAR 0,
+ * queue PFN, the legacy ring layout, no VERSION_1. */
+static uint64_t io_rd(struct loopvm *vm, uint64_t off, unsigned size)
+{
+	uint8_t b[8] = {0};
+	vt_ok(vstd_virtio_pci_bar_read(vm->pci, 0, off, b, size));
+	return vstd_le64(b);
+}
+static void io_wr(struct loopvm *vm, uint64_t off, uint64_t v, unsigned size)
+{
+	uint8_t b[8];
+	vstd_put_le64(b, v);
+	vt_ok(vstd_virtio_pci_bar_write(vm->pci, 0, off, b, size));
+}
+
+START_TEST(legacy_driver_on_transitional_pci)
+{
+	struct loopvm vm;
+	vstd_io *io;
+	vstd_disk *disk;
+	vstd_virtio_dev *dev;
+	vstd_disk_open_opts o = VSTD_DISK_OPEN_OPTS_INIT;
+	uint8_t *ring, *hdr, *data, *st, *desc, *avail, *used;
+	uint64_t ring_gpa, hdr_gpa, data_gpa, st_gpa;
+	uint32_t num;
+	int is_io;
+	vt_ok(loopvm_init(&vm, 4 << 20, 0));
+	vt_ok(vstd_io_mem_new(&io, NULL, 0, 0, VSTD_IO_WRITE));
+	vt_ok(vstd_io_truncate(io, 1 << 20));
+	vt_ok(vstd_io_pwrite(io, "legacy!", 7, 512));
+	o.format = "raw";
+	o.flags = VSTD_DISK_RDWR;
+	vt_ok(vstd_disk_open_io(&disk, io, "mem", &o));
+	vt_ok(vstd_virtio_blk_new(&dev, vm.gm, disk, NULL));
+	vt_ok(loopvm_attach(&vm, dev, 2));
+	ck_assert_uint_eq(vstd_virtio_pci_bar(vm.pci, 0, &is_io, NULL), 128);
+	ck_assert_int_eq(is_io, 1);
+	ck_assert_uint_eq(vm.drv.device_id, 2); /* from the subsystem ID */
+	io_wr(&vm, 0x12, 0, 1);
+	io_wr(&vm, 0x12, 3, 1);
+	ck_assert_uint_eq(io_rd(&vm, 0x00, 4) & (1u << 2), 1u << 2); /* SEG_MAX */
+	io_wr(&vm, 0x04, 1u << 9, 4);                                  /* FLUSH only */
+	ck_assert_uint_eq(io_rd(&vm, 20, 4), (1 << 20) / 512);         /* capacity, legacy config offset */
+	io_wr(&vm, 0x0e, 0, 2);
+	num = (uint32_t)io_rd(&vm, 0x0c, 2);
+	ck_assert_uint_eq(num, 256);
+	ring = loopvm_alloc(&vm, 3 * 4096, 4096, &ring_gpa);
+	hdr = loopvm_alloc(&vm, 16, 16, &hdr_gpa);
+	data = loopvm_alloc(&vm, 512, 512, &data_gpa);
+	st = loopvm_alloc(&vm, 1, 1, &st_gpa);
+	io_wr(&vm, 0x08, ring_gpa >> 12, 4);
+	io_wr(&vm, 0x12, 7, 1); /* DRIVER_OK without FEATURES_OK: legacy */
+	ck_assert_uint_eq(io_rd(&vm, 0x12, 1), 7);
+	desc = ring;
+	avail = ring + 16 * num;
+	used = ring + 8192; /* align(16*256 + 6 + 2*256, 4096) */
+	vstd_put_le32(hdr, 0);
+	vstd_put_le64(hdr + 8, 1);
+	vstd_put_le64(desc, hdr_gpa);
+	vstd_put_le32(desc + 8, 16);
+	vstd_put_le16(desc + 12, 1);
+	vstd_put_le16(desc + 14, 1);
+	vstd_put_le64(desc + 16, data_gpa);
+	vstd_put_le32(desc + 24, 512);
+	vstd_put_le16(desc + 28, 3);
+	vstd_put_le16(desc + 30, 2);
+	vstd_put_le64(desc + 32, st_gpa);
+	vstd_put_le32(desc + 40, 1);
+	vstd_put_le16(desc + 44, 2);
+	vstd_put_le16(avail + 4, 0);
+	vstd_put_le16(avail + 2, 1);
+	*st = 0xee;
+	io_wr(&vm, 0x10, 0, 2); /* notify queue 0 */
+	ck_assert_uint_eq(vstd_le16(used + 2), 1);
+	ck_assert_uint_eq(vstd_le32(used + 8), 513);
+	ck_assert_uint_eq(*st, 0);
+	ck_assert_int_eq(memcmp(data, "legacy!", 7), 0);
+	ck_assert_uint_eq(io_rd(&vm, 0x13, 1), 1); /* ISR: queue interrupt, read clears */
+	ck_assert_uint_eq(io_rd(&vm, 0x13, 1), 0);
+	loopvm_fini(&vm);
+	vstd_disk_close(disk);
+	vstd_io_close(io);
+}
+END_TEST
+
+/* MSI-X: a queue interrupt goes to the queue's vector; masked vectors pend. */
+START_TEST(msix_vectors_and_masking)
+{
+	struct loopvm vm;
+	vstd_virtio_dev *dev;
+	struct vx_cfg c = {0};
+	struct vdrv_vq vq;
+	char msg[256];
+	uint64_t gpa, addr;
+	uint32_t data, l;
+	int masked;
+	uint8_t *buf, one[4] = {1, 0, 0, 0}, zero[4] = {0};
+	struct vdrv_sg sg;
+	vt_ok(loopvm_init(&vm, 4 << 20, 0));
+	vt_ok(vstd_virtio_rng_new(&dev, vm.gm, NULL));
+	vt_ok(loopvm_attach(&vm, dev, 1));
+	c.transport = 1;
+	c.msix = 1;
+	ck_assert_msg(vx_start(&vm, &c, &vq, 1, msg, sizeof(msg)) == 0, "%s", msg);
+	vt_ok(vstd_virtio_pci_msix_entry(vm.pci, 1, &addr, &data, &masked));
+	ck_assert_uint_eq(addr, 0xfee00000u);
+	ck_assert_uint_eq(data, 0x41);
+	ck_assert_int_eq(masked, 0);
+	buf = loopvm_alloc(&vm, 64, 8, &gpa);
+	sg = (struct vdrv_sg){gpa, 64};
+	ck_assert_int_eq(vdrv_vq_add(&vq, NULL, 0, &sg, 1, buf), 0);
+	vdrv_vq_kick(&vq);
+	ck_assert_ptr_eq(vdrv_vq_get(&vq, &l), buf);
+	ck_assert_uint_eq(vm.vec_irqs[1], 1); /* queue 0 -> vector 1 */
+	ck_assert_uint_eq(vm.vec_irqs[7], 0);  /* no INTx */
+	/* Mask vector 1: the interrupt pends in the PBA, fires on unmask. */
+	vt_ok(vstd_virtio_pci_bar_write(vm.pci, 1, 16 + 12, one, 4));
+	ck_assert_int_eq(vdrv_vq_add(&vq, NULL, 0, &sg, 1, buf), 0);
+	vdrv_vq_kick(&vq);
+	ck_assert_uint_eq(vm.vec_irqs[1], 1);
+	{
+		uint8_t pba[8];
+		vt_ok(vstd_virtio_pci_bar_read(vm.pci, 1, 0x800, pba, 8));
+		ck_assert_uint_eq(pba[0] & 2, 2);
+	}
+	vt_ok(vstd_virtio_pci_bar_write(vm.pci, 1, 16 + 12, zero, 4));
+	ck_assert_uint_eq(vm.vec_irqs[1], 2);
+	/* A vector past the table reads back as NO_VECTOR. */
+	ck_assert_uint_eq(vdrv_config_vector(&vm.drv, 77), 0xffff);
+	loopvm_fini(&vm);
+}
+END_TEST
+
+START_TEST(mmio_cmdline)
+{
+	char buf[80];
+	ck_assert_int_gt(vstd_virtio_mmio_cmdline(buf, sizeof(buf), 0xd0000000, 0x200, 5), 0);
+	ck_assert_str_eq(buf, "virtio_mmio.device=512@0xd0000000:5");
+	ck_assert_int_gt(vstd_virtio_mmio_cmdline(buf, sizeof(buf), 0xfeb00000, 4096, 12), 0);
+	ck_assert_str_eq(buf, "virtio_mmio.device=4K@0xfeb00000:12");
+	ck_assert_int_eq(vstd_virtio_mmio_cmdline(buf, 10, 0xfeb00000, 4096, 12), VSTD_ERANGE);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("paravirt/devices");
@@ -152,6 +299,9 @@ int main(void)
 	tcase_add_test(tc, net_index_wrap);
 	tcase_add_test(tc, console_all_combinations);
 	tcase_add_test(tc, console_single_port);
+	tcase_add_test(tc, legacy_driver_on_transitional_pci);
+	tcase_add_test(tc, msix_vectors_and_masking);
+	tcase_add_test(tc, mmio_cmdline);
 	tcase_add_test(tc, blk_index_wrap_split);
 	tcase_add_test(tc, blk_index_wrap_packed);
 	tcase_add_test(tc, blk_queue_depth_1_and_64);

@@ -79,7 +79,7 @@ int vdi_bmap_load(vstd_disk *d, struct vdi_state *s)
 			s->bad[i] = (uint8_t)bad;
 			s->n_bad++;
 		}
-		if (v < s->h.blocks && v + 1 > s->next_index)
+		else if (v + 1 > s->next_index)
 			s->next_index = v + 1;
 	}
 	vstd_free(raw);

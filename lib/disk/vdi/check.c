@@ -7,8 +7,9 @@
  * Repaired (-r all): entries past the end are cleared (their data was never
  * written), the allocated count is raised to cover every index in use.
  * Shared indexes are only reported: which block owns the data cannot be
- * proven.  Leaked indexes are left (the data area cannot be compacted
- * safely in place).
+ * proven.  Leaked indexes at the end of the data area are handed back
+ * (-r leaks: the allocated count shrinks); leaks between used blocks are
+ * left (the data area cannot be compacted safely in place).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -88,14 +89,42 @@ int vdi_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *res)
 			res->corruptions++;
 		}
 	}
-	for (uint32_t v = 0; v < s->h.blocks_allocated && v < s->h.blocks; v++)
-		if (!(used[v / 8] & (1u << (v & 7))))
+	{
+		uint32_t top = 0; /* one past the highest index in use */
+		int tail_only = 1;
+		for (uint32_t v = 0; v < s->next_index && v < s->h.blocks; v++)
+			if (used[v / 8] & (1u << (v & 7)))
+				top = v + 1;
+		for (uint32_t v = 0; v < s->next_index && v < s->h.blocks; v++) {
+			if (used[v / 8] & (1u << (v & 7)))
+				continue;
 			res->leaks++;
-	if (res->leaks)
-		report(res, "%" PRIu64 " allocated block indexes are used by no block", res->leaks);
+			if (v < top)
+				tail_only = 0;
+		}
+		if (res->leaks)
+			report(res, "%" PRIu64 " allocated block indexes are used by no block",
+			       res->leaks);
+		/* unused indexes at the end can be handed back: nothing follows them */
+		if (res->leaks && tail_only && (flags & VSTD_CHECK_REPAIR_LEAKS) && s->n_bad == 0) {
+			uint8_t hdr[VDI_HEADER_END];
+			s->h.blocks_allocated = top;
+			s->next_index = top;
+			vdi_header_write(&s->h, hdr);
+			if ((rc = vstd_io_pwrite(d->io, hdr + 64, 72 + s->h.header_size - 64, 64)) < 0) {
+				vstd_free(used);
+				return rc;
+			}
+			res->leaks_fixed = res->leaks;
+			res->leaks = 0;
+		}
+	}
 	vstd_free(used);
 	res->image_end_offset = vdi_block_offset(s, s->next_index) - s->h.block_extra;
-	if (flags & VSTD_CHECK_REPAIR_ERRORS)
-		return vdi_meta_flush(d, s);
+	if (flags & VSTD_CHECK_REPAIR_ALL) {
+		if ((rc = vdi_meta_flush(d, s)) < 0)
+			return rc;
+		return vstd_io_flush(d->io);
+	}
 	return 0;
 }

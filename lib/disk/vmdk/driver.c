@@ -754,7 +754,12 @@ static int vmdk_compress(vstd_disk *d, const void *in, size_t in_len, void *out,
 		memcpy(pad, in, in_len);
 		in = pad;
 	}
-	rc = vmdk_deflate(in, (size_t)e->grain, out, out_cap, out_len);
+	/* random-looking data does not shrink: say so at once (the plain
+	 * write stores it cheaply) */
+	if (vmdk_looks_random(in, (size_t)e->grain))
+		rc = VSTD_ERANGE;
+	else
+		rc = vmdk_deflate(in, (size_t)e->grain, out, out_cap, out_len);
 	vstd_free(pad);
 	return rc;
 }

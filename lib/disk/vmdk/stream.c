@@ -71,10 +71,34 @@ int vmdk_stream_read_grain(vstd_disk *d, struct vmdk_extent *e, uint64_t gi, uin
 	return 0;
 }
 
+/* 1 when the bytes look random (already compressed or encrypted data):
+ * a byte histogram close to uniform (chi-square against 256 equal buckets
+ * below 2x its expected value).  Deflate cannot shrink such data, and
+ * trying costs the most there. */
+int vmdk_looks_random(const void *in, size_t len)
+{
+	const uint8_t *p = in;
+	uint32_t hist[256] = {0};
+	uint64_t chi = 0, e;
+	if (len < 4096)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		hist[p[i]]++;
+	e = len / 256;
+	for (int i = 0; i < 256; i++) {
+		int64_t dlt = (int64_t)hist[i] - (int64_t)e;
+		chi += (uint64_t)(dlt * dlt);
+	}
+	/* chi-square = chi / e; random data gives about 255 */
+	return chi / (e ? e : 1) < 512;
+}
+
 int vmdk_deflate(const void *in, size_t in_len, void *out, size_t out_cap, size_t *out_len)
 {
 	uLongf olen = (uLongf)out_cap;
-	int zr = compress2(out, &olen, in, (uLong)in_len, 6);
+	/* random-looking grains are stored (deflate level 0): still a valid
+	 * zlib stream, as streamOptimized requires, at memcpy speed */
+	int zr = compress2(out, &olen, in, (uLong)in_len, vmdk_looks_random(in, in_len) ? 0 : 6);
 	if (zr == Z_BUF_ERROR)
 		return vstd_err(VSTD_ERANGE, "compressed grain does not fit its buffer");
 	if (zr != Z_OK)

@@ -174,6 +174,7 @@ int vmdk_stream_flush(vstd_disk *d, struct vmdk_extent *e);
 int vmdk_stream_put_compressed(vstd_disk *d, struct vmdk_extent *e, uint64_t grain_idx,
 			       const void *z, size_t zlen);
 int vmdk_stream_create(vstd_io *io, uint64_t capacity, const char *desc);
+int vmdk_looks_random(const void *in, size_t len);
 int vmdk_deflate(const void *in, size_t in_len, void *out, size_t out_cap, size_t *out_len);
 int vmdk_stream_begin_write(vstd_disk *d, struct vmdk_extent *e);
 

@@ -86,6 +86,17 @@ START_TEST(convert_with_backing_and_compression)
 	                                 "h2.raw hc2.qcow2 && qemu-img "
 	                                 "compare h2.raw hc2.qcow2 && qemu-img check hc2.qcow2",
 	                                 vt_tmpdir(), vt_cli()));
+	/* measure: the same numbers as qemu-img for qcow2 */
+	sh_ok("measure", vt_run("cd '%s' && '%s' img measure --output=json -O qcow2 flat.raw | jq "
+	                        "-S . > vm.json && "
+	                        "qemu-img measure --output=json -O qcow2 flat.raw | jq -S . > "
+	                        "qm.json && diff vm.json "
+	                        "qm.json && '%s' img measure --output=json -O qcow2 --size 1G | jq "
+	                        "-S . > vm.json && "
+	                        "qemu-img measure --output=json -O qcow2 --size 1G | jq -S . > "
+	                        "qm.json && diff "
+	                        "vm.json qm.json",
+	                        vt_tmpdir(), vt_cli(), vt_cli()));
 	/* and qemu-img's qcow2 read back by vstd */
 	sh_ok("qemu qcow2",
 	      vt_run("cd '%s' && rm -f q.qcow2 && qemu-img convert -c -O qcow2 flat.raw q.qcow2 && "

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
@@ -268,7 +269,10 @@ int vstd_mgmt_open(vstd_mgmt **out, const vstd_mgmt_opts *opts)
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->cond, NULL);
 	m->backend = be;
-	m->state_dir = vstd_strdup(opts->state_dir);
+	/* absolute, so guests started from here find their files whatever their cwd */
+	char *abs = realpath(opts->state_dir, NULL);
+	m->state_dir = vstd_strdup(abs ? abs : opts->state_dir);
+	free(abs); /* realpath's buffer comes from libc malloc */
 	m->qemu_binary = vstd_strdup(opts->qemu_binary ? opts->qemu_binary : "qemu-system-x86_64");
 	m->qemu_accel = vstd_strdup(opts->qemu_accel ? opts->qemu_accel : "tcg");
 	m->vmm_program = opts->vmm_program ? vstd_strdup(opts->vmm_program) : NULL;

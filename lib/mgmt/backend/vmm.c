@@ -1,6 +1,7 @@
 /*
  * mgmt/backend/vmm.c - the vmm backend: each running system is a
- * `vstd vmm run ...` process (the KVM monitor of vmm/), started detached
+ * `vstd vmm run --mem --cpus --serial [--kernel --append --disk]` process
+ * (the KVM monitor of vmm/), started detached
  * and tracked by pid.  Power off is SIGTERM (then SIGKILL), pause and
  * resume are SIGSTOP and SIGCONT, reset is not offered by the process
  * interface and is done as power off + start.
@@ -76,17 +77,30 @@ static int vmm_start(vstd_mgmt *m, struct mgmt_vm *vm)
 	ARG("%s", m->vmm_program);
 	ARG("vmm");
 	ARG("run");
-	ARG("--name=%s", vm->name);
-	ARG("--uuid=%s", vm->uuid);
-	ARG("--memory=%" PRIu64 "M", mgmt_vm_memory_mib(vm));
-	ARG("--cpus=%u", mgmt_vm_vcpus(vm));
-	if (vm->kernel[0])
-		ARG("--kernel=%s", vm->kernel);
-	if (vm->cmdline[0])
-		ARG("--append=%s", vm->cmdline);
-	for (unsigned i = 0; i < vm->n_res && n < MAX_ARGS - 2; i++)
-		if (vm->res[i].type == 17 || vm->res[i].type == 31)
-			ARG("--disk=%s", vm->res[i].host_resource);
+	ARG("--mem");
+	ARG("%" PRIu64 "M", mgmt_vm_memory_mib(vm));
+	ARG("--cpus");
+	ARG("%u", mgmt_vm_vcpus(vm));
+	/* the console file carries the UUID, which is how the process is
+	 * recognised again (mgmt_proc_alive) */
+	ARG("--serial");
+	ARG("%s/systems/%s.console", m->state_dir, vm->uuid);
+	if (vm->kernel[0]) {
+		ARG("--kernel");
+		ARG("%s", vm->kernel);
+	}
+	if (vm->cmdline[0]) {
+		ARG("--append");
+		ARG("%s", vm->cmdline);
+	}
+	for (unsigned i = 0; i < vm->n_res && n < MAX_ARGS - 3; i++)
+		if (vm->res[i].type == 17 || vm->res[i].type == 31) {
+			ARG("--disk");
+			if (vm->res[i].subtype[0])
+				ARG("%s,format=%s", vm->res[i].host_resource, vm->res[i].subtype);
+			else
+				ARG("%s", vm->res[i].host_resource);
+		}
 	argv[n] = NULL;
 #undef ARG
 	snprintf(logp, sizeof(logp), "%s/systems/%s.log", m->state_dir, vm->uuid);

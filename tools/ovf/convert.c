@@ -73,11 +73,11 @@ int ovf_cmd_env(int argc, char **argv)
 	char *xml = NULL;
 	size_t len = 0;
 	int rc = vstd_ovf_env_build(in.doc, vm, keys, values, n, &xml, &len) < 0
-			 ? cli_lib_error(CLI_EXIT_ERROR, NULL) : 0;
+			 ? ovf_fail(CLI_EXIT_ERROR) : 0;
 	if (rc == 0 && iso != NULL) {
 		vstd_iso_file f = {"ovf-env.xml", xml, len};
 		if (vstd_iso9660_write(iso, "OVF_ENV", &f, 1) < 0)
-			rc = cli_lib_error(CLI_EXIT_ERROR, NULL);
+			rc = ovf_fail(CLI_EXIT_ERROR);
 	}
 	if (rc == 0 && (out != NULL || iso == NULL))
 		rc = write_out(out, xml, len);
@@ -169,12 +169,12 @@ int ovf_cmd_convert(int argc, char **argv)
 		fclose(f);
 		vstd_ovf *ovf = NULL;
 		int rc = buf && vstd_ovf_from_libvirt(&ovf, buf, len, input) == 0 ? 0
-						      : cli_lib_error(CLI_EXIT_ERROR, NULL);
+						      : ovf_fail(CLI_EXIT_ERROR);
 		free(buf);
 		char *xml = NULL;
 		size_t xl = 0;
 		if (rc == 0 && vstd_ovf_write(ovf, &xml, &xl) < 0)
-			rc = cli_lib_error(CLI_EXIT_ERROR, NULL);
+			rc = ovf_fail(CLI_EXIT_ERROR);
 		if (rc == 0)
 			rc = write_out(out, xml, xl);
 		vstd_ovf_buffer_free(xml);
@@ -190,14 +190,14 @@ int ovf_cmd_convert(int argc, char **argv)
 	if (strcmp(to, "libvirt") == 0) {
 		char *xml = NULL;
 		size_t xl = 0;
-		rc = vstd_ovf_to_libvirt(in.doc, &to_opts, &xml, &xl) < 0 ? cli_lib_error(CLI_EXIT_ERROR, NULL)
+		rc = vstd_ovf_to_libvirt(in.doc, &to_opts, &xml, &xl) < 0 ? ovf_fail(CLI_EXIT_ERROR)
 									  : write_out(out, xml, xl);
 		vstd_ovf_buffer_free(xml);
 	} else if (strcmp(to, "qemu") == 0) {
 		char **av = NULL;
 		size_t ac = 0;
 		if (vstd_ovf_to_qemu_argv(in.doc, &to_opts, &av, &ac) < 0) {
-			rc = cli_lib_error(CLI_EXIT_ERROR, NULL);
+			rc = ovf_fail(CLI_EXIT_ERROR);
 		} else {
 			FILE *f = out ? fopen(out, "w") : stdout;
 			if (f == NULL) {

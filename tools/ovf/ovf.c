@@ -30,6 +30,11 @@ static const char ovf_usage[] =
 	"  env [--vm ID] [--set KEY=VALUE]... [-o ovf-env.xml] [--iso OUT.iso] INPUT\n"
 	"  convert --to libvirt|qemu|ovf [--disk-dir D] [--config ID] [--vm ID] INPUT\n";
 
+int ovf_fail(int code)
+{
+	return cli_error(code, "%s", vstd_error_last()->message);
+}
+
 int ovf_error_is_invalid(int code)
 {
 	return code == VSTD_ECORRUPT || code == VSTD_EPERM || code == VSTD_ENOTSUP ||
@@ -187,7 +192,7 @@ int ovf_cmd_validate(int argc, char **argv)
 	rc = vstd_ovf_validate(in.doc, &vo, &rep);
 	if (rc < 0) {
 		ovf_input_close(&in);
-		return cli_lib_error(OVF_EXIT_CANNOT, NULL);
+		return ovf_fail(OVF_EXIT_CANNOT);
 	}
 	/* The manifest and certificate, when the package has them. */
 	vstd_ovf_verify_result vr;

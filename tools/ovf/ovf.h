@@ -23,6 +23,8 @@ typedef struct ovf_input {
 /* Open an input; returns 0, or prints the error and returns an exit code. */
 int ovf_input_open(ovf_input *in, const char *path);
 void ovf_input_close(ovf_input *in);
+/* Print "<prog>: <last vstd error>" and return code. */
+int ovf_fail(int code);
 /* 1 when the error code means the input itself is bad (not I/O or usage). */
 int ovf_error_is_invalid(int code);
 

@@ -272,9 +272,9 @@ int ovf_cmd_pack(int argc, char **argv)
 	char *desc = NULL;
 	size_t desc_len = 0;
 	if (rc == 0 && vstd_ovf_build(&ovf, &spec) < 0)
-		rc = cli_lib_error(CLI_EXIT_ERROR, NULL);
+		rc = ovf_fail(CLI_EXIT_ERROR);
 	if (rc == 0 && vstd_ovf_write(ovf, &desc, &desc_len) < 0)
-		rc = cli_lib_error(CLI_EXIT_ERROR, NULL);
+		rc = ovf_fail(CLI_EXIT_ERROR);
 	if (rc == 0) {
 		vstd_ova_input in[MAX_ITEMS + 1];
 		char dname[300];
@@ -290,7 +290,7 @@ int ovf_cmd_pack(int argc, char **argv)
 		oo.sign_key = key;
 		oo.sign_cert = cert;
 		if (vstd_ova_create(out, in, n + 1, &oo) < 0)
-			rc = cli_lib_error(CLI_EXIT_ERROR, NULL);
+			rc = ovf_fail(CLI_EXIT_ERROR);
 	}
 	vstd_ovf_buffer_free(desc);
 	vstd_ovf_free(ovf);
@@ -317,12 +317,12 @@ int ovf_cmd_unpack(int argc, char **argv)
 		return cli_error(CLI_EXIT_USAGE, "usage: vstd ovf unpack INPUT.ova DIR");
 	vstd_ova *ova = NULL;
 	if (vstd_ova_open(&ova, argv[1], NULL) < 0)
-		return cli_lib_error(CLI_EXIT_ERROR, NULL);
+		return ovf_fail(CLI_EXIT_ERROR);
 	if (mkdir(argv[2], 0755) != 0 && errno != EEXIST) {
 		vstd_ova_close(ova);
 		return cli_error(CLI_EXIT_ERROR, "%s: %s", argv[2], strerror(errno));
 	}
-	int rc = vstd_ova_extract(ova, argv[2]) < 0 ? cli_lib_error(CLI_EXIT_ERROR, NULL) : 0;
+	int rc = vstd_ova_extract(ova, argv[2]) < 0 ? ovf_fail(CLI_EXIT_ERROR) : 0;
 	if (rc == 0)
 		printf("%s: %zu members extracted into %s\n", argv[1], vstd_ova_member_count(ova), argv[2]);
 	vstd_ova_close(ova);
@@ -373,7 +373,7 @@ int ovf_cmd_sign(int argc, char **argv)
 		return CLI_EXIT_ERROR;
 	if (in.ova == NULL) {
 		rc = vstd_ovf_dir_sign(in.ovf_path, digest, key, cert) < 0
-			     ? cli_lib_error(CLI_EXIT_ERROR, NULL) : 0;
+			     ? ovf_fail(CLI_EXIT_ERROR) : 0;
 		if (rc == 0)
 			printf("%s: manifest and certificate written\n", in.ovf_path);
 		ovf_input_close(&in);
@@ -389,7 +389,7 @@ int ovf_cmd_sign(int argc, char **argv)
 		return cli_error(CLI_EXIT_ERROR, "cannot create a temporary directory: %s", strerror(errno));
 	}
 	if (vstd_ova_extract(in.ova, tmp) < 0)
-		rc = cli_lib_error(CLI_EXIT_ERROR, NULL);
+		rc = ovf_fail(CLI_EXIT_ERROR);
 	size_t nm = vstd_ova_member_count(in.ova);
 	vstd_ova_input *inputs = calloc(nm + 1, sizeof(*inputs));
 	char **paths = calloc(nm + 1, sizeof(char *));
@@ -416,7 +416,7 @@ int ovf_cmd_sign(int argc, char **argv)
 	oo.sign_key = key;
 	oo.sign_cert = cert;
 	if (rc == 0 && vstd_ova_create(out, inputs, k, &oo) < 0)
-		rc = cli_lib_error(CLI_EXIT_ERROR, NULL);
+		rc = ovf_fail(CLI_EXIT_ERROR);
 	if (rc == 0)
 		printf("%s: signed copy of %s\n", out, argv[optind]);
 	for (size_t i = 0; i < k; i++)

@@ -30,6 +30,7 @@
 #define OVF_DEFAULT_MAX_DEPTH 64u
 #define OVF_DEFAULT_MAX_ITEMS 100000ul
 #define OVF_DEFAULT_MAX_COLLECTION_DEPTH 16u
+#define OVF_MAX_RUN (8u << 20)
 
 void ovf_parse_opts_defaults(vstd_ovf_parse_opts *o, const vstd_ovf_parse_opts *in)
 {
@@ -52,6 +53,7 @@ void ovf_parse_opts_defaults(vstd_ovf_parse_opts *o, const vstd_ovf_parse_opts *
 typedef struct xml_guard {
 	const vstd_ovf_parse_opts *opts;
 	unsigned long elements;
+	unsigned long items;
 	int refused;      /* error code of a policy refusal, 0 if none */
 	char why[400];
 	int line;
@@ -116,6 +118,14 @@ static void hook_start(void *ctx, const xmlChar *localname, const xmlChar *prefi
 		guard_refuse(ctxt, g, VSTD_ELIMIT, why);
 		return;
 	}
+	if (localname != NULL && (strcmp((const char *)localname, "Item") == 0 ||
+				  strcmp((const char *)localname, "EthernetPortItem") == 0 ||
+				  strcmp((const char *)localname, "StorageItem") == 0) &&
+	    ++g->items > g->opts->max_items) {
+		snprintf(why, sizeof(why), "more than %lu items (limit max_items)", g->opts->max_items);
+		guard_refuse(ctxt, g, VSTD_ELIMIT, why);
+		return;
+	}
 	if ((unsigned)ctxt->nodeNr >= g->opts->max_depth) {
 		snprintf(why, sizeof(why), "elements nested deeper than %u (limit max_depth)",
 			 g->opts->max_depth);
@@ -135,7 +145,11 @@ static void hook_reference(void *ctx, const xmlChar *name)
 
 static void hook_serror(void *user, xmlErrorPtr err)
 {
-	xml_guard *g = user;
+	/* The parser passes its userData, which is the context itself. */
+	xmlParserCtxtPtr ctxt = user;
+	xml_guard *g = ctxt != NULL ? ctxt->_private : NULL;
+	if (g == NULL)
+		return;
 	if (err == NULL || g->have_xml_error || err->level < XML_ERR_ERROR)
 		return;
 	g->have_xml_error = 1;
@@ -178,6 +192,22 @@ int ovf_xml_read(xmlDocPtr *out, const void *data, size_t len, const char *name,
 		return vstd_err(VSTD_ELIMIT, "%s: descriptor too large", nm);
 	if (len == 0)
 		return vstd_err(VSTD_ECORRUPT, "%s: empty descriptor", nm);
+
+	/* No single attribute value or text run may exceed OVF_MAX_RUN: both
+	 * end at the next '<', so the distance between two '<' bounds them.
+	 * (libxml2 2.9 mishandles values past its own 10 MB limit.) */
+	const unsigned char *p = data, *end = p + len;
+	while (p < end) {
+		const unsigned char *lt = memchr(p, '<', (size_t)(end - p));
+		const unsigned char *stop = lt ? lt : end;
+		if ((size_t)(stop - p) > OVF_MAX_RUN)
+			return vstd_err(VSTD_ELIMIT, "%s: a value or text of more than %u bytes at offset "
+					"0x%zx (limit of one attribute value or text node)", nm,
+					(unsigned)OVF_MAX_RUN, (size_t)(p - (const unsigned char *)data));
+		if (lt == NULL)
+			break;
+		p = lt + 1;
+	}
 
 	const char *encoding = NULL;
 	if (false_utf16(data, len)) {

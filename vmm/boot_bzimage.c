@@ -98,7 +98,7 @@ unsigned vmm_e820(struct vmm *vm, uint64_t (*ent)[3], unsigned max)
 	/* As QEMU's pc machine: 639 KiB base memory, the EBDA, the BIOS area. */
 	ADD(0, VMM_EBDA_START, 1);
 	ADD(VMM_EBDA_START, 0xa0000 - VMM_EBDA_START, 2);
-	ADD(0xf0000, 0x10000, 2);
+	ADD(0xe0000, 0x20000, 2); /* ACPI tables, MP table, reset stub */
 	ADD(0x100000, vm->low_size - 0x100000, 1);
 	if (vm->ram_size > vm->low_size)
 		ADD(1ULL << 32, vm->ram_size - vm->low_size, 1);

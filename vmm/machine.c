@@ -59,7 +59,7 @@ int vmm_machine_create(struct vmm **out, const struct vmm_config *cfg)
 	for (unsigned i = 0; i < cfg->cpus; i++)
 		if (vmm_kvm_create_vcpu(vm, i) < 0)
 			return -1;
-	if (vmm_mptable(vm) < 0)
+	if (vmm_mptable(vm) < 0 || vmm_acpi(vm) < 0)
 		return -1;
 	/* No BIOS: a guest that resets through the real-mode reset vector
 	 * (Linux's reboot=bios fallback jumps to f000:fff0) finds code that

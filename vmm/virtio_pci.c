@@ -208,6 +208,8 @@ int vmm_virtio_attach(struct vmm *vm)
 		snprintf(serial, sizeof(serial), "vstd-disk-%u", i);
 		bo.serial = serial;
 		bo.read_only = vm->cfg.read_only;
+		bo.num_queues = 1;
+		bo.common.features_off = VSTD_VIRTIO_BIT(12); /* VIRTIO_BLK_F_MQ: one queue */
 		if (vstd_virtio_blk_new(&f->dev, v->gm, f->disk, &bo) < 0)
 			return vmm_fail("--disk %s: virtio-blk: %s", vm->cfg.disks[i], vstd_error_last()->message);
 		vstd_virtio_host host = {VSTD_VIRTIO_HOST_VERSION, on_interrupt, f};

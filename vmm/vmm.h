@@ -176,6 +176,7 @@ struct vmm_pci_fn {
 int vmm_pci_add(struct vmm *vm, const struct vmm_pci_fn *fn);
 int vmm_virtio_attach(struct vmm *vm);
 int vmm_mptable(struct vmm *vm);
+int vmm_acpi(struct vmm *vm);
 void vmm_virtio_free(struct vmm *vm);
 
 /* run.c */

@@ -199,6 +199,10 @@ static void blk_one(unsigned idx, unsigned dev)
 	report_str('R', KEY("handshake"), "ok");
 	uint64_t sectors = vdrv_config_read(&vd, 0, 8);
 	report_dec('R', KEY("sectors"), sectors);
+	report_dec('I', KEY("cfg_capacity_lo32"), vdrv_config_read(&vd, 0, 4));
+	report_dec('I', KEY("cfg_num_queues16"), vdrv_config_read(&vd, 34, 2));
+	report_hex('I', KEY("features"), vd.features, 16);
+	report_hex('I', KEY("device_features"), vdrv_device_features(&vd), 16);
 	uint64_t tmp;
 	req = arena_alloc(0, sizeof(*req), 16, &tmp);
 	status = arena_alloc(0, 16, 16, &tmp);

@@ -37,7 +37,7 @@ compared() { report "$1" | grep '^R ' | sort; }
 
 # busybox_root DIR: a root with busybox and the applets used by our inits.
 busybox_root() {
-	mkdir -p "$1/bin" "$1/dev" "$1/proc" "$1/sys" "$1/mnt" "$1/t"
+	mkdir -p "$1/bin" "$1/dev" "$1/proc" "$1/sys" "$1/mnt" "$1/t" "$1/tmp"
 	cp /bin/busybox "$1/bin/busybox"
 	for a in sh echo cat mount insmod poweroff reboot sha256sum grep head dd sync mkdir ls; do
 		ln -sf busybox "$1/bin/$a"

@@ -386,3 +386,59 @@ out:
 	vstd_free(c.bad_block);
 	return rc;
 }
+
+int qcow2_expected_refcounts(struct qcow2 *s, uint32_t **out, uint64_t *n, uint64_t *problems)
+{
+	vstd_disk_check_result res;
+	struct chk c;
+	uint64_t len = 0;
+	memset(&res, 0, sizeof(res));
+	memset(&c, 0, sizeof(c));
+	c.s = s;
+	c.res = &res;
+	*out = NULL;
+	if (vstd_io_size(s->io, &c.fsize) < 0)
+		return vstd_err_code();
+	c.n = qcow2_size_to_clusters(s, c.fsize);
+	if (c.n > MAX_CHECK_CLUSTERS)
+		return vstd_err(VSTD_ELIMIT, "%s: too many clusters (%" PRIu64 ")", s->name, c.n);
+	c.ref = vstd_calloc(c.n ? c.n : 1, sizeof(uint32_t));
+	c.bad_block = vstd_calloc(s->rt_entries ? s->rt_entries : 1, 1);
+	if (c.ref == NULL || c.bad_block == NULL) {
+		vstd_free(c.ref);
+		vstd_free(c.bad_block);
+		return vstd_err_code();
+	}
+	count(&c, 0, s->cluster_size, "header");
+	count(&c, s->l1_off, (uint64_t)s->l1_size * 8, "L1 table");
+	count(&c, s->rt_off, (uint64_t)s->rt_clusters << s->cluster_bits, "refcount table");
+	for (uint64_t b = 0; b < s->rt_entries; b++) {
+		uint64_t o = s->rt[b] & QCOW2_REFT_OFFSET_MASK;
+		if (o != 0)
+			count(&c, o, s->cluster_size, "refcount block");
+	}
+	if (s->has_crypto_ext)
+		count(&c, s->crypto_off, s->crypto_len, "encryption header");
+	walk_bitmaps(&c);
+	walk_l1(&c, s->l1, s->l1_size, 1);
+	for (uint32_t i = 0; i < s->nb_snapshots; i++) {
+		struct qcow2_snapshot *sn = &s->snaps[i];
+		uint64_t *l1 = NULL;
+		len += vstd_align_up(40 + sn->extra_size + strlen(sn->id) + strlen(sn->name), 8);
+		count(&c, sn->l1_off, (uint64_t)sn->l1_size * 8, "snapshot L1 table");
+		if (qcow2_l1_load(s, sn->l1_off, sn->l1_size, c.fsize, &l1, "snapshot L1") < 0) {
+			res.corruptions++;
+			continue;
+		}
+		walk_l1(&c, l1, sn->l1_size, 0);
+		vstd_free(l1);
+	}
+	if (len > 0)
+		count(&c, s->snapshots_off, len, "snapshot table");
+	vstd_free(c.bad_block);
+	vstd_free(c.report);
+	*out = c.ref;
+	*n = c.n;
+	*problems = res.corruptions + res.check_errors;
+	return 0;
+}

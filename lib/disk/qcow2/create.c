@@ -261,6 +261,124 @@ int qcow2_measure(const struct vstd_disk_create_args *a, vstd_disk *src,
 	return 0;
 }
 
+/* Rewrite the refcount structures with 2^order-bit entries (amend). */
+static int change_refcount_order(struct qcow2 *s, vstd_disk *d, uint32_t order)
+{
+	struct qcow2 t = *s;
+	uint32_t *ref = NULL;
+	uint64_t n, problems, end, k = 0, tc = 0, start, max;
+	uint8_t *buf = NULL;
+	int rc;
+	if ((rc = qcow2_flush_metadata(s)) < 0 || (rc = vstd_io_flush(s->io)) < 0 ||
+	    (rc = qcow2_expected_refcounts(s, &ref, &n, &problems)) < 0)
+		return rc;
+	if (problems > 0) {
+		rc = vstd_err(VSTD_ECORRUPT, "%s: the image has metadata problems; repair it (check "
+			      "-r all) before changing refcount_bits", s->name);
+		goto out;
+	}
+	/* the old refcount structures go away */
+	for (uint64_t c = 0; c < s->rt_clusters; c++)
+		if ((s->rt_off >> s->cluster_bits) + c < n)
+			ref[(s->rt_off >> s->cluster_bits) + c]--;
+	for (uint64_t b = 0; b < s->rt_entries; b++) {
+		uint64_t o = (s->rt[b] & QCOW2_REFT_OFFSET_MASK) >> s->cluster_bits;
+		if (o != 0 && o < n)
+			ref[o]--;
+	}
+	t.refcount_order = order;
+	qcow2_geometry(&t);
+	max = t.refcount_max;
+	for (uint64_t c = 0; c < n; c++)
+		if (ref[c] > max) {
+			rc = vstd_err(VSTD_ERANGE, "%s: cluster at 0x%" PRIx64 " has %u references, "
+				      "more than %u-bit refcounts hold", s->name,
+				      c << s->cluster_bits, ref[c], t.refcount_bits);
+			goto out;
+		}
+	/* the new table and blocks go after everything else */
+	end = n;
+	for (;;) {
+		uint64_t k2 = (end + k + tc + t.rb_entries - 1) / t.rb_entries;
+		uint64_t t2 = (k2 * 8 + s->cluster_size - 1) / s->cluster_size;
+		if (k2 == k && t2 == tc)
+			break;
+		k = k2;
+		tc = t2;
+	}
+	if ((tc << s->cluster_bits) > QCOW2_MAX_REFTABLE_BYTES) {
+		rc = vstd_err(VSTD_ELIMIT, "%s: the new refcount table would pass 8 MiB", s->name);
+		goto out;
+	}
+	start = end;
+	buf = vstd_malloc(s->cluster_size);
+	if (buf == NULL) {
+		rc = vstd_err_code();
+		goto out;
+	}
+	for (uint64_t b = 0; b < k; b++) {
+		memset(buf, 0, s->cluster_size);
+		for (uint64_t i = 0; i < t.rb_entries; i++) {
+			uint64_t c = b * t.rb_entries + i, v = c < n ? ref[c] : 0;
+			if (c >= start && c < start + tc + k)
+				v++;
+			if (v == 0)
+				continue;
+			switch (order) {
+			case 0: buf[i / 8] |= (uint8_t)(v << (i % 8)); break;
+			case 1: buf[i / 4] |= (uint8_t)(v << (2 * (i % 4))); break;
+			case 2: buf[i / 2] |= (uint8_t)(v << (4 * (i % 2))); break;
+			case 3: buf[i] = (uint8_t)v; break;
+			case 4: vstd_put_be16(buf + 2 * i, (uint16_t)v); break;
+			case 5: vstd_put_be32(buf + 4 * i, (uint32_t)v); break;
+			default: vstd_put_be64(buf + 8 * i, v);
+			}
+		}
+		if ((rc = vstd_io_pwrite(s->io, buf, s->cluster_size,
+					 (start + tc + b) << s->cluster_bits)) < 0)
+			goto out;
+	}
+	for (uint64_t c = 0; c < tc; c++) {
+		memset(buf, 0, s->cluster_size);
+		for (uint64_t i = 0; i < s->cluster_size / 8; i++) {
+			uint64_t b = c * (s->cluster_size / 8) + i;
+			if (b < k)
+				vstd_put_be64(buf + 8 * i, (start + tc + b) << s->cluster_bits);
+		}
+		if ((rc = vstd_io_pwrite(s->io, buf, s->cluster_size,
+					 (start + c) << s->cluster_bits)) < 0)
+			goto out;
+	}
+	if ((rc = vstd_io_flush(s->io)) < 0)
+		goto out;
+	/* one header write switches to the new structures */
+	s->refcount_order = order;
+	s->rt_off = start << s->cluster_bits;
+	s->rt_clusters = (uint32_t)tc;
+	qcow2_geometry(s);
+	if ((rc = qcow2_header_write(s, d->backing_name)) < 0 || (rc = vstd_io_flush(s->io)) < 0)
+		goto out;
+	/* reload the refcount state */
+	vstd_free(s->rt);
+	vstd_free(s->rt_dirty);
+	s->rt = NULL;
+	s->rt_dirty = NULL;
+	{
+		unsigned slots = s->rbc.max;
+		qcow2_cache_free(&s->rbc);
+		if ((rc = qcow2_cache_init(&s->rbc, slots, s->cluster_size, "refcount block")) < 0)
+			goto out;
+	}
+	if ((rc = vstd_io_size(s->io, &end)) < 0 || (rc = qcow2_refcount_open(s, end)) < 0)
+		goto out;
+	s->free_hint = 0;
+	s->comp_off = 0;
+out:
+	vstd_free(buf);
+	vstd_free(ref);
+	return rc;
+}
+
 int qcow2_amend(vstd_disk *d, vstd_kv *options, vstd_progress_fn progress, void *opaque)
 {
 	struct qcow2 *s = qcow2_of(d);
@@ -297,9 +415,15 @@ int qcow2_amend(vstd_disk *d, vstd_kv *options, vstd_progress_fn progress, void 
 	if (vstd_kv_get(options, "refcount_bits") != NULL) {
 		if ((rc = vstd_kv_get_u64(options, "refcount_bits", 16, &rb)) < 0)
 			return rc;
-		if (rb != s->refcount_bits)
-			return vstd_err(VSTD_ENOTSUP,
-					"%s: changing refcount_bits is not supported yet", s->name);
+		if (!vstd_is_pow2(rb) || rb > 64)
+			return vstd_err(VSTD_EINVAL, "%s: refcount_bits %" PRIu64 " must be a power "
+					"of two up to 64", s->name, rb);
+		if (rb != s->refcount_bits && s->version < 3)
+			return vstd_err(VSTD_EINVAL, "%s: refcount_bits other than 16 need compat=1.1",
+					s->name);
+		if (rb != s->refcount_bits &&
+		    (rc = change_refcount_order(s, d, (uint32_t)__builtin_ctzll(rb))) < 0)
+			return rc;
 	}
 	for (size_t i = 0; i < vstd_kv_count(options); i++) {
 		const char *k = vstd_kv_key(options, i);

@@ -340,6 +340,9 @@ int qcow2_update_tree(struct qcow2 *s, const uint64_t *l1, uint32_t l1_size, int
 
 /* ---- check.c ---- */
 int qcow2_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *res);
+/* The refcount every cluster of the file should have (an array of *n,
+ * saturating); *problems counts what the walk could not account for. */
+int qcow2_expected_refcounts(struct qcow2 *s, uint32_t **out, uint64_t *n, uint64_t *problems);
 
 /* ---- create.c ---- */
 #define QCOW2_N_CREATE_OPTIONS 12

@@ -61,13 +61,34 @@ START_TEST(amend)
 	oo.flags = VSTD_DISK_RDWR;
 	vt_ok(vstd_disk_open(&d, p, &oo));
 	vt_ok(vstd_disk_amend(d, "compat=1.1,lazy_refcounts=on", NULL, NULL));
-	ck_assert_int_eq(vstd_disk_amend(d, "refcount_bits=8", NULL, NULL), VSTD_ENOTSUP);
 	ck_assert_int_eq(vstd_disk_amend(d, "compat=0.10", NULL, NULL), VSTD_ENOTSUP);
 	vstd_disk_close(d);
 	ck_assert_msg(qt_qemu_check(p) == 0, "%s", vt_output());
 	ck_assert(vt_run("qemu-img info '%s' | grep -q 'compat: 1.1'", p) == 0);
 	ck_assert(vt_run("qemu-img info '%s' | grep -q 'lazy refcounts: true'", p) == 0);
 	ck_assert(vt_run("qemu-io -r -c 'read -P 9 0 100k' '%s'", p) == 0);
+	/* refcount width: every size, data kept, qemu agrees */
+	{
+		static const char *const widths[] = {"8", "1", "64", "2", "16"};
+		for (size_t i = 0; i < 5; i++) {
+			char o[32];
+			snprintf(o, sizeof(o), "refcount_bits=%s", widths[i]);
+			vt_ok(vstd_disk_open(&d, p, &oo));
+			vt_ok(vstd_disk_amend(d, o, NULL, NULL));
+			vstd_disk_close(d);
+			ck_assert_msg(qt_qemu_check(p) == 0, "%s: %s", o, vt_output());
+			ck_assert(vt_run("qemu-img info '%s' | grep -q 'refcount bits: %s$'", p,
+					 widths[i]) == 0);
+			ck_assert(vt_run("qemu-io -r -c 'read -P 9 0 100k' '%s'", p) == 0);
+		}
+	}
+	/* a snapshot shares clusters: 1-bit refcounts cannot hold that */
+	ck_assert(vt_run("qemu-img snapshot -c s '%s'", p) == 0);
+	vt_ok(vstd_disk_open(&d, p, &oo));
+	ck_assert_int_eq(vstd_disk_amend(d, "refcount_bits=1", NULL, NULL), VSTD_ERANGE);
+	vt_ok(vstd_disk_amend(d, "refcount_bits=4", NULL, NULL));
+	vstd_disk_close(d);
+	ck_assert_msg(qt_qemu_check(p) == 0, "%s", vt_output());
 }
 END_TEST
 

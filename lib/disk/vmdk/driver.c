@@ -1085,8 +1085,16 @@ static int vmdk_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *r)
 		struct vmdk_extent *e = &s->ext[i];
 		if (e->type == VMDK_EXT_SPARSE && (rc = check_sparse(d, e, r)) < 0)
 			return rc;
-		if (e->unclean)
+		if (e->unclean && (flags & VSTD_CHECK_REPAIR_LEAKS) && (d->flags & VSTD_DISK_RDWR) &&
+		    vstd_le32(e->hdr) == VMDK4_MAGIC && r->corruptions == 0) {
+			static const uint8_t zero;
+			if ((rc = vstd_io_pwrite(e->io, &zero, 1, 72)) < 0)
+				return rc;
+			e->unclean = 0;
+			report(r, "Repaired: %s: unclean-shutdown flag cleared (tables checked)", e->name);
+		} else if (e->unclean) {
 			report(r, "Warning: %s: the unclean-shutdown flag is set", e->name);
+		}
 	}
 	if (d->backing != NULL && d->backing->drv == &vstd_driver_vmdk) {
 		struct vmdk_state *ps = d->backing->priv;

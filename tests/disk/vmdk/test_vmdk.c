@@ -292,6 +292,44 @@ START_TEST(vmfs_sparse)
 }
 END_TEST
 
+/* the unclean-shutdown byte: reported as dirty, cleared by check -r */
+START_TEST(unclean_flag)
+{
+	vstd_disk_create_opts co = VSTD_DISK_CREATE_OPTS_INIT;
+	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
+	vstd_disk_check_result cr;
+	vstd_disk_info *info = NULL;
+	vstd_disk *d = NULL;
+	uint8_t one = 1, b = 0;
+	FILE *f;
+	co.format = "vmdk";
+	co.size = 1 << 20;
+	vt_ok(vstd_disk_create(vt_path("uc.vmdk"), &co));
+	f = fopen(vt_path("uc.vmdk"), "r+b");
+	fseek(f, 72, SEEK_SET);
+	fwrite(&one, 1, 1, f);
+	fclose(f);
+	vt_ok(vstd_disk_open(&d, vt_path("uc.vmdk"), NULL));
+	vt_ok(vstd_disk_info_get(d, &info));
+	ck_assert_int_eq(info->dirty, 1);
+	vstd_disk_info_free(info);
+	vstd_disk_close(d);
+	oo.flags = VSTD_DISK_RDWR;
+	vt_ok(vstd_disk_open(&d, vt_path("uc.vmdk"), &oo));
+	memset(&cr, 0, sizeof(cr));
+	vt_ok(vstd_disk_check(d, VSTD_CHECK_REPAIR_ALL, &cr));
+	ck_assert_uint_eq(cr.corruptions, 0);
+	vstd_disk_check_result_clear(&cr);
+	vstd_disk_close(d);
+	f = fopen(vt_path("uc.vmdk"), "rb");
+	fseek(f, 72, SEEK_SET);
+	ck_assert_uint_eq(fread(&b, 1, 1, f), 1);
+	fclose(f);
+	ck_assert_uint_eq(b, 0);
+	ck_assert_msg(vt_run("qemu-img check %s", vt_path("uc.vmdk")) == 0, "%s", vt_output());
+}
+END_TEST
+
 static int open_desc(const char *text, unsigned flags)
 {
 	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
@@ -548,6 +586,7 @@ int main(void)
 	tcase_add_loop_test(tc, resize, 0, 3);
 	tcase_add_test(tc, convert_compressed);
 	tcase_add_test(tc, vmfs_sparse);
+	tcase_add_test(tc, unclean_flag);
 	tcase_add_test(tc, parent_chain);
 	tcase_add_test(tc, hostile_descriptors);
 	tcase_add_test(tc, hostile_sparse);

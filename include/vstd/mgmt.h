@@ -199,7 +199,7 @@ typedef struct vstd_cim_server_opts {
  */
 VSTD_API int vstd_cim_server_start(vstd_cim_server **out, vstd_mgmt *m,
 				   const vstd_cim_server_opts *opts);
-/** vstd_cim_server_port - the port actually bound (useful with port 0... of the OS). */
+/** vstd_cim_server_port - the port the server listens on. */
 VSTD_API unsigned vstd_cim_server_port(const vstd_cim_server *s);
 /** vstd_cim_server_stop - stop serving and free.  NULL is a no-op. */
 VSTD_API void vstd_cim_server_stop(vstd_cim_server *s);
@@ -213,6 +213,73 @@ VSTD_API int vstd_cim_passwd_set(const char *file, const char *user, const char 
 
 /** vstd_cim_passwd_check - 0 when the password matches, VSTD_EVERIFY when not. */
 VSTD_API int vstd_cim_passwd_check(const char *file, const char *user, const char *password);
+
+
+/* ------------------------------------------------------------ the client */
+
+typedef struct vstd_cim_client vstd_cim_client;
+
+#define VSTD_CIM_CLIENT_OPTS_VERSION 1
+
+typedef struct vstd_cim_client_opts {
+	unsigned version;         /* VSTD_CIM_CLIENT_OPTS_VERSION */
+	const char *host;         /* IP literal or name; NULL: 127.0.0.1 */
+	unsigned port;            /* 0: 5989 with TLS, 5988 without */
+	int tls;                  /* HTTPS */
+	int no_verify;            /* accept any server certificate (tests only) */
+	const char *ca_file;      /* PEM CA bundle to verify the server (NULL: system default) */
+	const char *user;
+	const char *password;
+	unsigned timeout_ms;      /* per request; 0: 30000 */
+} vstd_cim_client_opts;
+
+#define VSTD_CIM_CLIENT_OPTS_INIT {VSTD_CIM_CLIENT_OPTS_VERSION, NULL, 0, 0, 0, NULL, NULL, NULL, 0}
+
+/**
+ * vstd_cim_client_open - a CIM-XML client with one keep-alive connection
+ * (opened lazily, reopened when the server closed it).  Errors: VSTD_EINVAL.
+ */
+VSTD_API int vstd_cim_client_open(vstd_cim_client **out, const vstd_cim_client_opts *opts);
+/** vstd_cim_client_close - close and free; NULL is a no-op. */
+VSTD_API void vstd_cim_client_close(vstd_cim_client *c);
+
+/**
+ * vstd_cim_client_call - POST one CIM-XML request (body) with the DSP0200
+ * headers CIMMethod/CIMObject; *resp (owned, free with
+ * vstd_cim_reply_clear semantics: vstd_cim_client_free_buffer) receives the
+ * body.  Returns 0 with *http_status set, or VSTD_EIO (connection, TLS,
+ * timeout), VSTD_ELIMIT (response over 64 MiB), VSTD_ECORRUPT (not HTTP).
+ */
+VSTD_API int vstd_cim_client_call(vstd_cim_client *c, const char *cim_method,
+				  const char *cim_object, const char *body, size_t len,
+				  int *http_status, char **resp, size_t *resp_len);
+VSTD_API void vstd_cim_client_free_buffer(void *p);
+
+/** A virtual system as the client lists it. */
+typedef struct vstd_cim_system_info {
+	char id[VSTD_MGMT_ID_LEN];
+	char name[256];
+	unsigned enabled_state;
+	unsigned requested_state;
+} vstd_cim_system_info;
+
+/**
+ * The operations behind `vstd cim ls/define/start/stop/modify/destroy`.
+ * CIM errors come back as VSTD_ENOENT (NOT_FOUND), VSTD_EINVAL
+ * (INVALID_PARAMETER), VSTD_EEXIST, VSTD_ENOTSUP, VSTD_ERROR, with the
+ * server's description in vstd_error_last().  *list is freed with
+ * vstd_cim_client_free_buffer.
+ */
+VSTD_API int vstd_cim_client_systems(vstd_cim_client *c, vstd_cim_system_info **list, size_t *n);
+VSTD_API int vstd_cim_client_define_ovf(vstd_cim_client *c, const char *ovf_text,
+					char id[VSTD_MGMT_ID_LEN]);
+/* Request a state and wait up to timeout_ms for its job (0: do not wait). */
+VSTD_API int vstd_cim_client_request_state(vstd_cim_client *c, const char *id, unsigned state,
+					   unsigned timeout_ms);
+VSTD_API int vstd_cim_client_destroy(vstd_cim_client *c, const char *id);
+/* Change name (NULL: keep), memory in MiB and processors (0: keep). */
+VSTD_API int vstd_cim_client_modify(vstd_cim_client *c, const char *id, const char *name,
+				    uint64_t memory_mib, unsigned vcpus);
 
 #ifdef __cplusplus
 }

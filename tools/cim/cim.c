@@ -14,6 +14,7 @@
 #include "vstd/mgmt.h"
 
 int vstd_cmd_cim(int argc, char **argv);
+int cim_client_main(int argc, char **argv);
 
 static const char usage_text[] =
 	"usage: vstd cim serve --listen ADDR:PORT --state-dir DIR --passwd FILE\n"
@@ -21,6 +22,8 @@ static const char usage_text[] =
 	"                      [--backend qemu|vmm] [--qemu BIN] [--accel tcg|kvm]\n"
 	"                      [--max-memory SIZE] [--threads N] [--timeout S]\n"
 	"       vstd cim passwd FILE USER      (password read from stdin)\n"
+	"       vstd cim ls|define|start|stop|shutdown|pause|reset|modify|destroy --server HOST:PORT\n"
+	"                --user USER [...]     (client; 'vstd cim ls --help')\n"
 	"\n"
 	"serve: a DSP0200 CIM-XML server (POST /cimom, namespace root/virtualization)\n"
 	"  for the DMTF System Virtualization profiles; HTTPS and loopback by default.\n"
@@ -170,5 +173,5 @@ int vstd_cmd_cim(int argc, char **argv)
 		return cim_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "passwd") == 0)
 		return cim_passwd(argc - 1, argv + 1);
-	return cli_error(CLI_EXIT_USAGE, "unknown subcommand '%s' (serve, passwd)", argv[1]);
+	return cim_client_main(argc - 1, argv + 1);
 }

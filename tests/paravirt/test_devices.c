@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 
+#include <pthread.h>
 #include <string.h>
 
 #include "core/bytes.h"
@@ -276,6 +277,177 @@ START_TEST(msix_vectors_and_masking)
 }
 END_TEST
 
+/* RING_RESET: one queue reset and set up again while the device runs. */
+START_TEST(queue_reset)
+{
+	for (int t = 0; t < 2; t++) {
+		struct loopvm vm;
+		vstd_virtio_dev *dev;
+		struct vx_cfg c = {0};
+		struct vdrv_vq vq;
+		char msg[256];
+		uint64_t gpa;
+		uint8_t *buf;
+		uint32_t l;
+		struct vdrv_sg sg;
+		vt_ok(loopvm_init(&vm, 4 << 20, 0));
+		vt_ok(vstd_virtio_rng_new(&dev, vm.gm, NULL));
+		vt_ok(loopvm_attach(&vm, dev, t));
+		c.transport = t;
+		ck_assert_msg(vx_start(&vm, &c, &vq, 1, msg, sizeof(msg)) == 0, "%s", msg);
+		ck_assert(vstd_virtio_dev_features(dev, 1) & VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_RESET));
+		buf = loopvm_alloc(&vm, 64, 8, &gpa);
+		sg = (struct vdrv_sg){gpa, 64};
+		vdrv_vq_add(&vq, NULL, 0, &sg, 1, buf);
+		vdrv_queue_reset(&vm.drv, 0);
+		ck_assert_int_eq(vdrv_queue_reset_state(&vm.drv, 0), 1);
+		ck_assert_int_eq(vstd_virtio_notify(dev, 0), VSTD_ERANGE); /* not enabled now */
+		ck_assert_ptr_null(vdrv_vq_get(&vq, &l));
+		/* Set it up again with fresh rings: works, and the reset flag clears. */
+		ck_assert_int_eq(vdrv_vq_init(&vq, &vm.drv, &vm.mem, 0, 0, 0xffff), 0);
+		ck_assert_int_eq(vdrv_queue_reset_state(&vm.drv, 0), 0);
+		vdrv_vq_add(&vq, NULL, 0, &sg, 1, buf);
+		vdrv_vq_kick(&vq);
+		ck_assert_ptr_eq(vdrv_vq_get(&vq, &l), buf);
+		ck_assert_uint_eq(l, 64);
+		loopvm_fini(&vm);
+	}
+}
+END_TEST
+
+/* Interrupt suppression: with callbacks disabled no interrupt, with them on one. */
+START_TEST(interrupt_suppression)
+{
+	for (int packed = 0; packed < 2; packed++)
+		for (int ev = 0; ev < 2; ev++) {
+			struct loopvm vm;
+			vstd_virtio_dev *dev;
+			vstd_virtio_opts o = VSTD_VIRTIO_OPTS_INIT;
+			struct vx_cfg c = {0};
+			struct vdrv_vq vq;
+			char msg[256];
+			uint64_t gpa;
+			uint8_t *buf;
+			uint32_t l;
+			struct vdrv_sg sg;
+			unsigned long before;
+			vt_ok(loopvm_init(&vm, 4 << 20, 0));
+			o.features_on = VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED);
+			vt_ok(vstd_virtio_rng_new(&dev, vm.gm, &o));
+			vt_ok(loopvm_attach(&vm, dev, 0));
+			c.packed = packed;
+			c.event_idx = ev;
+			ck_assert_msg(vx_start(&vm, &c, &vq, 1, msg, sizeof(msg)) == 0, "%s", msg);
+			buf = loopvm_alloc(&vm, 64, 8, &gpa);
+			sg = (struct vdrv_sg){gpa, 64};
+			/* A first request: right after reset the device interrupts
+			 * unconditionally (it has no earlier index to compare with). */
+			vdrv_vq_add(&vq, NULL, 0, &sg, 1, buf);
+			vdrv_vq_kick(&vq);
+			ck_assert_ptr_eq(vdrv_vq_get(&vq, &l), buf);
+			vdrv_vq_disable_cb(&vq);
+			before = vm.irqs;
+			vdrv_vq_add(&vq, NULL, 0, &sg, 1, buf);
+			vdrv_vq_kick(&vq);
+			ck_assert_ptr_eq(vdrv_vq_get(&vq, &l), buf);
+			ck_assert_msg(vm.irqs == before, "packed=%d ev=%d: interrupt while disabled", packed, ev);
+			vdrv_vq_enable_cb(&vq);
+			vdrv_vq_add(&vq, NULL, 0, &sg, 1, buf);
+			vdrv_vq_kick(&vq);
+			ck_assert_ptr_eq(vdrv_vq_get(&vq, &l), buf);
+			ck_assert_msg(vm.irqs == before + 1, "packed=%d ev=%d: %lu interrupts", packed, ev,
+				      vm.irqs - before);
+			loopvm_fini(&vm);
+		}
+}
+END_TEST
+
+/* Multiqueue blk, one driver thread per queue notifying concurrently. */
+struct mq_arg {
+	struct vdrv_vq *vq;
+	struct loopvm *vm;
+	unsigned q;
+	int fails;
+};
+
+static void *mq_worker(void *p)
+{
+	struct mq_arg *a = p;
+	uint64_t hg, dg, sg_;
+	uint8_t *hdr, *data, *st;
+	static pthread_mutex_t alloc_lock = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&alloc_lock);
+	hdr = loopvm_alloc(a->vm, 16, 16, &hg);
+	data = loopvm_alloc(a->vm, 512, 512, &dg);
+	st = loopvm_alloc(a->vm, 1, 1, &sg_);
+	pthread_mutex_unlock(&alloc_lock);
+	for (unsigned i = 0; i < 3000; i++) {
+		struct vdrv_sg out = {hg, 16}, in[2] = {{dg, 512}, {sg_, 1}};
+		uint32_t l;
+		vstd_put_le32(hdr, i % 2);
+		vstd_put_le64(hdr + 8, a->q * 1000 + i % 1000);
+		memset(data, (int)(a->q + 1), 512);
+		*st = 0xee;
+		if (i % 2 == 0) /* IN: data device-writable */
+			vdrv_vq_add(a->vq, &out, 1, in, 2, hdr);
+		else { /* OUT: data device-readable */
+			struct vdrv_sg o2[2] = {{hg, 16}, {dg, 512}};
+			vdrv_vq_add(a->vq, o2, 2, &in[1], 1, hdr);
+		}
+		vstd_virtio_notify(a->vm->dev, a->q); /* as an ioeventfd thread would */
+		if (vdrv_vq_get(a->vq, &l) != hdr || *st != 0)
+			a->fails++;
+	}
+	return NULL;
+}
+
+START_TEST(blk_multiqueue_threads)
+{
+	struct loopvm vm;
+	vstd_io *io;
+	vstd_disk *disk;
+	vstd_virtio_dev *dev;
+	vstd_disk_open_opts o = VSTD_DISK_OPEN_OPTS_INIT;
+	vstd_virtio_blk_opts bo = VSTD_VIRTIO_BLK_OPTS_INIT;
+	struct vx_cfg c = {0};
+	struct vdrv_vq vq[4];
+	struct mq_arg a[4];
+	pthread_t th[4];
+	char msg[256];
+	vt_ok(loopvm_init(&vm, 8 << 20, 0));
+	vt_ok(vstd_io_mem_new(&io, NULL, 0, 0, VSTD_IO_WRITE));
+	vt_ok(vstd_io_truncate(io, 4 << 20));
+	o.format = "raw";
+	o.flags = VSTD_DISK_RDWR;
+	vt_ok(vstd_disk_open_io(&disk, io, "mem", &o));
+	bo.num_queues = 4;
+	vt_ok(vstd_virtio_blk_new(&dev, vm.gm, disk, &bo));
+	ck_assert(vstd_virtio_dev_features(dev, 0) & VSTD_VIRTIO_BIT(12)); /* MQ */
+	vt_ok(loopvm_attach(&vm, dev, 1));
+	c.transport = 1;
+	c.event_idx = 1;
+	ck_assert_msg(vx_start(&vm, &c, vq, 4, msg, sizeof(msg)) == 0, "%s", msg);
+	ck_assert_uint_eq(vdrv_config_read(&vm.drv, 34, 2), 4);
+	for (unsigned i = 0; i < 4; i++) {
+		a[i] = (struct mq_arg){&vq[i], &vm, i, 0};
+		ck_assert_int_eq(pthread_create(&th[i], NULL, mq_worker, &a[i]), 0);
+	}
+	for (unsigned i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_int_eq(a[i].fails, 0);
+	}
+	for (unsigned i = 0; i < 4; i++) {
+		uint8_t b[512];
+		vt_ok(vstd_disk_read(disk, (i * 1000 + 999) * 512ULL, b, 512));
+		ck_assert_uint_eq(b[0], i + 1);
+	}
+	ck_assert_ptr_null(vstd_virtio_dev_broken_reason(dev));
+	loopvm_fini(&vm);
+	vstd_disk_close(disk);
+	vstd_io_close(io);
+}
+END_TEST
+
 START_TEST(mmio_cmdline)
 {
 	char buf[80];
@@ -302,6 +474,9 @@ int main(void)
 	tcase_add_test(tc, legacy_driver_on_transitional_pci);
 	tcase_add_test(tc, msix_vectors_and_masking);
 	tcase_add_test(tc, mmio_cmdline);
+	tcase_add_test(tc, queue_reset);
+	tcase_add_test(tc, interrupt_suppression);
+	tcase_add_test(tc, blk_multiqueue_threads);
 	tcase_add_test(tc, blk_index_wrap_split);
 	tcase_add_test(tc, blk_index_wrap_packed);
 	tcase_add_test(tc, blk_queue_depth_1_and_64);

@@ -389,6 +389,20 @@ int vmdk_sparse_read(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, void *bu
 			memset(out, 0, n);
 			break;
 		case VMDK_GRAIN_DATA:
+			/* one read for grains that follow each other in the file */
+			while (n < len && rel + n < e->capacity && n < ((size_t)8 << 20) &&
+			       !(e->pend_valid && e->pend_grain == gi + (in + n) / e->grain)) {
+				enum vmdk_grain_kind k2;
+				uint64_t h2, g2 = gi + (in + n) / e->grain;
+				size_t more;
+				if (vmdk_sparse_lookup(d, e, g2, &k2, &h2) < 0 || k2 != VMDK_GRAIN_DATA ||
+				    h2 != host + (g2 - gi) * e->grain)
+					break;
+				more = e->grain < len - n ? (size_t)e->grain : len - n;
+				if (rel + n + more > e->capacity)
+					more = (size_t)(e->capacity - rel - n);
+				n += more;
+			}
 			rc = vstd_io_pread(e->io, out, n, host + in);
 			if (rc < 0)
 				vstd_err_prefix("%s: grain %" PRIu64 " at offset 0x%" PRIx64 ": ",

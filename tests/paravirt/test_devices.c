@@ -448,6 +448,80 @@ START_TEST(blk_multiqueue_threads)
 }
 END_TEST
 
+/* The configuration layouts a Linux driver reads, byte for byte (QEMU's
+ * values where the spec leaves room; docs/virtio.md lists them). */
+START_TEST(config_layouts)
+{
+	struct loopvm vm;
+	vstd_io *io;
+	vstd_disk *disk;
+	vstd_virtio_dev *dev;
+	vstd_disk_open_opts o = VSTD_DISK_OPEN_OPTS_INIT;
+	uint8_t cfg[64], pcfg[256];
+	vt_ok(loopvm_init(&vm, 1 << 20, 0));
+	vt_ok(vstd_io_mem_new(&io, NULL, 0, 0, VSTD_IO_WRITE));
+	vt_ok(vstd_io_truncate(io, 64 << 20));
+	o.format = "raw";
+	o.flags = VSTD_DISK_RDWR;
+	vt_ok(vstd_disk_open_io(&disk, io, "mem", &o));
+	vt_ok(vstd_virtio_blk_new(&dev, vm.gm, disk, NULL));
+	vt_ok(loopvm_attach(&vm, dev, 1));
+	for (unsigned i = 0; i < 64; i++)
+		cfg[i] = (uint8_t)vdrv_config_read(&vm.drv, i, 1);
+	ck_assert_uint_eq(vstd_le64(cfg + 0), (64 << 20) / 512); /* capacity */
+	ck_assert_uint_eq(vstd_le32(cfg + 8), 0);                /* size_max */
+	ck_assert_uint_eq(vstd_le32(cfg + 12), 254);             /* seg_max */
+	ck_assert_uint_eq(vstd_le16(cfg + 16), 130);             /* cylinders */
+	ck_assert_uint_eq(cfg[18], 16);                          /* heads */
+	ck_assert_uint_eq(cfg[19], 63);                          /* sectors */
+	ck_assert_uint_eq(vstd_le32(cfg + 20), 512);             /* blk_size */
+	ck_assert_uint_eq(cfg[32], 1);                           /* writeback */
+	ck_assert_uint_eq(vstd_le16(cfg + 34), 1);               /* num_queues */
+	ck_assert_uint_eq(vstd_le32(cfg + 36), 0x3fffff);        /* max_discard_sectors */
+	ck_assert_uint_eq(vstd_le32(cfg + 40), 1);               /* max_discard_seg */
+	ck_assert_uint_eq(vstd_le32(cfg + 44), 1);               /* discard_sector_alignment */
+	ck_assert_uint_eq(vstd_le32(cfg + 48), 0x3fffff);        /* max_write_zeroes_sectors */
+	ck_assert_uint_eq(vstd_le32(cfg + 52), 1);               /* max_write_zeroes_seg */
+	ck_assert_uint_eq(cfg[56], 1);                           /* write_zeroes_may_unmap */
+	ck_assert(vstd_is_zero(cfg + 57, 7));                    /* past the 60-byte config */
+	/* writeback is writable with CONFIG_WCE (after FEATURES_OK the driver may write it) */
+	vdrv_negotiate(&vm.drv, ~0ULL);
+	vdrv_config_write(&vm.drv, 32, 0, 1);
+	ck_assert_uint_eq(vdrv_config_read(&vm.drv, 32, 1), 0);
+	vdrv_config_write(&vm.drv, 0, 0, 4); /* capacity is read-only */
+	ck_assert_uint_eq(vdrv_config_read(&vm.drv, 0, 8), (64 << 20) / 512);
+	/* PCI identity and the capability chain. */
+	for (unsigned i = 0; i < 256; i += 4)
+		vt_ok(vstd_virtio_pci_cfg_read(vm.pci, i, pcfg + i, 4));
+	ck_assert_uint_eq(vstd_le16(pcfg + 0), 0x1af4);
+	ck_assert_uint_eq(vstd_le16(pcfg + 2), 0x1042);
+	ck_assert_uint_eq(pcfg[8], 1);                  /* revision */
+	ck_assert_uint_eq(vstd_le16(pcfg + 0x0a), 0x0100);
+	ck_assert_uint_eq(vstd_le16(pcfg + 0x2e), 2);   /* subsystem ID */
+	ck_assert_uint_eq(vstd_le32(pcfg + 0x20) & 0xf, 0xc); /* BAR 4: 64-bit prefetchable */
+	ck_assert_uint_eq(vm.drv.common_bar, 4);
+	ck_assert_uint_eq(vm.drv.common_off, 0);
+	ck_assert_uint_eq(vm.drv.isr_off, 0x1000);
+	ck_assert_uint_eq(vm.drv.device_off, 0x2000);
+	ck_assert_uint_eq(vm.drv.notify_off, 0x3000);
+	ck_assert_uint_eq(vm.drv.notify_mult, 4);
+	ck_assert_uint_ne(vm.drv.pcicfg_cap, 0);
+	ck_assert_uint_ne(vm.drv.msix_cap, 0);
+	/* BAR sizing as firmware does it. */
+	{
+		uint8_t ones[4] = {0xff, 0xff, 0xff, 0xff}, back[4];
+		vt_ok(vstd_virtio_pci_cfg_write(vm.pci, 0x20, ones, 4));
+		vt_ok(vstd_virtio_pci_cfg_read(vm.pci, 0x20, back, 4));
+		ck_assert_uint_eq(vstd_le32(back), 0xffffc00cu); /* 16 KiB */
+	}
+	/* The PCI configuration access window reads the common config's num_queues. */
+	ck_assert_uint_eq(vdrv_pcicfg_read(&vm.drv, 4, 0x12, 2) & 0xffff, 1);
+	loopvm_fini(&vm);
+	vstd_disk_close(disk);
+	vstd_io_close(io);
+}
+END_TEST
+
 START_TEST(mmio_cmdline)
 {
 	char buf[80];
@@ -474,6 +548,7 @@ int main(void)
 	tcase_add_test(tc, legacy_driver_on_transitional_pci);
 	tcase_add_test(tc, msix_vectors_and_masking);
 	tcase_add_test(tc, mmio_cmdline);
+	tcase_add_test(tc, config_layouts);
 	tcase_add_test(tc, queue_reset);
 	tcase_add_test(tc, interrupt_suppression);
 	tcase_add_test(tc, blk_multiqueue_threads);

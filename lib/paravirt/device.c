@@ -93,7 +93,9 @@ uint64_t vstd_virtio_dev_features(const vstd_virtio_dev *dev, int which)
 
 const char *vstd_virtio_dev_broken_reason(const vstd_virtio_dev *dev)
 {
-	return dev && __atomic_load_n(&dev->broken, __ATOMIC_ACQUIRE) ? dev->broken_reason : NULL;
+	if (dev == NULL || !__atomic_load_n(&dev->broken, __ATOMIC_ACQUIRE))
+		return NULL;
+	return __atomic_load_n(&dev->reason_ready, __ATOMIC_ACQUIRE) ? dev->broken_reason : "device needs reset";
 }
 
 unsigned vstd_virtio_isr_pending(const vstd_virtio_dev *dev)
@@ -116,6 +118,7 @@ void vdev_reset(struct vstd_virtio_dev *dev)
 	}
 	dev->guest_features = 0;
 	__atomic_store_n(&dev->status, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&dev->reason_ready, 0, __ATOMIC_RELEASE);
 	__atomic_store_n(&dev->broken, 0, __ATOMIC_RELEASE);
 	dev->broken_reason[0] = '\0';
 	__atomic_store_n(&dev->isr, 0, __ATOMIC_RELEASE);
@@ -129,6 +132,7 @@ void vdev_break(struct vstd_virtio_dev *dev)
 	if (__atomic_exchange_n(&dev->broken, 1, __ATOMIC_ACQ_REL))
 		return;
 	snprintf(dev->broken_reason, sizeof(dev->broken_reason), "%s", vstd_error_last()->message);
+	__atomic_store_n(&dev->reason_ready, 1, __ATOMIC_RELEASE);
 	vstd_warn("virtio", "virtio-%s: device needs reset: %s", dev->ops->name, dev->broken_reason);
 	__atomic_or_fetch(&dev->status, VSTD_VIRTIO_STATUS_NEEDS_RESET, __ATOMIC_ACQ_REL);
 	if ((__atomic_load_n(&dev->status, __ATOMIC_ACQUIRE) & VSTD_VIRTIO_STATUS_DRIVER_OK) &&
@@ -206,6 +210,9 @@ void vdev_set_status(struct vstd_virtio_dev *dev, uint8_t val)
 		val &= (uint8_t)~VSTD_VIRTIO_STATUS_DRIVER_OK;
 	}
 	__atomic_store_n(&dev->status, val, __ATOMIC_RELEASE);
+	/* An I/O thread may have broken the device meanwhile: keep its bit. */
+	if (__atomic_load_n(&dev->broken, __ATOMIC_ACQUIRE))
+		__atomic_or_fetch(&dev->status, VSTD_VIRTIO_STATUS_NEEDS_RESET, __ATOMIC_ACQ_REL);
 	if ((val & VSTD_VIRTIO_STATUS_DRIVER_OK) && !(old & VSTD_VIRTIO_STATUS_DRIVER_OK) &&
 	    dev->ops->driver_ok)
 		dev->ops->driver_ok(dev);

@@ -51,6 +51,7 @@ struct vstd_virtio_dev {
 	uint8_t status;
 	uint8_t config_generation;
 	int broken;
+	int reason_ready; /* broken_reason is complete (release/acquire) */
 	char broken_reason[512];
 	unsigned isr; /* atomic */
 	uint16_t config_vector;

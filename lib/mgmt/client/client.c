@@ -227,7 +227,20 @@ static int roundtrip(vstd_cim_client *c, const char *head, size_t hlen, const ch
 {
 	sbuf h;
 	*retry = 0;
-	if (io_write(c, head, hlen) < 0 || io_write(c, body, len) < 0) {
+	/* one write for small requests: no Nagle / delayed-ACK stall between head and body */
+	int wr;
+	if (len <= sizeof(c->buf) && hlen <= sizeof(c->buf)) {
+		char *one = vstd_malloc(hlen + len);
+		if (one == NULL)
+			return vstd_err_code();
+		memcpy(one, head, hlen);
+		memcpy(one + hlen, body, len);
+		wr = io_write(c, one, hlen + len);
+		vstd_free(one);
+	} else {
+		wr = io_write(c, head, hlen) < 0 ? -1 : io_write(c, body, len);
+	}
+	if (wr < 0) {
 		*retry = 1;
 		return vstd_err(VSTD_EIO, "cim client: connection to %s:%u lost", c->host, c->port);
 	}

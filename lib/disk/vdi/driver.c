@@ -16,6 +16,8 @@ int vdi_measure(const struct vstd_disk_create_args *args, vstd_disk *src,
 		vstd_disk_measure_result *res);
 int vdi_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *res);
 extern const vstd_disk_option_desc vdi_create_options[1];
+int vdi_set_backing(vstd_disk *d, const char *backing, const char *format);
+int vdi_make_empty(vstd_disk *d);
 
 static int vdi_probe(const uint8_t *head, size_t head_len, uint64_t file_size, const char *name)
 {
@@ -340,4 +342,6 @@ const struct vstd_disk_driver vstd_driver_vdi = {
 	.check = vdi_check,
 	.info = vdi_info,
 	.measure = vdi_measure,
+	.set_backing = vdi_set_backing,
+	.make_empty = vdi_make_empty,
 };

@@ -140,35 +140,29 @@ static char *relative_parent(const char *image, const char *backing)
 	return NULL;
 }
 
-static int write_diff_parent(vstd_io *io, const struct vstd_disk_create_args *args,
-			     struct vpc_dyn_header *h, uint64_t *next)
+int vpc_write_parent_info(vstd_io *io, const char *image, const char *backing_file,
+			  const uint8_t uuid[16], uint32_t timestamp, struct vpc_dyn_header *h,
+			  uint64_t *next)
 {
-	const struct vpc_state *ps;
 	const char *base;
 	char *rel, *abs_path, *resolved;
 	uint8_t *data;
 	int n, nloc = 0, rc = 0;
-	if (args->backing == NULL)
-		return vstd_err(VSTD_EINVAL, "%s: a differencing VHD records its parent's UUID, so the "
-				"parent must be opened", args->path);
-	if (args->backing->drv != &vstd_driver_vpc)
-		return vstd_err(VSTD_ENOTSUP,
-				"%s: a differencing VHD can only have a VHD parent, not %s ('%s')",
-				args->path, args->backing->drv->name, args->backing_file);
-	ps = args->backing->priv;
-	memcpy(h->parent_uuid, ps->footer.uuid, 16);
-	h->parent_timestamp = ps->footer.timestamp;
-	base = strrchr(args->backing_file, '/');
-	base = base != NULL ? base + 1 : args->backing_file;
+	memcpy(h->parent_uuid, uuid, 16);
+	h->parent_timestamp = timestamp;
+	memset(h->parent_name, 0, sizeof(h->parent_name));
+	memset(h->loc, 0, sizeof(h->loc));
+	base = strrchr(backing_file, '/');
+	base = base != NULL ? base + 1 : backing_file;
 	if (vpc_utf16_encode(base, h->parent_name, sizeof(h->parent_name), 1) < 0)
 		return vstd_err(VSTD_EINVAL, "%s: parent file name '%s' is too long or not UTF-8",
-				args->path, base);
-	resolved = vstd_disk_resolve_backing(args->path, args->backing_file);
+				image, base);
+	resolved = vstd_disk_resolve_backing(image, backing_file);
 	if (resolved == NULL)
 		return vstd_err_code();
 	abs_path = realpath(resolved, NULL);
 	vstd_free(resolved);
-	rel = relative_parent(args->path, args->backing_file);
+	rel = relative_parent(image, backing_file);
 	data = vstd_calloc(1, 4096);
 	if (data == NULL) {
 		free(abs_path);
@@ -196,9 +190,25 @@ static int write_diff_parent(vstd_io *io, const struct vstd_disk_create_args *ar
 	vstd_free(rel);
 	vstd_free(data);
 	if (rc == 0 && nloc == 0)
-		rc = vstd_err(VSTD_EINVAL, "%s: cannot record where parent '%s' is", args->path,
-			      args->backing_file);
+		rc = vstd_err(VSTD_EINVAL, "%s: cannot record where parent '%s' is", image,
+			      backing_file);
 	return rc;
+}
+
+static int write_diff_parent(vstd_io *io, const struct vstd_disk_create_args *args,
+			     struct vpc_dyn_header *h, uint64_t *next)
+{
+	const struct vpc_state *ps;
+	if (args->backing == NULL)
+		return vstd_err(VSTD_EINVAL, "%s: a differencing VHD records its parent's UUID, so the "
+				"parent must be opened", args->path);
+	if (args->backing->drv != &vstd_driver_vpc)
+		return vstd_err(VSTD_ENOTSUP,
+				"%s: a differencing VHD can only have a VHD parent, not %s ('%s')",
+				args->path, args->backing->drv->name, args->backing_file);
+	ps = args->backing->priv;
+	return vpc_write_parent_info(io, args->path, args->backing_file, ps->footer.uuid,
+				     ps->footer.timestamp, h, next);
 }
 
 int vpc_create(vstd_io *io, const struct vstd_disk_create_args *args)

@@ -665,4 +665,6 @@ const struct vstd_disk_driver vstd_driver_vpc = {
 	.check = vpc_check,
 	.info = vpc_info,
 	.measure = vpc_measure,
+	.set_backing = vpc_set_backing,
+	.make_empty = vpc_make_empty,
 };

@@ -148,6 +148,16 @@ extern const size_t vpc_n_create_options;
 void vpc_random_uuid(uint8_t uuid[16]);
 uint32_t vpc_now(void);
 
+/* Record a parent (UUID, time stamp, name, W2ru/MacX locators whose data
+ * goes at *next, which advances) in h. */
+int vpc_write_parent_info(vstd_io *io, const char *image, const char *backing_file,
+			  const uint8_t uuid[16], uint32_t timestamp, struct vpc_dyn_header *h,
+			  uint64_t *next);
+
+/* backing.c */
+int vpc_set_backing(vstd_disk *d, const char *backing, const char *format);
+int vpc_make_empty(vstd_disk *d);
+
 /* check.c */
 int vpc_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *res);
 

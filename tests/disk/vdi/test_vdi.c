@@ -251,6 +251,45 @@ START_TEST(hostile)
 }
 END_TEST
 
+
+START_TEST(commit_and_rebase)
+{
+	uint8_t *pat = vh_pattern(DSIZE, 62), *patch = malloc(1 << 20);
+	const char *raw = vt_path("cr.raw"), *p1 = vt_path("cr_p1.vdi"), *p2 = vt_path("cr_p2.vdi");
+	const char *child = vt_path("cr_child.vdi");
+	vstd_disk *d;
+	vt_write_file(raw, pat, DSIZE);
+	ck_assert(vt_run("qemu-img convert -f raw -O vdi '%s' '%s'", raw, p1) == 0);
+	vh_create(child, "vdi", 0, NULL, "cr_p1.vdi", "vdi");
+	d = vh_open(child, NULL, VSTD_DISK_RDWR);
+	vt_fill_random(patch, 1 << 20, 9);
+	vt_ok(vstd_disk_write(d, 3 << 20, patch, 1 << 20));
+	memcpy(pat + (3 << 20), patch, 1 << 20);
+	vt_ok(vstd_disk_commit(d, 0, NULL, NULL));
+	vstd_disk_close(d);
+	vt_write_file(raw, pat, DSIZE);
+	ck_assert_msg(vt_run("qemu-img compare -f raw -F vdi '%s' '%s' && qemu-img check '%s'", raw,
+			     p1, p1) == 0, "%s", vt_output());
+	d = vh_open(child, NULL, VSTD_DISK_RDWR);
+	vh_disk_equals(d, pat, DSIZE);
+	vh_create(p2, "vdi", DSIZE, NULL, NULL, NULL);
+	vt_ok(vstd_disk_rebase(d, "cr_p2.vdi", "vdi", 0, NULL, NULL));
+	vstd_disk_close(d);
+	d = vh_open(child, NULL, 0);
+	ck_assert_str_eq(vstd_disk_filename(vstd_disk_backing(d)) + strlen(vt_tmpdir()) + 1,
+			 "cr_p2.vdi");
+	vh_disk_equals(d, pat, DSIZE);
+	vstd_disk_close(d);
+	d = vh_open(child, NULL, VSTD_DISK_RDWR);
+	vt_ok(vstd_disk_rebase(d, NULL, NULL, 0, NULL, NULL));
+	vstd_disk_close(d);
+	ck_assert_msg(vt_run("qemu-img compare -f raw -F vdi '%s' '%s' && qemu-img check '%s'", raw,
+			     child, child) == 0, "%s", vt_output());
+	free(patch);
+	free(pat);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("vdi");
@@ -264,6 +303,7 @@ int main(void)
 	tcase_add_test(t, differencing_by_uuid);
 	tcase_add_test(t, resize_and_measure);
 	tcase_add_test(t, hostile);
+	tcase_add_test(t, commit_and_rebase);
 	suite_add_tcase(s, t);
 	return vt_main(s);
 }

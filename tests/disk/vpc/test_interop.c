@@ -391,6 +391,52 @@ START_TEST(resize_and_measure)
 }
 END_TEST
 
+
+/* commit into the parent, then rebase onto another parent, then off it */
+START_TEST(commit_and_rebase)
+{
+	uint8_t *pat = vh_pattern(DSIZE, 61), *patch = malloc(1 << 20);
+	const char *raw = vt_path("cr.raw"), *p1 = vt_path("cr_p1.vhd"), *p2 = vt_path("cr_p2.vhd");
+	const char *child = vt_path("cr_child.vhd");
+	vstd_disk *d;
+	struct stat st;
+	vt_write_file(raw, pat, DSIZE);
+	ck_assert(vt_run("qemu-img convert -f raw -O vpc -o force_size=on '%s' '%s'", raw, p1) == 0);
+	vh_create(child, "vpc", 0, NULL, "cr_p1.vhd", "vpc");
+	d = vh_open(child, NULL, VSTD_DISK_RDWR);
+	vt_fill_random(patch, 1 << 20, 8);
+	vt_ok(vstd_disk_write(d, 3 << 20, patch, 1 << 20));
+	memcpy(pat + (3 << 20), patch, 1 << 20);
+	vt_ok(vstd_disk_commit(d, 0, NULL, NULL));
+	vstd_disk_close(d);
+	ck_assert(stat(child, &st) == 0);
+	ck_assert_uint_lt((uint64_t)st.st_size, 1 << 20); /* emptied */
+	vt_write_file(raw, pat, DSIZE);
+	ck_assert_msg(vt_run("qemu-img compare -f raw -F vpc '%s' '%s'", raw, p1) == 0, "%s",
+		      vt_output());
+	d = vh_open(child, NULL, VSTD_DISK_RDWR);
+	vh_disk_equals(d, pat, DSIZE);
+	/* safe rebase onto an unrelated parent keeps what the guest sees */
+	vh_create(p2, "vpc", DSIZE, "force_size=on", NULL, NULL);
+	vt_ok(vstd_disk_rebase(d, "cr_p2.vhd", "vpc", 0, NULL, NULL));
+	vh_disk_equals(d, pat, DSIZE);
+	vstd_disk_close(d);
+	d = vh_open(child, NULL, 0);
+	vh_disk_equals(d, pat, DSIZE);
+	vstd_disk_close(d);
+	ck_assert(vt_run("vhdiinfo '%s'", child) == 0);
+	ck_assert_msg(strstr(vt_output(), "Parent filename\t\t: cr_p2.vhd") != NULL, "%s", vt_output());
+	/* and off any parent: a dynamic image with the same contents */
+	d = vh_open(child, NULL, VSTD_DISK_RDWR);
+	vt_ok(vstd_disk_rebase(d, NULL, NULL, 0, NULL, NULL));
+	vstd_disk_close(d);
+	ck_assert_msg(vt_run("qemu-img compare -f raw -F vpc '%s' '%s'", raw, child) == 0, "%s",
+		      vt_output());
+	free(patch);
+	free(pat);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("vpc-interop");
@@ -411,6 +457,7 @@ int main(void)
 	tcase_add_test(t, libyal_fragments);
 	tcase_add_test(t, chs_geometry_spec);
 	tcase_add_test(t, resize_and_measure);
+	tcase_add_test(t, commit_and_rebase);
 	suite_add_tcase(s, t);
 	return vt_main(s);
 }

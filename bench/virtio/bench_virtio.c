@@ -75,14 +75,15 @@ static double run_blk(int packed, int event_idx, unsigned depth, unsigned nreq)
 	struct req r[64];
 	char msg[256];
 	double t;
-	if (loopvm_init(&vm, 32 << 20, 1) < 0 || vstd_io_mem_new(&io, NULL, 0, 0, VSTD_IO_WRITE) < 0 ||
+	if (loopvm_init(&vm, 32 << 20, 1) < 0 ||
+	    vstd_io_mem_new(&io, NULL, 0, 0, VSTD_IO_WRITE) < 0 ||
 	    vstd_io_truncate(io, 64 << 20) < 0)
 		return -1;
 	o.format = "raw";
 	o.flags = VSTD_DISK_RDWR;
 	bo.common.features_on = VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED);
-	if (vstd_disk_open_io(&disk, io, "mem", &o) < 0 || vstd_virtio_blk_new(&dev, vm.gm, disk, &bo) < 0 ||
-	    loopvm_attach(&vm, dev, 1) < 0)
+	if (vstd_disk_open_io(&disk, io, "mem", &o) < 0 ||
+	    vstd_virtio_blk_new(&dev, vm.gm, disk, &bo) < 0 || loopvm_attach(&vm, dev, 1) < 0)
 		return -1;
 	c.transport = 1;
 	c.packed = packed;
@@ -180,8 +181,9 @@ static void report(const char *what, double *v, unsigned n, double base)
 	qsort(v, n, sizeof(double), cmp_d);
 	min = v[0];
 	med = v[n / 2];
-	printf("%-34s min %8.0f ns  median %8.0f ns  (%7.0f req/s)  ratio to memcpy %5.1fx (median %5.1fx)\n", what,
-	       min, med, 1e9 / med, min / base, med / base);
+	printf("%-34s min %8.0f ns  median %8.0f ns  (%7.0f req/s)  ratio to memcpy %5.1fx (median "
+	       "%5.1fx)\n",
+	       what, min, med, 1e9 / med, min / base, med / base);
 }
 
 int main(int argc, char **argv)
@@ -195,7 +197,8 @@ int main(int argc, char **argv)
 			nreq = (unsigned)atoi(argv[i + 1]);
 	}
 	if (repeats < 1 || repeats > MAXREP || nreq < 64) {
-		fprintf(stderr, "usage: vstd-bench-virtio [--repeats 1-%d] [--requests >=64]\n", MAXREP);
+		fprintf(stderr, "usage: vstd-bench-virtio [--repeats 1-%d] [--requests >=64]\n",
+		        MAXREP);
 		return 2;
 	}
 	nreq -= nreq % 64;
@@ -207,8 +210,10 @@ int main(int argc, char **argv)
 		v[i] = memcpy_ns(1514, 200000);
 	qsort(v, repeats, sizeof(double), cmp_d);
 	mc1514 = v[repeats / 2];
-	printf("vstd-bench-virtio: %u repeats, %u requests each; in-process (no VMM exits)\n", repeats, nreq);
-	printf("memcpy 4096 bytes: %.0f ns   memcpy 1514 bytes: %.0f ns   (median)\n\n", mc4k, mc1514);
+	printf("vstd-bench-virtio: %u repeats, %u requests each; in-process (no VMM exits)\n",
+	       repeats, nreq);
+	printf("memcpy 4096 bytes: %.0f ns   memcpy 1514 bytes: %.0f ns   (median)\n\n", mc4k,
+	       mc1514);
 	for (int packed = 0; packed < 2; packed++)
 		for (int ev = 0; ev < 2; ev++)
 			for (unsigned depth = 1; depth <= 64; depth *= 64) {
@@ -218,8 +223,8 @@ int main(int argc, char **argv)
 						fprintf(stderr, "blk run failed\n");
 						return 1;
 					}
-				snprintf(name, sizeof(name), "blk 4K read %s evidx=%d qd=%u", packed ? "packed" : "split ", ev,
-					 depth);
+				snprintf(name, sizeof(name), "blk 4K read %s evidx=%d qd=%u",
+				         packed ? "packed" : "split ", ev, depth);
 				report(name, v, repeats, mc4k);
 			}
 	printf("\n");
@@ -231,7 +236,8 @@ int main(int argc, char **argv)
 					fprintf(stderr, "net run failed\n");
 					return 1;
 				}
-			snprintf(name, sizeof(name), "net 1514B loopback %s evidx=%d", packed ? "packed" : "split ", ev);
+			snprintf(name, sizeof(name), "net 1514B loopback %s evidx=%d",
+			         packed ? "packed" : "split ", ev);
 			report(name, v, repeats, mc1514);
 		}
 	return 0;

@@ -65,7 +65,7 @@ VSTD_API int vstd_guestmem_new(vstd_guestmem **out);
  * called while a device using the map processes queues.
  */
 VSTD_API int vstd_guestmem_add(vstd_guestmem *gm, uint64_t gpa, void *host, uint64_t size,
-			       unsigned flags);
+                               unsigned flags);
 
 /** vstd_guestmem_free - free the map (not the memory it describes).  NULL: no-op. */
 VSTD_API void vstd_guestmem_free(vstd_guestmem *gm);
@@ -77,7 +77,8 @@ VSTD_API void vstd_guestmem_free(vstd_guestmem *gm);
  * read-only region.  Thread-safe (the map is read-only while in use).
  */
 VSTD_API int vstd_guestmem_read(const vstd_guestmem *gm, uint64_t gpa, void *buf, size_t len);
-VSTD_API int vstd_guestmem_write(const vstd_guestmem *gm, uint64_t gpa, const void *buf, size_t len);
+VSTD_API int vstd_guestmem_write(const vstd_guestmem *gm, uint64_t gpa, const void *buf,
+                                 size_t len);
 
 /**
  * vstd_guestmem_ptr - host pointer to [gpa, gpa+len) when the range lies
@@ -148,13 +149,17 @@ typedef struct vstd_virtio_host {
 /** Options shared by every device.  Fields are only ever appended. */
 #define VSTD_VIRTIO_OPTS_VERSION 1
 typedef struct vstd_virtio_opts {
-	unsigned version;       /* VSTD_VIRTIO_OPTS_VERSION */
-	uint16_t queue_size;    /* maximum queue size offered, power of 2 <= 32768; 0: device default */
-	uint64_t features_on;   /* feature bits offered beyond the default set
-	                           (e.g. RING_PACKED, IN_ORDER, ACCESS_PLATFORM) */
-	uint64_t features_off;  /* feature bits removed from the default set */
+	unsigned version; /* VSTD_VIRTIO_OPTS_VERSION */
+	uint16_t
+	        queue_size; /* maximum queue size offered, power of 2 <= 32768; 0: device default */
+	uint64_t features_on;  /* feature bits offered beyond the default set
+	                          (e.g. RING_PACKED, IN_ORDER, ACCESS_PLATFORM) */
+	uint64_t features_off; /* feature bits removed from the default set */
 } vstd_virtio_opts;
-#define VSTD_VIRTIO_OPTS_INIT {VSTD_VIRTIO_OPTS_VERSION, 0, 0, 0}
+#define VSTD_VIRTIO_OPTS_INIT                                                                      \
+	{                                                                                          \
+		VSTD_VIRTIO_OPTS_VERSION, 0, 0, 0                                                  \
+	}
 
 /**
  * vstd_virtio_dev_free - free a device (detach it from its transport
@@ -202,17 +207,20 @@ VSTD_API uint64_t vstd_virtio_default_features(unsigned type);
 
 #define VSTD_VIRTIO_BLK_OPTS_VERSION 1
 typedef struct vstd_virtio_blk_opts {
-	unsigned version;       /* VSTD_VIRTIO_BLK_OPTS_VERSION */
+	unsigned version; /* VSTD_VIRTIO_BLK_OPTS_VERSION */
 	vstd_virtio_opts common;
-	uint16_t num_queues;    /* 0: 1 */
-	uint32_t blk_size;      /* logical block size, 0: 512 */
+	uint16_t num_queues;        /* 0: 1 */
+	uint32_t blk_size;          /* logical block size, 0: 512 */
 	uint8_t physical_block_exp; /* log2(physical / logical block) */
-	uint16_t min_io_size;   /* in logical blocks */
-	uint32_t opt_io_size;   /* in logical blocks */
-	const char *serial;     /* GET_ID answer (at most 20 bytes used), NULL: "" */
-	int read_only;          /* offer VIRTIO_BLK_F_RO and refuse writes */
+	uint16_t min_io_size;       /* in logical blocks */
+	uint32_t opt_io_size;       /* in logical blocks */
+	const char *serial;         /* GET_ID answer (at most 20 bytes used), NULL: "" */
+	int read_only;              /* offer VIRTIO_BLK_F_RO and refuse writes */
 } vstd_virtio_blk_opts;
-#define VSTD_VIRTIO_BLK_OPTS_INIT {VSTD_VIRTIO_BLK_OPTS_VERSION, VSTD_VIRTIO_OPTS_INIT, 0, 0, 0, 0, 0, NULL, 0}
+#define VSTD_VIRTIO_BLK_OPTS_INIT                                                                  \
+	{                                                                                          \
+		VSTD_VIRTIO_BLK_OPTS_VERSION, VSTD_VIRTIO_OPTS_INIT, 0, 0, 0, 0, 0, NULL, 0        \
+	}
 
 /**
  * vstd_virtio_blk_new - a virtio-blk device on `disk` (borrowed; writes
@@ -220,12 +228,13 @@ typedef struct vstd_virtio_blk_opts {
  * opts may be NULL.  Errors: VSTD_EINVAL, VSTD_ENOMEM.
  */
 VSTD_API int vstd_virtio_blk_new(vstd_virtio_dev **out, vstd_guestmem *gm, vstd_disk *disk,
-				 const vstd_virtio_blk_opts *opts);
+                                 const vstd_virtio_blk_opts *opts);
 
 /* --- rng */
 
 /** vstd_virtio_rng_new - an entropy device fed by getrandom(2).  opts may be NULL. */
-VSTD_API int vstd_virtio_rng_new(vstd_virtio_dev **out, vstd_guestmem *gm, const vstd_virtio_opts *opts);
+VSTD_API int vstd_virtio_rng_new(vstd_virtio_dev **out, vstd_guestmem *gm,
+                                 const vstd_virtio_opts *opts);
 
 /* --- net */
 
@@ -244,17 +253,21 @@ typedef struct vstd_virtio_net_backend {
 typedef struct vstd_virtio_net_opts {
 	unsigned version; /* VSTD_VIRTIO_NET_OPTS_VERSION */
 	vstd_virtio_opts common;
-	uint8_t mac[6];   /* all zero: 52:54:00:12:34:56 (QEMU's first NIC) */
-	uint16_t mtu;     /* 0: VIRTIO_NET_F_MTU not offered */
+	uint8_t mac[6]; /* all zero: 52:54:00:12:34:56 (QEMU's first NIC) */
+	uint16_t mtu;   /* 0: VIRTIO_NET_F_MTU not offered */
 	/* Backend: exactly one of loopback (frames the guest sends come back to
 	 * it), tap_name (a TAP interface opened with IFF_VNET_HDR) or backend. */
 	int loopback;
 	const char *tap_name;
 	const vstd_virtio_net_backend *backend;
 } vstd_virtio_net_opts;
-#define VSTD_VIRTIO_NET_OPTS_INIT {VSTD_VIRTIO_NET_OPTS_VERSION, VSTD_VIRTIO_OPTS_INIT, {0}, 0, 1, NULL, NULL}
+#define VSTD_VIRTIO_NET_OPTS_INIT                                                                  \
+	{                                                                                          \
+		VSTD_VIRTIO_NET_OPTS_VERSION, VSTD_VIRTIO_OPTS_INIT, {0}, 0, 1, NULL, NULL         \
+	}
 
-VSTD_API int vstd_virtio_net_new(vstd_virtio_dev **out, vstd_guestmem *gm, const vstd_virtio_net_opts *opts);
+VSTD_API int vstd_virtio_net_new(vstd_virtio_dev **out, vstd_guestmem *gm,
+                                 const vstd_virtio_net_opts *opts);
 
 /**
  * vstd_virtio_net_receive - deliver one frame (with the 12-byte virtio-net
@@ -263,9 +276,11 @@ VSTD_API int vstd_virtio_net_new(vstd_virtio_dev **out, vstd_guestmem *gm, const
  * receive buffers (the frame is dropped), VSTD_ESTATE when the device is
  * not running or the link is down.
  */
-VSTD_API int vstd_virtio_net_receive(vstd_virtio_dev *dev, const void *hdr, const void *frame, size_t len);
+VSTD_API int vstd_virtio_net_receive(vstd_virtio_dev *dev, const void *hdr, const void *frame,
+                                     size_t len);
 
-/** vstd_virtio_net_set_link - link up (1) or down (0): updates status and raises a config interrupt. */
+/** vstd_virtio_net_set_link - link up (1) or down (0): updates status and raises a config
+ * interrupt. */
 VSTD_API int vstd_virtio_net_set_link(vstd_virtio_dev *dev, int up);
 
 /**
@@ -286,19 +301,23 @@ typedef struct vstd_virtio_console_opts {
 	/* Called with the bytes the guest wrote to port `port`. */
 	void (*output)(void *opaque, unsigned port, const void *data, size_t len);
 	void *opaque;
-	uint16_t cols, rows;   /* with both nonzero VIRTIO_CONSOLE_F_SIZE is offered */
+	uint16_t cols, rows; /* with both nonzero VIRTIO_CONSOLE_F_SIZE is offered */
 } vstd_virtio_console_opts;
-#define VSTD_VIRTIO_CONSOLE_OPTS_INIT {VSTD_VIRTIO_CONSOLE_OPTS_VERSION, VSTD_VIRTIO_OPTS_INIT, 0, NULL, NULL, 0, 0}
+#define VSTD_VIRTIO_CONSOLE_OPTS_INIT                                                              \
+	{                                                                                          \
+		VSTD_VIRTIO_CONSOLE_OPTS_VERSION, VSTD_VIRTIO_OPTS_INIT, 0, NULL, NULL, 0, 0       \
+	}
 
 VSTD_API int vstd_virtio_console_new(vstd_virtio_dev **out, vstd_guestmem *gm,
-				     const vstd_virtio_console_opts *opts);
+                                     const vstd_virtio_console_opts *opts);
 
 /**
  * vstd_virtio_console_input - send bytes to the guest on `port`.  Returns
  * the number of bytes placed (fewer when the guest posted too few buffers),
  * or VSTD_ESTATE / VSTD_ERANGE.
  */
-VSTD_API int vstd_virtio_console_input(vstd_virtio_dev *dev, unsigned port, const void *data, size_t len);
+VSTD_API int vstd_virtio_console_input(vstd_virtio_dev *dev, unsigned port, const void *data,
+                                       size_t len);
 
 /**
  * vstd_virtio_console_port_state - for multiport: 1 when the guest has
@@ -318,7 +337,7 @@ typedef struct vstd_virtio_mmio vstd_virtio_mmio;
  * virtio-mmio version 2 register window.  `host` is copied.
  */
 VSTD_API int vstd_virtio_mmio_new(vstd_virtio_mmio **out, vstd_virtio_dev *dev,
-				  const vstd_virtio_host *host);
+                                  const vstd_virtio_host *host);
 VSTD_API void vstd_virtio_mmio_free(vstd_virtio_mmio *m);
 
 /**
@@ -330,7 +349,8 @@ VSTD_API void vstd_virtio_mmio_free(vstd_virtio_mmio *m);
  * QueueNotify processes the queue (as vstd_virtio_notify()).
  */
 VSTD_API int vstd_virtio_mmio_read(vstd_virtio_mmio *m, uint64_t off, void *data, unsigned size);
-VSTD_API int vstd_virtio_mmio_write(vstd_virtio_mmio *m, uint64_t off, const void *data, unsigned size);
+VSTD_API int vstd_virtio_mmio_write(vstd_virtio_mmio *m, uint64_t off, const void *data,
+                                    unsigned size);
 
 /**
  * vstd_virtio_mmio_cmdline - format the Linux kernel argument announcing the
@@ -338,7 +358,8 @@ VSTD_API int vstd_virtio_mmio_write(vstd_virtio_mmio *m, uint64_t off, const voi
  * 4K-style suffixes as Linux's memparse reads them.  Returns the length,
  * or VSTD_ERANGE when buf is too small.
  */
-VSTD_API int vstd_virtio_mmio_cmdline(char *buf, size_t buflen, uint64_t base, uint64_t size, unsigned irq);
+VSTD_API int vstd_virtio_mmio_cmdline(char *buf, size_t buflen, uint64_t base, uint64_t size,
+                                      unsigned irq);
 
 /* ------------------------------------------------------------ virtio-pci */
 
@@ -346,12 +367,15 @@ typedef struct vstd_virtio_pci vstd_virtio_pci;
 
 #define VSTD_VIRTIO_PCI_OPTS_VERSION 1
 typedef struct vstd_virtio_pci_opts {
-	unsigned version;     /* VSTD_VIRTIO_PCI_OPTS_VERSION */
-	uint16_t msix_vectors;/* MSI-X table entries, 0: queues + 1; 0xffff: no MSI-X */
-	int transitional;     /* also expose the legacy I/O BAR 0 and the
-	                         transitional device ID (0x1000 + type - 1) */
+	unsigned version;      /* VSTD_VIRTIO_PCI_OPTS_VERSION */
+	uint16_t msix_vectors; /* MSI-X table entries, 0: queues + 1; 0xffff: no MSI-X */
+	int transitional;      /* also expose the legacy I/O BAR 0 and the
+	                          transitional device ID (0x1000 + type - 1) */
 } vstd_virtio_pci_opts;
-#define VSTD_VIRTIO_PCI_OPTS_INIT {VSTD_VIRTIO_PCI_OPTS_VERSION, 0, 0}
+#define VSTD_VIRTIO_PCI_OPTS_INIT                                                                  \
+	{                                                                                          \
+		VSTD_VIRTIO_PCI_OPTS_VERSION, 0, 0                                                 \
+	}
 
 /* BARs used: 0 legacy I/O (transitional only), 1 MSI-X table + PBA, 4 the
  * 64-bit memory BAR with the common/isr/device/notify structures (16 KiB),
@@ -360,8 +384,8 @@ typedef struct vstd_virtio_pci_opts {
 #define VSTD_VIRTIO_PCI_BAR_MSIX 1
 #define VSTD_VIRTIO_PCI_BAR_MODERN 4
 
-VSTD_API int vstd_virtio_pci_new(vstd_virtio_pci **out, vstd_virtio_dev *dev, const vstd_virtio_host *host,
-				 const vstd_virtio_pci_opts *opts);
+VSTD_API int vstd_virtio_pci_new(vstd_virtio_pci **out, vstd_virtio_dev *dev,
+                                 const vstd_virtio_host *host, const vstd_virtio_pci_opts *opts);
 VSTD_API void vstd_virtio_pci_free(vstd_virtio_pci *p);
 
 /**
@@ -371,18 +395,21 @@ VSTD_API void vstd_virtio_pci_free(vstd_virtio_pci *p);
  * the programmed BAR addresses back with vstd_virtio_pci_bar().
  */
 VSTD_API int vstd_virtio_pci_cfg_read(vstd_virtio_pci *p, unsigned off, void *data, unsigned size);
-VSTD_API int vstd_virtio_pci_cfg_write(vstd_virtio_pci *p, unsigned off, const void *data, unsigned size);
+VSTD_API int vstd_virtio_pci_cfg_write(vstd_virtio_pci *p, unsigned off, const void *data,
+                                       unsigned size);
 
 /**
  * vstd_virtio_pci_bar - size (0: BAR not implemented), whether it is I/O
  * space, and the address the guest programmed, of BAR `bar`.
  */
-VSTD_API uint64_t vstd_virtio_pci_bar(const vstd_virtio_pci *p, unsigned bar, int *is_io, uint64_t *addr);
+VSTD_API uint64_t vstd_virtio_pci_bar(const vstd_virtio_pci *p, unsigned bar, int *is_io,
+                                      uint64_t *addr);
 
 /** vstd_virtio_pci_bar_read / _write - an access at `off` inside BAR `bar`. */
-VSTD_API int vstd_virtio_pci_bar_read(vstd_virtio_pci *p, unsigned bar, uint64_t off, void *data, unsigned size);
-VSTD_API int vstd_virtio_pci_bar_write(vstd_virtio_pci *p, unsigned bar, uint64_t off, const void *data,
-				       unsigned size);
+VSTD_API int vstd_virtio_pci_bar_read(vstd_virtio_pci *p, unsigned bar, uint64_t off, void *data,
+                                      unsigned size);
+VSTD_API int vstd_virtio_pci_bar_write(vstd_virtio_pci *p, unsigned bar, uint64_t off,
+                                       const void *data, unsigned size);
 
 /**
  * vstd_virtio_pci_msix_entry - the message (address, data) of MSI-X vector
@@ -390,7 +417,7 @@ VSTD_API int vstd_virtio_pci_bar_write(vstd_virtio_pci *p, unsigned bar, uint64_
  * for a vector past the table.
  */
 VSTD_API int vstd_virtio_pci_msix_entry(const vstd_virtio_pci *p, unsigned vector, uint64_t *addr,
-					uint32_t *data, int *masked);
+                                        uint32_t *data, int *masked);
 
 /** vstd_virtio_pci_notify_offset - offset in BAR 4 of queue q's notify register. */
 VSTD_API uint64_t vstd_virtio_pci_notify_offset(const vstd_virtio_pci *p, unsigned queue);
@@ -399,14 +426,17 @@ VSTD_API uint64_t vstd_virtio_pci_notify_offset(const vstd_virtio_pci *p, unsign
 
 #define VSTD_VIRTIO_RING_VERSION 1
 typedef struct vstd_virtio_ring {
-	unsigned version;   /* VSTD_VIRTIO_RING_VERSION */
-	int packed;         /* packed layout (else split) */
-	uint16_t num;       /* queue size */
+	unsigned version;              /* VSTD_VIRTIO_RING_VERSION */
+	int packed;                    /* packed layout (else split) */
+	uint16_t num;                  /* queue size */
 	uint64_t desc, driver, device; /* guest addresses of the three areas */
-	int indirect;       /* INDIRECT_DESC negotiated */
-	uint16_t last_avail;/* split: where the device stands (0: ring start) */
+	int indirect;                  /* INDIRECT_DESC negotiated */
+	uint16_t last_avail;           /* split: where the device stands (0: ring start) */
 } vstd_virtio_ring;
-#define VSTD_VIRTIO_RING_INIT {VSTD_VIRTIO_RING_VERSION, 0, 0, 0, 0, 0, 1, 0}
+#define VSTD_VIRTIO_RING_INIT                                                                      \
+	{                                                                                          \
+		VSTD_VIRTIO_RING_VERSION, 0, 0, 0, 0, 0, 1, 0                                      \
+	}
 
 /**
  * vstd_virtio_ring_decode - describe a virtqueue found in guest memory
@@ -418,7 +448,7 @@ typedef struct vstd_virtio_ring {
  * itself cannot be placed in memory.
  */
 VSTD_API int vstd_virtio_ring_decode(const vstd_guestmem *gm, const vstd_virtio_ring *ring,
-				     void (*line)(void *opaque, const char *text), void *opaque);
+                                     void (*line)(void *opaque, const char *text), void *opaque);
 
 /* ------------------------------------------------------------ self-test */
 
@@ -427,7 +457,8 @@ VSTD_API int vstd_virtio_ring_decode(const vstd_guestmem *gm, const vstd_virtio_
  * ring layouts with the built-in driver, in memory.  `report` (may be NULL)
  * gets one line per check.  Returns 0 when all passed, VSTD_ERROR otherwise.
  */
-VSTD_API int vstd_virtio_selftest(void (*report)(void *opaque, const char *line, int ok), void *opaque);
+VSTD_API int vstd_virtio_selftest(void (*report)(void *opaque, const char *line, int ok),
+                                  void *opaque);
 
 #ifdef __cplusplus
 }

@@ -11,7 +11,8 @@
 #include "core/error_internal.h"
 #include "paravirt/virtq/virtq.h"
 
-static void out(void (*line)(void *, const char *), void *opaque, const char *fmt, ...) VSTD_PRINTF(3, 4);
+static void out(void (*line)(void *, const char *), void *opaque, const char *fmt, ...)
+        VSTD_PRINTF(3, 4);
 static void out(void (*line)(void *, const char *), void *opaque, const char *fmt, ...)
 {
 	char buf[512];
@@ -24,13 +25,14 @@ static void out(void (*line)(void *, const char *), void *opaque, const char *fm
 
 static const char *flag_text(uint16_t fl, int packed, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%s%s%s%s", fl & 1 ? " NEXT" : "", fl & 2 ? " WRITE" : "", fl & 4 ? " INDIRECT" : "",
-		 packed && (fl & 0x80) ? " AVAIL" : "", packed && (fl & 0x8000) ? " USED" : "");
+	snprintf(buf, len, "%s%s%s%s%s", fl & 1 ? " NEXT" : "", fl & 2 ? " WRITE" : "",
+	         fl & 4 ? " INDIRECT" : "", packed && (fl & 0x80) ? " AVAIL" : "",
+	         packed && (fl & 0x8000) ? " USED" : "");
 	return buf;
 }
 
 int vstd_virtio_ring_decode(const vstd_guestmem *gm, const vstd_virtio_ring *r,
-			    void (*line)(void *opaque, const char *text), void *opaque)
+                            void (*line)(void *opaque, const char *text), void *opaque)
 {
 	struct vstd_vq vq;
 	struct vq_features f;
@@ -60,8 +62,9 @@ int vstd_virtio_ring_decode(const vstd_guestmem *gm, const vstd_virtio_ring *r,
 		vq_destroy(&vq);
 		return rc;
 	}
-	out(line, opaque, "%s ring, %u entries: descriptors 0x%" PRIx64 ", driver area 0x%" PRIx64
-			  ", device area 0x%" PRIx64,
+	out(line, opaque,
+	    "%s ring, %u entries: descriptors 0x%" PRIx64 ", driver area 0x%" PRIx64
+	    ", device area 0x%" PRIx64,
 	    r->packed ? "packed" : "split", r->num, r->desc, r->driver, r->device);
 	for (unsigned i = 0; i < r->num; i++) {
 		const uint8_t *d = vq.desc + 16 * (size_t)i;
@@ -69,24 +72,30 @@ int vstd_virtio_ring_decode(const vstd_guestmem *gm, const vstd_virtio_ring *r,
 		if (vstd_is_zero(d, 16))
 			continue;
 		if (r->packed)
-			out(line, opaque, "  desc[%u] addr 0x%" PRIx64 " len %u id %u flags 0x%04x%s", i, vstd_le64(d),
-			    vstd_le32(d + 8), vstd_le16(d + 12), fl, flag_text(fl, 1, fb, sizeof(fb)));
+			out(line, opaque,
+			    "  desc[%u] addr 0x%" PRIx64 " len %u id %u flags 0x%04x%s", i,
+			    vstd_le64(d), vstd_le32(d + 8), vstd_le16(d + 12), fl,
+			    flag_text(fl, 1, fb, sizeof(fb)));
 		else
-			out(line, opaque, "  desc[%u] addr 0x%" PRIx64 " len %u flags 0x%04x%s next %u", i, vstd_le64(d),
-			    vstd_le32(d + 8), fl, flag_text(fl, 0, fb, sizeof(fb)), vstd_le16(d + 14));
+			out(line, opaque,
+			    "  desc[%u] addr 0x%" PRIx64 " len %u flags 0x%04x%s next %u", i,
+			    vstd_le64(d), vstd_le32(d + 8), fl, flag_text(fl, 0, fb, sizeof(fb)),
+			    vstd_le16(d + 14));
 	}
 	if (r->packed) {
-		out(line, opaque, "  driver event: off_wrap 0x%04x flags %u", vstd_le16(vq.driver), vstd_le16(vq.driver + 2));
-		out(line, opaque, "  device event: off_wrap 0x%04x flags %u", vstd_le16(vq.device), vstd_le16(vq.device + 2));
+		out(line, opaque, "  driver event: off_wrap 0x%04x flags %u", vstd_le16(vq.driver),
+		    vstd_le16(vq.driver + 2));
+		out(line, opaque, "  device event: off_wrap 0x%04x flags %u", vstd_le16(vq.device),
+		    vstd_le16(vq.device + 2));
 	} else {
 		uint16_t aidx = vstd_le16(vq.driver + 2), uidx = vstd_le16(vq.device + 2);
-		out(line, opaque, "  avail: flags 0x%x idx %u used_event %u", vstd_le16(vq.driver), aidx,
-		    vstd_le16(vq.driver + 4 + 2 * (size_t)r->num));
+		out(line, opaque, "  avail: flags 0x%x idx %u used_event %u", vstd_le16(vq.driver),
+		    aidx, vstd_le16(vq.driver + 4 + 2 * (size_t)r->num));
 		for (uint16_t k = 0; k < r->num && k < (uint16_t)(aidx - r->last_avail); k++)
 			out(line, opaque, "    ring[%u] = %u", (r->last_avail + k) % r->num,
 			    vstd_le16(vq.driver + 4 + 2 * (size_t)((r->last_avail + k) % r->num)));
-		out(line, opaque, "  used: flags 0x%x idx %u avail_event %u", vstd_le16(vq.device), uidx,
-		    vstd_le16(vq.device + 4 + 8 * (size_t)r->num));
+		out(line, opaque, "  used: flags 0x%x idx %u avail_event %u", vstd_le16(vq.device),
+		    uidx, vstd_le16(vq.device + 4 + 8 * (size_t)r->num));
 		vq.last_avail = r->last_avail;
 	}
 	/* Walk the available chains as the device would (nothing is pushed). */
@@ -99,8 +108,9 @@ int vstd_virtio_ring_decode(const vstd_guestmem *gm, const vstd_virtio_ring *r,
 			out(line, opaque, "  chain %u: INVALID: %s", n, vstd_error_last()->message);
 			break;
 		}
-		out(line, opaque, "  chain %u: %s %u, %u descriptors, %" PRIu64 " bytes readable, %" PRIu64
-				  " bytes writable",
+		out(line, opaque,
+		    "  chain %u: %s %u, %u descriptors, %" PRIu64 " bytes readable, %" PRIu64
+		    " bytes writable",
 		    n, r->packed ? "id" : "head", c->head, c->ndescs, c->out_len, c->in_len);
 		valid++;
 	}

@@ -12,27 +12,30 @@
 #include "paravirt/device.h"
 
 /* Transport/ring features this library implements. */
-#define VDEV_RING_FEATURES                                                                        \
-	(VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_INDIRECT_DESC) | VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_EVENT_IDX) |     \
-	 VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_VERSION_1) | VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_ACCESS_PLATFORM) |   \
-	 VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED) | VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER) |        \
+#define VDEV_RING_FEATURES                                                                         \
+	(VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_INDIRECT_DESC) | VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_EVENT_IDX) | \
+	 VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_VERSION_1) |                                                \
+	 VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_ACCESS_PLATFORM) |                                          \
+	 VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED) | VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER) |    \
 	 VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_RESET))
 
 int vdev_new(struct vstd_virtio_dev **out, const struct vdev_ops *ops, vstd_guestmem *gm,
-	     unsigned nqueues, uint16_t queue_size, uint64_t features, const vstd_virtio_opts *opts)
+             unsigned nqueues, uint16_t queue_size, uint64_t features, const vstd_virtio_opts *opts)
 {
 	struct vstd_virtio_dev *dev;
 	uint64_t devmask = VSTD_VIRTIO_BIT(24) - 1; /* device-specific bits 0-23 */
 	if (gm == NULL || nqueues == 0 || nqueues > 1024)
-		return vstd_err(VSTD_EINVAL, "virtio-%s: invalid guest memory or queue count", ops->name);
+		return vstd_err(VSTD_EINVAL, "virtio-%s: invalid guest memory or queue count",
+		                ops->name);
 	if (opts != NULL && opts->version != VSTD_VIRTIO_OPTS_VERSION)
 		return vstd_err(VSTD_EINVAL, "virtio-%s: unknown options version %u", ops->name,
-				opts->version);
+		                opts->version);
 	if (opts != NULL && opts->queue_size != 0) {
-		if (opts->queue_size > VQ_MAX_SIZE || (opts->queue_size & (opts->queue_size - 1)) != 0)
+		if (opts->queue_size > VQ_MAX_SIZE ||
+		    (opts->queue_size & (opts->queue_size - 1)) != 0)
 			return vstd_err(VSTD_EINVAL,
-					"virtio-%s: queue size %u is not a power of 2 up to 32768", ops->name,
-					opts->queue_size);
+			                "virtio-%s: queue size %u is not a power of 2 up to 32768",
+			                ops->name, opts->queue_size);
 		queue_size = opts->queue_size;
 	}
 	dev = vstd_calloc(1, sizeof(*dev));
@@ -95,7 +98,8 @@ const char *vstd_virtio_dev_broken_reason(const vstd_virtio_dev *dev)
 {
 	if (dev == NULL || !__atomic_load_n(&dev->broken, __ATOMIC_ACQUIRE))
 		return NULL;
-	return __atomic_load_n(&dev->reason_ready, __ATOMIC_ACQUIRE) ? dev->broken_reason : "device needs reset";
+	return __atomic_load_n(&dev->reason_ready, __ATOMIC_ACQUIRE) ? dev->broken_reason
+	                                                             : "device needs reset";
 }
 
 unsigned vstd_virtio_isr_pending(const vstd_virtio_dev *dev)
@@ -133,7 +137,8 @@ void vdev_break(struct vstd_virtio_dev *dev)
 		return;
 	snprintf(dev->broken_reason, sizeof(dev->broken_reason), "%s", vstd_error_last()->message);
 	__atomic_store_n(&dev->reason_ready, 1, __ATOMIC_RELEASE);
-	vstd_warn("virtio", "virtio-%s: device needs reset: %s", dev->ops->name, dev->broken_reason);
+	vstd_warn("virtio", "virtio-%s: device needs reset: %s", dev->ops->name,
+	          dev->broken_reason);
 	__atomic_or_fetch(&dev->status, VSTD_VIRTIO_STATUS_NEEDS_RESET, __ATOMIC_ACQ_REL);
 	if ((__atomic_load_n(&dev->status, __ATOMIC_ACQUIRE) & VSTD_VIRTIO_STATUS_DRIVER_OK) &&
 	    dev->tr.raise)
@@ -172,13 +177,14 @@ static int features_ok(struct vstd_virtio_dev *dev)
 {
 	uint64_t f = dev->guest_features;
 	if (f & ~dev->host_features) {
-		vstd_warn("virtio", "virtio-%s: driver accepted features 0x%llx that were not offered",
-			  dev->ops->name, (unsigned long long)(f & ~dev->host_features));
+		vstd_warn("virtio",
+		          "virtio-%s: driver accepted features 0x%llx that were not offered",
+		          dev->ops->name, (unsigned long long)(f & ~dev->host_features));
 		return 0;
 	}
 	if (dev->modern && !(f & VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_VERSION_1))) {
 		vstd_warn("virtio", "virtio-%s: modern driver did not accept VIRTIO_F_VERSION_1",
-			  dev->ops->name);
+		          dev->ops->name);
 		return 0;
 	}
 	if (dev->ops->features_check && dev->ops->features_check(dev, f) < 0)
@@ -196,8 +202,9 @@ void vdev_set_status(struct vstd_virtio_dev *dev, uint8_t val)
 	/* Bits are only ever added until reset (2.1.1); NEEDS_RESET is ours. */
 	val |= old & VSTD_VIRTIO_STATUS_NEEDS_RESET;
 	if ((old & ~val) != 0) {
-		vstd_warn("virtio", "virtio-%s: driver cleared status bits 0x%x without reset; ignored",
-			  dev->ops->name, old & ~val);
+		vstd_warn("virtio",
+		          "virtio-%s: driver cleared status bits 0x%x without reset; ignored",
+		          dev->ops->name, old & ~val);
 		val |= old;
 	}
 	if ((val & VSTD_VIRTIO_STATUS_FEATURES_OK) && !(old & VSTD_VIRTIO_STATUS_FEATURES_OK)) {
@@ -206,7 +213,8 @@ void vdev_set_status(struct vstd_virtio_dev *dev, uint8_t val)
 	}
 	if ((val & VSTD_VIRTIO_STATUS_DRIVER_OK) && dev->modern &&
 	    !(val & VSTD_VIRTIO_STATUS_FEATURES_OK)) {
-		vstd_warn("virtio", "virtio-%s: DRIVER_OK without FEATURES_OK; ignored", dev->ops->name);
+		vstd_warn("virtio", "virtio-%s: DRIVER_OK without FEATURES_OK; ignored",
+		          dev->ops->name);
 		val &= (uint8_t)~VSTD_VIRTIO_STATUS_DRIVER_OK;
 	}
 	__atomic_store_n(&dev->status, val, __ATOMIC_RELEASE);
@@ -221,13 +229,15 @@ void vdev_set_status(struct vstd_virtio_dev *dev, uint8_t val)
 void vdev_set_guest_features(struct vstd_virtio_dev *dev, unsigned select, uint32_t value)
 {
 	if (dev->status & VSTD_VIRTIO_STATUS_FEATURES_OK) {
-		vstd_warn("virtio", "virtio-%s: feature write after FEATURES_OK ignored", dev->ops->name);
+		vstd_warn("virtio", "virtio-%s: feature write after FEATURES_OK ignored",
+		          dev->ops->name);
 		return;
 	}
 	if (select == 0)
 		dev->guest_features = (dev->guest_features & 0xffffffff00000000ULL) | value;
 	else if (select == 1)
-		dev->guest_features = (dev->guest_features & 0xffffffffULL) | ((uint64_t)value << 32);
+		dev->guest_features =
+		        (dev->guest_features & 0xffffffffULL) | ((uint64_t)value << 32);
 }
 
 uint32_t vdev_get_host_features(struct vstd_virtio_dev *dev, unsigned select)
@@ -279,8 +289,8 @@ void vdev_config_read(struct vstd_virtio_dev *dev, unsigned off, void *data, uns
 void vdev_config_write(struct vstd_virtio_dev *dev, unsigned off, const void *data, unsigned len)
 {
 	if (off >= dev->cfg_len || len > dev->cfg_len - off || dev->ops->config_write == NULL) {
-		vstd_debug("virtio", "virtio-%s: config write at 0x%x+%u ignored", dev->ops->name, off,
-			   len);
+		vstd_debug("virtio", "virtio-%s: config write at 0x%x+%u ignored", dev->ops->name,
+		           off, len);
 		return;
 	}
 	dev->ops->config_write(dev, off, data, len);
@@ -294,16 +304,16 @@ int vstd_virtio_notify(vstd_virtio_dev *dev, unsigned queue)
 		return vstd_err(VSTD_EINVAL, "virtio: NULL device");
 	if (queue >= dev->nqueues)
 		return vstd_err(VSTD_ERANGE, "virtio-%s: notify for queue %u, device has %u",
-				dev->ops->name, queue, dev->nqueues);
+		                dev->ops->name, queue, dev->nqueues);
 	if (!vdev_running(dev))
 		return vstd_err(VSTD_ESTATE, "virtio-%s: notify while not running (status 0x%x%s)",
-				dev->ops->name, dev->status, dev->broken ? ", needs reset" : "");
+		                dev->ops->name, dev->status, dev->broken ? ", needs reset" : "");
 	vq = &dev->vq[queue];
 	pthread_mutex_lock(&vq->lock);
 	if (!vq->enabled) {
 		pthread_mutex_unlock(&vq->lock);
 		return vstd_err(VSTD_ERANGE, "virtio-%s: notify for queue %u that is not enabled",
-				dev->ops->name, queue);
+		                dev->ops->name, queue);
 	}
 	rc = dev->ops->queue(dev, queue);
 	pthread_mutex_unlock(&vq->lock);
@@ -313,7 +323,8 @@ int vstd_virtio_notify(vstd_virtio_dev *dev, unsigned queue)
 }
 
 int vdev_process(struct vstd_virtio_dev *dev, unsigned q,
-		 int (*fn)(struct vstd_virtio_dev *dev, unsigned q, struct vq_chain *c, uint32_t *written))
+                 int (*fn)(struct vstd_virtio_dev *dev, unsigned q, struct vq_chain *c,
+                           uint32_t *written))
 {
 	struct vstd_vq *vq = &dev->vq[q];
 	struct vq_chain *c;

@@ -24,7 +24,8 @@ struct vdev_ops {
 	 * a negative code; VSTD_ECORRUPT breaks the device. */
 	int (*queue)(struct vstd_virtio_dev *dev, unsigned q);
 	/* The driver writes device configuration bytes: store what is writable. */
-	void (*config_write)(struct vstd_virtio_dev *dev, unsigned off, const uint8_t *data, unsigned len);
+	void (*config_write)(struct vstd_virtio_dev *dev, unsigned off, const uint8_t *data,
+	                     unsigned len);
 	/* Device reset: forget per-run state. */
 	void (*reset)(struct vstd_virtio_dev *dev);
 	/* DRIVER_OK was just set. */
@@ -60,13 +61,14 @@ struct vstd_virtio_dev {
 	uint8_t cfg[VDEV_CFG_MAX];
 	unsigned cfg_len;
 	struct vdev_transport tr;
-	int modern;   /* the driver speaks VIRTIO 1.x (set by the transport) */
+	int modern;           /* the driver speaks VIRTIO 1.x (set by the transport) */
 	pthread_mutex_t lock; /* register accesses */
 };
 
 /* Create the common part; priv belongs to the device type. */
 int vdev_new(struct vstd_virtio_dev **out, const struct vdev_ops *ops, vstd_guestmem *gm,
-	     unsigned nqueues, uint16_t queue_size, uint64_t features, const vstd_virtio_opts *opts);
+             unsigned nqueues, uint16_t queue_size, uint64_t features,
+             const vstd_virtio_opts *opts);
 
 /* Register-level operations used by the transports (dev->lock held). */
 void vdev_reset(struct vstd_virtio_dev *dev);
@@ -101,6 +103,7 @@ int vdev_running(const struct vstd_virtio_dev *dev);
  * returns the number of bytes it wrote into the chain (or <0 to break the
  * device).  Handles event-index re-arming and interrupts. */
 int vdev_process(struct vstd_virtio_dev *dev, unsigned q,
-		 int (*fn)(struct vstd_virtio_dev *dev, unsigned q, struct vq_chain *c, uint32_t *written));
+                 int (*fn)(struct vstd_virtio_dev *dev, unsigned q, struct vq_chain *c,
+                           uint32_t *written));
 
 #endif

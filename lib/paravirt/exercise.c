@@ -9,16 +9,18 @@
 #include "paravirt/exercise.h"
 #include "paravirt/features.h"
 
-#define FAIL(...)                                                                              \
-	do {                                                                                   \
-		snprintf(msg, len, __VA_ARGS__);                                               \
-		goto out;                                                                      \
+#define FAIL(...)                                                                                  \
+	do {                                                                                       \
+		snprintf(msg, len, __VA_ARGS__);                                                   \
+		goto out;                                                                          \
 	} while (0)
 
 uint64_t vx_features(const struct vx_cfg *c)
 {
-	uint64_t f = ~0ULL & ~(VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED) | VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_EVENT_IDX) |
-			       VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_INDIRECT_DESC) | VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER));
+	uint64_t f = ~0ULL & ~(VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED) |
+	                       VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_EVENT_IDX) |
+	                       VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_INDIRECT_DESC) |
+	                       VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER));
 	if (c->packed)
 		f |= VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED);
 	if (c->event_idx)
@@ -30,10 +32,12 @@ uint64_t vx_features(const struct vx_cfg *c)
 	return f;
 }
 
-int vx_start(struct loopvm *vm, const struct vx_cfg *c, struct vdrv_vq *vqs, unsigned nq, char *msg, size_t len)
+int vx_start(struct loopvm *vm, const struct vx_cfg *c, struct vdrv_vq *vqs, unsigned nq, char *msg,
+             size_t len)
 {
 	if (vdrv_negotiate(&vm->drv, vx_features(c)) < 0) {
-		snprintf(msg, len, "feature negotiation failed (status 0x%x)", vdrv_status(&vm->drv));
+		snprintf(msg, len, "feature negotiation failed (status 0x%x)",
+		         vdrv_status(&vm->drv));
 		return -1;
 	}
 	if (c->msix && vm->pci) {
@@ -47,11 +51,14 @@ int vx_start(struct loopvm *vm, const struct vx_cfg *c, struct vdrv_vq *vqs, uns
 		uint16_t vec = c->msix && vm->pci ? (uint16_t)(q + 1) : 0xffff;
 		if (vdrv_vq_init(&vqs[q], &vm->drv, &vm->mem, q, c->qsize, vec) < 0) {
 			snprintf(msg, len, "queue %u setup failed: %s", q,
-				 vstd_virtio_dev_broken_reason(vm->dev) ? vstd_virtio_dev_broken_reason(vm->dev) : "");
+			         vstd_virtio_dev_broken_reason(vm->dev)
+			                 ? vstd_virtio_dev_broken_reason(vm->dev)
+			                 : "");
 			return -1;
 		}
 	}
-	vdrv_set_status(&vm->drv, VDRV_S_ACKNOWLEDGE | VDRV_S_DRIVER | VDRV_S_FEATURES_OK | VDRV_S_DRIVER_OK);
+	vdrv_set_status(&vm->drv,
+	                VDRV_S_ACKNOWLEDGE | VDRV_S_DRIVER | VDRV_S_FEATURES_OK | VDRV_S_DRIVER_OK);
 	if (!(vdrv_status(&vm->drv) & VDRV_S_DRIVER_OK)) {
 		snprintf(msg, len, "DRIVER_OK did not stick");
 		return -1;
@@ -75,8 +82,8 @@ struct blkreq {
 	uint64_t hdr_gpa, status_gpa;
 };
 
-static int blk_add(struct vdrv_vq *vq, struct blkreq *r, uint32_t type, uint64_t sector, uint64_t data_gpa,
-		   uint32_t data_len, int data_in)
+static int blk_add(struct vdrv_vq *vq, struct blkreq *r, uint32_t type, uint64_t sector,
+                   uint64_t data_gpa, uint32_t data_len, int data_in)
 {
 	struct vdrv_sg out[2], in[2];
 	unsigned nout = 0, nin = 0;
@@ -96,8 +103,8 @@ static int blk_add(struct vdrv_vq *vq, struct blkreq *r, uint32_t type, uint64_t
 }
 
 /* One request, synchronously: returns the status byte or -1. */
-static int blk_do(struct vdrv_vq *vq, struct blkreq *r, uint32_t type, uint64_t sector, uint64_t data_gpa,
-		  uint32_t data_len, int data_in, uint32_t *used_len)
+static int blk_do(struct vdrv_vq *vq, struct blkreq *r, uint32_t type, uint64_t sector,
+                  uint64_t data_gpa, uint32_t data_len, int data_in, uint32_t *used_len)
 {
 	uint32_t l = 0;
 	if (blk_add(vq, r, type, sector, data_gpa, data_len, data_in) < 0)
@@ -143,8 +150,10 @@ int vx_blk(const struct vx_cfg *c, char *msg, size_t len)
 	if (make_disk(&disk, &io, 1 << 20) < 0)
 		FAIL("disk: %s", vstd_error_last()->message);
 	bo.serial = "vstd-serial-1";
-	bo.common.features_on = VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED) | VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER);
-	if (vstd_virtio_blk_new(&dev, vm.gm, disk, &bo) < 0 || loopvm_attach(&vm, dev, c->transport) < 0)
+	bo.common.features_on = VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED) |
+	                        VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER);
+	if (vstd_virtio_blk_new(&dev, vm.gm, disk, &bo) < 0 ||
+	    loopvm_attach(&vm, dev, c->transport) < 0)
 		FAIL("device: %s", vstd_error_last()->message);
 	if (vm.drv.device_id != VSTD_VIRTIO_BLK)
 		FAIL("device id %u, expected 2", vm.drv.device_id);
@@ -166,9 +175,11 @@ int vx_blk(const struct vx_cfg *c, char *msg, size_t len)
 	/* write, read back */
 	for (unsigned i = 0; i < 65536; i++)
 		buf[i] = (uint8_t)(i * 7 + 3);
-	if ((st = blk_do(&vq, &reqs[0], VBLK_T_OUT, 8, buf_gpa, 65536, 0, &l)) != VBLK_S_OK || l != 1)
+	if ((st = blk_do(&vq, &reqs[0], VBLK_T_OUT, 8, buf_gpa, 65536, 0, &l)) != VBLK_S_OK ||
+	    l != 1)
 		FAIL("write: status %d used len %u", st, l);
-	if ((st = blk_do(&vq, &reqs[0], VBLK_T_IN, 8, buf2_gpa, 65536, 1, &l)) != VBLK_S_OK || l != 65537)
+	if ((st = blk_do(&vq, &reqs[0], VBLK_T_IN, 8, buf2_gpa, 65536, 1, &l)) != VBLK_S_OK ||
+	    l != 65537)
 		FAIL("read: status %d used len %u", st, l);
 	if (memcmp(buf, buf2, 65536) != 0)
 		FAIL("read data differs from written data");
@@ -204,13 +215,15 @@ int vx_blk(const struct vx_cfg *c, char *msg, size_t len)
 		if (n > c->requests - done)
 			n = c->requests - done;
 		for (unsigned i = 0; i < n; i++)
-			if (blk_add(&vq, &reqs[i], VBLK_T_IN, (done + i) % 2040, buf2_gpa + 512 * (i % 64), 512, 1) < 0)
+			if (blk_add(&vq, &reqs[i], VBLK_T_IN, (done + i) % 2040,
+			            buf2_gpa + 512 * (i % 64), 512, 1) < 0)
 				FAIL("queue full at request %u", done + i);
 		vdrv_vq_kick(&vq);
 		for (unsigned i = 0; i < n; i++) {
 			struct blkreq *r = vx_wait(&vq, &l);
 			if (r == NULL || *r->status != VBLK_S_OK || l != 513)
-				FAIL("request %u: %s", done + i, r ? "bad status" : "not completed");
+				FAIL("request %u: %s", done + i,
+				     r ? "bad status" : "not completed");
 		}
 		done += n;
 	}
@@ -240,7 +253,8 @@ int vx_rng(const struct vx_cfg *c, char *msg, size_t len)
 	msg[0] = '\0';
 	if (loopvm_init(&vm, 4 << 20, 1) < 0)
 		return snprintf(msg, len, "loopvm: %s", vstd_error_last()->message), -1;
-	o.features_on = VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED) | VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER);
+	o.features_on = VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED) |
+	                VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER);
 	if (vstd_virtio_rng_new(&dev, vm.gm, &o) < 0 || loopvm_attach(&vm, dev, c->transport) < 0)
 		FAIL("device: %s", vstd_error_last()->message);
 	if (vx_start(&vm, c, &vq, 1, msg, len) < 0)
@@ -289,7 +303,8 @@ static int net_send(struct vdrv_vq *tx, uint8_t *pkt, uint64_t gpa, size_t flen)
 	return vx_wait(tx, &l) == pkt ? 0 : -1;
 }
 
-static int net_ctrl(struct loopvm *vm, struct vdrv_vq *cq, uint8_t cls, uint8_t cmd, const void *data, size_t dlen)
+static int net_ctrl(struct loopvm *vm, struct vdrv_vq *cq, uint8_t cls, uint8_t cmd,
+                    const void *data, size_t dlen)
 {
 	uint64_t gpa, agpa;
 	uint8_t *b = loopvm_alloc(vm, 2 + dlen, 8, &gpa), *ack = loopvm_alloc(vm, 1, 1, &agpa);
@@ -321,15 +336,16 @@ int vx_net(const struct vx_cfg *c, char *msg, size_t len)
 	msg[0] = '\0';
 	if (loopvm_init(&vm, 16 << 20, 1) < 0)
 		return snprintf(msg, len, "loopvm: %s", vstd_error_last()->message), -1;
-	no.common.features_on = VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED) | VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER);
+	no.common.features_on = VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED) |
+	                        VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER);
 	if (!mrg)
 		no.common.features_off = VSTD_VIRTIO_BIT(VNET_F_MRG_RXBUF);
 	if (vstd_virtio_net_new(&dev, vm.gm, &no) < 0 || loopvm_attach(&vm, dev, c->transport) < 0)
 		FAIL("device: %s", vstd_error_last()->message);
 	if (vx_start(&vm, c, q, 3, msg, len) < 0)
 		goto out;
-	if (vdrv_config_read(&vm.drv, 0, 4) != 0x12005452 || vdrv_config_read(&vm.drv, 4, 2) != 0x5634 ||
-	    vdrv_config_read(&vm.drv, 6, 2) != 1)
+	if (vdrv_config_read(&vm.drv, 0, 4) != 0x12005452 ||
+	    vdrv_config_read(&vm.drv, 4, 2) != 0x5634 || vdrv_config_read(&vm.drv, 6, 2) != 1)
 		FAIL("config: MAC or link status wrong");
 	/* Mergeable: small buffers, a frame spanning four of them.
 	 * Otherwise: one buffer per frame. */
@@ -382,9 +398,9 @@ int vx_net(const struct vx_cfg *c, char *msg, size_t len)
 		if (net_ctrl(&vm, &q[2], 5, 0, zero, 8) != 0)
 			FAIL("GUEST_OFFLOADS_SET");
 	}
-	pkt[0] = 1;                  /* NEEDS_CSUM */
-	vstd_put_le16(pkt + 6, 14);  /* csum_start */
-	vstd_put_le16(pkt + 8, 10);  /* csum_offset */
+	pkt[0] = 1;                 /* NEEDS_CSUM */
+	vstd_put_le16(pkt + 6, 14); /* csum_start */
+	vstd_put_le16(pkt + 8, 10); /* csum_offset */
 	memset(pkt + 12 + 14, 0, 46);
 	pkt[12 + 14] = 0x45;
 	if (net_send(&q[1], pkt, pkt_gpa, 60) < 0)
@@ -414,7 +430,8 @@ int vx_net(const struct vx_cfg *c, char *msg, size_t len)
 		uint8_t gen = vdrv_config_generation(&vm.drv);
 		unsigned long irqs = vm.irqs;
 		vstd_virtio_net_set_link(dev, 0);
-		if (vdrv_config_read(&vm.drv, 6, 2) != 0 || vdrv_config_generation(&vm.drv) == gen || vm.irqs == irqs)
+		if (vdrv_config_read(&vm.drv, 6, 2) != 0 ||
+		    vdrv_config_generation(&vm.drv) == gen || vm.irqs == irqs)
 			FAIL("link down not signalled");
 		if (vstd_virtio_net_receive(dev, NULL, pkt + 12, 60) != VSTD_ESTATE)
 			FAIL("receive with link down");
@@ -449,12 +466,14 @@ static int con_ctl_expect(struct vdrv_vq *civq, uint32_t id, uint16_t event, uin
 {
 	uint32_t l;
 	uint8_t *m = vdrv_vq_get(civq, &l);
-	if (m == NULL || l != 8 || vstd_le32(m) != id || vstd_le16(m + 4) != event || vstd_le16(m + 6) != value)
+	if (m == NULL || l != 8 || vstd_le32(m) != id || vstd_le16(m + 4) != event ||
+	    vstd_le16(m + 6) != value)
 		return -1;
 	return 0;
 }
 
-static int con_ctl_send(struct loopvm *vm, struct vdrv_vq *covq, uint32_t id, uint16_t event, uint16_t value)
+static int con_ctl_send(struct loopvm *vm, struct vdrv_vq *covq, uint32_t id, uint16_t event,
+                        uint16_t value)
 {
 	uint64_t gpa;
 	uint8_t *m = loopvm_alloc(vm, 8, 8, &gpa);
@@ -484,11 +503,13 @@ int vx_console(const struct vx_cfg *c, char *msg, size_t len)
 	msg[0] = '\0';
 	if (loopvm_init(&vm, 8 << 20, 1) < 0)
 		return snprintf(msg, len, "loopvm: %s", vstd_error_last()->message), -1;
-	co.common.features_on = VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED) | VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER);
+	co.common.features_on = VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED) |
+	                        VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER);
 	co.max_nr_ports = single ? 1 : 2;
 	co.output = con_output;
 	co.opaque = &out;
-	if (vstd_virtio_console_new(&dev, vm.gm, &co) < 0 || loopvm_attach(&vm, dev, c->transport) < 0)
+	if (vstd_virtio_console_new(&dev, vm.gm, &co) < 0 ||
+	    loopvm_attach(&vm, dev, c->transport) < 0)
 		FAIL("device: %s", vstd_error_last()->message);
 	if (vx_start(&vm, c, q, nq, msg, len) < 0)
 		goto out;
@@ -514,12 +535,13 @@ int vx_console(const struct vx_cfg *c, char *msg, size_t len)
 		if (con_ctl_send(&vm, &q[3], 0, 3 /* PORT_READY */, 1) < 0 ||
 		    con_ctl_send(&vm, &q[3], 1, 3, 1) < 0)
 			FAIL("PORT_READY");
-		if (con_ctl_expect(&q[2], 0, 4 /* CONSOLE_PORT */, 1) < 0 || con_ctl_expect(&q[2], 0, 6, 1) < 0 ||
-		    con_ctl_expect(&q[2], 1, 6, 1) < 0)
+		if (con_ctl_expect(&q[2], 0, 4 /* CONSOLE_PORT */, 1) < 0 ||
+		    con_ctl_expect(&q[2], 0, 6, 1) < 0 || con_ctl_expect(&q[2], 1, 6, 1) < 0)
 			FAIL("CONSOLE_PORT / PORT_OPEN");
 		if (vstd_virtio_console_port_open(dev, 1))
 			FAIL("port 1 open before the guest opened it");
-		if (con_ctl_send(&vm, &q[3], 1, 6 /* PORT_OPEN */, 1) < 0 || !vstd_virtio_console_port_open(dev, 1))
+		if (con_ctl_send(&vm, &q[3], 1, 6 /* PORT_OPEN */, 1) < 0 ||
+		    !vstd_virtio_console_port_open(dev, 1))
 			FAIL("port 1 not open");
 	}
 	/* guest -> host on port 0 */
@@ -530,7 +552,8 @@ int vx_console(const struct vx_cfg *c, char *msg, size_t len)
 		if (vdrv_vq_add(&q[1], &sg, 1, NULL, 0, b) < 0)
 			FAIL("add tx");
 		vdrv_vq_kick(&q[1]);
-		if (vx_wait(&q[1], &l) != b || out.len != 5 || memcmp(out.buf, "hello", 5) != 0 || out.port != 0)
+		if (vx_wait(&q[1], &l) != b || out.len != 5 || memcmp(out.buf, "hello", 5) != 0 ||
+		    out.port != 0)
 			FAIL("port 0 output");
 	}
 	/* host -> guest on port 0 and (multiport) port 1 */

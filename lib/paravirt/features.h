@@ -44,11 +44,7 @@ enum {
 	VNET_F_CTRL_MAC_ADDR = 23
 };
 
-enum {
-	VCON_F_SIZE = 0,
-	VCON_F_MULTIPORT = 1,
-	VCON_F_EMERG_WRITE = 2
-};
+enum { VCON_F_SIZE = 0, VCON_F_MULTIPORT = 1, VCON_F_EMERG_WRITE = 2 };
 
 /* virtio-blk request types and status values. */
 enum {

@@ -33,17 +33,18 @@ int vstd_guestmem_add(vstd_guestmem *gm, uint64_t gpa, void *host, uint64_t size
 	unsigned i, pos;
 	if (gm == NULL || host == NULL || size == 0 || vstd_add_overflow_u64(gpa, size, &end) ||
 	    (flags & ~VSTD_GUESTMEM_READONLY) != 0 || size > SIZE_MAX)
-		return vstd_err(VSTD_EINVAL, "guestmem: invalid region 0x%" PRIx64 "+0x%" PRIx64, gpa,
-				size);
+		return vstd_err(VSTD_EINVAL, "guestmem: invalid region 0x%" PRIx64 "+0x%" PRIx64,
+		                gpa, size);
 	if (gm->n >= VSTD_GUESTMEM_MAX_REGIONS)
-		return vstd_err(VSTD_ELIMIT, "guestmem: more than %d regions", VSTD_GUESTMEM_MAX_REGIONS);
+		return vstd_err(VSTD_ELIMIT, "guestmem: more than %d regions",
+		                VSTD_GUESTMEM_MAX_REGIONS);
 	for (i = 0; i < gm->n; i++) {
 		const struct vstd_gm_region *r = &gm->r[i];
 		if (gpa < r->gpa + r->size && r->gpa < end)
 			return vstd_err(VSTD_EINVAL,
-					"guestmem: region 0x%" PRIx64 "+0x%" PRIx64
-					" overlaps region 0x%" PRIx64 "+0x%" PRIx64,
-					gpa, size, r->gpa, r->size);
+			                "guestmem: region 0x%" PRIx64 "+0x%" PRIx64
+			                " overlaps region 0x%" PRIx64 "+0x%" PRIx64,
+			                gpa, size, r->gpa, r->size);
 	}
 	for (pos = 0; pos < gm->n && gm->r[pos].gpa < gpa; pos++)
 		;
@@ -78,7 +79,8 @@ void *vstd_guestmem_ptr(const vstd_guestmem *gm, uint64_t gpa, uint64_t len, int
 	if (gm == NULL)
 		return NULL;
 	r = vstd_gm_find(gm, gpa);
-	if (r == NULL || (writable && r->readonly) || !vstd_range_inside(gpa - r->gpa, len, r->size))
+	if (r == NULL || (writable && r->readonly) ||
+	    !vstd_range_inside(gpa - r->gpa, len, r->size))
 		return NULL;
 	return r->host + (gpa - r->gpa);
 }
@@ -88,17 +90,19 @@ int vstd_gm_check(const vstd_guestmem *gm, uint64_t gpa, uint64_t len, int writa
 {
 	uint64_t end;
 	if (vstd_add_overflow_u64(gpa, len, &end))
-		return vstd_err(VSTD_ERANGE, "guestmem: range 0x%" PRIx64 "+0x%" PRIx64 " wraps", gpa,
-				len);
+		return vstd_err(VSTD_ERANGE, "guestmem: range 0x%" PRIx64 "+0x%" PRIx64 " wraps",
+		                gpa, len);
 	while (len > 0) {
 		const struct vstd_gm_region *r = vstd_gm_find(gm, gpa);
 		uint64_t n;
 		if (r == NULL)
 			return vstd_err(VSTD_ERANGE,
-					"guestmem: guest address 0x%" PRIx64 " is not in guest memory", gpa);
+			                "guestmem: guest address 0x%" PRIx64
+			                " is not in guest memory",
+			                gpa);
 		if (writable && r->readonly)
-			return vstd_err(VSTD_EPERM, "guestmem: guest address 0x%" PRIx64 " is read-only",
-					gpa);
+			return vstd_err(VSTD_EPERM,
+			                "guestmem: guest address 0x%" PRIx64 " is read-only", gpa);
 		n = r->size - (gpa - r->gpa);
 		if (n > len)
 			n = len;

@@ -40,7 +40,8 @@ int loopvm_init(struct loopvm *vm, uint64_t size, int two_regions)
 		uint64_t part = size / (uint64_t)vm->nreg;
 		uint64_t gpa = i == 0 ? LOOPVM_BASE : vm->reg[0].gpa + vm->reg[0].size;
 		if ((rc = map_region(&vm->reg[i], gpa, part)) < 0 ||
-		    (rc = vstd_guestmem_add(vm->gm, vm->reg[i].gpa, vm->reg[i].host, vm->reg[i].size, 0)) < 0) {
+		    (rc = vstd_guestmem_add(vm->gm, vm->reg[i].gpa, vm->reg[i].host,
+		                            vm->reg[i].size, 0)) < 0) {
 			loopvm_fini(vm);
 			return rc;
 		}
@@ -93,7 +94,8 @@ void *loopvm_alloc(struct loopvm *vm, size_t size, size_t align, uint64_t *gpa)
 	/* Keep allocations inside one region. */
 	for (int i = 0; i < vm->nreg; i++) {
 		const struct loopvm_region *r = &vm->reg[i];
-		if (a >= r->gpa && a - r->gpa < r->size && size > r->size - (a - r->gpa) && i + 1 < vm->nreg)
+		if (a >= r->gpa && a - r->gpa < r->size && size > r->size - (a - r->gpa) &&
+		    i + 1 < vm->nreg)
 			a = vstd_align_up(vm->reg[i + 1].gpa, align ? align : 1);
 	}
 	if (a + size > vm->end || a + size < a)
@@ -114,8 +116,9 @@ static void *mem_alloc(void *ctx, size_t size, size_t align, uint64_t *gpa)
 static void on_irq(void *opaque, unsigned vector)
 {
 	struct loopvm *vm = opaque;
-	vm->irqs++;
-	vm->vec_irqs[vector < 7 ? vector : 7]++;
+	/* Interrupts may come from several I/O threads at once. */
+	__atomic_add_fetch(&vm->irqs, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&vm->vec_irqs[vector < 7 ? vector : 7], 1, __ATOMIC_RELAXED);
 }
 
 static uint64_t bus_read(void *ctx, int space, uint64_t off, unsigned size)

@@ -49,12 +49,15 @@ int memrun(const uint8_t *data, size_t size, int packed)
 	mem = calloc(1, MEMRUN_SIZE);
 	if (mem == NULL)
 		return 0;
-	memcpy(mem, data + MEMRUN_HEADER, size - MEMRUN_HEADER < MEMRUN_SIZE ? size - MEMRUN_HEADER : MEMRUN_SIZE);
+	memcpy(mem, data + MEMRUN_HEADER,
+	       size - MEMRUN_HEADER < MEMRUN_SIZE ? size - MEMRUN_HEADER : MEMRUN_SIZE);
 	num = 1u << (data[0] % 9);
 	rounds = 1 + data[3] % 4;
 	type = data[2] % 4;
-	o.features_on = VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED) | VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER);
-	if (vstd_guestmem_new(&gm) < 0 || vstd_guestmem_add(gm, MEMRUN_GPA, mem, MEMRUN_SIZE, 0) < 0)
+	o.features_on = VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED) |
+	                VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER);
+	if (vstd_guestmem_new(&gm) < 0 ||
+	    vstd_guestmem_add(gm, MEMRUN_GPA, mem, MEMRUN_SIZE, 0) < 0)
 		goto out;
 	if (type == 0) {
 		vstd_disk_open_opts dopts = VSTD_DISK_OPEN_OPTS_INIT;
@@ -62,8 +65,10 @@ int memrun(const uint8_t *data, size_t size, int packed)
 		dopts.format = "raw";
 		dopts.flags = VSTD_DISK_RDWR;
 		bo.common = o;
-		if (vstd_io_mem_new(&io, NULL, 0, 1 << 20, VSTD_IO_WRITE) < 0 || vstd_io_truncate(io, 65536) < 0 ||
-		    vstd_disk_open_io(&disk, io, "fuzzdisk", &dopts) < 0 || vstd_virtio_blk_new(&dev, gm, disk, &bo) < 0)
+		if (vstd_io_mem_new(&io, NULL, 0, 1 << 20, VSTD_IO_WRITE) < 0 ||
+		    vstd_io_truncate(io, 65536) < 0 ||
+		    vstd_disk_open_io(&disk, io, "fuzzdisk", &dopts) < 0 ||
+		    vstd_virtio_blk_new(&dev, gm, disk, &bo) < 0)
 			goto out;
 	} else if (type == 1) {
 		vstd_virtio_net_opts no = VSTD_VIRTIO_NET_OPTS_INIT;

@@ -30,9 +30,10 @@ int vstd_virtio_selftest(void (*report)(void *opaque, const char *line, int ok),
 					c.requests = 64;
 					c.depth = 4;
 					rc = devs[d].fn(&c, msg, sizeof(msg));
-					snprintf(text, sizeof(text), "%-8s %-16s %-6s event_idx=%d indirect=%d: %s",
-						 devs[d].name, tr[t], packed ? "packed" : "split", ev, ev,
-						 rc == 0 ? "ok" : msg);
+					snprintf(text, sizeof(text),
+					         "%-8s %-16s %-6s event_idx=%d indirect=%d: %s",
+					         devs[d].name, tr[t], packed ? "packed" : "split",
+					         ev, ev, rc == 0 ? "ok" : msg);
 					if (rc != 0)
 						failed++;
 					if (report)

@@ -36,8 +36,9 @@ static void all_combinations(scenario_fn fn, const char *name, unsigned requests
 					c.depth = depth;
 					int rc = fn(&c, msg, sizeof(msg));
 					ck_assert_msg(rc == 0,
-						      "%s transport=%d packed=%d event_idx=%d indirect=%d msix=%d: %s",
-						      name, t, packed, ev, ind, c.msix, msg);
+					              "%s transport=%d packed=%d event_idx=%d "
+					              "indirect=%d msix=%d: %s",
+					              name, t, packed, ev, ind, c.msix, msg);
 					n++;
 				}
 	ck_assert_uint_eq(n, 24);
@@ -185,8 +186,8 @@ START_TEST(legacy_driver_on_transitional_pci)
 	io_wr(&vm, 0x12, 0, 1);
 	io_wr(&vm, 0x12, 3, 1);
 	ck_assert_uint_eq(io_rd(&vm, 0x00, 4) & (1u << 2), 1u << 2); /* SEG_MAX */
-	io_wr(&vm, 0x04, 1u << 9, 4);                                  /* FLUSH only */
-	ck_assert_uint_eq(io_rd(&vm, 20, 4), (1 << 20) / 512);         /* capacity, legacy config offset */
+	io_wr(&vm, 0x04, 1u << 9, 4);                                /* FLUSH only */
+	ck_assert_uint_eq(io_rd(&vm, 20, 4), (1 << 20) / 512); /* capacity, legacy config offset */
 	io_wr(&vm, 0x0e, 0, 2);
 	num = (uint32_t)io_rd(&vm, 0x0c, 2);
 	ck_assert_uint_eq(num, 256);
@@ -258,7 +259,7 @@ START_TEST(msix_vectors_and_masking)
 	vdrv_vq_kick(&vq);
 	ck_assert_ptr_eq(vdrv_vq_get(&vq, &l), buf);
 	ck_assert_uint_eq(vm.vec_irqs[1], 1); /* queue 0 -> vector 1 */
-	ck_assert_uint_eq(vm.vec_irqs[7], 0);  /* no INTx */
+	ck_assert_uint_eq(vm.vec_irqs[7], 0); /* no INTx */
 	/* Mask vector 1: the interrupt pends in the PBA, fires on unmask. */
 	vt_ok(vstd_virtio_pci_bar_write(vm.pci, 1, 16 + 12, one, 4));
 	ck_assert_int_eq(vdrv_vq_add(&vq, NULL, 0, &sg, 1, buf), 0);
@@ -295,7 +296,8 @@ START_TEST(queue_reset)
 		vt_ok(loopvm_attach(&vm, dev, t));
 		c.transport = t;
 		ck_assert_msg(vx_start(&vm, &c, &vq, 1, msg, sizeof(msg)) == 0, "%s", msg);
-		ck_assert(vstd_virtio_dev_features(dev, 1) & VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_RESET));
+		ck_assert(vstd_virtio_dev_features(dev, 1) &
+		          VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_RESET));
 		buf = loopvm_alloc(&vm, 64, 8, &gpa);
 		sg = (struct vdrv_sg){gpa, 64};
 		vdrv_vq_add(&vq, NULL, 0, &sg, 1, buf);
@@ -350,13 +352,14 @@ START_TEST(interrupt_suppression)
 			vdrv_vq_add(&vq, NULL, 0, &sg, 1, buf);
 			vdrv_vq_kick(&vq);
 			ck_assert_ptr_eq(vdrv_vq_get(&vq, &l), buf);
-			ck_assert_msg(vm.irqs == before, "packed=%d ev=%d: interrupt while disabled", packed, ev);
+			ck_assert_msg(vm.irqs == before,
+			              "packed=%d ev=%d: interrupt while disabled", packed, ev);
 			vdrv_vq_enable_cb(&vq);
 			vdrv_vq_add(&vq, NULL, 0, &sg, 1, buf);
 			vdrv_vq_kick(&vq);
 			ck_assert_ptr_eq(vdrv_vq_get(&vq, &l), buf);
-			ck_assert_msg(vm.irqs == before + 1, "packed=%d ev=%d: %lu interrupts", packed, ev,
-				      vm.irqs - before);
+			ck_assert_msg(vm.irqs == before + 1, "packed=%d ev=%d: %lu interrupts",
+			              packed, ev, vm.irqs - before);
 			loopvm_fini(&vm);
 		}
 }
@@ -495,9 +498,9 @@ START_TEST(config_layouts)
 		vt_ok(vstd_virtio_pci_cfg_read(vm.pci, i, pcfg + i, 4));
 	ck_assert_uint_eq(vstd_le16(pcfg + 0), 0x1af4);
 	ck_assert_uint_eq(vstd_le16(pcfg + 2), 0x1042);
-	ck_assert_uint_eq(pcfg[8], 1);                  /* revision */
+	ck_assert_uint_eq(pcfg[8], 1); /* revision */
 	ck_assert_uint_eq(vstd_le16(pcfg + 0x0a), 0x0100);
-	ck_assert_uint_eq(vstd_le16(pcfg + 0x2e), 2);   /* subsystem ID */
+	ck_assert_uint_eq(vstd_le16(pcfg + 0x2e), 2);         /* subsystem ID */
 	ck_assert_uint_eq(vstd_le32(pcfg + 0x20) & 0xf, 0xc); /* BAR 4: 64-bit prefetchable */
 	ck_assert_uint_eq(vm.drv.common_bar, 4);
 	ck_assert_uint_eq(vm.drv.common_off, 0);

@@ -25,8 +25,8 @@ struct h {
 	struct vdrv_vq vq;
 	uint8_t *hdr, *status, *data;
 	uint64_t hdr_gpa, status_gpa, data_gpa;
-	uint16_t avail_idx;                  /* split: our own count */
-	uint16_t ppos;                       /* packed: next slot */
+	uint16_t avail_idx; /* split: our own count */
+	uint16_t ppos;      /* packed: next slot */
 	int pwrap;
 };
 
@@ -50,8 +50,18 @@ static int hook_size(void *self, uint64_t *size)
 	(void)self;
 	return vstd_io_size(g_hook_io, size);
 }
-static const vstd_io_methods hook_methods = {VSTD_IO_METHODS_VERSION, "hook", hook_pread, hook_pwrite,
-					     hook_size, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+static const vstd_io_methods hook_methods = {VSTD_IO_METHODS_VERSION,
+                                             "hook",
+                                             hook_pread,
+                                             hook_pwrite,
+                                             hook_size,
+                                             NULL,
+                                             NULL,
+                                             NULL,
+                                             NULL,
+                                             NULL,
+                                             NULL,
+                                             NULL};
 
 static void setup_ex(struct h *h, int packed, int indirect, int two_regions, int hooked)
 {
@@ -108,7 +118,8 @@ static void hdr(struct h *h, uint32_t type, uint64_t sector)
 }
 
 /* Split ring: write descriptor i as the guest would. */
-static void sdesc(struct h *h, unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+static void sdesc(struct h *h, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
+                  uint16_t next)
 {
 	uint8_t *d = h->vq.desc + 16 * i;
 	vstd_put_le64(d, addr);
@@ -161,8 +172,8 @@ static void expect_broken(struct h *h, int rc, const char *words)
 {
 	ck_assert_int_eq(rc, VSTD_ECORRUPT);
 	ck_assert_msg(broken(h), "device not marked NEEDS_RESET");
-	ck_assert_msg(strstr(vstd_virtio_dev_broken_reason(h->vm.dev), words) != NULL, "reason '%s' lacks '%s'",
-		      vstd_virtio_dev_broken_reason(h->vm.dev), words);
+	ck_assert_msg(strstr(vstd_virtio_dev_broken_reason(h->vm.dev), words) != NULL,
+	              "reason '%s' lacks '%s'", vstd_virtio_dev_broken_reason(h->vm.dev), words);
 	ck_assert_msg(vstd_virtio_isr_pending(h->vm.dev) & 2, "no configuration-change interrupt");
 	/* A broken device ignores further notifications. */
 	ck_assert_int_eq(kick(h), VSTD_ESTATE);
@@ -318,8 +329,8 @@ START_TEST(readable_before_writable)
 	struct h h;
 	setup(&h, 0, 0);
 	hdr(&h, VBLK_T_IN, 0);
-	sdesc(&h, 0, h.status_gpa, 1, 2 | 1, 1);   /* writable first */
-	sdesc(&h, 1, h.hdr_gpa, 16, 0, 0);         /* then readable */
+	sdesc(&h, 0, h.status_gpa, 1, 2 | 1, 1); /* writable first */
+	sdesc(&h, 1, h.hdr_gpa, 16, 0, 0);       /* then readable */
 	spublish(&h, 0);
 	expect_broken(&h, kick(&h), "follows a device-writable");
 	teardown(&h);
@@ -565,16 +576,20 @@ START_TEST(ring_outside_memory_or_misaligned)
 	setup(&h, 0, 0);
 	/* Reset, set a queue up with a descriptor table past the end of RAM. */
 	vdrv_negotiate(&h.vm.drv, ~0ULL & ~VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED));
-	ck_assert_int_lt(vdrv_queue_setup(&h.vm.drv, 0, QS, h.vm.end, h.vq.driver_gpa, h.vq.device_gpa, 0xffff), 0);
+	ck_assert_int_lt(vdrv_queue_setup(&h.vm.drv, 0, QS, h.vm.end, h.vq.driver_gpa,
+	                                  h.vq.device_gpa, 0xffff),
+	                 0);
 	ck_assert(broken(&h));
 	vdrv_negotiate(&h.vm.drv, ~0ULL & ~VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED));
 	ck_assert(!broken(&h)); /* reset cleared it */
-	ck_assert_int_lt(vdrv_queue_setup(&h.vm.drv, 0, QS, h.vq.desc_gpa + 8, h.vq.driver_gpa, h.vq.device_gpa,
-					  0xffff), 0);
+	ck_assert_int_lt(vdrv_queue_setup(&h.vm.drv, 0, QS, h.vq.desc_gpa + 8, h.vq.driver_gpa,
+	                                  h.vq.device_gpa, 0xffff),
+	                 0);
 	ck_assert(strstr(vstd_virtio_dev_broken_reason(h.vm.dev), "aligned") != NULL);
 	vdrv_negotiate(&h.vm.drv, ~0ULL & ~VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED));
-	ck_assert_int_lt(vdrv_queue_setup(&h.vm.drv, 0, 12, h.vq.desc_gpa, h.vq.driver_gpa, h.vq.device_gpa, 0xffff),
-			 0); /* split rings need a power of two */
+	ck_assert_int_lt(vdrv_queue_setup(&h.vm.drv, 0, 12, h.vq.desc_gpa, h.vq.driver_gpa,
+	                                  h.vq.device_gpa, 0xffff),
+	                 0); /* split rings need a power of two */
 	teardown(&h);
 }
 END_TEST
@@ -658,7 +673,8 @@ START_TEST(random_rings_never_crash)
 			for (unsigned i = 0; i < QS; i++) {
 				if (junk[16 * i + 15] & 1)
 					vstd_put_le64(junk + 16 * i,
-						      LOOPVM_BASE + (vstd_le32(junk + 16 * i) % (2u << 20)));
+					              LOOPVM_BASE + (vstd_le32(junk + 16 * i) %
+					                             (2u << 20)));
 				if (junk[16 * i + 14] & 1)
 					vstd_put_le32(junk + 16 * i + 8, junk[16 * i + 9] * 16u);
 			}
@@ -669,7 +685,9 @@ START_TEST(random_rings_never_crash)
 			}
 			(void)kick(&h);
 			/* Whatever happened, the device state is sane. */
-			ck_assert(!(vstd_virtio_dev_status(h.vm.dev) & VSTD_VIRTIO_STATUS_NEEDS_RESET) || broken(&h));
+			ck_assert(!(vstd_virtio_dev_status(h.vm.dev) &
+			            VSTD_VIRTIO_STATUS_NEEDS_RESET) ||
+			          broken(&h));
 		}
 		teardown(&h);
 	}
@@ -690,7 +708,8 @@ static void *mutator(void *arg)
 		x ^= x >> 7;
 		x ^= x << 17;
 		/* Flip a random byte of the descriptor table. */
-		__atomic_store_n(&m->h->vq.desc[x % (16 * QS)], (uint8_t)(x >> 40), __ATOMIC_RELAXED);
+		__atomic_store_n(&m->h->vq.desc[x % (16 * QS)], (uint8_t)(x >> 40),
+		                 __ATOMIC_RELAXED);
 	}
 	return NULL;
 }

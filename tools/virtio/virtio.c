@@ -20,9 +20,10 @@ int vstd_cmd_virtio(int argc, char **argv);
 static int usage(void)
 {
 	fprintf(stderr, "usage: vstd virtio features <blk|net|console|rng> [--json]\n"
-			"       vstd virtio decode <dump> --base GPA --size N --desc GPA --driver GPA --device GPA\n"
-			"                          [--packed] [--no-indirect] [--last-avail N]\n"
-			"       vstd virtio selftest [--quiet]\n");
+	                "       vstd virtio decode <dump> --base GPA --size N --desc GPA --driver "
+	                "GPA --device GPA\n"
+	                "                          [--packed] [--no-indirect] [--last-avail N]\n"
+	                "       vstd virtio selftest [--quiet]\n");
 	return 2;
 }
 
@@ -43,13 +44,14 @@ static int cmd_features(int argc, char **argv)
 		return usage();
 	type = vstd_virtio_type_from_name(argv[1]);
 	if (type == 0) {
-		fprintf(stderr, "vstd virtio: unknown device type '%s' (blk, net, console, rng)\n", argv[1]);
+		fprintf(stderr, "vstd virtio: unknown device type '%s' (blk, net, console, rng)\n",
+		        argv[1]);
 		return 2;
 	}
 	f = vstd_virtio_default_features(type);
 	if (json)
-		printf("{\"type\": \"%s\", \"device_id\": %u, \"features\": 0x%llx, \"offered\": [", argv[1], type,
-		       (unsigned long long)f);
+		printf("{\"type\": \"%s\", \"device_id\": %u, \"features\": 0x%llx, \"offered\": [",
+		       argv[1], type, (unsigned long long)f);
 	else
 		printf("virtio-%s (device ID %u) offers by default (0x%016llx):\n", argv[1], type,
 		       (unsigned long long)f);
@@ -59,7 +61,8 @@ static int cmd_features(int argc, char **argv)
 			continue;
 		n = vstd_virtio_feature_name(type, b);
 		if (json) {
-			printf("%s{\"bit\": %u, \"name\": \"%s\"}", first ? "" : ", ", b, n ? n : "?");
+			printf("%s{\"bit\": %u, \"name\": \"%s\"}", first ? "" : ", ", b,
+			       n ? n : "?");
 			first = 0;
 		} else {
 			printf("  %2u  %s\n", b, n ? n : "?");
@@ -93,7 +96,8 @@ static int cmd_decode(int argc, char **argv)
 			ring.indirect = 0;
 		} else if (a[0] == '-' && a[1] == '-' && i + 1 < argc) {
 			if (parse_u64(argv[++i], &v) < 0) {
-				fprintf(stderr, "vstd virtio decode: bad number '%s' for %s\n", argv[i], a);
+				fprintf(stderr, "vstd virtio decode: bad number '%s' for %s\n",
+				        argv[i], a);
 				return 2;
 			}
 			if (strcmp(a, "--base") == 0)
@@ -119,8 +123,8 @@ static int cmd_decode(int argc, char **argv)
 	if (path == NULL || ring.num == 0)
 		return usage();
 	f = fopen(path, "rb");
-	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (long)(size = (uint64_t)ftell(f)) < 0 || size == 0 ||
-	    size > (1ULL << 32) || fseek(f, 0, SEEK_SET) != 0) {
+	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (long)(size = (uint64_t)ftell(f)) < 0 ||
+	    size == 0 || size > (1ULL << 32) || fseek(f, 0, SEEK_SET) != 0) {
 		fprintf(stderr, "vstd virtio decode: cannot read %s\n", path);
 		if (f)
 			fclose(f);

@@ -16,8 +16,8 @@
 #include "paravirt/device.h"
 #include "paravirt/features.h"
 
-#define BLK_CFG_LEN 60             /* up to write_zeroes_may_unmap + padding */
-#define BLK_MAX_SECTORS 0x3fffffu  /* QEMU's default max discard / write-zeroes */
+#define BLK_CFG_LEN 60            /* up to write_zeroes_may_unmap + padding */
+#define BLK_MAX_SECTORS 0x3fffffu /* QEMU's default max discard / write-zeroes */
 #define BLK_QUEUE_SIZE 256
 
 struct blk {
@@ -29,7 +29,8 @@ struct blk {
 	char serial[21];
 };
 
-static uint8_t blk_complete(struct vq_chain *c, uint8_t status, uint32_t data_written, uint32_t *written)
+static uint8_t blk_complete(struct vq_chain *c, uint8_t status, uint32_t data_written,
+                            uint32_t *written)
 {
 	/* The status byte is the last device-writable byte. */
 	vq_chain_write(c, c->in_len - 1, &status, 1);
@@ -81,14 +82,15 @@ static int do_rw(struct blk *b, struct vq_chain *c, int write, uint64_t sector, 
 		skip = 0;
 		if (n > len)
 			n = (size_t)len;
-		rc = write ? vstd_disk_write(b->disk, off, p, n) : vstd_disk_read(b->disk, off, p, n);
+		rc = write ? vstd_disk_write(b->disk, off, p, n)
+		           : vstd_disk_read(b->disk, off, p, n);
 		off += n;
 		len -= n;
 	}
 	pthread_mutex_unlock(&b->disk_lock);
 	if (rc < 0) {
-		vstd_warn("virtio", "virtio-blk: %s at sector %" PRIu64 " failed: %s", write ? "write" : "read",
-			  sector, vstd_error_last()->message);
+		vstd_warn("virtio", "virtio-blk: %s at sector %" PRIu64 " failed: %s",
+		          write ? "write" : "read", sector, vstd_error_last()->message);
 		return VBLK_S_IOERR;
 	}
 	if (!write)
@@ -96,13 +98,15 @@ static int do_rw(struct blk *b, struct vq_chain *c, int write, uint64_t sector, 
 	return VBLK_S_OK;
 }
 
-static int do_discard_zeroes(struct vstd_virtio_dev *dev, struct blk *b, struct vq_chain *c, int zeroes)
+static int do_discard_zeroes(struct vstd_virtio_dev *dev, struct blk *b, struct vq_chain *c,
+                             int zeroes)
 {
 	uint8_t seg[16];
 	uint64_t sector, nsec;
 	uint32_t flags;
 	int rc;
-	if (c->out_len - 16 != 16 || c->in_len != 1) /* max_discard_seg = max_write_zeroes_seg = 1 */
+	if (c->out_len - 16 != 16 ||
+	    c->in_len != 1) /* max_discard_seg = max_write_zeroes_seg = 1 */
 		return VBLK_S_IOERR;
 	vq_chain_read(c, 16, seg, 16);
 	sector = vstd_le64(seg);
@@ -115,7 +119,7 @@ static int do_discard_zeroes(struct vstd_virtio_dev *dev, struct blk *b, struct 
 	pthread_mutex_lock(&b->disk_lock);
 	if (zeroes)
 		rc = vstd_disk_write_zeroes(b->disk, sector * 512, nsec * 512,
-					    (flags & 1) ? VSTD_IO_ZERO_MAY_UNMAP : 0);
+		                            (flags & 1) ? VSTD_IO_ZERO_MAY_UNMAP : 0);
 	else
 		rc = vstd_disk_discard(b->disk, sector * 512, nsec * 512);
 	pthread_mutex_unlock(&b->disk_lock);
@@ -134,17 +138,17 @@ static int blk_chain(struct vstd_virtio_dev *dev, unsigned q, struct vq_chain *c
 	*written = 0;
 	if (c->in_len == 0 || c->out_len < 16) {
 		/* No room for a status or no header: nothing we can answer. */
-		vstd_warn("virtio", "virtio-blk: request with %" PRIu64 " readable and %" PRIu64
-			  " writable bytes has no header or no status byte", c->out_len, c->in_len);
+		vstd_warn("virtio",
+		          "virtio-blk: request with %" PRIu64 " readable and %" PRIu64
+		          " writable bytes has no header or no status byte",
+		          c->out_len, c->in_len);
 		return 0;
 	}
 	vq_chain_read(c, 0, hdr, 16); /* copied once, used from the copy */
 	type = vstd_le32(hdr);
 	sector = vstd_le64(hdr + 8);
 	switch (type) {
-	case VBLK_T_IN:
-		st = do_rw(b, c, 0, sector, &data);
-		break;
+	case VBLK_T_IN: st = do_rw(b, c, 0, sector, &data); break;
 	case VBLK_T_OUT:
 		if (b->read_only) {
 			st = VBLK_S_IOERR;
@@ -167,7 +171,8 @@ static int blk_chain(struct vstd_virtio_dev *dev, unsigned q, struct vq_chain *c
 		uint8_t id[20] = {0};
 		size_t n = strlen(b->serial);
 		memcpy(id, b->serial, n > 20 ? 20 : n);
-		data = (uint32_t)vq_chain_write(c, 0, id, c->in_len - 1 < 20 ? (size_t)(c->in_len - 1) : 20);
+		data = (uint32_t)vq_chain_write(c, 0, id,
+		                                c->in_len - 1 < 20 ? (size_t)(c->in_len - 1) : 20);
 		st = VBLK_S_OK;
 		break;
 	}
@@ -177,11 +182,10 @@ static int blk_chain(struct vstd_virtio_dev *dev, unsigned q, struct vq_chain *c
 			st = VBLK_S_UNSUPP;
 			break;
 		}
-		st = b->read_only ? VBLK_S_IOERR : do_discard_zeroes(dev, b, c, type == VBLK_T_WRITE_ZEROES);
+		st = b->read_only ? VBLK_S_IOERR
+		                  : do_discard_zeroes(dev, b, c, type == VBLK_T_WRITE_ZEROES);
 		break;
-	default:
-		st = VBLK_S_UNSUPP;
-		break;
+	default: st = VBLK_S_UNSUPP; break;
 	}
 	blk_complete(c, (uint8_t)st, data, written);
 	return 0;
@@ -192,7 +196,8 @@ static int blk_queue(struct vstd_virtio_dev *dev, unsigned q)
 	return vdev_process(dev, q, blk_chain);
 }
 
-static void blk_config_write(struct vstd_virtio_dev *dev, unsigned off, const uint8_t *data, unsigned len)
+static void blk_config_write(struct vstd_virtio_dev *dev, unsigned off, const uint8_t *data,
+                             unsigned len)
 {
 	/* Only `writeback` (offset 32) is writable, with CONFIG_WCE. */
 	if (off == 32 && len == 1 && vdev_has(dev, VBLK_F_CONFIG_WCE))
@@ -214,16 +219,16 @@ static void blk_free(struct vstd_virtio_dev *dev)
 }
 
 static const struct vdev_ops blk_ops = {
-	.name = "blk",
-	.type = VSTD_VIRTIO_BLK,
-	.queue = blk_queue,
-	.config_write = blk_config_write,
-	.reset = blk_reset,
-	.free = blk_free,
+        .name = "blk",
+        .type = VSTD_VIRTIO_BLK,
+        .queue = blk_queue,
+        .config_write = blk_config_write,
+        .reset = blk_reset,
+        .free = blk_free,
 };
 
 int vstd_virtio_blk_new(vstd_virtio_dev **out, vstd_guestmem *gm, vstd_disk *disk,
-			const vstd_virtio_blk_opts *opts)
+                        const vstd_virtio_blk_opts *opts)
 {
 	vstd_virtio_blk_opts o = VSTD_VIRTIO_BLK_OPTS_INIT;
 	struct vstd_virtio_dev *dev;
@@ -236,16 +241,19 @@ int vstd_virtio_blk_new(vstd_virtio_dev **out, vstd_guestmem *gm, vstd_disk *dis
 		return vstd_err(VSTD_EINVAL, "virtio-blk: NULL argument");
 	if (opts != NULL) {
 		if (opts->version != VSTD_VIRTIO_BLK_OPTS_VERSION)
-			return vstd_err(VSTD_EINVAL, "virtio-blk: unknown options version %u", opts->version);
+			return vstd_err(VSTD_EINVAL, "virtio-blk: unknown options version %u",
+			                opts->version);
 		o = *opts;
 	}
 	if (o.num_queues == 0)
 		o.num_queues = 1;
 	if (o.blk_size == 0)
 		o.blk_size = 512;
-	if (o.blk_size < 512 || o.blk_size > 65536 || !vstd_is_pow2(o.blk_size) || o.num_queues > 256)
-		return vstd_err(VSTD_EINVAL, "virtio-blk: block size %u or queue count %u not allowed",
-				o.blk_size, o.num_queues);
+	if (o.blk_size < 512 || o.blk_size > 65536 || !vstd_is_pow2(o.blk_size) ||
+	    o.num_queues > 256)
+		return vstd_err(VSTD_EINVAL,
+		                "virtio-blk: block size %u or queue count %u not allowed",
+		                o.blk_size, o.num_queues);
 	if (!o.read_only && !vstd_disk_is_writable(disk))
 		o.read_only = 1;
 	if (o.num_queues > 1)
@@ -272,7 +280,7 @@ int vstd_virtio_blk_new(vstd_virtio_dev **out, vstd_guestmem *gm, vstd_disk *dis
 	cfg = dev->cfg;
 	dev->cfg_len = BLK_CFG_LEN;
 	vstd_put_le64(cfg + 0, b->capacity);
-	vstd_put_le32(cfg + 8, 0);                                  /* size_max: not offered */
+	vstd_put_le32(cfg + 8, 0);                                 /* size_max: not offered */
 	vstd_put_le32(cfg + 12, (uint32_t)dev->vq[0].num_max - 2); /* seg_max */
 	cyl = b->capacity / (16 * 63);
 	if (cyl > 16383)
@@ -289,12 +297,12 @@ int vstd_virtio_blk_new(vstd_virtio_dev **out, vstd_guestmem *gm, vstd_disk *dis
 	vstd_put_le32(cfg + 28, o.opt_io_size);
 	cfg[32] = 1; /* writeback */
 	vstd_put_le16(cfg + 34, o.num_queues);
-	vstd_put_le32(cfg + 36, BLK_MAX_SECTORS); /* max_discard_sectors */
-	vstd_put_le32(cfg + 40, 1);               /* max_discard_seg */
+	vstd_put_le32(cfg + 36, BLK_MAX_SECTORS);   /* max_discard_sectors */
+	vstd_put_le32(cfg + 40, 1);                 /* max_discard_seg */
 	vstd_put_le32(cfg + 44, b->blk_size / 512); /* discard_sector_alignment */
-	vstd_put_le32(cfg + 48, BLK_MAX_SECTORS); /* max_write_zeroes_sectors */
-	vstd_put_le32(cfg + 52, 1);               /* max_write_zeroes_seg */
-	cfg[56] = 1;                              /* write_zeroes_may_unmap */
+	vstd_put_le32(cfg + 48, BLK_MAX_SECTORS);   /* max_write_zeroes_sectors */
+	vstd_put_le32(cfg + 52, 1);                 /* max_write_zeroes_seg */
+	cfg[56] = 1;                                /* write_zeroes_may_unmap */
 	*out = dev;
 	return 0;
 }

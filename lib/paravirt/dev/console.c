@@ -101,12 +101,14 @@ static void ctl_send(struct vstd_virtio_dev *dev, uint32_t id, uint16_t event, u
 		vstd_put_le16(m + 6, value);
 		c->pend_count++;
 	} else {
-		vstd_warn("virtio", "virtio-console: control message dropped (guest posts no buffers)");
+		vstd_warn("virtio",
+		          "virtio-console: control message dropped (guest posts no buffers)");
 	}
 	pthread_mutex_unlock(&c->ctl_lock);
 }
 
-static int ctl_chain(struct vstd_virtio_dev *dev, unsigned q, struct vq_chain *ch, uint32_t *written)
+static int ctl_chain(struct vstd_virtio_dev *dev, unsigned q, struct vq_chain *ch,
+                     uint32_t *written)
 {
 	struct console *c = dev->priv;
 	uint8_t m[8];
@@ -140,8 +142,7 @@ static int ctl_chain(struct vstd_virtio_dev *dev, unsigned q, struct vq_chain *c
 		if (id < c->nports)
 			c->ports[id].guest_open = value == 1;
 		break;
-	default:
-		break;
+	default: break;
 	}
 	return 0;
 }
@@ -245,7 +246,8 @@ int vstd_virtio_console_port_open(const vstd_virtio_dev *dev, unsigned port)
 	return c->ports[port].ready && c->ports[port].guest_open;
 }
 
-static void con_config_write(struct vstd_virtio_dev *dev, unsigned off, const uint8_t *data, unsigned len)
+static void con_config_write(struct vstd_virtio_dev *dev, unsigned off, const uint8_t *data,
+                             unsigned len)
 {
 	struct console *c = dev->priv;
 	/* emerg_wr: one character for port 0, usable before the queues are. */
@@ -273,15 +275,16 @@ static void con_free(struct vstd_virtio_dev *dev)
 }
 
 static const struct vdev_ops con_ops = {
-	.name = "console",
-	.type = VSTD_VIRTIO_CONSOLE,
-	.queue = con_queue,
-	.config_write = con_config_write,
-	.reset = con_reset,
-	.free = con_free,
+        .name = "console",
+        .type = VSTD_VIRTIO_CONSOLE,
+        .queue = con_queue,
+        .config_write = con_config_write,
+        .reset = con_reset,
+        .free = con_free,
 };
 
-int vstd_virtio_console_new(vstd_virtio_dev **out, vstd_guestmem *gm, const vstd_virtio_console_opts *opts)
+int vstd_virtio_console_new(vstd_virtio_dev **out, vstd_guestmem *gm,
+                            const vstd_virtio_console_opts *opts)
 {
 	vstd_virtio_console_opts o = VSTD_VIRTIO_CONSOLE_OPTS_INIT;
 	struct vstd_virtio_dev *dev;
@@ -293,13 +296,15 @@ int vstd_virtio_console_new(vstd_virtio_dev **out, vstd_guestmem *gm, const vstd
 		return vstd_err(VSTD_EINVAL, "virtio-console: NULL out pointer");
 	if (opts != NULL) {
 		if (opts->version != VSTD_VIRTIO_CONSOLE_OPTS_VERSION)
-			return vstd_err(VSTD_EINVAL, "virtio-console: unknown options version %u", opts->version);
+			return vstd_err(VSTD_EINVAL, "virtio-console: unknown options version %u",
+			                opts->version);
 		o = *opts;
 	}
 	if (o.max_nr_ports == 0)
 		o.max_nr_ports = 31;
 	if (o.max_nr_ports > 511)
-		return vstd_err(VSTD_EINVAL, "virtio-console: %u ports is more than 511", o.max_nr_ports);
+		return vstd_err(VSTD_EINVAL, "virtio-console: %u ports is more than 511",
+		                o.max_nr_ports);
 	if (o.max_nr_ports == 1)
 		features &= ~VSTD_VIRTIO_BIT(VCON_F_MULTIPORT);
 	if (o.cols && o.rows)

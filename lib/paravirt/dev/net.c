@@ -43,7 +43,7 @@ struct net {
 	int promisc, allmulti;
 	uint64_t guest_offloads;
 	uint8_t vlans[4096 / 8];
-	uint8_t *txbuf;   /* header + frame bounce buffer */
+	uint8_t *txbuf; /* header + frame bounce buffer */
 	uint8_t *tapbuf;
 	unsigned long rx_dropped, tx_dropped;
 };
@@ -84,8 +84,8 @@ static void rx_rollback(struct vstd_vq *vq, uint16_t last_avail, uint16_t next_a
 }
 
 /* Place one header+frame into the receive queue (queue lock held). */
-static int rx_place(struct vstd_virtio_dev *dev, struct vstd_vq *vq, const uint8_t *hdr, const uint8_t *frame,
-		    size_t len)
+static int rx_place(struct vstd_virtio_dev *dev, struct vstd_vq *vq, const uint8_t *hdr,
+                    const uint8_t *frame, size_t len)
 {
 	uint16_t s_last = vq->last_avail, s_next = vq->next_avail;
 	int s_wrap = vq->avail_wrap, mrg = vdev_has(dev, VNET_F_MRG_RXBUF);
@@ -106,7 +106,9 @@ static int rx_place(struct vstd_virtio_dev *dev, struct vstd_vq *vq, const uint8
 			/* Not enough room: give the buffers back (nothing was
 			 * published to the guest yet). */
 			rx_rollback(vq, s_last, s_next, s_wrap);
-			return vstd_err(VSTD_EBUSY, "virtio-net: no room in the receive queue for %zu bytes", len);
+			return vstd_err(VSTD_EBUSY,
+			                "virtio-net: no room in the receive queue for %zu bytes",
+			                len);
 		}
 		take = total - done < c->in_len ? total - done : c->in_len;
 		if (nbufs == 0) {
@@ -137,7 +139,8 @@ static int rx_place(struct vstd_virtio_dev *dev, struct vstd_vq *vq, const uint8
 	return 0;
 }
 
-int vstd_virtio_net_receive(vstd_virtio_dev *dev, const void *hdr_in, const void *frame_in, size_t len)
+int vstd_virtio_net_receive(vstd_virtio_dev *dev, const void *hdr_in, const void *frame_in,
+                            size_t len)
 {
 	struct net *n;
 	struct vstd_vq *vq;
@@ -157,12 +160,15 @@ int vstd_virtio_net_receive(vstd_virtio_dev *dev, const void *hdr_in, const void
 		memcpy(hdr, hdr_in, 10);
 	/* Offloads the guest did not take: checksum here, refuse GSO. */
 	if ((hdr[1] & 0x7f) != GSO_NONE &&
-	    !(n->guest_offloads & (VSTD_VIRTIO_BIT(VNET_F_GUEST_TSO4) | VSTD_VIRTIO_BIT(VNET_F_GUEST_TSO6) |
-				   VSTD_VIRTIO_BIT(VNET_F_GUEST_UFO)))) {
+	    !(n->guest_offloads &
+	      (VSTD_VIRTIO_BIT(VNET_F_GUEST_TSO4) | VSTD_VIRTIO_BIT(VNET_F_GUEST_TSO6) |
+	       VSTD_VIRTIO_BIT(VNET_F_GUEST_UFO)))) {
 		n->rx_dropped++;
-		return vstd_err(VSTD_ENOTSUP, "virtio-net: GSO frame for a guest without GSO offloads");
+		return vstd_err(VSTD_ENOTSUP,
+		                "virtio-net: GSO frame for a guest without GSO offloads");
 	}
-	if ((hdr[0] & HDR_F_NEEDS_CSUM) && !(n->guest_offloads & VSTD_VIRTIO_BIT(VNET_F_GUEST_CSUM))) {
+	if ((hdr[0] & HDR_F_NEEDS_CSUM) &&
+	    !(n->guest_offloads & VSTD_VIRTIO_BIT(VNET_F_GUEST_CSUM))) {
 		uint8_t *copy = vstd_malloc(len ? len : 1);
 		if (copy == NULL)
 			return VSTD_ENOMEM;
@@ -204,7 +210,8 @@ static int tx_chain(struct vstd_virtio_dev *dev, unsigned q, struct vq_chain *c,
 	*written = 0;
 	if (c->out_len < NET_HDR || c->out_len > NET_HDR + NET_MAX_FRAME) {
 		n->tx_dropped++;
-		vstd_debug("virtio", "virtio-net: dropped a transmit chain of %" PRIu64 " bytes", c->out_len);
+		vstd_debug("virtio", "virtio-net: dropped a transmit chain of %" PRIu64 " bytes",
+		           c->out_len);
 		return 0;
 	}
 	len = (size_t)c->out_len;
@@ -215,7 +222,8 @@ static int tx_chain(struct vstd_virtio_dev *dev, unsigned q, struct vq_chain *c,
 		ssize_t w = write(n->tap_fd, n->txbuf, len);
 		rc = w == (ssize_t)len ? 0 : VSTD_EIO;
 	} else if (n->backend.transmit)
-		rc = n->backend.transmit(n->backend.opaque, n->txbuf, n->txbuf + NET_HDR, len - NET_HDR);
+		rc = n->backend.transmit(n->backend.opaque, n->txbuf, n->txbuf + NET_HDR,
+		                         len - NET_HDR);
 	else
 		rc = 0;
 	if (rc == VSTD_ECORRUPT)
@@ -229,7 +237,8 @@ static int tx_chain(struct vstd_virtio_dev *dev, unsigned q, struct vq_chain *c,
 
 enum { CTRL_RX = 0, CTRL_MAC = 1, CTRL_VLAN = 2, CTRL_ANNOUNCE = 3, CTRL_GUEST_OFFLOADS = 5 };
 
-static int ctrl_chain(struct vstd_virtio_dev *dev, unsigned q, struct vq_chain *c, uint32_t *written)
+static int ctrl_chain(struct vstd_virtio_dev *dev, unsigned q, struct vq_chain *c,
+                      uint32_t *written)
 {
 	struct net *n = dev->priv;
 	uint8_t cmd[2], data[8], ack = 1;
@@ -279,7 +288,7 @@ static int ctrl_chain(struct vstd_virtio_dev *dev, unsigned q, struct vq_chain *
 			if (cmd[1] == 0)
 				n->vlans[id / 8] |= (uint8_t)(1u << (id % 8));
 			else
-				n->vlans[id / 8] &= (uint8_t)~(1u << (id % 8));
+				n->vlans[id / 8] &= (uint8_t) ~(1u << (id % 8));
 			ack = 0;
 		}
 		break;
@@ -299,8 +308,7 @@ static int ctrl_chain(struct vstd_virtio_dev *dev, unsigned q, struct vq_chain *
 			}
 		}
 		break;
-	default:
-		break;
+	default: break;
 	}
 	vq_chain_write(c, c->in_len - 1, &ack, 1);
 	*written = 1;
@@ -323,15 +331,19 @@ static int net_features_check(struct vstd_virtio_dev *dev, uint64_t f)
 {
 #define HAS(b) ((f >> (b)) & 1)
 	/* Dependencies of 5.1.3.1: a driver must not accept one without the other. */
-	if (((HAS(VNET_F_GUEST_TSO4) || HAS(VNET_F_GUEST_TSO6) || HAS(VNET_F_GUEST_UFO)) && !HAS(VNET_F_GUEST_CSUM)) ||
+	if (((HAS(VNET_F_GUEST_TSO4) || HAS(VNET_F_GUEST_TSO6) || HAS(VNET_F_GUEST_UFO)) &&
+	     !HAS(VNET_F_GUEST_CSUM)) ||
 	    (HAS(VNET_F_GUEST_ECN) && !HAS(VNET_F_GUEST_TSO4) && !HAS(VNET_F_GUEST_TSO6)) ||
-	    ((HAS(VNET_F_HOST_TSO4) || HAS(VNET_F_HOST_TSO6) || HAS(VNET_F_HOST_UFO)) && !HAS(VNET_F_CSUM)) ||
+	    ((HAS(VNET_F_HOST_TSO4) || HAS(VNET_F_HOST_TSO6) || HAS(VNET_F_HOST_UFO)) &&
+	     !HAS(VNET_F_CSUM)) ||
 	    (HAS(VNET_F_HOST_ECN) && !HAS(VNET_F_HOST_TSO4) && !HAS(VNET_F_HOST_TSO6)) ||
-	    ((HAS(VNET_F_CTRL_RX) || HAS(VNET_F_CTRL_VLAN) || HAS(VNET_F_GUEST_ANNOUNCE) || HAS(VNET_F_MQ) ||
-	      HAS(VNET_F_CTRL_MAC_ADDR) || HAS(VNET_F_CTRL_GUEST_OFFLOADS)) &&
+	    ((HAS(VNET_F_CTRL_RX) || HAS(VNET_F_CTRL_VLAN) || HAS(VNET_F_GUEST_ANNOUNCE) ||
+	      HAS(VNET_F_MQ) || HAS(VNET_F_CTRL_MAC_ADDR) || HAS(VNET_F_CTRL_GUEST_OFFLOADS)) &&
 	     !HAS(VNET_F_CTRL_VQ))) {
-		vstd_warn("virtio", "virtio-net: driver accepted features 0x%llx that break the dependency rules",
-			  (unsigned long long)f);
+		vstd_warn("virtio",
+		          "virtio-net: driver accepted features 0x%llx that break the dependency "
+		          "rules",
+		          (unsigned long long)f);
 		return VSTD_EINVAL;
 	}
 #undef HAS
@@ -343,10 +355,11 @@ static void net_driver_ok(struct vstd_virtio_dev *dev)
 {
 	struct net *n = dev->priv;
 	/* Offloads start as negotiated (5.1.6.5.6.1). */
-	n->guest_offloads = dev->guest_features &
-			    (VSTD_VIRTIO_BIT(VNET_F_GUEST_CSUM) | VSTD_VIRTIO_BIT(VNET_F_GUEST_TSO4) |
-			     VSTD_VIRTIO_BIT(VNET_F_GUEST_TSO6) | VSTD_VIRTIO_BIT(VNET_F_GUEST_ECN) |
-			     VSTD_VIRTIO_BIT(VNET_F_GUEST_UFO));
+	n->guest_offloads =
+	        dev->guest_features &
+	        (VSTD_VIRTIO_BIT(VNET_F_GUEST_CSUM) | VSTD_VIRTIO_BIT(VNET_F_GUEST_TSO4) |
+	         VSTD_VIRTIO_BIT(VNET_F_GUEST_TSO6) | VSTD_VIRTIO_BIT(VNET_F_GUEST_ECN) |
+	         VSTD_VIRTIO_BIT(VNET_F_GUEST_UFO));
 }
 
 static void net_reset(struct vstd_virtio_dev *dev)
@@ -359,7 +372,8 @@ static void net_reset(struct vstd_virtio_dev *dev)
 	memcpy(n->mac, dev->cfg, 6);
 }
 
-static void net_config_write(struct vstd_virtio_dev *dev, unsigned off, const uint8_t *data, unsigned len)
+static void net_config_write(struct vstd_virtio_dev *dev, unsigned off, const uint8_t *data,
+                             unsigned len)
 {
 	/* Legacy drivers (no VERSION_1) may write the MAC directly. */
 	if (!vdev_has(dev, VSTD_VIRTIO_F_VERSION_1) && off < 6 && off + len <= 6) {
@@ -381,14 +395,14 @@ static void net_free(struct vstd_virtio_dev *dev)
 }
 
 static const struct vdev_ops net_ops = {
-	.name = "net",
-	.type = VSTD_VIRTIO_NET,
-	.queue = net_queue,
-	.config_write = net_config_write,
-	.reset = net_reset,
-	.driver_ok = net_driver_ok,
-	.features_check = net_features_check,
-	.free = net_free,
+        .name = "net",
+        .type = VSTD_VIRTIO_NET,
+        .queue = net_queue,
+        .config_write = net_config_write,
+        .reset = net_reset,
+        .driver_ok = net_driver_ok,
+        .features_check = net_features_check,
+        .free = net_free,
 };
 
 static int tap_open(const char *name, int *fd_out)
@@ -425,11 +439,14 @@ int vstd_virtio_net_new(vstd_virtio_dev **out, vstd_guestmem *gm, const vstd_vir
 		return vstd_err(VSTD_EINVAL, "virtio-net: NULL out pointer");
 	if (opts != NULL) {
 		if (opts->version != VSTD_VIRTIO_NET_OPTS_VERSION)
-			return vstd_err(VSTD_EINVAL, "virtio-net: unknown options version %u", opts->version);
+			return vstd_err(VSTD_EINVAL, "virtio-net: unknown options version %u",
+			                opts->version);
 		o = *opts;
 	}
 	if ((o.loopback != 0) + (o.tap_name != NULL) + (o.backend != NULL) != 1)
-		return vstd_err(VSTD_EINVAL, "virtio-net: exactly one backend (loopback, TAP, callback) is needed");
+		return vstd_err(
+		        VSTD_EINVAL,
+		        "virtio-net: exactly one backend (loopback, TAP, callback) is needed");
 	if (vstd_is_zero(o.mac, 6))
 		memcpy(o.mac, qemu_mac, 6);
 	if (o.mtu)
@@ -462,8 +479,8 @@ int vstd_virtio_net_new(vstd_virtio_dev **out, vstd_guestmem *gm, const vstd_vir
 	dev->priv = n;
 	dev->cfg_len = NET_CFG_LEN;
 	memcpy(dev->cfg, o.mac, 6);
-	vstd_put_le16(dev->cfg + 6, 1);  /* VIRTIO_NET_S_LINK_UP */
-	vstd_put_le16(dev->cfg + 8, 1);  /* max_virtqueue_pairs */
+	vstd_put_le16(dev->cfg + 6, 1); /* VIRTIO_NET_S_LINK_UP */
+	vstd_put_le16(dev->cfg + 8, 1); /* max_virtqueue_pairs */
 	vstd_put_le16(dev->cfg + 10, o.mtu);
 	net_reset(dev);
 	*out = dev;
@@ -477,7 +494,8 @@ int vstd_virtio_net_set_link(vstd_virtio_dev *dev, int up)
 	pthread_mutex_lock(&dev->lock);
 	dev->cfg[6] = (uint8_t)((dev->cfg[6] & ~1) | (up ? 1 : 0));
 	pthread_mutex_unlock(&dev->lock);
-	if (vdev_has(dev, VNET_F_STATUS) && (vstd_virtio_dev_status(dev) & VSTD_VIRTIO_STATUS_DRIVER_OK))
+	if (vdev_has(dev, VNET_F_STATUS) &&
+	    (vstd_virtio_dev_status(dev) & VSTD_VIRTIO_STATUS_DRIVER_OK))
 		vdev_config_changed(dev);
 	return 0;
 }
@@ -493,7 +511,8 @@ int vstd_virtio_net_tap_poll(vstd_virtio_dev *dev)
 {
 	struct net *n;
 	int count = 0;
-	if (dev == NULL || dev->ops->type != VSTD_VIRTIO_NET || ((struct net *)dev->priv)->tap_fd < 0)
+	if (dev == NULL || dev->ops->type != VSTD_VIRTIO_NET ||
+	    ((struct net *)dev->priv)->tap_fd < 0)
 		return vstd_err(VSTD_EINVAL, "virtio-net: no TAP backend");
 	n = dev->priv;
 	if (n->tapbuf == NULL && (n->tapbuf = vstd_malloc(NET_HDR + NET_MAX_FRAME)) == NULL)
@@ -507,7 +526,8 @@ int vstd_virtio_net_tap_poll(vstd_virtio_dev *dev)
 		}
 		if (r < NET_HDR)
 			continue;
-		if (vstd_virtio_net_receive(dev, n->tapbuf, n->tapbuf + NET_HDR, (size_t)r - NET_HDR) == 0)
+		if (vstd_virtio_net_receive(dev, n->tapbuf, n->tapbuf + NET_HDR,
+		                            (size_t)r - NET_HDR) == 0)
 			count++;
 	}
 	return count;

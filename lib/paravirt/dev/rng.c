@@ -38,14 +38,15 @@ static int rng_queue(struct vstd_virtio_dev *dev, unsigned q)
 }
 
 static const struct vdev_ops rng_ops = {
-	.name = "rng",
-	.type = VSTD_VIRTIO_RNG,
-	.queue = rng_queue,
+        .name = "rng",
+        .type = VSTD_VIRTIO_RNG,
+        .queue = rng_queue,
 };
 
 int vstd_virtio_rng_new(vstd_virtio_dev **out, vstd_guestmem *gm, const vstd_virtio_opts *opts)
 {
 	if (out == NULL)
 		return vstd_err(VSTD_EINVAL, "virtio-rng: NULL out pointer");
-	return vdev_new(out, &rng_ops, gm, 1, 8, vstd_virtio_default_features(VSTD_VIRTIO_RNG), opts);
+	return vdev_new(out, &rng_ops, gm, 1, 8, vstd_virtio_default_features(VSTD_VIRTIO_RNG),
+	                opts);
 }

@@ -52,7 +52,7 @@ static void *get_mem(const struct vdrv_mem *mem, size_t size, size_t align, uint
 }
 
 int vdrv_vq_init(struct vdrv_vq *vq, struct vdrv_dev *d, const struct vdrv_mem *mem, unsigned q,
-		 uint16_t num, uint16_t vector)
+                 uint16_t num, uint16_t vector)
 {
 	uint16_t max = vdrv_queue_max(d, q);
 	int packed = (d->features >> VDRV_F_RING_PACKED) & 1;
@@ -74,7 +74,8 @@ int vdrv_vq_init(struct vdrv_vq *vq, struct vdrv_dev *d, const struct vdrv_mem *
 	if (!vq->token || !vq->chain_len || !vq->next || !vq->free_ids)
 		return -1;
 	if (vq->use_indirect) {
-		vq->indirect = get_mem(mem, (size_t)num * VDRV_INDIRECT_MAX * 16, 16, &vq->indirect_gpa);
+		vq->indirect =
+		        get_mem(mem, (size_t)num * VDRV_INDIRECT_MAX * 16, 16, &vq->indirect_gpa);
 		if (!vq->indirect)
 			return -1;
 	}
@@ -107,8 +108,8 @@ unsigned vdrv_vq_free(const struct vdrv_vq *vq)
 	return vq->num_free;
 }
 
-static void fill_indirect(struct vdrv_vq *vq, uint16_t slot, const struct vdrv_sg *out, unsigned nout,
-			  const struct vdrv_sg *in, unsigned nin, int packed)
+static void fill_indirect(struct vdrv_vq *vq, uint16_t slot, const struct vdrv_sg *out,
+                          unsigned nout, const struct vdrv_sg *in, unsigned nin, int packed)
 {
 	uint8_t *t = vq->indirect + (size_t)slot * VDRV_INDIRECT_MAX * 16;
 	unsigned total = nout + nin;
@@ -131,8 +132,8 @@ static void fill_indirect(struct vdrv_vq *vq, uint16_t slot, const struct vdrv_s
 	}
 }
 
-static int add_split(struct vdrv_vq *vq, const struct vdrv_sg *out, unsigned nout, const struct vdrv_sg *in,
-		     unsigned nin, void *token)
+static int add_split(struct vdrv_vq *vq, const struct vdrv_sg *out, unsigned nout,
+                     const struct vdrv_sg *in, unsigned nin, void *token)
 {
 	unsigned total = nout + nin;
 	int indirect = vq->use_indirect && total > 1 && total <= VDRV_INDIRECT_MAX;
@@ -152,7 +153,8 @@ static int add_split(struct vdrv_vq *vq, const struct vdrv_sg *out, unsigned nou
 		for (unsigned j = 0; j < total; j++) {
 			const struct vdrv_sg *s = j < nout ? &out[j] : &in[j - nout];
 			uint8_t *d = vq->desc + 16 * (size_t)i;
-			uint16_t fl = (uint16_t)((j < nout ? 0 : D_WRITE) | (j + 1 < total ? D_NEXT : 0));
+			uint16_t fl =
+			        (uint16_t)((j < nout ? 0 : D_WRITE) | (j + 1 < total ? D_NEXT : 0));
 			put64(d, s->gpa);
 			put32(d + 8, s->len);
 			d[12] = (uint8_t)fl;
@@ -175,8 +177,8 @@ static int add_split(struct vdrv_vq *vq, const struct vdrv_sg *out, unsigned nou
 	return 0;
 }
 
-static int add_packed(struct vdrv_vq *vq, const struct vdrv_sg *out, unsigned nout, const struct vdrv_sg *in,
-		      unsigned nin, void *token)
+static int add_packed(struct vdrv_vq *vq, const struct vdrv_sg *out, unsigned nout,
+                      const struct vdrv_sg *in, unsigned nin, void *token)
 {
 	unsigned total = nout + nin;
 	int indirect = vq->use_indirect && total > 1 && total <= VDRV_INDIRECT_MAX;
@@ -223,12 +225,13 @@ static int add_packed(struct vdrv_vq *vq, const struct vdrv_sg *out, unsigned no
 	return 0;
 }
 
-int vdrv_vq_add(struct vdrv_vq *vq, const struct vdrv_sg *out, unsigned nout, const struct vdrv_sg *in,
-		unsigned nin, void *token)
+int vdrv_vq_add(struct vdrv_vq *vq, const struct vdrv_sg *out, unsigned nout,
+                const struct vdrv_sg *in, unsigned nin, void *token)
 {
 	if (token == NULL)
 		return -1;
-	return vq->packed ? add_packed(vq, out, nout, in, nin, token) : add_split(vq, out, nout, in, nin, token);
+	return vq->packed ? add_packed(vq, out, nout, in, nin, token)
+	                  : add_split(vq, out, nout, in, nin, token);
 }
 
 int vdrv_vq_kick_prepare(struct vdrv_vq *vq)
@@ -287,7 +290,8 @@ void vdrv_vq_disable_cb(struct vdrv_vq *vq)
 {
 	if (!vq->packed) {
 		if (vq->event_idx)
-			st16(vq->avail + 4 + 2 * (size_t)vq->num, (uint16_t)(vq->last_used - 0x8000));
+			st16(vq->avail + 4 + 2 * (size_t)vq->num,
+			     (uint16_t)(vq->last_used - 0x8000));
 		else
 			st16(vq->avail, 1);
 	} else {

@@ -116,7 +116,8 @@ int vdrv_probe(struct vdrv_dev *d, enum vdrv_kind kind, const struct vdrv_bus *b
 	d->bus = *bus;
 	if (kind == VDRV_PCI)
 		return pci_probe(d);
-	if (rd(d, VDRV_SPACE_MMIO, M_MAGIC, 4) != 0x74726976 || rd(d, VDRV_SPACE_MMIO, M_VERSION, 4) != 2)
+	if (rd(d, VDRV_SPACE_MMIO, M_MAGIC, 4) != 0x74726976 ||
+	    rd(d, VDRV_SPACE_MMIO, M_VERSION, 4) != 2)
 		return -1;
 	d->device_id = (uint32_t)rd(d, VDRV_SPACE_MMIO, M_DEVICE_ID, 4);
 	return d->device_id == 0 ? -1 : 0;
@@ -201,7 +202,7 @@ uint16_t vdrv_queue_max(struct vdrv_dev *d, unsigned q)
 }
 
 int vdrv_queue_setup(struct vdrv_dev *d, unsigned q, uint16_t num, uint64_t desc, uint64_t drv,
-		     uint64_t dev, uint16_t vector)
+                     uint64_t dev, uint16_t vector)
 {
 	if (d->kind == VDRV_MMIO) {
 		wr(d, VDRV_SPACE_MMIO, M_Q_SEL, q, 4);

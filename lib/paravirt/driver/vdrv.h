@@ -75,7 +75,7 @@ int vdrv_negotiate(struct vdrv_dev *d, uint64_t want);
 uint16_t vdrv_queue_max(struct vdrv_dev *d, unsigned q);
 /* Program queue q's size and areas and enable it (vector: MSI-X vector or 0xffff). */
 int vdrv_queue_setup(struct vdrv_dev *d, unsigned q, uint16_t num, uint64_t desc, uint64_t drv,
-		     uint64_t dev, uint16_t vector);
+                     uint64_t dev, uint16_t vector);
 void vdrv_queue_reset(struct vdrv_dev *d, unsigned q);
 int vdrv_queue_reset_state(struct vdrv_dev *d, unsigned q);
 void vdrv_notify(struct vdrv_dev *d, unsigned q);
@@ -112,28 +112,28 @@ struct vdrv_vq {
 	uint8_t *pdriver, *pdevice; /* event suppression areas */
 	uint16_t next_avail, used_pos;
 	int avail_wrap, used_wrap;
-	uint16_t *free_ids;       /* stack of free buffer ids (packed) */
+	uint16_t *free_ids; /* stack of free buffer ids (packed) */
 	uint16_t nfree_ids;
 	/* per head / id bookkeeping */
 	void **token;
-	uint16_t *chain_len;      /* descriptors occupied in the ring */
-	uint16_t *next;           /* split: shadow of next links */
-	uint8_t *indirect;        /* num tables of VDRV_INDIRECT_MAX entries */
+	uint16_t *chain_len; /* descriptors occupied in the ring */
+	uint16_t *next;      /* split: shadow of next links */
+	uint8_t *indirect;   /* num tables of VDRV_INDIRECT_MAX entries */
 	uint64_t indirect_gpa;
 	uint64_t desc_gpa, driver_gpa, device_gpa;
-	uint16_t kicked_avail;    /* split: avail idx at last kick decision */
-	uint16_t kicked_pos;      /* packed */
+	uint16_t kicked_avail; /* split: avail idx at last kick decision */
+	uint16_t kicked_pos;   /* packed */
 	int kicked_wrap;
 };
 
 /* Allocate and zero the rings for queue q (num entries) and tell the device. */
 int vdrv_vq_init(struct vdrv_vq *vq, struct vdrv_dev *d, const struct vdrv_mem *mem, unsigned q,
-		 uint16_t num, uint16_t vector);
+                 uint16_t num, uint16_t vector);
 /* Add a buffer: out[0..nout) device-readable then in[0..nin) device-writable.
  * Uses an indirect table when use_indirect and more than one element.
  * 0, or -1 when the ring is full. */
-int vdrv_vq_add(struct vdrv_vq *vq, const struct vdrv_sg *out, unsigned nout, const struct vdrv_sg *in,
-		unsigned nin, void *token);
+int vdrv_vq_add(struct vdrv_vq *vq, const struct vdrv_sg *out, unsigned nout,
+                const struct vdrv_sg *in, unsigned nin, void *token);
 /* Does the device want a notification for what was added since the last call? */
 int vdrv_vq_kick_prepare(struct vdrv_vq *vq);
 /* Add ... then kick if needed; returns 1 when notified. */

@@ -71,7 +71,7 @@ int vstd_virtio_mmio_new(vstd_virtio_mmio **out, vstd_virtio_dev *dev, const vst
 		return vstd_err(VSTD_EINVAL, "virtio-mmio: invalid arguments");
 	if (dev->tr.raise != NULL)
 		return vstd_err(VSTD_EBUSY, "virtio-mmio: virtio-%s is already on a transport",
-				dev->ops->name);
+		                dev->ops->name);
 	m = vstd_calloc(1, sizeof(*m));
 	if (m == NULL)
 		return VSTD_ENOMEM;
@@ -123,7 +123,8 @@ static uint32_t reg_read(vstd_virtio_mmio *m, uint64_t off)
 	case MMIO_SHM_BASE_LOW:
 	case MMIO_SHM_BASE_HIGH: return 0xffffffffu; /* no shared memory regions */
 	case MMIO_QUEUE_RESET: return vq ? (uint32_t)vq->reset_flag : 0;
-	case MMIO_CONFIG_GENERATION: return __atomic_load_n(&dev->config_generation, __ATOMIC_ACQUIRE);
+	case MMIO_CONFIG_GENERATION:
+		return __atomic_load_n(&dev->config_generation, __ATOMIC_ACQUIRE);
 	/* The queue address and size registers are write-only in the spec, but
 	 * reading them back is handy for debugging and harmless. */
 	case MMIO_QUEUE_NUM: return vq ? vq->num : 0;
@@ -153,7 +154,9 @@ static int reg_write(vstd_virtio_mmio *m, uint64_t off, uint32_t val)
 	uint64_t *addr = NULL;
 	switch (off) {
 	case MMIO_DEVICE_FEATURES_SEL: m->dev_features_sel = val; return -1;
-	case MMIO_DRIVER_FEATURES: vdev_set_guest_features(dev, m->drv_features_sel, val); return -1;
+	case MMIO_DRIVER_FEATURES:
+		vdev_set_guest_features(dev, m->drv_features_sel, val);
+		return -1;
 	case MMIO_DRIVER_FEATURES_SEL: m->drv_features_sel = val; return -1;
 	case MMIO_QUEUE_SEL: m->queue_sel = val; return -1;
 	case MMIO_QUEUE_NOTIFY: return (int)(val & 0xffff);
@@ -163,8 +166,8 @@ static int reg_write(vstd_virtio_mmio *m, uint64_t off, uint32_t val)
 	default: break;
 	}
 	if (vq == NULL) {
-		vstd_debug("virtio", "virtio-mmio: write 0x%x to 0x%x for missing queue %u ignored", val,
-			   (unsigned)off, m->queue_sel);
+		vstd_debug("virtio", "virtio-mmio: write 0x%x to 0x%x for missing queue %u ignored",
+		           val, (unsigned)off, m->queue_sel);
 		return -1;
 	}
 	if (off == MMIO_QUEUE_RESET) {
@@ -180,8 +183,10 @@ static int reg_write(vstd_virtio_mmio *m, uint64_t off, uint32_t val)
 		return -1;
 	}
 	if (vq->enabled) {
-		vstd_warn("virtio", "virtio-mmio: virtio-%s queue %u: register 0x%x written while ready; ignored",
-			  dev->ops->name, m->queue_sel, (unsigned)off);
+		vstd_warn("virtio",
+		          "virtio-mmio: virtio-%s queue %u: register 0x%x written while ready; "
+		          "ignored",
+		          dev->ops->name, m->queue_sel, (unsigned)off);
 		return -1;
 	}
 	switch (off) {
@@ -193,8 +198,9 @@ static int reg_write(vstd_virtio_mmio *m, uint64_t off, uint32_t val)
 	case MMIO_QUEUE_DEVICE_LOW:
 	case MMIO_QUEUE_DEVICE_HIGH: addr = &vq->device_gpa; break;
 	default:
-		vstd_debug("virtio", "virtio-mmio: write to read-only or unknown register 0x%x ignored",
-			   (unsigned)off);
+		vstd_debug("virtio",
+		           "virtio-mmio: write to read-only or unknown register 0x%x ignored",
+		           (unsigned)off);
 		return -1;
 	}
 	set_half(addr, (off & 4) != 0, val);
@@ -207,7 +213,8 @@ int vstd_virtio_mmio_read(vstd_virtio_mmio *m, uint64_t off, void *data, unsigne
 		return vstd_err(VSTD_EINVAL, "virtio-mmio: invalid read");
 	memset(data, 0, size);
 	if (off >= VSTD_VIRTIO_MMIO_SIZE || size > VSTD_VIRTIO_MMIO_SIZE - off)
-		return vstd_err(VSTD_EINVAL, "virtio-mmio: read at 0x%" PRIx64 " outside the window", off);
+		return vstd_err(VSTD_EINVAL,
+		                "virtio-mmio: read at 0x%" PRIx64 " outside the window", off);
 	pthread_mutex_lock(&m->dev->lock);
 	if (off >= MMIO_CONFIG) {
 		vdev_config_read(m->dev, (unsigned)(off - MMIO_CONFIG), data, size);
@@ -215,8 +222,10 @@ int vstd_virtio_mmio_read(vstd_virtio_mmio *m, uint64_t off, void *data, unsigne
 		vstd_put_le32(data, reg_read(m, off));
 	} else {
 		pthread_mutex_unlock(&m->dev->lock);
-		return vstd_err(VSTD_EINVAL, "virtio-mmio: %u-byte read of register 0x%" PRIx64
-				" (registers take aligned 32-bit accesses)", size, off);
+		return vstd_err(VSTD_EINVAL,
+		                "virtio-mmio: %u-byte read of register 0x%" PRIx64
+		                " (registers take aligned 32-bit accesses)",
+		                size, off);
 	}
 	pthread_mutex_unlock(&m->dev->lock);
 	return 0;
@@ -228,7 +237,8 @@ int vstd_virtio_mmio_write(vstd_virtio_mmio *m, uint64_t off, const void *data, 
 	if (m == NULL || data == NULL || (size != 1 && size != 2 && size != 4 && size != 8))
 		return vstd_err(VSTD_EINVAL, "virtio-mmio: invalid write");
 	if (off >= VSTD_VIRTIO_MMIO_SIZE || size > VSTD_VIRTIO_MMIO_SIZE - off)
-		return vstd_err(VSTD_EINVAL, "virtio-mmio: write at 0x%" PRIx64 " outside the window", off);
+		return vstd_err(VSTD_EINVAL,
+		                "virtio-mmio: write at 0x%" PRIx64 " outside the window", off);
 	pthread_mutex_lock(&m->dev->lock);
 	if (off >= MMIO_CONFIG) {
 		vdev_config_write(m->dev, (unsigned)(off - MMIO_CONFIG), data, size);
@@ -236,8 +246,10 @@ int vstd_virtio_mmio_write(vstd_virtio_mmio *m, uint64_t off, const void *data, 
 		q = reg_write(m, off, vstd_le32(data));
 	} else {
 		pthread_mutex_unlock(&m->dev->lock);
-		return vstd_err(VSTD_EINVAL, "virtio-mmio: %u-byte write of register 0x%" PRIx64
-				" (registers take aligned 32-bit accesses)", size, off);
+		return vstd_err(VSTD_EINVAL,
+		                "virtio-mmio: %u-byte write of register 0x%" PRIx64
+		                " (registers take aligned 32-bit accesses)",
+		                size, off);
 	}
 	pthread_mutex_unlock(&m->dev->lock);
 	if (q >= 0) {
@@ -264,7 +276,7 @@ int vstd_virtio_mmio_cmdline(char *buf, size_t buflen, uint64_t base, uint64_t s
 		snprintf(sz, sizeof(sz), "%" PRIu64, size);
 	n = snprintf(buf, buflen, "virtio_mmio.device=%s@0x%" PRIx64 ":%u", sz, base, irq);
 	if (n < 0 || (size_t)n >= buflen)
-		return vstd_err(VSTD_ERANGE, "virtio-mmio: command-line buffer of %zu bytes too small",
-				buflen);
+		return vstd_err(VSTD_ERANGE,
+		                "virtio-mmio: command-line buffer of %zu bytes too small", buflen);
 	return n;
 }

@@ -89,8 +89,8 @@ static void pci_raise(void *tp, int q)
 		p->host.interrupt(p->host.opaque, VSTD_VIRTIO_VECTOR_INTX);
 }
 
-static void put_cap(uint8_t *c, unsigned pos, unsigned next, unsigned len, unsigned type, unsigned bar,
-		    uint32_t off, uint32_t size)
+static void put_cap(uint8_t *c, unsigned pos, unsigned next, unsigned len, unsigned type,
+                    unsigned bar, uint32_t off, uint32_t size)
 {
 	c[pos] = 0x09;
 	c[pos + 1] = (uint8_t)next;
@@ -112,7 +112,7 @@ static uint16_t pci_class(unsigned type)
 }
 
 int vstd_virtio_pci_new(vstd_virtio_pci **out, vstd_virtio_dev *dev, const vstd_virtio_host *host,
-			const vstd_virtio_pci_opts *opts)
+                        const vstd_virtio_pci_opts *opts)
 {
 	vstd_virtio_pci_opts o = VSTD_VIRTIO_PCI_OPTS_INIT;
 	vstd_virtio_pci *p;
@@ -122,11 +122,13 @@ int vstd_virtio_pci_new(vstd_virtio_pci **out, vstd_virtio_dev *dev, const vstd_
 		return vstd_err(VSTD_EINVAL, "virtio-pci: invalid arguments");
 	if (opts != NULL) {
 		if (opts->version != VSTD_VIRTIO_PCI_OPTS_VERSION)
-			return vstd_err(VSTD_EINVAL, "virtio-pci: unknown options version %u", opts->version);
+			return vstd_err(VSTD_EINVAL, "virtio-pci: unknown options version %u",
+			                opts->version);
 		o = *opts;
 	}
 	if (dev->tr.raise != NULL)
-		return vstd_err(VSTD_EBUSY, "virtio-pci: virtio-%s is already on a transport", dev->ops->name);
+		return vstd_err(VSTD_EBUSY, "virtio-pci: virtio-%s is already on a transport",
+		                dev->ops->name);
 	p = vstd_calloc(1, sizeof(*p));
 	if (p == NULL)
 		return VSTD_ENOMEM;
@@ -134,7 +136,8 @@ int vstd_virtio_pci_new(vstd_virtio_pci **out, vstd_virtio_dev *dev, const vstd_
 	p->host = *host;
 	type = dev->ops->type;
 	if (o.msix_vectors == 0)
-		o.msix_vectors = (uint16_t)(dev->nqueues + 1 > MAX_VECTORS ? MAX_VECTORS : dev->nqueues + 1);
+		o.msix_vectors =
+		        (uint16_t)(dev->nqueues + 1 > MAX_VECTORS ? MAX_VECTORS : dev->nqueues + 1);
 	if (o.msix_vectors == 0xffff)
 		o.msix_vectors = 0;
 	if (o.msix_vectors > MAX_VECTORS)
@@ -144,7 +147,7 @@ int vstd_virtio_pci_new(vstd_virtio_pci **out, vstd_virtio_dev *dev, const vstd_
 	c = p->cfg;
 	vstd_put_le16(c + 0x00, 0x1af4);
 	vstd_put_le16(c + 0x02, (uint16_t)(o.transitional ? 0x1000 + type - 1 : 0x1040 + type));
-	vstd_put_le16(c + 0x06, 0x0010); /* capabilities list */
+	vstd_put_le16(c + 0x06, 0x0010);  /* capabilities list */
 	c[0x08] = o.transitional ? 0 : 1; /* revision: 1 for non-transitional devices */
 	vstd_put_le16(c + 0x0a, pci_class(type));
 	vstd_put_le16(c + 0x2c, 0x1af4);
@@ -214,8 +217,8 @@ uint64_t vstd_virtio_pci_notify_offset(const vstd_virtio_pci *p, unsigned queue)
 	return OFF_NOTIFY + (uint64_t)queue * NOTIFY_MULT;
 }
 
-int vstd_virtio_pci_msix_entry(const vstd_virtio_pci *p, unsigned vector, uint64_t *addr, uint32_t *data,
-			       int *masked)
+int vstd_virtio_pci_msix_entry(const vstd_virtio_pci *p, unsigned vector, uint64_t *addr,
+                               uint32_t *data, int *masked)
 {
 	if (p == NULL || vector >= p->nvec)
 		return vstd_err(VSTD_ERANGE, "virtio-pci: no MSI-X vector %u", vector);
@@ -287,8 +290,10 @@ static void common_set(vstd_virtio_pci *p, unsigned reg, uint64_t v)
 		return;
 	}
 	if (vq->enabled) {
-		vstd_warn("virtio", "virtio-pci: virtio-%s queue %u: register 0x%x written while enabled; ignored",
-			  dev->ops->name, p->qsel, reg);
+		vstd_warn("virtio",
+		          "virtio-pci: virtio-%s queue %u: register 0x%x written while enabled; "
+		          "ignored",
+		          dev->ops->name, p->qsel, reg);
 		return;
 	}
 	switch (reg) {
@@ -301,10 +306,10 @@ static void common_set(vstd_virtio_pci *p, unsigned reg, uint64_t v)
 }
 
 /* Field table of virtio_pci_common_cfg: offset and width. */
-static const uint8_t common_fields[][2] = {
-	{0x00, 4}, {0x04, 4}, {0x08, 4}, {0x0c, 4}, {0x10, 2}, {0x12, 2}, {0x14, 1}, {0x15, 1},
-	{0x16, 2}, {0x18, 2}, {0x1a, 2}, {0x1c, 2}, {0x1e, 2}, {0x20, 8}, {0x28, 8}, {0x30, 8},
-	{0x38, 2}, {0x3a, 2}};
+static const uint8_t common_fields[][2] = {{0x00, 4}, {0x04, 4}, {0x08, 4}, {0x0c, 4}, {0x10, 2},
+                                           {0x12, 2}, {0x14, 1}, {0x15, 1}, {0x16, 2}, {0x18, 2},
+                                           {0x1a, 2}, {0x1c, 2}, {0x1e, 2}, {0x20, 8}, {0x28, 8},
+                                           {0x30, 8}, {0x38, 2}, {0x3a, 2}};
 
 static void common_access(vstd_virtio_pci *p, unsigned off, uint8_t *data, unsigned size, int write)
 {
@@ -320,7 +325,8 @@ static void common_access(vstd_virtio_pci *p, unsigned off, uint8_t *data, unsig
 		if (write) {
 			memcpy(buf + (lo - f), data + (lo - off), hi - lo);
 			/* 64-bit address fields take 32-bit halves (4.1.3.1). */
-			common_set(p, f, vstd_le64(buf) & (w == 8 ? ~0ULL : ((1ULL << (8 * w)) - 1)));
+			common_set(p, f,
+			           vstd_le64(buf) & (w == 8 ? ~0ULL : ((1ULL << (8 * w)) - 1)));
 		} else {
 			memcpy(data + (lo - off), buf + (lo - f), hi - lo);
 		}
@@ -394,11 +400,14 @@ static int legacy_access(vstd_virtio_pci *p, uint64_t off, uint8_t *data, unsign
 
 /* ------------------------------------------------------------ BARs */
 
-static int bar_access(vstd_virtio_pci *p, unsigned bar, uint64_t off, uint8_t *data, unsigned size, int write)
+static int bar_access(vstd_virtio_pci *p, unsigned bar, uint64_t off, uint8_t *data, unsigned size,
+                      int write)
 {
 	int q = -1;
-	if (bar > 5 || p->bar_size[bar] == 0 || off >= p->bar_size[bar] || size > p->bar_size[bar] - off)
-		return vstd_err(VSTD_EINVAL, "virtio-pci: access at 0x%" PRIx64 " outside BAR %u", off, bar);
+	if (bar > 5 || p->bar_size[bar] == 0 || off >= p->bar_size[bar] ||
+	    size > p->bar_size[bar] - off)
+		return vstd_err(VSTD_EINVAL, "virtio-pci: access at 0x%" PRIx64 " outside BAR %u",
+		                off, bar);
 	if (!write)
 		memset(data, 0, size);
 	if (bar == 0)
@@ -411,7 +420,8 @@ static int bar_access(vstd_virtio_pci *p, unsigned bar, uint64_t off, uint8_t *d
 				unsigned v = (unsigned)(off / 16);
 				memcpy(p->msix_table + off, data, size);
 				if (!vec_masked(p, v) && (p->pba[v / 64] & (1ULL << (v % 64)))) {
-					__atomic_and_fetch(&p->pba[v / 64], ~(1ULL << (v % 64)), __ATOMIC_ACQ_REL);
+					__atomic_and_fetch(&p->pba[v / 64], ~(1ULL << (v % 64)),
+					                   __ATOMIC_ACQ_REL);
 					if (p->host.interrupt)
 						p->host.interrupt(p->host.opaque, v);
 				}
@@ -443,7 +453,8 @@ static int bar_access(vstd_virtio_pci *p, unsigned bar, uint64_t off, uint8_t *d
 	return q;
 }
 
-static int do_bar(vstd_virtio_pci *p, unsigned bar, uint64_t off, void *data, unsigned size, int write)
+static int do_bar(vstd_virtio_pci *p, unsigned bar, uint64_t off, void *data, unsigned size,
+                  int write)
 {
 	int q, rc;
 	if (p == NULL || data == NULL || (size != 1 && size != 2 && size != 4 && size != 8))
@@ -460,12 +471,14 @@ static int do_bar(vstd_virtio_pci *p, unsigned bar, uint64_t off, void *data, un
 	return 0;
 }
 
-int vstd_virtio_pci_bar_read(vstd_virtio_pci *p, unsigned bar, uint64_t off, void *data, unsigned size)
+int vstd_virtio_pci_bar_read(vstd_virtio_pci *p, unsigned bar, uint64_t off, void *data,
+                             unsigned size)
 {
 	return do_bar(p, bar, off, data, size, 0);
 }
 
-int vstd_virtio_pci_bar_write(vstd_virtio_pci *p, unsigned bar, uint64_t off, const void *data, unsigned size)
+int vstd_virtio_pci_bar_write(vstd_virtio_pci *p, unsigned bar, uint64_t off, const void *data,
+                              unsigned size)
 {
 	uint8_t tmp[8];
 	if (data == NULL || size > 8)
@@ -491,7 +504,8 @@ static uint32_t bar_reg(const vstd_virtio_pci *p, unsigned bar)
 int vstd_virtio_pci_cfg_read(vstd_virtio_pci *p, unsigned off, void *data, unsigned size)
 {
 	uint8_t tmp[4];
-	if (p == NULL || data == NULL || (size != 1 && size != 2 && size != 4) || off >= 256 || off + size > 256)
+	if (p == NULL || data == NULL || (size != 1 && size != 2 && size != 4) || off >= 256 ||
+	    off + size > 256)
 		return vstd_err(VSTD_EINVAL, "virtio-pci: invalid config read at 0x%x", off);
 	pthread_mutex_lock(&p->dev->lock);
 	for (unsigned b = 0; b < 6; b++)
@@ -504,7 +518,8 @@ int vstd_virtio_pci_cfg_read(vstd_virtio_pci *p, unsigned off, void *data, unsig
 		unsigned at = off - (CAP_PCICFG + 16);
 		uint8_t val[8] = {0};
 		if (len == 1 || len == 2 || len == 4)
-			(void)do_bar(p, p->cfg[CAP_PCICFG + 4], vstd_le32(p->cfg + CAP_PCICFG + 8), val, len, 0);
+			(void)do_bar(p, p->cfg[CAP_PCICFG + 4], vstd_le32(p->cfg + CAP_PCICFG + 8),
+			             val, len, 0);
 		memcpy(tmp, val + at, size);
 	}
 	memcpy(data, tmp, size);
@@ -514,14 +529,16 @@ int vstd_virtio_pci_cfg_read(vstd_virtio_pci *p, unsigned off, void *data, unsig
 int vstd_virtio_pci_cfg_write(vstd_virtio_pci *p, unsigned off, const void *data, unsigned size)
 {
 	const uint8_t *d = data;
-	if (p == NULL || data == NULL || (size != 1 && size != 2 && size != 4) || off >= 256 || off + size > 256)
+	if (p == NULL || data == NULL || (size != 1 && size != 2 && size != 4) || off >= 256 ||
+	    off + size > 256)
 		return vstd_err(VSTD_EINVAL, "virtio-pci: invalid config write at 0x%x", off);
 	if (off >= CAP_PCICFG + 16 && off < CAP_PCICFG + 20) {
 		uint32_t len = vstd_le32(p->cfg + CAP_PCICFG + 12);
 		uint8_t val[8] = {0};
 		if ((len == 1 || len == 2 || len == 4) && off == CAP_PCICFG + 16 && size >= len) {
 			memcpy(val, d, len);
-			return do_bar(p, p->cfg[CAP_PCICFG + 4], vstd_le32(p->cfg + CAP_PCICFG + 8), val, len, 1);
+			return do_bar(p, p->cfg[CAP_PCICFG + 4], vstd_le32(p->cfg + CAP_PCICFG + 8),
+			              val, len, 1);
 		}
 		return 0;
 	}
@@ -546,14 +563,16 @@ int vstd_virtio_pci_cfg_write(vstd_virtio_pci *p, unsigned off, const void *data
 		} else if (o == CAP_PCICFG + 4 || (o >= CAP_PCICFG + 8 && o < CAP_PCICFG + 16)) {
 			p->cfg[o] = d[i]; /* bar, offset, length of the access window */
 		} else if (p->nvec && o == CAP_MSIX + 3) {
-			p->cfg[o] = (uint8_t)((p->cfg[o] & 0x3f) | (d[i] & 0xc0)); /* enable, function mask */
+			p->cfg[o] = (uint8_t)((p->cfg[o] & 0x3f) |
+			                      (d[i] & 0xc0)); /* enable, function mask */
 		}
 	}
 	/* Unmasking the function delivers pending vectors. */
 	if (msix_on(p) && !msix_fmask(p)) {
 		for (unsigned v = 0; v < p->nvec; v++)
 			if (!vec_masked(p, v) && (p->pba[v / 64] & (1ULL << (v % 64)))) {
-				__atomic_and_fetch(&p->pba[v / 64], ~(1ULL << (v % 64)), __ATOMIC_ACQ_REL);
+				__atomic_and_fetch(&p->pba[v / 64], ~(1ULL << (v % 64)),
+				                   __ATOMIC_ACQ_REL);
 				if (p->host.interrupt)
 					p->host.interrupt(p->host.opaque, v);
 			}

@@ -63,8 +63,9 @@ int vq_enable(struct vstd_vq *vq, const vstd_guestmem *gm, const struct vq_featu
 	int rc;
 	if (vq->num == 0 || vq->num > vq->num_max || vq->num > VQ_MAX_SIZE ||
 	    (!f->packed && !vstd_is_pow2(vq->num)))
-		return vstd_err(VSTD_ECORRUPT, "virtq %u: queue size %u is not allowed (maximum %u%s)",
-				vq->index, vq->num, vq->num_max, f->packed ? "" : ", power of 2");
+		return vstd_err(VSTD_ECORRUPT,
+		                "virtq %u: queue size %u is not allowed (maximum %u%s)", vq->index,
+		                vq->num, vq->num_max, f->packed ? "" : ", power of 2");
 	vq_release(vq);
 	vq->gm = gm;
 	vq->packed = f->packed;
@@ -134,38 +135,41 @@ void vq_chain_start(struct vq_chain *c)
 }
 
 int vq_chain_add(struct vstd_vq *vq, struct vq_chain *c, uint64_t addr, uint32_t len, int writable,
-		 uint32_t pos)
+                 uint32_t pos)
 {
 	uint64_t end;
 	if (++c->ndescs > vq->num)
 		return vstd_err(VSTD_ECORRUPT,
-				"virtq %u: chain at descriptor %u is longer than the queue size %u "
-				"(a loop, or too many descriptors)",
-				vq->index, pos, vq->num);
+		                "virtq %u: chain at descriptor %u is longer than the queue size %u "
+		                "(a loop, or too many descriptors)",
+		                vq->index, pos, vq->num);
 	if (!writable && c->nin > 0)
 		return vstd_err(VSTD_ECORRUPT,
-				"virtq %u: descriptor %u is device-readable but follows a device-writable one",
-				vq->index, pos);
+		                "virtq %u: descriptor %u is device-readable but follows a "
+		                "device-writable one",
+		                vq->index, pos);
 	if (vstd_add_overflow_u64(addr, len, &end))
-		return vstd_err(VSTD_ECORRUPT, "virtq %u: descriptor %u buffer 0x%" PRIx64 "+0x%x wraps",
-				vq->index, pos, addr, len);
+		return vstd_err(VSTD_ECORRUPT,
+		                "virtq %u: descriptor %u buffer 0x%" PRIx64 "+0x%x wraps",
+		                vq->index, pos, addr, len);
 	while (len > 0) {
 		const struct vstd_gm_region *r = vstd_gm_find(vq->gm, addr);
 		uint64_t n;
 		struct vq_iov *io;
 		if (r == NULL)
 			return vstd_err(VSTD_ECORRUPT,
-					"virtq %u: descriptor %u buffer byte at 0x%" PRIx64
-					" is outside guest memory",
-					vq->index, pos, addr);
+			                "virtq %u: descriptor %u buffer byte at 0x%" PRIx64
+			                " is outside guest memory",
+			                vq->index, pos, addr);
 		if (writable && r->readonly)
 			return vstd_err(VSTD_ECORRUPT,
-					"virtq %u: descriptor %u is device-writable but 0x%" PRIx64
-					" is read-only memory",
-					vq->index, pos, addr);
+			                "virtq %u: descriptor %u is device-writable but 0x%" PRIx64
+			                " is read-only memory",
+			                vq->index, pos, addr);
 		if (c->nout + c->nin >= c->cap)
-			return vstd_err(VSTD_ELIMIT, "virtq %u: descriptor %u: chain has too many pieces",
-					vq->index, pos);
+			return vstd_err(VSTD_ELIMIT,
+			                "virtq %u: descriptor %u: chain has too many pieces",
+			                vq->index, pos);
 		n = r->size - (addr - r->gpa);
 		if (n > len)
 			n = len;
@@ -185,29 +189,34 @@ int vq_chain_add(struct vstd_vq *vq, struct vq_chain *c, uint64_t addr, uint32_t
 	return 0;
 }
 
-int vq_chain_indirect(struct vstd_vq *vq, struct vq_chain *c, uint64_t addr, uint32_t len, uint32_t pos)
+int vq_chain_indirect(struct vstd_vq *vq, struct vq_chain *c, uint64_t addr, uint32_t len,
+                      uint32_t pos)
 {
 	uint32_t n, i, count;
 	int rc;
 	if (!vq->indirect)
 		return vstd_err(VSTD_ECORRUPT,
-				"virtq %u: descriptor %u is indirect but VIRTIO_F_INDIRECT_DESC was not negotiated",
-				vq->index, pos);
+		                "virtq %u: descriptor %u is indirect but VIRTIO_F_INDIRECT_DESC "
+		                "was not negotiated",
+		                vq->index, pos);
 	if (len == 0 || len % 16 != 0)
 		return vstd_err(VSTD_ECORRUPT,
-				"virtq %u: descriptor %u indirect table length %u is not a nonzero multiple of 16",
-				vq->index, pos, len);
+		                "virtq %u: descriptor %u indirect table length %u is not a nonzero "
+		                "multiple of 16",
+		                vq->index, pos, len);
 	n = len / 16;
 	if (n > vq->num || c->ndescs + n > vq->num)
 		return vstd_err(VSTD_ECORRUPT,
-				"virtq %u: descriptor %u indirect table of %u entries makes the chain longer "
-				"than the queue size %u",
-				vq->index, pos, n, vq->num);
+		                "virtq %u: descriptor %u indirect table of %u entries makes the "
+		                "chain longer "
+		                "than the queue size %u",
+		                vq->index, pos, n, vq->num);
 	/* Copy the whole table once; only the copy is looked at afterwards. */
 	if (vstd_gm_check(vq->gm, addr, len, 0) < 0)
 		return vstd_err(VSTD_ECORRUPT,
-				"virtq %u: descriptor %u indirect table 0x%" PRIx64 "+0x%x is outside guest memory",
-				vq->index, pos, addr, len);
+		                "virtq %u: descriptor %u indirect table 0x%" PRIx64
+		                "+0x%x is outside guest memory",
+		                vq->index, pos, addr, len);
 	rc = vstd_guestmem_read(vq->gm, addr, vq->scratch, len);
 	if (rc < 0)
 		return rc;
@@ -217,11 +226,12 @@ int vq_chain_indirect(struct vstd_vq *vq, struct vq_chain *c, uint64_t addr, uin
 			uint16_t fl = vstd_le16(d + 14);
 			if (fl & VQ_DESC_F_INDIRECT)
 				return vstd_err(VSTD_ECORRUPT,
-						"virtq %u: indirect table of descriptor %u: entry %u is itself "
-						"indirect (nested tables are not allowed)",
-						vq->index, pos, i);
-			rc = vq_chain_add(vq, c, vstd_le64(d), vstd_le32(d + 8), (fl & VQ_DESC_F_WRITE) != 0,
-					  pos);
+				                "virtq %u: indirect table of descriptor %u: entry "
+				                "%u is itself "
+				                "indirect (nested tables are not allowed)",
+				                vq->index, pos, i);
+			rc = vq_chain_add(vq, c, vstd_le64(d), vstd_le32(d + 8),
+			                  (fl & VQ_DESC_F_WRITE) != 0, pos);
 			if (rc < 0)
 				return rc;
 		}
@@ -233,14 +243,17 @@ int vq_chain_indirect(struct vstd_vq *vq, struct vq_chain *c, uint64_t addr, uin
 		const uint8_t *d = vq->scratch + 16 * i;
 		uint16_t fl = vstd_le16(d + 12);
 		if (count >= n)
-			return vstd_err(VSTD_ECORRUPT, "virtq %u: indirect table of descriptor %u loops",
-					vq->index, pos);
-		if (fl & VQ_DESC_F_INDIRECT)
 			return vstd_err(VSTD_ECORRUPT,
-					"virtq %u: indirect table of descriptor %u: entry %u is itself "
-					"indirect (nested tables are not allowed)",
-					vq->index, pos, i);
-		rc = vq_chain_add(vq, c, vstd_le64(d), vstd_le32(d + 8), (fl & VQ_DESC_F_WRITE) != 0, pos);
+			                "virtq %u: indirect table of descriptor %u loops",
+			                vq->index, pos);
+		if (fl & VQ_DESC_F_INDIRECT)
+			return vstd_err(
+			        VSTD_ECORRUPT,
+			        "virtq %u: indirect table of descriptor %u: entry %u is itself "
+			        "indirect (nested tables are not allowed)",
+			        vq->index, pos, i);
+		rc = vq_chain_add(vq, c, vstd_le64(d), vstd_le32(d + 8),
+		                  (fl & VQ_DESC_F_WRITE) != 0, pos);
 		if (rc < 0)
 			return rc;
 		if (!(fl & VQ_DESC_F_NEXT))
@@ -248,9 +261,10 @@ int vq_chain_indirect(struct vstd_vq *vq, struct vq_chain *c, uint64_t addr, uin
 		i = vstd_le16(d + 14);
 		if (i >= n)
 			return vstd_err(VSTD_ECORRUPT,
-					"virtq %u: indirect table of descriptor %u: next index %u is not below "
-					"the table size %u",
-					vq->index, pos, i, n);
+			                "virtq %u: indirect table of descriptor %u: next index %u "
+			                "is not below "
+			                "the table size %u",
+			                vq->index, pos, i, n);
 	}
 }
 

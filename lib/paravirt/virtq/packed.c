@@ -17,21 +17,22 @@
 #include "paravirt/virtq/virtq.h"
 
 static int map_area(struct vstd_vq *vq, uint64_t gpa, uint64_t len, unsigned align, int writable,
-		    const char *what, uint8_t **out)
+                    const char *what, uint8_t **out)
 {
 	uint8_t *p;
 	if (gpa % align != 0)
-		return vstd_err(VSTD_ECORRUPT, "virtq %u: %s at 0x%" PRIx64 " is not %u-byte aligned",
-				vq->index, what, gpa, align);
+		return vstd_err(VSTD_ECORRUPT,
+		                "virtq %u: %s at 0x%" PRIx64 " is not %u-byte aligned", vq->index,
+		                what, gpa, align);
 	p = vstd_guestmem_ptr(vq->gm, gpa, len, writable);
 	if (p == NULL)
 		return vstd_err(VSTD_ECORRUPT,
-				"virtq %u: %s 0x%" PRIx64 "+0x%" PRIx64
-				" is not inside one %sguest memory region",
-				vq->index, what, gpa, len, writable ? "writable " : "");
+		                "virtq %u: %s 0x%" PRIx64 "+0x%" PRIx64
+		                " is not inside one %sguest memory region",
+		                vq->index, what, gpa, len, writable ? "writable " : "");
 	if ((uintptr_t)p % align != 0)
 		return vstd_err(VSTD_ENOTSUP, "virtq %u: %s is mapped at a misaligned host address",
-				vq->index, what);
+		                vq->index, what);
 	*out = p;
 	return 0;
 }
@@ -41,9 +42,11 @@ int vq_packed_enable(struct vstd_vq *vq)
 	int rc;
 	/* The device writes used descriptors into the ring: it must be writable. */
 	if ((rc = map_area(vq, vq->desc_gpa, 16 * (uint64_t)vq->num, 16, 1, "descriptor ring",
-			   &vq->desc)) < 0 ||
-	    (rc = map_area(vq, vq->driver_gpa, 4, 4, 0, "driver event suppression", &vq->driver)) < 0 ||
-	    (rc = map_area(vq, vq->device_gpa, 4, 4, 1, "device event suppression", &vq->device)) < 0)
+	                   &vq->desc)) < 0 ||
+	    (rc = map_area(vq, vq->driver_gpa, 4, 4, 0, "driver event suppression", &vq->driver)) <
+	            0 ||
+	    (rc = map_area(vq, vq->device_gpa, 4, 4, 1, "device event suppression", &vq->device)) <
+	            0)
 		return rc;
 	vq_store16(vq->device, 0);
 	vq_store16(vq->device + 2, VQ_EVENT_F_ENABLE);
@@ -74,21 +77,24 @@ int vq_packed_pop(struct vstd_vq *vq, struct vq_chain *c)
 		uint32_t len;
 		if (++count > vq->num)
 			return vstd_err(VSTD_ECORRUPT,
-					"virtq %u: chain from descriptor %u is longer than the queue size %u",
-					vq->index, vq->next_avail, vq->num);
+			                "virtq %u: chain from descriptor %u is longer than the "
+			                "queue size %u",
+			                vq->index, vq->next_avail, vq->num);
 		memcpy(d, vq->desc + 16 * (size_t)pos, 16); /* the one fetch */
 		fl = vstd_le16(d + 14);
 		if (!desc_avail(vq, fl, wrap))
 			return vstd_err(VSTD_ECORRUPT,
-					"virtq %u: descriptor %u continues a chain but is not marked available",
-					vq->index, pos);
+			                "virtq %u: descriptor %u continues a chain but is not "
+			                "marked available",
+			                vq->index, pos);
 		addr = vstd_le64(d);
 		len = vstd_le32(d + 8);
 		if (fl & VQ_DESC_F_INDIRECT) {
 			if (fl & VQ_DESC_F_NEXT)
-				return vstd_err(VSTD_ECORRUPT,
-						"virtq %u: descriptor %u has both INDIRECT and NEXT set",
-						vq->index, pos);
+				return vstd_err(
+				        VSTD_ECORRUPT,
+				        "virtq %u: descriptor %u has both INDIRECT and NEXT set",
+				        vq->index, pos);
 			rc = vq_chain_indirect(vq, c, addr, len, pos);
 		} else {
 			rc = vq_chain_add(vq, c, addr, len, (fl & VQ_DESC_F_WRITE) != 0, pos);

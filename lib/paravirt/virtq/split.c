@@ -15,21 +15,22 @@
 #include "paravirt/virtq/virtq.h"
 
 static int map_area(struct vstd_vq *vq, uint64_t gpa, uint64_t len, unsigned align, int writable,
-		    const char *what, uint8_t **out)
+                    const char *what, uint8_t **out)
 {
 	uint8_t *p;
 	if (gpa % align != 0)
-		return vstd_err(VSTD_ECORRUPT, "virtq %u: %s at 0x%" PRIx64 " is not %u-byte aligned",
-				vq->index, what, gpa, align);
+		return vstd_err(VSTD_ECORRUPT,
+		                "virtq %u: %s at 0x%" PRIx64 " is not %u-byte aligned", vq->index,
+		                what, gpa, align);
 	p = vstd_guestmem_ptr(vq->gm, gpa, len, writable);
 	if (p == NULL)
 		return vstd_err(VSTD_ECORRUPT,
-				"virtq %u: %s 0x%" PRIx64 "+0x%" PRIx64
-				" is not inside one %sguest memory region",
-				vq->index, what, gpa, len, writable ? "writable " : "");
+		                "virtq %u: %s 0x%" PRIx64 "+0x%" PRIx64
+		                " is not inside one %sguest memory region",
+		                vq->index, what, gpa, len, writable ? "writable " : "");
 	if ((uintptr_t)p % align != 0)
 		return vstd_err(VSTD_ENOTSUP, "virtq %u: %s is mapped at a misaligned host address",
-				vq->index, what);
+		                vq->index, what);
 	*out = p;
 	return 0;
 }
@@ -41,7 +42,8 @@ int vq_split_enable(struct vstd_vq *vq)
 	int rc;
 	uint64_t n = vq->num;
 	if ((rc = map_area(vq, vq->desc_gpa, 16 * n, 16, 0, "descriptor table", &vq->desc)) < 0 ||
-	    (rc = map_area(vq, vq->driver_gpa, 6 + 2 * n, 2, 0, "available ring", &vq->driver)) < 0 ||
+	    (rc = map_area(vq, vq->driver_gpa, 6 + 2 * n, 2, 0, "available ring", &vq->driver)) <
+	            0 ||
 	    (rc = map_area(vq, vq->device_gpa, 6 + 8 * n, 4, 1, "used ring", &vq->device)) < 0)
 		return rc;
 	return 0;
@@ -58,16 +60,18 @@ int vq_split_pop(struct vstd_vq *vq, struct vq_chain *c)
 		return 0;
 	if ((uint16_t)(avail_idx - vq->last_avail) > vq->num)
 		return vstd_err(VSTD_ECORRUPT,
-				"virtq %u: available index moved from %u to %u, more than the queue size %u",
-				vq->index, vq->last_avail, avail_idx, vq->num);
+		                "virtq %u: available index moved from %u to %u, more than the "
+		                "queue size %u",
+		                vq->index, vq->last_avail, avail_idx, vq->num);
 	/* The ring entries are read after the index (2.7.13.3). */
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	head = vq_load16(vq->driver + 4 + 2 * (vq->last_avail % vq->num));
 	if (head >= vq->num)
-		return vstd_err(VSTD_ECORRUPT,
-				"virtq %u: available ring slot %u names head descriptor %u, not below "
-				"the queue size %u",
-				vq->index, vq->last_avail % vq->num, head, vq->num);
+		return vstd_err(
+		        VSTD_ECORRUPT,
+		        "virtq %u: available ring slot %u names head descriptor %u, not below "
+		        "the queue size %u",
+		        vq->index, vq->last_avail % vq->num, head, vq->num);
 	c->head = head;
 	i = head;
 	for (;;) {
@@ -77,17 +81,19 @@ int vq_split_pop(struct vstd_vq *vq, struct vq_chain *c)
 		uint32_t len;
 		if (++count > vq->num)
 			return vstd_err(VSTD_ECORRUPT,
-					"virtq %u: chain from head %u is longer than the queue size %u (a loop)",
-					vq->index, head, vq->num);
+			                "virtq %u: chain from head %u is longer than the queue "
+			                "size %u (a loop)",
+			                vq->index, head, vq->num);
 		memcpy(d, vq->desc + 16 * (size_t)i, 16); /* the one fetch */
 		addr = vstd_le64(d);
 		len = vstd_le32(d + 8);
 		fl = vstd_le16(d + 12);
 		if (fl & VQ_DESC_F_INDIRECT) {
 			if (fl & VQ_DESC_F_NEXT)
-				return vstd_err(VSTD_ECORRUPT,
-						"virtq %u: descriptor %u has both INDIRECT and NEXT set",
-						vq->index, i);
+				return vstd_err(
+				        VSTD_ECORRUPT,
+				        "virtq %u: descriptor %u has both INDIRECT and NEXT set",
+				        vq->index, i);
 			rc = vq_chain_indirect(vq, c, addr, len, i);
 			if (rc < 0)
 				return rc;
@@ -100,9 +106,10 @@ int vq_split_pop(struct vstd_vq *vq, struct vq_chain *c)
 			break;
 		if (vstd_le16(d + 14) >= vq->num)
 			return vstd_err(VSTD_ECORRUPT,
-					"virtq %u: descriptor %u names next descriptor %u, not below the queue "
-					"size %u",
-					vq->index, i, vstd_le16(d + 14), vq->num);
+			                "virtq %u: descriptor %u names next descriptor %u, not "
+			                "below the queue "
+			                "size %u",
+			                vq->index, i, vstd_le16(d + 14), vq->num);
 		i = vstd_le16(d + 14);
 	}
 	c->ndesc = 1;

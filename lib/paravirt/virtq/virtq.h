@@ -40,11 +40,11 @@ struct vq_iov {
 };
 
 struct vq_chain {
-	uint16_t head;     /* split: head index; packed: buffer id */
-	uint16_t ndesc;    /* ring descriptors the chain used (packed) */
-	uint32_t ndescs;   /* descriptors in total, indirect included */
-	uint32_t nout;     /* iov[0..nout) device-readable */
-	uint32_t nin;      /* iov[nout..nout+nin) device-writable */
+	uint16_t head;   /* split: head index; packed: buffer id */
+	uint16_t ndesc;  /* ring descriptors the chain used (packed) */
+	uint32_t ndescs; /* descriptors in total, indirect included */
+	uint32_t nout;   /* iov[0..nout) device-readable */
+	uint32_t nin;    /* iov[nout..nout+nin) device-writable */
 	uint64_t out_len, in_len;
 	struct vq_iov *iov;
 	uint32_t cap;
@@ -55,8 +55,8 @@ struct vstd_vq {
 	uint16_t num_max;
 	uint16_t num;
 	uint16_t msix_vector;
-	int enabled;   /* queue_enable / QueueReady written 1 and checked */
-	int reset_flag;/* queue_reset reads 1: reset by the driver, not re-enabled */
+	int enabled;    /* queue_enable / QueueReady written 1 and checked */
+	int reset_flag; /* queue_reset reads 1: reset by the driver, not re-enabled */
 	uint64_t desc_gpa, driver_gpa, device_gpa;
 	/* fixed when enabled */
 	int packed, event_idx, indirect;
@@ -115,9 +115,10 @@ int vq_packed_arm_notify(struct vstd_vq *vq);
 void vq_chain_start(struct vq_chain *c);
 /* Add one (copied) descriptor; checks order, memory and limits. */
 int vq_chain_add(struct vstd_vq *vq, struct vq_chain *c, uint64_t addr, uint32_t len, int writable,
-		 uint32_t pos);
+                 uint32_t pos);
 /* Copy and walk an indirect table (split or packed layout). */
-int vq_chain_indirect(struct vstd_vq *vq, struct vq_chain *c, uint64_t addr, uint32_t len, uint32_t pos);
+int vq_chain_indirect(struct vstd_vq *vq, struct vq_chain *c, uint64_t addr, uint32_t len,
+                      uint32_t pos);
 
 /* Copying out of / into a chain's buffers. */
 size_t vq_chain_read(const struct vq_chain *c, uint64_t off, void *buf, size_t len);

@@ -4,6 +4,7 @@
  * response size and timeouts (the server's answers are input too).
  */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -18,6 +19,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "core/alloc_internal.h"
 #include "core/error_internal.h"
@@ -166,8 +168,14 @@ static int do_connect(vstd_cim_client *c)
 	if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1)
 		return vstd_err(VSTD_EIO, "cim client: cannot start TLS");
 	SSL_set_tlsext_host_name(c->ssl, c->host);
-	if (!c->no_verify)
-		SSL_set1_host(c->ssl, c->host);
+	if (!c->no_verify) {
+		/* an IP literal is checked against the certificate's IP addresses */
+		unsigned char ipbuf[16];
+		if (inet_pton(AF_INET, c->host, ipbuf) == 1 || inet_pton(AF_INET6, c->host, ipbuf) == 1)
+			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), c->host);
+		else
+			SSL_set1_host(c->ssl, c->host);
+	}
 	if (SSL_connect(c->ssl) != 1) {
 		unsigned long err = ERR_get_error();
 		char msg[256];

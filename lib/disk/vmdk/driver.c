@@ -18,34 +18,36 @@
 #include "disk/disk_internal.h"
 #include "disk/vmdk/vmdk_internal.h"
 
-static const char *const subformats[] = {"monolithicSparse", "monolithicFlat",
-					 "twoGbMaxExtentSparse", "twoGbMaxExtentFlat",
-					 "streamOptimized", NULL};
+static const char *const subformats[] = {"monolithicSparse",     "monolithicFlat",
+                                         "twoGbMaxExtentSparse", "twoGbMaxExtentFlat",
+                                         "streamOptimized",      NULL};
 static const char *const adapters[] = {"ide", "buslogic", "lsilogic", "legacyESX", NULL};
 
 static const vstd_disk_option_desc vmdk_options[] = {
-	{"subformat", "enum",
-	 "monolithicSparse, monolithicFlat, twoGbMaxExtentSparse, twoGbMaxExtentFlat or "
-	 "streamOptimized", "monolithicSparse"},
-	{"adapter_type", "enum", "ide, buslogic, lsilogic or legacyESX", "ide"},
-	{"hwversion", "string", "virtual hardware version recorded in the descriptor", "4"},
-	{"toolsversion", "string", "VMware Tools version recorded in the descriptor",
-	 "2147483647"},
-	{"compat6", "bool", "VMDK version 6 (hwversion=6)", "off"},
-	{"zeroed_grain", "bool", "mark zero grains in the grain tables (header version 2)", "off"},
+        {"subformat", "enum",
+         "monolithicSparse, monolithicFlat, twoGbMaxExtentSparse, twoGbMaxExtentFlat or "
+         "streamOptimized",
+         "monolithicSparse"},
+        {"adapter_type", "enum", "ide, buslogic, lsilogic or legacyESX", "ide"},
+        {"hwversion", "string", "virtual hardware version recorded in the descriptor", "4"},
+        {"toolsversion", "string", "VMware Tools version recorded in the descriptor", "2147483647"},
+        {"compat6", "bool", "VMDK version 6 (hwversion=6)", "off"},
+        {"zeroed_grain", "bool", "mark zero grains in the grain tables (header version 2)", "off"},
 };
 
 static int vmdk_probe(const uint8_t *head, size_t head_len, uint64_t file_size, const char *name)
 {
 	if (head_len >= 4 && (vstd_le32(head) == VMDK4_MAGIC || vstd_le32(head) == VMDK3_MAGIC))
 		return 100;
-	if (head_len >= 16 && vstd_le64(head) == 0xcafebabeull && vstd_le64(head + 8) == 0x200000001ull)
+	if (head_len >= 16 && vstd_le64(head) == 0xcafebabeull &&
+	    vstd_le64(head + 8) == 0x200000001ull)
 		return 100;
-	if (head_len >= 21 && memmem(head, head_len < 1024 ? head_len : 1024,
-				     "# Disk DescriptorFile", 21) != NULL)
+	if (head_len >= 21 &&
+	    memmem(head, head_len < 1024 ? head_len : 1024, "# Disk DescriptorFile", 21) != NULL)
 		return 100;
-	if (head_len >= 16 && memmem(head, head_len < 4096 ? head_len : 4096, "createType=", 11) != NULL
-	    && memmem(head, head_len < 4096 ? head_len : 4096, "version=", 8) != NULL)
+	if (head_len >= 16 &&
+	    memmem(head, head_len < 4096 ? head_len : 4096, "createType=", 11) != NULL &&
+	    memmem(head, head_len < 4096 ? head_len : 4096, "version=", 8) != NULL)
 		return 60;
 	return 0;
 }
@@ -96,18 +98,18 @@ static void vmdk_close(vstd_disk *d)
 		struct vmdk_extent *e = &s->ext[i];
 		if (is_stream(e) && (e->stream_dirty || e->pend_valid) &&
 		    vmdk_stream_flush(d, e) < 0)
-			vstd_warn("vmdk", "%s: finishing the stream on close failed: %s", d->filename,
-				  vstd_error_last()->message);
+			vstd_warn("vmdk", "%s: finishing the stream on close failed: %s",
+			          d->filename, vstd_error_last()->message);
 	}
 	if ((d->flags & VSTD_DISK_RDWR) && s->cid_updated && vmdk_flush(d) == 0) {
 		for (size_t i = 0; i < s->n_ext; i++) {
 			struct vmdk_extent *e = &s->ext[i];
 			static const uint8_t zero;
 			if (e->type == VMDK_EXT_SPARSE && !e->markers && !e->read_only &&
-		    vstd_le32(e->hdr) == VMDK4_MAGIC &&
+			    vstd_le32(e->hdr) == VMDK4_MAGIC &&
 			    vstd_io_pwrite(e->io, &zero, 1, 72) < 0)
 				vstd_warn("vmdk", "%s: clearing the unclean-shutdown flag failed",
-					  d->filename);
+				          d->filename);
 		}
 	}
 	vmdk_free_state(s);
@@ -133,8 +135,10 @@ static int open_sparse_file(vstd_disk *d, struct vmdk_extent *e)
 		e->type = VMDK_EXT_SPARSE;
 		return vmdk_sparse_open(d, e);
 	}
-	return vstd_err(VSTD_ECORRUPT, "%s: extent '%s' is listed as sparse but has no sparse "
-			"header", d->filename, e->name);
+	return vstd_err(VSTD_ECORRUPT,
+	                "%s: extent '%s' is listed as sparse but has no sparse "
+	                "header",
+	                d->filename, e->name);
 }
 
 static int open_descriptor_extents(vstd_disk *d, struct vmdk_state *s)
@@ -153,7 +157,7 @@ static int open_descriptor_extents(vstd_disk *d, struct vmdk_state *s)
 		e->vlen = x->sectors * VMDK_SECTOR;
 		if (vstd_add_overflow_u64(vstart, e->vlen, &vstart) || vstart > ((uint64_t)1 << 62))
 			return vstd_err(VSTD_ECORRUPT, "%s: extents add up to more than 2^62 bytes",
-					d->filename);
+			                d->filename);
 		e->read_only = strcmp(x->access, "RW") != 0;
 		e->no_access = strcmp(x->access, "NOACCESS") == 0;
 		if ((e->name = vstd_strdup(x->file ? x->file : "")) == NULL)
@@ -164,23 +168,51 @@ static int open_descriptor_extents(vstd_disk *d, struct vmdk_state *s)
 			continue;
 		}
 		if (x->file == NULL)
-			return vstd_err(VSTD_ECORRUPT, "%s: extent %zu (%s) names no file", d->filename,
-					i + 1, x->type);
+			return vstd_err(VSTD_ECORRUPT, "%s: extent %zu (%s) names no file",
+			                d->filename, i + 1, x->type);
+		if (strcmp(x->type, "VMFSRDM") == 0 || strcmp(x->type, "VMFSRAW") == 0) {
+			/* raw device mapping / raw disk: on ESXi the named file is
+			 * a mapping that VMFS redirects to a LUN; elsewhere only a
+			 * copy of the device's contents (or the device) can be
+			 * read, as a flat extent at offset 0 */
+			e->type = VMDK_EXT_FLAT;
+			e->type_name = strcmp(x->type, "VMFSRDM") == 0 ? "VMFSRDM" : "VMFSRAW";
+			if (x->offset > ((uint64_t)1 << 53))
+				return vstd_err(VSTD_ECORRUPT, "%s: extent %zu offset too large",
+				                d->filename, i + 1);
+			e->flat_off = x->offset * VMDK_SECTOR;
+			if ((rc = vmdk_extent_open_file(d, e, x->file, writable && !e->read_only)) <
+			    0) {
+				if (rc != VSTD_ENOENT)
+					return rc;
+				return vstd_err(
+				        VSTD_ENOTSUP,
+				        "%s: extent %zu is a %s extent (raw device "
+				        "mapping) whose file '%s' is not here: the mapped device "
+				        "is only reachable through VMFS on the ESXi host; copy "
+				        "the device's contents to that name to read it",
+				        d->filename, i + 1, e->type_name, x->file);
+			}
+			continue;
+		}
 		if (strcmp(x->type, "FLAT") == 0 || strcmp(x->type, "VMFS") == 0) {
 			e->type = VMDK_EXT_FLAT;
 			e->type_name = strcmp(x->type, "FLAT") == 0 ? "FLAT" : "VMFS";
 			if (x->offset > ((uint64_t)1 << 53))
 				return vstd_err(VSTD_ECORRUPT, "%s: extent %zu offset too large",
-						d->filename, i + 1);
+				                d->filename, i + 1);
 			e->flat_off = x->offset * VMDK_SECTOR;
 		} else if (strcmp(x->type, "SPARSE") == 0 || strcmp(x->type, "VMFSSPARSE") == 0 ||
-			   strcmp(x->type, "SESPARSE") == 0) {
+		           strcmp(x->type, "SESPARSE") == 0) {
 			e->type = VMDK_EXT_SPARSE;
-			e->type_name = strcmp(x->type, "SPARSE") == 0 ? "SPARSE"
-				       : strcmp(x->type, "SESPARSE") == 0 ? "SESPARSE" : "VMFSSPARSE";
+			e->type_name = strcmp(x->type, "SPARSE") == 0     ? "SPARSE"
+			               : strcmp(x->type, "SESPARSE") == 0 ? "SESPARSE"
+			                                                  : "VMFSSPARSE";
 		} else {
-			return vstd_err(VSTD_ENOTSUP, "%s: extent %zu has type '%s', which this build "
-					"does not support", d->filename, i + 1, x->type);
+			return vstd_err(VSTD_ENOTSUP,
+			                "%s: extent %zu has type '%s', which this build "
+			                "does not support",
+			                d->filename, i + 1, x->type);
 		}
 		if ((rc = vmdk_extent_open_file(d, e, x->file, writable && !e->read_only)) < 0)
 			return rc;
@@ -215,7 +247,8 @@ static int open_monolithic(vstd_disk *d, struct vmdk_state *s)
 		s->desc_text = vstd_malloc((size_t)e->desc_size + 1);
 		if (s->desc_text == NULL)
 			return vstd_err_code();
-		if ((rc = vstd_io_pread(d->io, s->desc_text, (size_t)e->desc_size, e->desc_off)) < 0)
+		if ((rc = vstd_io_pread(d->io, s->desc_text, (size_t)e->desc_size, e->desc_off)) <
+		    0)
 			return vstd_err_prefix("%s: embedded descriptor: ", d->filename);
 		s->desc_text[e->desc_size] = '\0';
 		s->desc_len = strlen(s->desc_text);
@@ -223,7 +256,7 @@ static int open_monolithic(vstd_disk *d, struct vmdk_state *s)
 		if (vmdk_desc_parse(s->desc_text, s->desc_len, d->filename, &s->desc) < 0) {
 			/* the extent is usable without its descriptor */
 			vstd_warn("vmdk", "%s: embedded descriptor ignored: %s", d->filename,
-				  vstd_error_last()->message);
+			          vstd_error_last()->message);
 			memset(&s->desc, 0, sizeof(s->desc));
 			s->desc.parent_cid = UINT32_MAX;
 		}
@@ -276,9 +309,10 @@ static int vmdk_open(vstd_disk *d)
 		rc = open_monolithic(d, s); /* a COWD extent opened directly */
 	} else {
 		if (size > VMDK_MAX_DESC_SIZE) {
-			rc = vstd_err(VSTD_ELIMIT, "%s: VMDK descriptor file of %" PRIu64 " bytes is "
-				      "larger than the %" PRIu64 " byte limit", d->filename, size,
-				      VMDK_MAX_DESC_SIZE);
+			rc = vstd_err(VSTD_ELIMIT,
+			              "%s: VMDK descriptor file of %" PRIu64 " bytes is "
+			              "larger than the %" PRIu64 " byte limit",
+			              d->filename, size, VMDK_MAX_DESC_SIZE);
 			goto fail;
 		}
 		s->desc_text = vstd_malloc((size_t)size + 1);
@@ -315,9 +349,10 @@ static void check_parent_cid(vstd_disk *d, struct vmdk_state *s)
 	s->parent_checked = 1;
 	ps = d->backing->priv;
 	if (ps != NULL && ps->desc.cid != s->desc.parent_cid)
-		vstd_warn("vmdk", "%s: parentCID %08x does not match the CID %08x of parent '%s' "
-			  "(the parent changed after this image was made)", d->filename,
-			  s->desc.parent_cid, ps->desc.cid, d->backing->filename);
+		vstd_warn("vmdk",
+		          "%s: parentCID %08x does not match the CID %08x of parent '%s' "
+		          "(the parent changed after this image was made)",
+		          d->filename, s->desc.parent_cid, ps->desc.cid, d->backing->filename);
 }
 
 static int vmdk_read(vstd_disk *d, uint64_t off, void *buf, size_t len)
@@ -332,24 +367,17 @@ static int vmdk_read(vstd_disk *d, uint64_t off, void *buf, size_t len)
 		int rc = 0;
 		if (e == NULL)
 			return vstd_err(VSTD_ERANGE, "%s: offset %" PRIu64 " is in no extent",
-					d->filename, off);
+			                d->filename, off);
 		rel = off - e->vstart;
 		n = e->vlen - rel < len ? (size_t)(e->vlen - rel) : len;
 		switch (e->type) {
-		case VMDK_EXT_FLAT:
-			rc = vmdk_flat_read(d, e, rel, out, n);
-			break;
-		case VMDK_EXT_ZERO:
-			memset(out, 0, n);
-			break;
-		case VMDK_EXT_SPARSE:
-			rc = vmdk_sparse_read(d, e, rel, out, n);
-			break;
-		case VMDK_EXT_SESPARSE:
-			rc = vmdk_sesparse_read(d, e, rel, out, n);
-			break;
+		case VMDK_EXT_FLAT: rc = vmdk_flat_read(d, e, rel, out, n); break;
+		case VMDK_EXT_ZERO: memset(out, 0, n); break;
+		case VMDK_EXT_SPARSE: rc = vmdk_sparse_read(d, e, rel, out, n); break;
+		case VMDK_EXT_SESPARSE: rc = vmdk_sesparse_read(d, e, rel, out, n); break;
 		case VMDK_EXT_COWD:
-			rc = vstd_err(VSTD_ENOTSUP, "%s: COWD extents are not readable", d->filename);
+			rc = vstd_err(VSTD_ENOTSUP, "%s: COWD extents are not readable",
+			              d->filename);
 			break;
 		}
 		if (rc < 0)
@@ -365,7 +393,7 @@ static uint32_t new_cid(void)
 {
 	static unsigned counter;
 	uint64_t x = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20) ^ (uint64_t)clock() ^
-		     ((uint64_t)++counter * 0x9e3779b97f4a7c15ull) ^ (uint64_t)(uintptr_t)&x;
+	             ((uint64_t)++counter * 0x9e3779b97f4a7c15ull) ^ (uint64_t)(uintptr_t)&x;
 	x ^= x >> 33;
 	x *= 0xff51afd7ed558ccdull;
 	x ^= x >> 33;
@@ -415,22 +443,18 @@ static int vmdk_write(vstd_disk *d, uint64_t off, const void *buf, size_t len)
 		size_t n;
 		if (e == NULL)
 			return vstd_err(VSTD_ERANGE, "%s: offset %" PRIu64 " is in no extent",
-					d->filename, off);
+			                d->filename, off);
 		rel = off - e->vstart;
 		n = e->vlen - rel < len ? (size_t)(e->vlen - rel) : len;
 		if (e->read_only)
 			return vstd_err(VSTD_EPERM, "%s: extent '%s' is %s", d->filename, e->name,
-					e->no_access ? "NOACCESS" : "read-only (RDONLY)");
+			                e->no_access ? "NOACCESS" : "read-only (RDONLY)");
 		switch (e->type) {
-		case VMDK_EXT_FLAT:
-			rc = vstd_io_pwrite(e->io, in, n, e->flat_off + rel);
-			break;
-		case VMDK_EXT_SPARSE:
-			rc = vmdk_sparse_write(d, e, rel, in, n);
-			break;
+		case VMDK_EXT_FLAT: rc = vstd_io_pwrite(e->io, in, n, e->flat_off + rel); break;
+		case VMDK_EXT_SPARSE: rc = vmdk_sparse_write(d, e, rel, in, n); break;
 		default:
-			rc = vstd_err(VSTD_ENOTSUP, "%s: %s extent '%s' cannot be written", d->filename,
-				      e->type_name, e->name);
+			rc = vstd_err(VSTD_ENOTSUP, "%s: %s extent '%s' cannot be written",
+			              d->filename, e->type_name, e->name);
 		}
 		if (rc < 0)
 			return rc;
@@ -453,7 +477,7 @@ static int vmdk_write_zeroes(vstd_disk *d, uint64_t off, uint64_t len, unsigned 
 		uint64_t rel, n;
 		if (e == NULL) {
 			rc = vstd_err(VSTD_ERANGE, "%s: offset %" PRIu64 " is in no extent",
-				      d->filename, off);
+			              d->filename, off);
 			break;
 		}
 		rel = off - e->vstart;
@@ -471,12 +495,13 @@ static int vmdk_write_zeroes(vstd_disk *d, uint64_t off, uint64_t len, unsigned 
 			else if ((rc = vmdk_sparse_lookup(d, e, gi, &kind, &host)) < 0)
 				break;
 			if (n == e->grain && (kind == VMDK_GRAIN_ZERO ||
-					      (kind == VMDK_GRAIN_UNALLOC && d->backing == NULL))) {
+			                      (kind == VMDK_GRAIN_UNALLOC && d->backing == NULL))) {
 				rc = 0; /* already reads as zeroes */
 			} else if (n == e->grain && e->zeroed_grain && !e->markers) {
 				rc = vmdk_sparse_set_gte(d, e, gi, 1);
 			} else {
-				if (zero == NULL && (zero = vstd_calloc(1, (size_t)e->grain)) == NULL) {
+				if (zero == NULL &&
+				    (zero = vstd_calloc(1, (size_t)e->grain)) == NULL) {
 					rc = vstd_err_code();
 					break;
 				}
@@ -508,7 +533,7 @@ static int vmdk_block_status(vstd_disk *d, uint64_t off, uint64_t max_len, vstd_
 	int rc;
 	if (e == NULL)
 		return vstd_err(VSTD_ERANGE, "%s: offset %" PRIu64 " is in no extent", d->filename,
-				off);
+		                off);
 	rel = off - e->vstart;
 	avail = e->vlen - rel < max_len ? e->vlen - rel : max_len;
 	switch (e->type) {
@@ -522,10 +547,8 @@ static int vmdk_block_status(vstd_disk *d, uint64_t off, uint64_t max_len, vstd_
 		st->length = avail;
 		st->flags = VSTD_BLOCK_ZERO | VSTD_BLOCK_ALLOCATED;
 		return 0;
-	case VMDK_EXT_SESPARSE:
-		return vmdk_sesparse_status(d, e, rel, avail, st);
-	case VMDK_EXT_SPARSE:
-		break;
+	case VMDK_EXT_SESPARSE: return vmdk_sesparse_status(d, e, rel, avail, st);
+	case VMDK_EXT_SPARSE: break;
 	}
 	if (rel >= e->capacity) {
 		st->length = avail;
@@ -544,12 +567,8 @@ static int vmdk_block_status(vstd_disk *d, uint64_t off, uint64_t max_len, vstd_
 		else if ((rc = vmdk_sparse_lookup(d, e, gi, &kind, &host)) < 0)
 			return rc;
 		switch (kind) {
-		case VMDK_GRAIN_UNALLOC:
-			flags = 0;
-			break;
-		case VMDK_GRAIN_ZERO:
-			flags = VSTD_BLOCK_ZERO | VSTD_BLOCK_ALLOCATED;
-			break;
+		case VMDK_GRAIN_UNALLOC: flags = 0; break;
+		case VMDK_GRAIN_ZERO: flags = VSTD_BLOCK_ZERO | VSTD_BLOCK_ALLOCATED; break;
 		case VMDK_GRAIN_COMPRESSED:
 			flags = VSTD_BLOCK_DATA | VSTD_BLOCK_ALLOCATED | VSTD_BLOCK_COMPRESSED;
 			break;
@@ -561,8 +580,8 @@ static int vmdk_block_status(vstd_disk *d, uint64_t off, uint64_t max_len, vstd_
 			st->flags = flags;
 			st->host_offset = host + r % e->grain;
 		} else if (flags != st->flags ||
-			   ((flags & VSTD_BLOCK_OFFSET_VALID) &&
-			    host + r % e->grain != st->host_offset + st->length)) {
+		           ((flags & VSTD_BLOCK_OFFSET_VALID) &&
+		            host + r % e->grain != st->host_offset + st->length)) {
 			break;
 		}
 		n = e->grain - r % e->grain;
@@ -595,8 +614,10 @@ static int store_descriptor(vstd_disk *d, struct vmdk_state *s, uint64_t sectors
 		uint8_t *area;
 		if (n > e->desc_size) {
 			vstd_free(t);
-			return vstd_err(VSTD_ENOTSUP, "%s: the new descriptor does not fit the embedded "
-					"descriptor area", d->filename);
+			return vstd_err(VSTD_ENOTSUP,
+			                "%s: the new descriptor does not fit the embedded "
+			                "descriptor area",
+			                d->filename);
 		}
 		area = vstd_calloc(1, (size_t)e->desc_size);
 		if (area == NULL) {
@@ -630,18 +651,24 @@ static int vmdk_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc preallo
 	if (size < d->size)
 		return vstd_err(VSTD_ENOTSUP, "%s: shrinking a VMDK is not supported", d->filename);
 	if (size % VMDK_SECTOR != 0)
-		return vstd_err(VSTD_EINVAL, "%s: VMDK sizes are whole 512-byte sectors", d->filename);
+		return vstd_err(VSTD_EINVAL, "%s: VMDK sizes are whole 512-byte sectors",
+		                d->filename);
 	if (prealloc != VSTD_PREALLOC_OFF)
-		return vstd_err(VSTD_ENOTSUP, "%s: VMDK resize takes no preallocation", d->filename);
+		return vstd_err(VSTD_ENOTSUP, "%s: VMDK resize takes no preallocation",
+		                d->filename);
 	if (s->desc_text == NULL || e->read_only)
-		return vstd_err(VSTD_ENOTSUP, "%s: this VMDK has no descriptor to record a new size",
-				d->filename);
+		return vstd_err(VSTD_ENOTSUP,
+		                "%s: this VMDK has no descriptor to record a new size",
+		                d->filename);
 	new_len = e->vlen + (size - d->size);
 	sectors = new_len / VMDK_SECTOR;
-	if (s->desc.create_type != NULL && strncmp(s->desc.create_type, "twoGbMaxExtent", 14) == 0 &&
+	if (s->desc.create_type != NULL &&
+	    strncmp(s->desc.create_type, "twoGbMaxExtent", 14) == 0 &&
 	    new_len > ((uint64_t)2 << 30))
-		return vstd_err(VSTD_ENOTSUP, "%s: growing a %s image past its last 2 GiB extent "
-				"(adding extents) is not supported", d->filename, s->desc.create_type);
+		return vstd_err(VSTD_ENOTSUP,
+		                "%s: growing a %s image past its last 2 GiB extent "
+		                "(adding extents) is not supported",
+		                d->filename, s->desc.create_type);
 	if (e->type == VMDK_EXT_FLAT) {
 		uint64_t fsize;
 		if ((rc = vstd_io_size(e->io, &fsize)) < 0)
@@ -650,15 +677,17 @@ static int vmdk_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc preallo
 		    (rc = vstd_io_truncate(e->io, e->flat_off + new_len)) < 0)
 			return rc;
 	} else if (e->type == VMDK_EXT_SPARSE && !e->markers && !e->compressed &&
-		   e->vlen == e->capacity && vstd_le32(e->hdr) == VMDK4_MAGIC) {
+	           e->vlen == e->capacity && vstd_le32(e->hdr) == VMDK4_MAGIC) {
 		uint64_t per = e->grain * e->ngte, n_gd = (new_len + per - 1) / per;
 		uint64_t room = vstd_align_up(e->n_gd * 4, VMDK_SECTOR) / 4;
 		uint8_t cap[8];
 		uint32_t *ngd, *nrgd = NULL;
 		uint32_t **ngt;
 		if (n_gd > room)
-			return vstd_err(VSTD_ENOTSUP, "%s: growing to %" PRIu64 " bytes needs a larger "
-					"grain directory than the file has room for", d->filename, size);
+			return vstd_err(VSTD_ENOTSUP,
+			                "%s: growing to %" PRIu64 " bytes needs a larger "
+			                "grain directory than the file has room for",
+			                d->filename, size);
 		ngd = vstd_realloc_array(e->gd, (size_t)n_gd, 4);
 		if (ngd == NULL)
 			return vstd_err_code();
@@ -684,8 +713,9 @@ static int vmdk_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc preallo
 				return rc;
 			e->gd[i] = vstd_le32(le);
 			if (e->gd[i] != 0)
-				return vstd_err(VSTD_ECORRUPT, "%s: grain directory slack is not zero",
-						d->filename);
+				return vstd_err(VSTD_ECORRUPT,
+				                "%s: grain directory slack is not zero",
+				                d->filename);
 		}
 		{
 			uint64_t old = e->n_gd;
@@ -702,8 +732,8 @@ static int vmdk_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc preallo
 			return rc;
 		memcpy(e->hdr + 12, cap, 8);
 	} else {
-		return vstd_err(VSTD_ENOTSUP, "%s: resizing a %s extent is not supported", d->filename,
-				e->markers ? "streamOptimized" : e->type_name);
+		return vstd_err(VSTD_ENOTSUP, "%s: resizing a %s extent is not supported",
+		                d->filename, e->markers ? "streamOptimized" : e->type_name);
 	}
 	if ((rc = store_descriptor(d, s, sectors)) < 0)
 		return rc;
@@ -737,16 +767,19 @@ static uint64_t vmdk_compress_unit(vstd_disk *d)
 }
 
 static int vmdk_compress(vstd_disk *d, const void *in, size_t in_len, void *out, size_t out_cap,
-			 size_t *out_len)
+                         size_t *out_len)
 {
 	struct vmdk_extent *e = stream_extent(d);
 	uint8_t *pad = NULL;
 	int rc;
 	if (e == NULL)
-		return vstd_err(VSTD_ENOTSUP, "%s: only streamOptimized VMDKs hold compressed "
-				"grains (use -o subformat=streamOptimized)", d->filename);
+		return vstd_err(VSTD_ENOTSUP,
+		                "%s: only streamOptimized VMDKs hold compressed "
+		                "grains (use -o subformat=streamOptimized)",
+		                d->filename);
 	if (in_len > e->grain)
-		return vstd_err(VSTD_EINVAL, "%s: compressed unit larger than a grain", d->filename);
+		return vstd_err(VSTD_EINVAL, "%s: compressed unit larger than a grain",
+		                d->filename);
 	if (in_len < e->grain) {
 		/* readers inflate whole grains: pad the last one */
 		if ((pad = vstd_calloc(1, (size_t)e->grain)) == NULL)
@@ -770,8 +803,10 @@ static int vmdk_write_compressed(vstd_disk *d, uint64_t off, const void *data, s
 	struct vmdk_extent *e = vmdk_extent_find(s, off);
 	int rc;
 	if (e == NULL || !is_stream(e) || (off - e->vstart) % e->grain != 0)
-		return vstd_err(VSTD_EINVAL, "%s: compressed write at %" PRIu64 " is not at a grain "
-				"of a streamOptimized extent", d->filename, off);
+		return vstd_err(VSTD_EINVAL,
+		                "%s: compressed write at %" PRIu64 " is not at a grain "
+		                "of a streamOptimized extent",
+		                d->filename, off);
 	if ((rc = update_cid(d, s)) < 0 || (rc = vmdk_stream_begin_write(d, e)) < 0)
 		return rc;
 	if (e->pend_valid && e->pend_grain == (off - e->vstart) / e->grain)
@@ -828,29 +863,36 @@ static int vmdk_create(vstd_io *io, const struct vstd_disk_create_args *a)
 		return rc;
 	if (a->prealloc != VSTD_PREALLOC_OFF)
 		return vstd_err(VSTD_EINVAL, "%s: the vmdk format takes no preallocation option",
-				a->path);
+		                a->path);
 	if (compat6 && hw != NULL)
-		return vstd_err(VSTD_EINVAL, "%s: compat6 and hwversion cannot both be given", a->path);
+		return vstd_err(VSTD_EINVAL, "%s: compat6 and hwversion cannot both be given",
+		                a->path);
 	if (hw != NULL && (strlen(hw) > 16 || strpbrk(hw, "\"\n\r") != NULL))
 		return vstd_err(VSTD_EINVAL, "hwversion '%s' is not a short version string", hw);
 	if (tools != NULL && (strlen(tools) > 32 || strpbrk(tools, "\"\n\r") != NULL))
-		return vstd_err(VSTD_EINVAL, "toolsversion '%s' is not a short version string", tools);
+		return vstd_err(VSTD_EINVAL, "toolsversion '%s' is not a short version string",
+		                tools);
 	if (size > ((uint64_t)64 << 40))
-		return vstd_err(VSTD_ERANGE, "%s: %" PRIu64 " bytes is larger than the VMDK limit "
-				"of 64 TiB", a->path, a->size);
+		return vstd_err(VSTD_ERANGE,
+		                "%s: %" PRIu64 " bytes is larger than the VMDK limit "
+		                "of 64 TiB",
+		                a->path, a->size);
 	desc.version = 1;
 	desc.cid = new_cid();
 	desc.parent_cid = UINT32_MAX;
 	if (a->backing_file != NULL) {
 		if (a->backing_format != NULL && strcmp(a->backing_format, "vmdk") != 0)
-			return vstd_err(VSTD_ENOTSUP, "%s: a VMDK can only have a VMDK parent, not %s",
-					a->path, a->backing_format);
+			return vstd_err(VSTD_ENOTSUP,
+			                "%s: a VMDK can only have a VMDK parent, not %s", a->path,
+			                a->backing_format);
 		if (sub == 4)
-			return vstd_err(VSTD_ENOTSUP, "%s: a streamOptimized VMDK cannot have a "
-					"parent", a->path);
+			return vstd_err(VSTD_ENOTSUP,
+			                "%s: a streamOptimized VMDK cannot have a "
+			                "parent",
+			                a->path);
 		if (strchr(a->backing_file, '"') != NULL || strchr(a->backing_file, '\n') != NULL)
 			return vstd_err(VSTD_EINVAL, "%s: parent name contains a quote or newline",
-					a->path);
+			                a->path);
 		if (a->backing != NULL && a->backing->drv == &vstd_driver_vmdk)
 			desc.parent_cid = ((struct vmdk_state *)a->backing->priv)->desc.cid;
 		desc.parent_hint = (char *)a->backing_file;
@@ -871,7 +913,9 @@ static int vmdk_create(vstd_io *io, const struct vstd_disk_create_args *a)
 	}
 	/* the extent list */
 	{
-		size_t n = (sub == 0 || sub == 4 || size == 0) ? 1 : (size_t)((size + ext_max - 1) / ext_max);
+		size_t n = (sub == 0 || sub == 4 || size == 0)
+		                   ? 1
+		                   : (size_t)((size + ext_max - 1) / ext_max);
 		desc.ext = vstd_calloc(n, sizeof(*desc.ext));
 		if (desc.ext == NULL) {
 			rc = vstd_err_code();
@@ -891,7 +935,8 @@ static int vmdk_create(vstd_io *io, const struct vstd_disk_create_args *a)
 			} else if (sub == 1) {
 				x->file = vstd_asprintf("%s-flat.vmdk", base);
 			} else {
-				x->file = vstd_asprintf("%s-%c%03zu.vmdk", base, flat ? 'f' : 's', i + 1);
+				x->file = vstd_asprintf("%s-%c%03zu.vmdk", base, flat ? 'f' : 's',
+				                        i + 1);
 			}
 			if (x->file == NULL) {
 				rc = vstd_err_code();
@@ -960,8 +1005,8 @@ static int vmdk_info(vstd_disk *d, vstd_disk_info *info, struct json_object *spe
 	json_object_object_add(specific, "cid", json_object_new_int64(s->desc.cid));
 	json_object_object_add(specific, "parent-cid", json_object_new_int64(s->desc.parent_cid));
 	json_object_object_add(specific, "create-type",
-			       json_object_new_string(s->desc.create_type ? s->desc.create_type
-									   : "monolithicSparse"));
+	                       json_object_new_string(s->desc.create_type ? s->desc.create_type
+	                                                                  : "monolithicSparse"));
 	for (size_t i = 0; i < s->n_ext; i++) {
 		struct vmdk_extent *e = &s->ext[i];
 		json_object *x = json_object_new_object();
@@ -971,12 +1016,15 @@ static int vmdk_info(vstd_disk *d, vstd_disk_info *info, struct json_object *spe
 			json_object_object_add(x, "compressed", json_object_new_boolean(1));
 		json_object_object_add(x, "virtual-size", json_object_new_int64((int64_t)e->vlen));
 		json_object_object_add(x, "filename",
-				       json_object_new_string(e->path ? e->path : d->filename));
+		                       json_object_new_string(e->path ? e->path : d->filename));
 		if (e->type == VMDK_EXT_SPARSE || e->type == VMDK_EXT_SESPARSE)
 			json_object_object_add(x, "cluster-size",
-					       json_object_new_int64((int64_t)e->grain));
-		json_object_object_add(x, "format", json_object_new_string(
-			e->type == VMDK_EXT_SPARSE && e->markers ? "" : e->type_name ? e->type_name : ""));
+			                       json_object_new_int64((int64_t)e->grain));
+		json_object_object_add(
+		        x, "format",
+		        json_object_new_string(e->type == VMDK_EXT_SPARSE && e->markers ? ""
+		                               : e->type_name ? e->type_name
+		                                              : ""));
 		json_object_array_add(arr, x);
 		if (info->cluster_size == 0 && e->grain != 0)
 			info->cluster_size = e->grain;
@@ -1028,7 +1076,8 @@ static int check_sparse(vstd_disk *d, struct vmdk_extent *e, vstd_disk_check_res
 			continue;
 		if (e->gt[i] == NULL && vmdk_sparse_load_gt(d, e, i) < 0) {
 			r->corruptions++;
-			report(r, "ERROR: %s: grain table %" PRIu64 " at sector %u is unreadable: %s",
+			report(r,
+			       "ERROR: %s: grain table %" PRIu64 " at sector %u is unreadable: %s",
 			       e->name, i, e->gd[i], vstd_error_last()->message);
 			continue;
 		}
@@ -1041,14 +1090,16 @@ static int check_sparse(vstd_disk *d, struct vmdk_extent *e, vstd_disk_check_res
 				r->compressed_clusters++;
 			if (host >= size || (!e->compressed && host + e->grain > size)) {
 				r->corruptions++;
-				report(r, "ERROR: %s: grain %" PRIu64 " at offset 0x%" PRIx64
-				       " is past the end of the file", e->name, i * e->ngte + j, host);
+				report(r,
+				       "ERROR: %s: grain %" PRIu64 " at offset 0x%" PRIx64
+				       " is past the end of the file",
+				       e->name, i * e->ngte + j, host);
 				continue;
 			}
 			if (!e->compressed) {
 				if (n == cap) {
-					uint64_t *nh = vstd_realloc_array(hosts, cap ? cap * 2 : 1024,
-									  sizeof(*nh));
+					uint64_t *nh = vstd_realloc_array(
+					        hosts, cap ? cap * 2 : 1024, sizeof(*nh));
 					if (nh == NULL) {
 						vstd_free(hosts);
 						return vstd_err_code();
@@ -1065,8 +1116,10 @@ static int check_sparse(vstd_disk *d, struct vmdk_extent *e, vstd_disk_check_res
 		for (uint64_t k = 1; k < n; k++) {
 			if (hosts[k] < hosts[k - 1] + e->grain) {
 				r->corruptions++;
-				report(r, "ERROR: %s: grains at offsets 0x%" PRIx64 " and 0x%" PRIx64
-				       " overlap", e->name, hosts[k - 1], hosts[k]);
+				report(r,
+				       "ERROR: %s: grains at offsets 0x%" PRIx64 " and 0x%" PRIx64
+				       " overlap",
+				       e->name, hosts[k - 1], hosts[k]);
 			}
 		}
 	}
@@ -1085,13 +1138,15 @@ static int vmdk_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *r)
 		struct vmdk_extent *e = &s->ext[i];
 		if (e->type == VMDK_EXT_SPARSE && (rc = check_sparse(d, e, r)) < 0)
 			return rc;
-		if (e->unclean && (flags & VSTD_CHECK_REPAIR_LEAKS) && (d->flags & VSTD_DISK_RDWR) &&
-		    vstd_le32(e->hdr) == VMDK4_MAGIC && r->corruptions == 0) {
+		if (e->unclean && (flags & VSTD_CHECK_REPAIR_LEAKS) &&
+		    (d->flags & VSTD_DISK_RDWR) && vstd_le32(e->hdr) == VMDK4_MAGIC &&
+		    r->corruptions == 0) {
 			static const uint8_t zero;
 			if ((rc = vstd_io_pwrite(e->io, &zero, 1, 72)) < 0)
 				return rc;
 			e->unclean = 0;
-			report(r, "Repaired: %s: unclean-shutdown flag cleared (tables checked)", e->name);
+			report(r, "Repaired: %s: unclean-shutdown flag cleared (tables checked)",
+			       e->name);
 		} else if (e->unclean) {
 			report(r, "Warning: %s: the unclean-shutdown flag is set", e->name);
 		}
@@ -1108,7 +1163,7 @@ static int vmdk_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *r)
 }
 
 static int vmdk_measure(const struct vstd_disk_create_args *a, vstd_disk *src,
-			vstd_disk_measure_result *res)
+                        vstd_disk_measure_result *res)
 {
 	const uint64_t grain = 65536;
 	size_t sub = 0;
@@ -1118,8 +1173,8 @@ static int vmdk_measure(const struct vstd_disk_create_args *a, vstd_disk *src,
 		return rc;
 	memset(res, 0, sizeof(*res));
 	n_gd = (size / grain + 511) / 512 + 1;
-	meta = vstd_align_up(21 * VMDK_SECTOR + 2 * (vstd_align_up(n_gd * 4, VMDK_SECTOR) +
-						      n_gd * 2048), grain);
+	meta = vstd_align_up(
+	        21 * VMDK_SECTOR + 2 * (vstd_align_up(n_gd * 4, VMDK_SECTOR) + n_gd * 2048), grain);
 	if (sub == 1 || sub == 3) {
 		res->required = res->fully_allocated = size + 4096;
 		return 0;
@@ -1147,25 +1202,25 @@ static int vmdk_measure(const struct vstd_disk_create_args *a, vstd_disk *src,
 }
 
 const struct vstd_disk_driver vstd_driver_vmdk = {
-	.version = 1,
-	.name = "vmdk",
-	.description = "VMware virtual disk (VMDK): sparse, flat, split and streamOptimized",
-	.create_options = vmdk_options,
-	.n_create_options = sizeof(vmdk_options) / sizeof(vmdk_options[0]),
-	.probe = vmdk_probe,
-	.open = vmdk_open,
-	.close = vmdk_close,
-	.create = vmdk_create,
-	.read = vmdk_read,
-	.write = vmdk_write,
-	.flush = vmdk_flush,
-	.write_zeroes = vmdk_write_zeroes,
-	.block_status = vmdk_block_status,
-	.truncate = vmdk_truncate,
-	.check = vmdk_check,
-	.info = vmdk_info,
-	.measure = vmdk_measure,
-	.compress_unit = vmdk_compress_unit,
-	.compress = vmdk_compress,
-	.write_compressed = vmdk_write_compressed,
+        .version = 1,
+        .name = "vmdk",
+        .description = "VMware virtual disk (VMDK): sparse, flat, split and streamOptimized",
+        .create_options = vmdk_options,
+        .n_create_options = sizeof(vmdk_options) / sizeof(vmdk_options[0]),
+        .probe = vmdk_probe,
+        .open = vmdk_open,
+        .close = vmdk_close,
+        .create = vmdk_create,
+        .read = vmdk_read,
+        .write = vmdk_write,
+        .flush = vmdk_flush,
+        .write_zeroes = vmdk_write_zeroes,
+        .block_status = vmdk_block_status,
+        .truncate = vmdk_truncate,
+        .check = vmdk_check,
+        .info = vmdk_info,
+        .measure = vmdk_measure,
+        .compress_unit = vmdk_compress_unit,
+        .compress = vmdk_compress,
+        .write_compressed = vmdk_write_compressed,
 };

@@ -15,8 +15,8 @@
 #define DSIZE ((size_t)6 << 20)
 
 static const char *const subformats[] = {"monolithicSparse", "monolithicFlat",
-					 "twoGbMaxExtentSparse", "twoGbMaxExtentFlat",
-					 "streamOptimized"};
+                                         "twoGbMaxExtentSparse", "twoGbMaxExtentFlat",
+                                         "streamOptimized"};
 
 /* A disk pattern: random data islands (partial grains too), zero elsewhere. */
 static uint8_t *make_pattern(uint64_t seed)
@@ -71,7 +71,8 @@ START_TEST(qemu_to_vstd)
 	write_raw(vt_path("q.raw"), pat);
 	snprintf(img, sizeof(img), "%s", vt_path("q.vmdk"));
 	ck_assert_int_eq(vt_run("qemu-img convert -f raw -O vmdk -o subformat=%s %s %s", sub,
-				vt_path("q.raw"), img), 0);
+	                        vt_path("q.raw"), img),
+	                 0);
 	vt_ok(vstd_disk_open(&d, img, NULL));
 	ck_assert_str_eq(vstd_disk_format(d), "vmdk");
 	read_all_equal(d, pat, DSIZE);
@@ -109,13 +110,13 @@ START_TEST(vstd_to_qemu)
 	vstd_disk_close(d);
 	write_raw(vt_path("v.raw"), pat);
 	ck_assert_msg(vt_run("qemu-img compare -f vmdk -F raw %s %s", img, vt_path("v.raw")) == 0,
-		      "%s", vt_output());
+	              "%s", vt_output());
 	ck_assert_msg(vt_run("qemu-img check -f vmdk %s", img) == 0, "%s", vt_output());
 	ck_assert_int_eq(vt_run("vmdkinfo %s", img), 0);
 	ck_assert_msg(strstr(vt_output(), "(6291456 bytes)") != NULL, "%s", vt_output());
 	ck_assert_int_eq(vt_run("qemu-img info %s", img), 0);
 	ck_assert_msg(strstr(vt_output(), "lsilogic") != NULL || strstr(vt_output(), sub) != NULL,
-		      "%s", vt_output());
+	              "%s", vt_output());
 	free(pat);
 }
 END_TEST
@@ -130,8 +131,10 @@ START_TEST(stream_rewrite)
 	vstd_disk *d = NULL;
 	snprintf(img, sizeof(img), "%s", vt_path("s.vmdk"));
 	write_raw(vt_path("s.raw"), pat);
-	ck_assert_int_eq(vt_run("qemu-img convert -f raw -O vmdk -o subformat=streamOptimized %s %s",
-				vt_path("s.raw"), img), 0);
+	ck_assert_int_eq(
+	        vt_run("qemu-img convert -f raw -O vmdk -o subformat=streamOptimized %s %s",
+	               vt_path("s.raw"), img),
+	        0);
 	oo.flags = VSTD_DISK_RDWR;
 	for (int round = 0; round < 3; round++) {
 		static const uint64_t offs[] = {100, 65536 * 7 + 5, 2000000, 5 * 1048576 + 3, 0};
@@ -146,8 +149,9 @@ START_TEST(stream_rewrite)
 		vt_ok(vstd_disk_flush(d));
 		vstd_disk_close(d);
 		write_raw(vt_path("s.raw"), pat);
-		ck_assert_msg(vt_run("qemu-img compare -f vmdk -F raw %s %s", img, vt_path("s.raw")) == 0,
-			      "round %d: %s", round, vt_output());
+		ck_assert_msg(
+		        vt_run("qemu-img compare -f vmdk -F raw %s %s", img, vt_path("s.raw")) == 0,
+		        "round %d: %s", round, vt_output());
 		ck_assert_msg(vt_run("qemu-img check -f vmdk %s", img) == 0, "%s", vt_output());
 	}
 	ck_assert_int_eq(vt_run("vmdkinfo %s", img), 0);
@@ -163,10 +167,13 @@ START_TEST(parent_chain)
 	int rc;
 	write_raw(vt_path("p.raw"), pat);
 	ck_assert_int_eq(vt_run("qemu-img convert -f raw -O vmdk %s %s", vt_path("p.raw"),
-				vt_path("base.vmdk")), 0);
-	ck_assert_int_eq(vt_run("cd %s && qemu-img create -q -f vmdk -b base.vmdk -F vmdk child.vmdk "
-				"&& qemu-io -c 'write -P 0x5a 1000 70000' child.vmdk",
-				vt_tmpdir()), 0);
+	                        vt_path("base.vmdk")),
+	                 0);
+	ck_assert_int_eq(
+	        vt_run("cd %s && qemu-img create -q -f vmdk -b base.vmdk -F vmdk child.vmdk "
+	               "&& qemu-io -c 'write -P 0x5a 1000 70000' child.vmdk",
+	               vt_tmpdir()),
+	        0);
 	want = malloc(DSIZE);
 	memcpy(want, pat, DSIZE);
 	memset(want + 1000, 0x5a, 70000);
@@ -179,7 +186,7 @@ START_TEST(parent_chain)
 	rc = vstd_disk_open(&d, vt_path("child.vmdk"), NULL);
 	ck_assert_int_lt(rc, 0);
 	ck_assert_msg(strstr(vstd_error_last()->message, "base.vmdk") != NULL, "%s",
-		      vstd_error_last()->message);
+	              vstd_error_last()->message);
 	free(want);
 	free(pat);
 }
@@ -188,7 +195,8 @@ END_TEST
 /* growing sparse and flat images; qemu writes past the old end afterwards */
 START_TEST(resize)
 {
-	static const char *const subs[] = {"monolithicSparse", "monolithicFlat", "twoGbMaxExtentSparse"};
+	static const char *const subs[] = {"monolithicSparse", "monolithicFlat",
+	                                   "twoGbMaxExtentSparse"};
 	vstd_disk_create_opts co = VSTD_DISK_CREATE_OPTS_INIT;
 	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
 	char opts[64], img[512];
@@ -208,8 +216,9 @@ START_TEST(resize)
 	ck_assert_int_eq(vstd_disk_resize(d, 1 << 20, VSTD_DISK_RESIZE_SHRINK, NULL), VSTD_ENOTSUP);
 	vt_ok(vstd_disk_write(d, (uint64_t)150 << 20, buf, sizeof(buf)));
 	vstd_disk_close(d);
-	ck_assert_msg(vt_run("qemu-io -c 'write -P 0x33 190M 1M' %s && qemu-img check %s", img, img) == 0,
-		      "%s", vt_output());
+	ck_assert_msg(
+	        vt_run("qemu-io -c 'write -P 0x33 190M 1M' %s && qemu-img check %s", img, img) == 0,
+	        "%s", vt_output());
 	ck_assert_int_eq(vt_run("vmdkinfo %s", img), 0);
 	ck_assert_msg(strstr(vt_output(), "(209715200 bytes)") != NULL, "%s", vt_output());
 	vt_ok(vstd_disk_open(&d, img, NULL));
@@ -227,15 +236,17 @@ START_TEST(convert_compressed)
 {
 	uint8_t *pat = make_pattern(70);
 	write_raw(vt_path("cc.raw"), pat);
-	ck_assert_msg(vt_run("%s img convert -c -O vmdk -o subformat=streamOptimized %s %s", vt_cli(),
-			     vt_path("cc.raw"), vt_path("cc.vmdk")) == 0, "%s", vt_output());
+	ck_assert_msg(vt_run("%s img convert -c -O vmdk -o subformat=streamOptimized %s %s",
+	                     vt_cli(), vt_path("cc.raw"), vt_path("cc.vmdk")) == 0,
+	              "%s", vt_output());
 	ck_assert_msg(vt_run("qemu-img compare -f raw -F vmdk %s %s && qemu-img check %s",
-			     vt_path("cc.raw"), vt_path("cc.vmdk"), vt_path("cc.vmdk")) == 0, "%s",
-		      vt_output());
+	                     vt_path("cc.raw"), vt_path("cc.vmdk"), vt_path("cc.vmdk")) == 0,
+	              "%s", vt_output());
 	ck_assert_int_eq(vt_run("vmdkinfo %s", vt_path("cc.vmdk")), 0);
 	/* a non-stream VMDK says why it takes no compressed grains */
 	ck_assert_int_ne(vt_run("%s img convert -c -O vmdk %s %s", vt_cli(), vt_path("cc.raw"),
-				vt_path("cc2.vmdk")), 0);
+	                        vt_path("cc2.vmdk")),
+	                 0);
 	ck_assert_msg(strstr(vt_output(), "streamOptimized") != NULL, "%s", vt_output());
 	free(pat);
 }
@@ -250,7 +261,7 @@ START_TEST(vmfs_sparse)
 	size_t len = 40 * sec + 4 * gran * sec;
 	uint8_t *img = calloc(1, len), *want = calloc(1, cap * sec), *q;
 	const char *desc = "# Disk DescriptorFile\nversion=1\nCID=aaaaaaaa\nparentCID=ffffffff\n"
-			   "createType=\"vmfsSparse\"\n\nRW 8192 VMFSSPARSE \"cw-delta.vmdk\"\n";
+	                   "createType=\"vmfsSparse\"\n\nRW 8192 VMFSSPARSE \"cw-delta.vmdk\"\n";
 	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
 	vstd_disk *d = NULL;
 	uint8_t chunk[3000];
@@ -280,7 +291,8 @@ START_TEST(vmfs_sparse)
 	vt_ok(vstd_disk_write(d, 5 * 8192 + 10, chunk, 100)); /* grain 5: in place */
 	memcpy(want + 5 * 8192 + 10, chunk, 100);
 	vstd_disk_close(d);
-	ck_assert_int_eq(vt_run("qemu-img convert -O raw %s %s", vt_path("cw.vmdk"), vt_path("cw.raw")), 0);
+	ck_assert_int_eq(
+	        vt_run("qemu-img convert -O raw %s %s", vt_path("cw.vmdk"), vt_path("cw.raw")), 0);
 	q = malloc(cap * sec);
 	f = fopen(vt_path("cw.raw"), "rb");
 	ck_assert_uint_eq(fread(q, 1, cap * sec, f), cap * sec);
@@ -345,7 +357,7 @@ static int open_desc(const char *text, unsigned flags)
 START_TEST(hostile_descriptors)
 {
 	const char *hdr = "# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\n"
-			  "createType=\"monolithicFlat\"\n";
+	                  "createType=\"monolithicFlat\"\n";
 	char buf[1024];
 	size_t big = (size_t)70000 * 10 + 400;
 	char *many;
@@ -353,7 +365,7 @@ START_TEST(hostile_descriptors)
 	snprintf(buf, sizeof(buf), "%sRW 8 FLAT \"../etc-passwd\" 0\n", hdr);
 	ck_assert_int_eq(open_desc(buf, 0), VSTD_EPERM);
 	ck_assert_msg(strstr(vstd_error_last()->message, "../etc-passwd") != NULL, "%s",
-		      vstd_error_last()->message);
+	              vstd_error_last()->message);
 	snprintf(buf, sizeof(buf), "%sRW 8 FLAT \"/etc/passwd\" 0\n", hdr);
 	ck_assert_int_eq(open_desc(buf, 0), VSTD_EPERM);
 	/* a symbolic link leading out of the directory */
@@ -370,18 +382,20 @@ START_TEST(hostile_descriptors)
 	/* parent loops: a -> b -> a */
 	vt_write_file(vt_path("loop-flat.vmdk"), "", 0);
 	{
-		const char *a = "# Disk DescriptorFile\nversion=1\nCID=11111111\nparentCID=22222222\n"
-				"createType=\"monolithicFlat\"\nparentFileNameHint=\"loop-b.vmdk\"\n"
-				"RW 8 FLAT \"loop-flat.vmdk\" 0\n";
-		const char *b = "# Disk DescriptorFile\nversion=1\nCID=22222222\nparentCID=11111111\n"
-				"createType=\"monolithicFlat\"\nparentFileNameHint=\"loop-a.vmdk\"\n"
-				"RW 8 FLAT \"loop-flat.vmdk\" 0\n";
+		const char *a =
+		        "# Disk DescriptorFile\nversion=1\nCID=11111111\nparentCID=22222222\n"
+		        "createType=\"monolithicFlat\"\nparentFileNameHint=\"loop-b.vmdk\"\n"
+		        "RW 8 FLAT \"loop-flat.vmdk\" 0\n";
+		const char *b =
+		        "# Disk DescriptorFile\nversion=1\nCID=22222222\nparentCID=11111111\n"
+		        "createType=\"monolithicFlat\"\nparentFileNameHint=\"loop-a.vmdk\"\n"
+		        "RW 8 FLAT \"loop-flat.vmdk\" 0\n";
 		vstd_disk *d = NULL;
 		vt_write_file(vt_path("loop-a.vmdk"), a, strlen(a));
 		vt_write_file(vt_path("loop-b.vmdk"), b, strlen(b));
 		ck_assert_int_lt(vstd_disk_open(&d, vt_path("loop-a.vmdk"), NULL), 0);
 		ck_assert_msg(strstr(vstd_error_last()->message, "loop") != NULL, "%s",
-			      vstd_error_last()->message);
+		              vstd_error_last()->message);
 	}
 	/* malformed extent lines */
 	snprintf(buf, sizeof(buf), "%sRW x FLAT \"inside-flat.vmdk\" 0\n", hdr);
@@ -425,7 +439,8 @@ START_TEST(hostile_sparse)
 	uint8_t buf[65536];
 	write_raw(vt_path("c.raw"), pat);
 	ck_assert_int_eq(vt_run("qemu-img convert -f raw -O vmdk %s %s", vt_path("c.raw"),
-				vt_path("c.vmdk")), 0);
+	                        vt_path("c.vmdk")),
+	                 0);
 	f = fopen(vt_path("c.vmdk"), "rb");
 	fseek(f, 0, SEEK_END);
 	len = (size_t)ftell(f);
@@ -439,25 +454,19 @@ START_TEST(hostile_sparse)
 		int rc, rrc = 0;
 		memcpy(m, img, len);
 		switch (mode) {
-		case 0: /* grain directory past EOF */
-			vstd_put_le64(m + 56, 0x7fffffff);
-			break;
+		case 0: /* grain directory past EOF */ vstd_put_le64(m + 56, 0x7fffffff); break;
 		case 1: /* grain table past EOF */
 			vstd_put_le32(m + vstd_le64(m + 56) * 512, 0x7ffffff0);
 			break;
 		case 2: /* grain past EOF */
 			vstd_put_le32(m + vstd_le32(m + vstd_le64(m + 56) * 512) * 512, 0x7ffffff0);
 			break;
-		case 3: /* grain size 0 */
-			vstd_put_le64(m + 20, 0);
-			break;
+		case 3: /* grain size 0 */ vstd_put_le64(m + 20, 0); break;
 		case 4: /* huge capacity with tiny grains */
 			vstd_put_le64(m + 12, (uint64_t)1 << 43);
 			vstd_put_le64(m + 20, 1);
 			break;
-		case 5: /* version 9 */
-			vstd_put_le32(m + 4, 9);
-			break;
+		case 5: /* version 9 */ vstd_put_le32(m + 4, 9); break;
 		}
 		vt_ok(vstd_io_mem_view(&io, m, len, "hostile.vmdk"));
 		rc = vstd_disk_open_io(&d, io, NULL, NULL);
@@ -467,7 +476,7 @@ START_TEST(hostile_sparse)
 		}
 		ck_assert_msg(rc < 0 || rrc < 0, "mode %d accepted", mode);
 		ck_assert_msg(strstr(vstd_error_last()->message, "hostile.vmdk") != NULL, "%s",
-			      vstd_error_last()->message);
+		              vstd_error_last()->message);
 		vstd_io_close(io);
 		free(m);
 	}
@@ -486,7 +495,8 @@ START_TEST(hostile_footer)
 	vstd_disk *d = NULL;
 	write_raw(vt_path("fo.raw"), pat);
 	ck_assert_msg(vt_run("%s img convert -O vmdk -o subformat=streamOptimized %s %s", vt_cli(),
-			     vt_path("fo.raw"), vt_path("fo.vmdk")) == 0, "%s", vt_output());
+	                     vt_path("fo.raw"), vt_path("fo.vmdk")) == 0,
+	              "%s", vt_output());
 	f = fopen(vt_path("fo.vmdk"), "rb");
 	fseek(f, 0, SEEK_END);
 	len = (size_t)ftell(f);
@@ -501,7 +511,7 @@ START_TEST(hostile_footer)
 	vstd_put_le64(img + len - 1024 + 12, 12345); /* footer capacity */
 	ck_assert_int_eq(vstd_disk_open_io(&d, io, NULL, NULL), VSTD_ECORRUPT);
 	ck_assert_msg(strstr(vstd_error_last()->message, "disagrees") != NULL, "%s",
-		      vstd_error_last()->message);
+	              vstd_error_last()->message);
 	vstd_put_le64(img + len - 1024 + 12, vstd_le64(img + 12));
 	vstd_put_le32(img + len - 512 + 12, 7); /* end-of-stream marker damaged */
 	ck_assert_int_eq(vstd_disk_open_io(&d, io, NULL, NULL), VSTD_ECORRUPT);
@@ -518,54 +528,102 @@ START_TEST(corpus)
 		const char *file;
 		uint64_t size;
 	} c[] = {
-		{"corpus/disk/vmdk/cot-blank.vmdk", 536870912},
-		{"corpus/disk/vmdk/cot-input.vmdk", 1073741824},
-		{"corpus/disk/vmdk/cot-ubuntu.2.0-disk1.vmdk", 8589934592},
-		{"corpus/disk/vmdk/dfvfs-ext2.vmdk", 4194304},
-		{"corpus/disk/vmdk/qemu-iotest-version3.vmdk.bz2", 17179869184},
+	        {"corpus/disk/vmdk/cot-blank.vmdk", 536870912},
+	        {"corpus/disk/vmdk/cot-input.vmdk", 1073741824},
+	        {"corpus/disk/vmdk/cot-ubuntu.2.0-disk1.vmdk", 8589934592},
+	        {"corpus/disk/vmdk/dfvfs-ext2.vmdk", 4194304},
+	        {"corpus/disk/vmdk/qemu-iotest-version3.vmdk.bz2", 17179869184},
 	};
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
 		char p[512];
 		vstd_disk *d = NULL;
 		snprintf(p, sizeof(p), "%s",
-			 strstr(c[i].file, ".bz2") ? vt_unpack(c[i].file) : vt_shared(c[i].file));
+		         strstr(c[i].file, ".bz2") ? vt_unpack(c[i].file) : vt_shared(c[i].file));
 		vt_ok(vstd_disk_open(&d, p, NULL));
 		ck_assert_uint_eq(vstd_disk_size(d), c[i].size);
 		vstd_disk_close(d);
 		/* read through: a raw copy written by vstd equals qemu's view */
-		ck_assert_msg(vt_run("%s img convert -O raw %s %s", vt_cli(), p, vt_path("corp.raw")) == 0,
-			      "%s", vt_output());
-		ck_assert_msg(vt_run("qemu-img compare -f vmdk -F raw %s %s", p, vt_path("corp.raw")) == 0,
-			      "%s: %s", p, vt_output());
+		ck_assert_msg(vt_run("%s img convert -O raw %s %s", vt_cli(), p,
+		                     vt_path("corp.raw")) == 0,
+		              "%s", vt_output());
+		ck_assert_msg(vt_run("qemu-img compare -f vmdk -F raw %s %s", p,
+		                     vt_path("corp.raw")) == 0,
+		              "%s: %s", p, vt_output());
 		unlink(vt_path("corp.raw"));
 	}
 	/* seSparse: compare through a descriptor qemu accepts */
 	{
 		char se[512];
 		vstd_disk *d = NULL;
-		snprintf(se, sizeof(se), "%s", vt_unpack("corpus/disk/vmdk/dissect-sesparse.vmdk.gz"));
+		snprintf(se, sizeof(se), "%s",
+		         vt_unpack("corpus/disk/vmdk/dissect-sesparse.vmdk.gz"));
 		FILE *f;
 		vt_ok(vstd_disk_open(&d, se, NULL));
 		ck_assert_uint_eq(vstd_disk_size(d), 536870912);
 		vstd_disk_close(d);
 		f = fopen(vt_path("se-desc.vmdk"), "w");
-		fprintf(f, "# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\n"
-			   "createType=\"seSparse\"\n\nRW 1048576 SESPARSE \"%s\"\n", strrchr(se, '/') + 1);
+		fprintf(f,
+		        "# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\n"
+		        "createType=\"seSparse\"\n\nRW 1048576 SESPARSE \"%s\"\n",
+		        strrchr(se, '/') + 1);
 		fclose(f);
-		ck_assert_msg(vt_run("%s img convert -O raw %s %s", vt_cli(), vt_path("se-desc.vmdk"),
-				     vt_path("corp.raw")) == 0, "%s", vt_output());
-		ck_assert_msg(vt_run("qemu-img compare -f vmdk -F raw %s %s", vt_path("se-desc.vmdk"),
-				     vt_path("corp.raw")) == 0 ||
-			      strstr(vt_output(), "mismatch at offset 536870912") != NULL,
-			      "%s", vt_output());
+		ck_assert_msg(vt_run("%s img convert -O raw %s %s", vt_cli(),
+		                     vt_path("se-desc.vmdk"), vt_path("corp.raw")) == 0,
+		              "%s", vt_output());
+		ck_assert_msg(vt_run("qemu-img compare -f vmdk -F raw %s %s",
+		                     vt_path("se-desc.vmdk"), vt_path("corp.raw")) == 0 ||
+		                      strstr(vt_output(), "mismatch at offset 536870912") != NULL,
+		              "%s", vt_output());
 		unlink(vt_path("corp.raw"));
 	}
 	/* qemu's fuzzed image: refused cleanly */
 	{
 		vstd_disk *d = NULL;
-		ck_assert_int_lt(vstd_disk_open(&d, vt_unpack("corpus/disk/invalid/qemu-afl9.vmdk.bz2"),
-						NULL), 0);
+		ck_assert_int_lt(vstd_disk_open(&d,
+		                                vt_unpack("corpus/disk/invalid/qemu-afl9.vmdk.bz2"),
+		                                NULL),
+		                 0);
 	}
+}
+END_TEST
+
+/* raw device mappings (VMFSRDM, VMFSRAW): the mapped device's contents
+ * under the extent's name read as a flat extent; without that file the
+ * open fails with ENOTSUP naming the extent type */
+START_TEST(rdm_extents)
+{
+	const char *types[] = {"VMFSRDM", "VMFSRAW"};
+	char buf[512];
+	uint8_t *dev = malloc(1 << 20), *got = malloc(1 << 20);
+	ck_assert_ptr_nonnull(dev);
+	ck_assert_ptr_nonnull(got);
+	vt_fill_random(dev, 1 << 20, 77);
+	vt_write_file(vt_path("lun-rdm.vmdk"), dev, 1 << 20);
+	for (int t = 0; t < 2; t++) {
+		vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
+		vstd_disk *d = NULL;
+		snprintf(buf, sizeof(buf),
+		         "# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\n"
+		         "createType=\"%s\"\nRW 2048 %s \"missing-rdm.vmdk\"\n",
+		         t ? "vmfsRaw" : "vmfsRawDeviceMap", types[t]);
+		ck_assert_int_eq(open_desc(buf, 0), VSTD_ENOTSUP);
+		ck_assert_msg(strstr(vstd_error_last()->message, types[t]) != NULL &&
+		                      strstr(vstd_error_last()->message, "raw device mapping") !=
+		                              NULL,
+		              "%s", vstd_error_last()->message);
+		snprintf(buf, sizeof(buf),
+		         "# Disk DescriptorFile\nversion=1\nCID=12345678\nparentCID=ffffffff\n"
+		         "createType=\"%s\"\nRW 2048 %s \"lun-rdm.vmdk\"\n",
+		         t ? "vmfsRaw" : "vmfsRawDeviceMap", types[t]);
+		vt_write_file(vt_path("rdm.vmdk"), buf, strlen(buf));
+		vt_ok(vstd_disk_open(&d, vt_path("rdm.vmdk"), &oo));
+		ck_assert_uint_eq(vstd_disk_size(d), 1 << 20);
+		vt_ok(vstd_disk_read(d, 0, got, 1 << 20));
+		ck_assert(memcmp(got, dev, 1 << 20) == 0);
+		vstd_disk_close(d);
+	}
+	free(dev);
+	free(got);
 }
 END_TEST
 
@@ -590,6 +648,7 @@ int main(void)
 	tcase_add_test(tc, parent_chain);
 	tcase_add_test(tc, hostile_descriptors);
 	tcase_add_test(tc, hostile_sparse);
+	tcase_add_test(tc, rdm_extents);
 	tcase_add_test(tc, hostile_footer);
 	tcase_add_test(tc, corpus);
 	suite_add_tcase(s, tc);

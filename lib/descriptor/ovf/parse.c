@@ -135,10 +135,29 @@ static int parse_configs(vstd_ovf *ovf, xmlNodePtr sec, ovf_vec *cfgs)
 	return 0;
 }
 
-/* The trimmed text of a CIM property child (any namespace). */
-static char *cim_text(xmlNodePtr item, const char *local)
+/* One pass over an item's children: the first element of each name. */
+enum { P_RT, P_RST, P_ORT, P_IID, P_IID09, P_EN, P_DESC, P_PAR, P_ADDR, P_AOP, P_AU, P_VQ, P_AA, P_N };
+static const char *const prop_names[P_N] = {
+	"ResourceType", "ResourceSubType", "OtherResourceType", "InstanceID", "InstanceId", "ElementName",
+	"Description", "Parent", "Address", "AddressOnParent", "AllocationUnits", "VirtualQuantity",
+	"AutomaticAllocation"};
+
+static char *node_text(xmlNodePtr c)
 {
-	return ovf_child_text(item, local);
+	if (c == NULL)
+		return NULL;
+	xmlChar *t = xmlNodeGetContent(c);
+	if (t == NULL)
+		return NULL;
+	char *s = (char *)t;
+	size_t b = 0, e = strlen(s);
+	while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\n' || s[b] == '\r'))
+		b++;
+	while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\n' || s[e - 1] == '\r'))
+		e--;
+	memmove(s, s + b, e - b);
+	s[e - b] = '\0';
+	return s;
 }
 
 static int parse_item(build_ctx *bc, xmlNodePtr n, int kind, ovf_vec *items)
@@ -153,27 +172,35 @@ static int parse_item(build_ctx *bc, xmlNodePtr n, int kind, ovf_vec *items)
 	it.kind = kind;
 	it.required = 1;
 	it.automatic_allocation = -1;
-	char *s = cim_text(n, "ResourceType");
+	xmlNodePtr pn[P_N] = {NULL};
+	for (xmlNodePtr c = n->children; c != NULL; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		for (int k = 0; k < P_N; k++)
+			if (pn[k] == NULL && strcmp((const char *)c->name, prop_names[k]) == 0) {
+				pn[k] = c;
+				break;
+			}
+	}
+	char *s = node_text(pn[P_RT]);
 	uint64_t v;
 	if (s != NULL && ovf_parse_u64(s, &v) == 0 && v <= 0x7fffffff)
 		it.resource_type = (int)v;
 	xmlFree(s);
-	it.resource_sub_type = KEEP(cim_text(n, "ResourceSubType"));
-	it.other_resource_type = KEEP(cim_text(n, "OtherResourceType"));
-	it.instance_id = KEEP(cim_text(n, "InstanceID"));
-	if (it.instance_id == NULL) /* OVF 0.9 spelling */
-		it.instance_id = KEEP(cim_text(n, "InstanceId"));
-	it.element_name = KEEP(cim_text(n, "ElementName"));
-	it.description = KEEP(cim_text(n, "Description"));
-	it.parent = KEEP(cim_text(n, "Parent"));
-	it.address = KEEP(cim_text(n, "Address"));
-	it.address_on_parent = KEEP(cim_text(n, "AddressOnParent"));
-	it.allocation_units = KEEP(cim_text(n, "AllocationUnits"));
-	it.virtual_quantity_text = KEEP(cim_text(n, "VirtualQuantity"));
+	it.resource_sub_type = KEEP(node_text(pn[P_RST]));
+	it.other_resource_type = KEEP(node_text(pn[P_ORT]));
+	it.instance_id = KEEP(node_text(pn[P_IID] ? pn[P_IID] : pn[P_IID09])); /* 0.9: InstanceId */
+	it.element_name = KEEP(node_text(pn[P_EN]));
+	it.description = KEEP(node_text(pn[P_DESC]));
+	it.parent = KEEP(node_text(pn[P_PAR]));
+	it.address = KEEP(node_text(pn[P_ADDR]));
+	it.address_on_parent = KEEP(node_text(pn[P_AOP]));
+	it.allocation_units = KEEP(node_text(pn[P_AU]));
+	it.virtual_quantity_text = KEEP(node_text(pn[P_VQ]));
 	if (it.virtual_quantity_text != NULL &&
 	    ovf_parse_u64(it.virtual_quantity_text, &it.virtual_quantity) == 0)
 		it.has_virtual_quantity = 1;
-	s = cim_text(n, "AutomaticAllocation");
+	s = node_text(pn[P_AA]);
 	if (s != NULL)
 		(void)ovf_parse_bool(s, &it.automatic_allocation);
 	xmlFree(s);

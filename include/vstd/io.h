@@ -34,14 +34,17 @@ typedef struct vstd_io vstd_io;
 
 /* Open flags for vstd_io_file_open and vstd_io_mem_new. */
 enum vstd_io_flag {
-	VSTD_IO_READ = 0x01,   /* read access (always implied) */
-	VSTD_IO_WRITE = 0x02,  /* read and write access */
-	VSTD_IO_CREATE = 0x04, /* create the file if missing (mode 0644) */
-	VSTD_IO_EXCL = 0x08,   /* with CREATE: fail with VSTD_EEXIST if it exists */
-	VSTD_IO_TRUNC = 0x10,  /* truncate to 0 on open */
-	VSTD_IO_DIRECT = 0x20, /* bypass the page cache (O_DIRECT); unaligned
-	                          requests go through an aligned bounce buffer */
-	VSTD_IO_SYNC = 0x40    /* every write is durable on return (O_DSYNC) */
+	VSTD_IO_READ = 0x01,    /* read access (always implied) */
+	VSTD_IO_WRITE = 0x02,   /* read and write access */
+	VSTD_IO_CREATE = 0x04,  /* create the file if missing (mode 0644) */
+	VSTD_IO_EXCL = 0x08,    /* with CREATE: fail with VSTD_EEXIST if it exists */
+	VSTD_IO_TRUNC = 0x10,   /* truncate to 0 on open */
+	VSTD_IO_DIRECT = 0x20,  /* bypass the page cache (O_DIRECT); unaligned
+	                           requests go through an aligned bounce buffer */
+	VSTD_IO_SYNC = 0x40,    /* every write is durable on return (O_DSYNC) */
+	VSTD_IO_NO_FLUSH = 0x80 /* flush does nothing (qemu's cache=unsafe): for
+	                           scratch targets whose durability the caller
+	                           does not need, e.g. `convert -t unsafe` */
 };
 
 /* Flags of vstd_io_write_zeroes. */

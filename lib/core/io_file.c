@@ -28,6 +28,7 @@ struct file_io {
 	int is_block;
 	int no_punch; /* fallocate punch/zero unsupported: remembered */
 	int no_zero_range;
+	int no_flush; /* VSTD_IO_NO_FLUSH */
 	char *path;
 };
 
@@ -165,6 +166,8 @@ static int file_truncate(void *self, uint64_t size)
 static int file_flush(void *self)
 {
 	struct file_io *f = self;
+	if (f->no_flush)
+		return 0;
 	if (fdatasync(f->fd) != 0 && errno != EINVAL && errno != EROFS)
 		return vstd_err_errno(0, errno, "%s: flush (fdatasync) failed", f->path);
 	return 0;
@@ -355,6 +358,7 @@ int vstd_io_file_open(vstd_io **out, const char *path, unsigned flags)
 	f->fd = fd;
 	f->direct = (flags & VSTD_IO_DIRECT) != 0;
 	f->is_block = S_ISBLK(st.st_mode);
+	f->no_flush = (flags & VSTD_IO_NO_FLUSH) != 0;
 	rc = vstd_io_new(out, &vstd_io_file_methods, f, path);
 	if (rc < 0)
 		file_close(f);

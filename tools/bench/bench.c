@@ -85,7 +85,8 @@ int vstd_cmd_bench(int argc, char **argv)
 	}
 	snprintf(prog, sizeof(prog), PREFIX "%s", argv[1]);
 	self_dir(dir, sizeof(dir));
-	snprintf(path, sizeof(path), "%s/%s", dir, prog);
+	if (snprintf(path, sizeof(path), "%s/%s", dir, prog) >= (int)sizeof(path))
+		dir[0] = '\0'; /* too long to be ours: use PATH */
 	argv[1] = prog;
 	if (dir[0] && access(path, X_OK) == 0)
 		execv(path, argv + 1);

@@ -325,7 +325,8 @@ int qcow2_snapshot_create(vstd_disk *d, const char *name)
 	n = vstd_calloc(s->nb_snapshots + 1, sizeof(*n));
 	if (n == NULL)
 		return vstd_err_code();
-	memcpy(n, s->snaps, s->nb_snapshots * sizeof(*n));
+	if (s->nb_snapshots > 0)
+		memcpy(n, s->snaps, s->nb_snapshots * sizeof(*n));
 	sn = &n[s->nb_snapshots];
 	clock_gettime(CLOCK_REALTIME, &ts);
 	sn->l1_off = l1_off;

@@ -65,9 +65,10 @@ int main(int argc, char **argv)
 		runs = 5;
 	size_t len;
 	char *x = make_descriptor(n, &len);
-	double t[100];
+	double t[100], cpu[100];
 	for (unsigned long r = 0; r < runs; r++) {
 		double t0 = now();
+		clock_t c0 = clock();
 		vstd_ovf *ovf = NULL;
 		if (vstd_ovf_parse(&ovf, x, len, "bench.ovf", NULL) != 0) {
 			fprintf(stderr, "parse: %s\n", vstd_error_last()->message);
@@ -81,10 +82,14 @@ int main(int argc, char **argv)
 		vstd_ovf_report_free(rep);
 		vstd_ovf_free(ovf);
 		t[r] = now() - t0;
+		cpu[r] = (double)(clock() - c0) / CLOCKS_PER_SEC;
 	}
 	qsort(t, runs, sizeof(double), cmp_double);
-	printf("parse+validate %lu items (%zu bytes): min %.1f ms, median %.1f ms (goal < 100 ms)\n", n, len,
-	       t[0] * 1e3, t[runs / 2] * 1e3);
+	qsort(cpu, runs, sizeof(double), cmp_double);
+	/* CPU time too: on a loaded machine wall time measures the neighbours */
+	printf("parse+validate %lu items (%zu bytes): wall min %.1f ms median %.1f ms; CPU min %.1f ms "
+	       "median %.1f ms (goal < 100 ms)\n", n, len, t[0] * 1e3, t[runs / 2] * 1e3, cpu[0] * 1e3,
+	       cpu[runs / 2] * 1e3);
 	free(x);
 	if (optind >= argc)
 		return 0;

@@ -57,10 +57,14 @@ static unsigned free_port(void)
 static char static_page[2048];
 
 static enum MHD_Result static_handler(void *cls, struct MHD_Connection *c, const char *url,
-				      const char *method, const char *version, const char *upload,
-				      size_t *upload_size, void **con_cls)
+                                      const char *method, const char *version, const char *upload,
+                                      size_t *upload_size, void **con_cls)
 {
-	(void)cls; (void)url; (void)method; (void)version; (void)upload;
+	(void)cls;
+	(void)url;
+	(void)method;
+	(void)version;
+	(void)upload;
 	if (*con_cls == NULL) {
 		*con_cls = (void *)1;
 		return MHD_YES;
@@ -70,7 +74,7 @@ static enum MHD_Result static_handler(void *cls, struct MHD_Connection *c, const
 		return MHD_YES;
 	}
 	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(static_page), static_page,
-								 MHD_RESPMEM_PERSISTENT);
+	                                                         MHD_RESPMEM_PERSISTENT);
 	enum MHD_Result ret = MHD_queue_response(c, 200, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -103,8 +107,9 @@ static void *load_thread(void *p)
 		char *resp;
 		size_t len;
 		double t0 = now_s();
-		if (vstd_cim_client_call(c, l->method, "root%2Fvirtualization", l->body, strlen(l->body),
-					 &st, &resp, &len) < 0 || st != 200) {
+		if (vstd_cim_client_call(c, l->method, "root%2Fvirtualization", l->body,
+		                         strlen(l->body), &st, &resp, &len) < 0 ||
+		    st != 200) {
 			l->errors++;
 			continue;
 		}
@@ -123,7 +128,7 @@ static int cmp_d(const void *a, const void *b)
 }
 
 static void run_load(unsigned port, const char *method, const char *body, unsigned clients,
-		     double seconds, double *rps, double *p99, int *errors)
+                     double seconds, double *rps, double *p99, int *errors)
 {
 	struct load *l = calloc(clients, sizeof(*l));
 	pthread_t *t = calloc(clients, sizeof(*t));
@@ -160,8 +165,12 @@ static void run_load(unsigned port, const char *method, const char *body, unsign
 	free(t);
 }
 
-#define NS "<LOCALNAMESPACEPATH><NAMESPACE NAME=\"root\"/><NAMESPACE NAME=\"virtualization\"/></LOCALNAMESPACEPATH>"
-#define HEAD "<?xml version=\"1.0\" encoding=\"utf-8\"?><CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.0\"><MESSAGE ID=\"1\" PROTOCOLVERSION=\"1.0\"><SIMPLEREQ>"
+#define NS                                                                                         \
+	"<LOCALNAMESPACEPATH><NAMESPACE NAME=\"root\"/><NAMESPACE "                                \
+	"NAME=\"virtualization\"/></LOCALNAMESPACEPATH>"
+#define HEAD                                                                                       \
+	"<?xml version=\"1.0\" encoding=\"utf-8\"?><CIM CIMVERSION=\"2.0\" "                       \
+	"DTDVERSION=\"2.0\"><MESSAGE ID=\"1\" PROTOCOLVERSION=\"1.0\"><SIMPLEREQ>"
 #define TAIL "</SIMPLEREQ></MESSAGE></CIM>"
 
 int main(int argc, char **argv)
@@ -177,10 +186,12 @@ int main(int argc, char **argv)
 			vms = (unsigned)atoi(argv[++i]);
 		else if (strcmp(argv[i], "--clients") == 0 && i + 1 < argc) {
 			n_clients = 0;
-			for (char *s = strtok(argv[++i], ","); s && n_clients < 8; s = strtok(NULL, ","))
+			for (char *s = strtok(argv[++i], ","); s && n_clients < 8;
+			     s = strtok(NULL, ","))
 				clients[n_clients++] = (unsigned)atoi(s);
 		} else {
-			fprintf(stderr, "usage: vstd-bench-mgmt [--seconds S] [--vms N] [--clients 1,4,16,64]\n");
+			fprintf(stderr, "usage: vstd-bench-mgmt [--seconds S] [--vms N] [--clients "
+			                "1,4,16,64]\n");
 			return 2;
 		}
 	}
@@ -220,24 +231,28 @@ int main(int argc, char **argv)
 	/* the static page is an EnumerateInstanceNames-sized answer */
 	memset(static_page, 'x', 1024);
 	unsigned sport = free_port();
-	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD, (uint16_t)sport, NULL,
-						NULL, static_handler, NULL, MHD_OPTION_THREAD_POOL_SIZE,
-						4u, MHD_OPTION_CONNECTION_LIMIT, 2048u, MHD_OPTION_END);
+	struct MHD_Daemon *d =
+	        MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD, (uint16_t)sport, NULL, NULL,
+	                         static_handler, NULL, MHD_OPTION_THREAD_POOL_SIZE, 4u,
+	                         MHD_OPTION_CONNECTION_LIMIT, 2048u, MHD_OPTION_END);
 	static const char *ops[][2] = {
-		{"EnumerateInstances", HEAD "<IMETHODCALL NAME=\"EnumerateInstances\">" NS
-					    "<IPARAMVALUE NAME=\"ClassName\"><CLASSNAME NAME=\"VSTD_ComputerSystem\"/></IPARAMVALUE>"
-					    "</IMETHODCALL>" TAIL},
-		{"GetInstance", NULL},
+	        {"EnumerateInstances", HEAD "<IMETHODCALL NAME=\"EnumerateInstances\">" NS
+	                                    "<IPARAMVALUE NAME=\"ClassName\"><CLASSNAME "
+	                                    "NAME=\"VSTD_ComputerSystem\"/></IPARAMVALUE>"
+	                                    "</IMETHODCALL>" TAIL},
+	        {"GetInstance", NULL},
 	};
 	char gi[2048];
 	char host[128];
 	gethostname(host, sizeof(host));
 	snprintf(gi, sizeof(gi),
-		 HEAD "<IMETHODCALL NAME=\"GetInstance\">" NS "<IPARAMVALUE NAME=\"InstanceName\">"
-		      "<INSTANCENAME CLASSNAME=\"VSTD_HostSystem\"><KEYBINDING NAME=\"CreationClassName\">"
-		      "<KEYVALUE>VSTD_HostSystem</KEYVALUE></KEYBINDING><KEYBINDING NAME=\"Name\"><KEYVALUE>%s"
-		      "</KEYVALUE></KEYBINDING></INSTANCENAME></IPARAMVALUE></IMETHODCALL>" TAIL,
-		 host);
+	         HEAD "<IMETHODCALL NAME=\"GetInstance\">" NS "<IPARAMVALUE NAME=\"InstanceName\">"
+	              "<INSTANCENAME CLASSNAME=\"VSTD_HostSystem\"><KEYBINDING "
+	              "NAME=\"CreationClassName\">"
+	              "<KEYVALUE>VSTD_HostSystem</KEYVALUE></KEYBINDING><KEYBINDING "
+	              "NAME=\"Name\"><KEYVALUE>%s"
+	              "</KEYVALUE></KEYBINDING></INSTANCENAME></IPARAMVALUE></IMETHODCALL>" TAIL,
+	         host);
 	ops[1][1] = gi;
 	printf("# vstd-bench-mgmt: %.1f s per point, HTTP keep-alive, 4 server threads, %ld CPUs\n",
 	       seconds, sysconf(_SC_NPROCESSORS_ONLN));
@@ -247,11 +262,12 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < n_clients; i++) {
 			double r1, p1, r2, p2;
 			int e1, e2;
-			run_load(vstd_cim_server_port(srv), ops[o][0], ops[o][1], clients[i], seconds, &r1,
-				 &p1, &e1);
+			run_load(vstd_cim_server_port(srv), ops[o][0], ops[o][1], clients[i],
+			         seconds, &r1, &p1, &e1);
 			run_load(sport, ops[o][0], ops[o][1], clients[i], seconds, &r2, &p2, &e2);
-			printf("%-20s %7u %12.0f %9.3f %12.0f %9.3f %7.2f%s\n", ops[o][0], clients[i], r1,
-			       p1, r2, p2, r2 > 0 ? r1 / r2 : 0, e1 + e2 ? " (errors)" : "");
+			printf("%-20s %7u %12.0f %9.3f %12.0f %9.3f %7.2f%s\n", ops[o][0],
+			       clients[i], r1, p1, r2, p2, r2 > 0 ? r1 / r2 : 0,
+			       e1 + e2 ? " (errors)" : "");
 			fflush(stdout);
 		}
 	MHD_stop_daemon(d);
@@ -286,11 +302,14 @@ int main(int argc, char **argv)
 			t_destroy += t4 - t3;
 			done++;
 		}
-		printf("\n# life cycle of %u systems (QEMU TCG, 32 MiB, no disk), sequential\n", done);
-		printf("define %.3f s (%.2f ms each), start %.3f s (%.1f ms each), stop %.3f s (%.1f ms "
+		printf("\n# life cycle of %u systems (QEMU TCG, 32 MiB, no disk), sequential\n",
+		       done);
+		printf("define %.3f s (%.2f ms each), start %.3f s (%.1f ms each), stop %.3f s "
+		       "(%.1f ms "
 		       "each), destroy %.3f s; total %.2f s\n",
-		       t_def, done ? t_def * 1e3 / done : 0, t_start, done ? t_start * 1e3 / done : 0,
-		       t_stop, done ? t_stop * 1e3 / done : 0, t_destroy, t_def + t_start + t_stop + t_destroy);
+		       t_def, done ? t_def * 1e3 / done : 0, t_start,
+		       done ? t_start * 1e3 / done : 0, t_stop, done ? t_stop * 1e3 / done : 0,
+		       t_destroy, t_def + t_start + t_stop + t_destroy);
 	}
 	vstd_mgmt_free(m);
 	char cmd[300];

@@ -38,18 +38,21 @@ typedef struct vstd_cim_server vstd_cim_server;
 #define VSTD_MGMT_OPTS_VERSION 1
 
 typedef struct vstd_mgmt_opts {
-	unsigned version;          /* VSTD_MGMT_OPTS_VERSION */
-	const char *state_dir;     /* required: where definitions are kept (created if absent) */
-	const char *backend;       /* "qemu" (default) or "vmm" */
-	const char *qemu_binary;   /* NULL: "qemu-system-x86_64" from PATH */
-	const char *qemu_accel;    /* NULL: "tcg"; "kvm" when /dev/kvm is usable */
-	const char *vmm_program;   /* the vstd program whose `vmm run` starts guests (vmm backend) */
-	uint64_t max_memory;       /* bytes one system may have; 0: the host's physical memory */
-	unsigned max_vcpus;        /* 0: 64 */
-	unsigned max_systems;      /* 0: 4096 */
+	unsigned version;        /* VSTD_MGMT_OPTS_VERSION */
+	const char *state_dir;   /* required: where definitions are kept (created if absent) */
+	const char *backend;     /* "qemu" (default) or "vmm" */
+	const char *qemu_binary; /* NULL: "qemu-system-x86_64" from PATH */
+	const char *qemu_accel;  /* NULL: "tcg"; "kvm" when /dev/kvm is usable */
+	const char *vmm_program; /* the vstd program whose `vmm run` starts guests (vmm backend) */
+	uint64_t max_memory;     /* bytes one system may have; 0: the host's physical memory */
+	unsigned max_vcpus;      /* 0: 64 */
+	unsigned max_systems;    /* 0: 4096 */
 } vstd_mgmt_opts;
 
-#define VSTD_MGMT_OPTS_INIT {VSTD_MGMT_OPTS_VERSION, NULL, NULL, NULL, NULL, NULL, 0, 0, 0}
+#define VSTD_MGMT_OPTS_INIT                                                                        \
+	{                                                                                          \
+		VSTD_MGMT_OPTS_VERSION, NULL, NULL, NULL, NULL, NULL, 0, 0, 0                      \
+	}
 
 /**
  * vstd_mgmt_open - load (or create) the state directory and pick a backend.
@@ -76,18 +79,21 @@ VSTD_API int vstd_mgmt_backend_check(vstd_mgmt *m);
 /** A system to define through the C API (the CIM DefineSystem does the same). */
 #define VSTD_MGMT_SYSTEM_VERSION 1
 typedef struct vstd_mgmt_system {
-	unsigned version;             /* VSTD_MGMT_SYSTEM_VERSION */
-	const char *name;             /* ElementName; required */
-	uint64_t memory;              /* bytes; rounded up to MiB */
-	unsigned vcpus;               /* 0: 1 */
-	const char *const *disks;     /* image paths */
+	unsigned version;         /* VSTD_MGMT_SYSTEM_VERSION */
+	const char *name;         /* ElementName; required */
+	uint64_t memory;          /* bytes; rounded up to MiB */
+	unsigned vcpus;           /* 0: 1 */
+	const char *const *disks; /* image paths */
 	size_t n_disks;
-	unsigned n_nics;              /* user-mode virtio-net NICs */
-	const char *kernel;           /* optional direct kernel boot */
+	unsigned n_nics;    /* user-mode virtio-net NICs */
+	const char *kernel; /* optional direct kernel boot */
 	const char *cmdline;
 } vstd_mgmt_system;
 
-#define VSTD_MGMT_SYSTEM_INIT {VSTD_MGMT_SYSTEM_VERSION, NULL, 0, 0, NULL, 0, 0, NULL, NULL}
+#define VSTD_MGMT_SYSTEM_INIT                                                                      \
+	{                                                                                          \
+		VSTD_MGMT_SYSTEM_VERSION, NULL, 0, 0, NULL, 0, 0, NULL, NULL                       \
+	}
 
 /* A system's identity: a UUID in text form plus NUL. */
 #define VSTD_MGMT_ID_LEN 37
@@ -98,26 +104,25 @@ typedef struct vstd_mgmt_system {
  * VSTD_ELIMIT (too many systems), VSTD_EIO (the definition could not be
  * written: nothing was defined).
  */
-VSTD_API int vstd_mgmt_define(vstd_mgmt *m, const vstd_mgmt_system *sys,
-			      char id[VSTD_MGMT_ID_LEN]);
+VSTD_API int vstd_mgmt_define(vstd_mgmt *m, const vstd_mgmt_system *sys, char id[VSTD_MGMT_ID_LEN]);
 
 /** vstd_mgmt_destroy - remove a stopped system's definition.  VSTD_ESTATE if it runs. */
 VSTD_API int vstd_mgmt_destroy(vstd_mgmt *m, const char *id);
 
 /* CIM EnabledState values used by vstd (CIM_EnabledLogicalElement). */
 enum vstd_mgmt_state {
-	VSTD_MGMT_ENABLED = 2,       /* running */
-	VSTD_MGMT_DISABLED = 3,      /* defined, not running */
+	VSTD_MGMT_ENABLED = 2,  /* running */
+	VSTD_MGMT_DISABLED = 3, /* defined, not running */
 	VSTD_MGMT_SHUTTING_DOWN = 4,
-	VSTD_MGMT_QUIESCE = 9,       /* paused */
+	VSTD_MGMT_QUIESCE = 9, /* paused */
 	VSTD_MGMT_STARTING = 10
 };
 /* RequestStateChange values (CIM RequestedState). */
 enum vstd_mgmt_request {
-	VSTD_MGMT_REQ_ENABLED = 2,   /* start, or resume a paused system */
-	VSTD_MGMT_REQ_DISABLED = 3,  /* power off */
-	VSTD_MGMT_REQ_SHUTDOWN = 4,  /* ask the guest to shut down, then power off */
-	VSTD_MGMT_REQ_QUIESCE = 9,   /* pause */
+	VSTD_MGMT_REQ_ENABLED = 2,  /* start, or resume a paused system */
+	VSTD_MGMT_REQ_DISABLED = 3, /* power off */
+	VSTD_MGMT_REQ_SHUTDOWN = 4, /* ask the guest to shut down, then power off */
+	VSTD_MGMT_REQ_QUIESCE = 9,  /* pause */
 	VSTD_MGMT_REQ_REBOOT = 10,
 	VSTD_MGMT_REQ_RESET = 11
 };
@@ -129,7 +134,7 @@ enum vstd_mgmt_request {
  * backend failed; the message has its words), VSTD_ENOTSUP.
  */
 VSTD_API int vstd_mgmt_request_state(vstd_mgmt *m, const char *id, unsigned requested,
-				     unsigned timeout_ms);
+                                     unsigned timeout_ms);
 
 /** vstd_mgmt_state - the EnabledState of a system (asks the backend). */
 VSTD_API int vstd_mgmt_state(vstd_mgmt *m, const char *id, unsigned *enabled_state);
@@ -149,9 +154,9 @@ typedef struct vstd_cim_request {
 } vstd_cim_request;
 
 typedef struct vstd_cim_reply {
-	int http_status;           /* 200, 400, 413, ... */
-	const char *cim_error;     /* CIMError header value, or NULL */
-	char *body;                /* CIM-XML (owned; vstd_cim_reply_clear frees) */
+	int http_status;       /* 200, 400, 413, ... */
+	const char *cim_error; /* CIMError header value, or NULL */
+	char *body;            /* CIM-XML (owned; vstd_cim_reply_clear frees) */
 	size_t len;
 } vstd_cim_reply;
 
@@ -181,14 +186,17 @@ typedef struct vstd_cim_server_opts {
 	unsigned port;             /* 0: 5989 with TLS, 5988 without */
 	const char *tls_cert_file; /* PEM; required unless insecure_http */
 	const char *tls_key_file;
-	int insecure_http;         /* serve plain HTTP */
-	const char *passwd_file;   /* required: users and salted password hashes */
-	unsigned threads;          /* 0: 4 */
-	unsigned max_connections;  /* 0: 2048 */
-	unsigned timeout_s;        /* idle connection timeout; 0: 15 */
+	int insecure_http;        /* serve plain HTTP */
+	const char *passwd_file;  /* required: users and salted password hashes */
+	unsigned threads;         /* 0: 4 */
+	unsigned max_connections; /* 0: 2048 */
+	unsigned timeout_s;       /* idle connection timeout; 0: 15 */
 } vstd_cim_server_opts;
 
-#define VSTD_CIM_SERVER_OPTS_INIT {VSTD_CIM_SERVER_OPTS_VERSION, NULL, 0, NULL, NULL, 0, NULL, 0, 0, 0}
+#define VSTD_CIM_SERVER_OPTS_INIT                                                                  \
+	{                                                                                          \
+		VSTD_CIM_SERVER_OPTS_VERSION, NULL, 0, NULL, NULL, 0, NULL, 0, 0, 0                \
+	}
 
 /**
  * vstd_cim_server_start - serve CIM-XML (POST /cimom) for m until stopped.
@@ -198,7 +206,7 @@ typedef struct vstd_cim_server_opts {
  * in the HTTP library).  m must outlive the server.
  */
 VSTD_API int vstd_cim_server_start(vstd_cim_server **out, vstd_mgmt *m,
-				   const vstd_cim_server_opts *opts);
+                                   const vstd_cim_server_opts *opts);
 /** vstd_cim_server_port - the port the server listens on. */
 VSTD_API unsigned vstd_cim_server_port(const vstd_cim_server *s);
 /** vstd_cim_server_stop - stop serving and free.  NULL is a no-op. */
@@ -214,7 +222,6 @@ VSTD_API int vstd_cim_passwd_set(const char *file, const char *user, const char 
 /** vstd_cim_passwd_check - 0 when the password matches, VSTD_EVERIFY when not. */
 VSTD_API int vstd_cim_passwd_check(const char *file, const char *user, const char *password);
 
-
 /* ------------------------------------------------------------ the client */
 
 typedef struct vstd_cim_client vstd_cim_client;
@@ -222,18 +229,21 @@ typedef struct vstd_cim_client vstd_cim_client;
 #define VSTD_CIM_CLIENT_OPTS_VERSION 1
 
 typedef struct vstd_cim_client_opts {
-	unsigned version;         /* VSTD_CIM_CLIENT_OPTS_VERSION */
-	const char *host;         /* IP literal or name; NULL: 127.0.0.1 */
-	unsigned port;            /* 0: 5989 with TLS, 5988 without */
-	int tls;                  /* HTTPS */
-	int no_verify;            /* accept any server certificate (tests only) */
-	const char *ca_file;      /* PEM CA bundle to verify the server (NULL: system default) */
+	unsigned version;    /* VSTD_CIM_CLIENT_OPTS_VERSION */
+	const char *host;    /* IP literal or name; NULL: 127.0.0.1 */
+	unsigned port;       /* 0: 5989 with TLS, 5988 without */
+	int tls;             /* HTTPS */
+	int no_verify;       /* accept any server certificate (tests only) */
+	const char *ca_file; /* PEM CA bundle to verify the server (NULL: system default) */
 	const char *user;
 	const char *password;
-	unsigned timeout_ms;      /* per request; 0: 30000 */
+	unsigned timeout_ms; /* per request; 0: 30000 */
 } vstd_cim_client_opts;
 
-#define VSTD_CIM_CLIENT_OPTS_INIT {VSTD_CIM_CLIENT_OPTS_VERSION, NULL, 0, 0, 0, NULL, NULL, NULL, 0}
+#define VSTD_CIM_CLIENT_OPTS_INIT                                                                  \
+	{                                                                                          \
+		VSTD_CIM_CLIENT_OPTS_VERSION, NULL, 0, 0, 0, NULL, NULL, NULL, 0                   \
+	}
 
 /**
  * vstd_cim_client_open - a CIM-XML client with one keep-alive connection
@@ -251,8 +261,8 @@ VSTD_API void vstd_cim_client_close(vstd_cim_client *c);
  * timeout), VSTD_ELIMIT (response over 64 MiB), VSTD_ECORRUPT (not HTTP).
  */
 VSTD_API int vstd_cim_client_call(vstd_cim_client *c, const char *cim_method,
-				  const char *cim_object, const char *body, size_t len,
-				  int *http_status, char **resp, size_t *resp_len);
+                                  const char *cim_object, const char *body, size_t len,
+                                  int *http_status, char **resp, size_t *resp_len);
 VSTD_API void vstd_cim_client_free_buffer(void *p);
 
 /** A virtual system as the client lists it. */
@@ -272,14 +282,14 @@ typedef struct vstd_cim_system_info {
  */
 VSTD_API int vstd_cim_client_systems(vstd_cim_client *c, vstd_cim_system_info **list, size_t *n);
 VSTD_API int vstd_cim_client_define_ovf(vstd_cim_client *c, const char *ovf_text,
-					char id[VSTD_MGMT_ID_LEN]);
+                                        char id[VSTD_MGMT_ID_LEN]);
 /* Request a state and wait up to timeout_ms for its job (0: do not wait). */
 VSTD_API int vstd_cim_client_request_state(vstd_cim_client *c, const char *id, unsigned state,
-					   unsigned timeout_ms);
+                                           unsigned timeout_ms);
 VSTD_API int vstd_cim_client_destroy(vstd_cim_client *c, const char *id);
 /* Change name (NULL: keep), memory in MiB and processors (0: keep). */
 VSTD_API int vstd_cim_client_modify(vstd_cim_client *c, const char *id, const char *name,
-				    uint64_t memory_mib, unsigned vcpus);
+                                    uint64_t memory_mib, unsigned vcpus);
 
 #ifdef __cplusplus
 }

@@ -87,7 +87,7 @@ static void *job_thread(void *p)
 	j = mgmt_job_find(m, a.job);
 	if (rc < 0) {
 		vstd_warn("mgmt", "system %s: state change to %u failed: %s", vm->name, a.requested,
-			  vstd_error_last()->message);
+		          vstd_error_last()->message);
 		if (j) {
 			j->state = 10;
 			j->error_code = rc;
@@ -115,7 +115,7 @@ static void *job_thread(void *p)
 }
 
 int mgmt_job_state_change(vstd_mgmt *m, struct mgmt_vm *vm, unsigned requested, unsigned timeout_ms,
-			  struct mgmt_job **job)
+                          struct mgmt_job **job)
 {
 	int from, valid;
 	if (vm->busy)
@@ -132,18 +132,19 @@ int mgmt_job_state_change(vstd_mgmt *m, struct mgmt_vm *vm, unsigned requested, 
 		break;
 	case VSTD_MGMT_REQ_QUIESCE:
 	case VSTD_MGMT_REQ_REBOOT:
-	case VSTD_MGMT_REQ_RESET:
-		valid = from == VSTD_MGMT_ENABLED;
-		break;
+	case VSTD_MGMT_REQ_RESET: valid = from == VSTD_MGMT_ENABLED; break;
 	default:
-		return vstd_err(VSTD_ENOTSUP,
-				"mgmt: RequestedState %u is not supported (2 enabled, 3 disabled, 4 "
-				"shut down, 9 quiesce, 10 reboot, 11 reset)", requested);
+		return vstd_err(
+		        VSTD_ENOTSUP,
+		        "mgmt: RequestedState %u is not supported (2 enabled, 3 disabled, 4 "
+		        "shut down, 9 quiesce, 10 reboot, 11 reset)",
+		        requested);
 	}
 	if (!valid)
-		return vstd_err(VSTD_ESTATE,
-				"mgmt: system %s cannot go to RequestedState %u from EnabledState %d",
-				vm->name, requested, from);
+		return vstd_err(
+		        VSTD_ESTATE,
+		        "mgmt: system %s cannot go to RequestedState %u from EnabledState %d",
+		        vm->name, requested, from);
 	if (requested == VSTD_MGMT_REQ_ENABLED && from == VSTD_MGMT_DISABLED) {
 		int rc = backend_of(m, vm)->check(m);
 		if (rc < 0)
@@ -170,11 +171,12 @@ int mgmt_job_state_change(vstd_mgmt *m, struct mgmt_vm *vm, unsigned requested, 
 	a->from_state = from;
 	vm->busy = 1;
 	vm->requested_state = (int)requested;
-	vm->enabled_state = requested == VSTD_MGMT_REQ_ENABLED && from == VSTD_MGMT_DISABLED
-				    ? VSTD_MGMT_STARTING
-				    : (requested == VSTD_MGMT_REQ_DISABLED || requested == VSTD_MGMT_REQ_SHUTDOWN)
-					      ? VSTD_MGMT_SHUTTING_DOWN
-					      : from;
+	vm->enabled_state =
+	        requested == VSTD_MGMT_REQ_ENABLED && from == VSTD_MGMT_DISABLED
+	                ? VSTD_MGMT_STARTING
+	        : (requested == VSTD_MGMT_REQ_DISABLED || requested == VSTD_MGMT_REQ_SHUTDOWN)
+	                ? VSTD_MGMT_SHUTTING_DOWN
+	                : from;
 	pthread_t t;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);

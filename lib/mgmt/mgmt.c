@@ -34,22 +34,23 @@ void mgmt_uuid(char out[VSTD_MGMT_ID_LEN])
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		for (int i = 0; i < 16; i++)
-			b[i] = (unsigned char)((ts.tv_nsec >> (i % 4 * 8)) ^ (getpid() >> (i % 2 * 8)) ^ i * 37);
+			b[i] = (unsigned char)((ts.tv_nsec >> (i % 4 * 8)) ^
+			                       (getpid() >> (i % 2 * 8)) ^ i * 37);
 	}
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
 	snprintf(out, VSTD_MGMT_ID_LEN,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-		 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-		 b[15]);
+	         "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+	         b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+	         b[15]);
 }
 
 int mgmt_copy(char *dst, size_t cap, const char *src, const char *what)
 {
 	size_t n = src ? strlen(src) : 0;
 	if (n >= cap)
-		return vstd_err(VSTD_ELIMIT, "mgmt: %s is %zu bytes long, the limit is %zu", what, n,
-				cap - 1);
+		return vstd_err(VSTD_ELIMIT, "mgmt: %s is %zu bytes long, the limit is %zu", what,
+		                n, cap - 1);
 	memcpy(dst, src ? src : "", n + 1);
 	return 0;
 }
@@ -103,31 +104,35 @@ int mgmt_vm_validate(vstd_mgmt *m, const struct mgmt_vm *vm)
 		if ((r->type == 17 || r->type == 31 || r->type == 15 || r->type == 16) &&
 		    r->host_resource[0] == 0)
 			return vstd_err(VSTD_EINVAL,
-					"mgmt: system %s: disk allocation %s has no HostResource "
-					"(the image path)", vm->name, r->id);
-		if (r->type != 3 && r->type != 4 && r->type != 10 && r->type != 33 && r->type != 17 &&
-		    r->type != 31 && r->type != 15 && r->type != 16)
+			                "mgmt: system %s: disk allocation %s has no HostResource "
+			                "(the image path)",
+			                vm->name, r->id);
+		if (r->type != 3 && r->type != 4 && r->type != 10 && r->type != 33 &&
+		    r->type != 17 && r->type != 31 && r->type != 15 && r->type != 16)
 			return vstd_err(VSTD_ENOTSUP,
-					"mgmt: system %s: ResourceType %u is not supported (3 "
-					"processor, 4 memory, 10/33 Ethernet, 15/16/17/31 storage)",
-					vm->name, r->type);
+			                "mgmt: system %s: ResourceType %u is not supported (3 "
+			                "processor, 4 memory, 10/33 Ethernet, 15/16/17/31 storage)",
+			                vm->name, r->type);
 	}
 	if (n_mem > 1 || n_cpu > 1)
 		return vstd_err(VSTD_EINVAL,
-				"mgmt: system %s has %u memory and %u processor allocations (at "
-				"most one each)", vm->name, n_mem, n_cpu);
+		                "mgmt: system %s has %u memory and %u processor allocations (at "
+		                "most one each)",
+		                vm->name, n_mem, n_cpu);
 	if (mib == 0)
-		return vstd_err(VSTD_EINVAL, "mgmt: system %s has no memory (a RASD with "
-				"ResourceType 4 and VirtualQuantity in MiB)", vm->name);
+		return vstd_err(VSTD_EINVAL,
+		                "mgmt: system %s has no memory (a RASD with "
+		                "ResourceType 4 and VirtualQuantity in MiB)",
+		                vm->name);
 	if (mib > m->max_memory / (1024 * 1024))
 		return vstd_err(VSTD_ERANGE,
-				"mgmt: system %s asks for %" PRIu64 " MiB of memory, more than "
-				"the %" PRIu64 " MiB a system may have on this host",
-				vm->name, mib, m->max_memory / (1024 * 1024));
+		                "mgmt: system %s asks for %" PRIu64 " MiB of memory, more than "
+		                "the %" PRIu64 " MiB a system may have on this host",
+		                vm->name, mib, m->max_memory / (1024 * 1024));
 	if (cpus == 0 || cpus > m->max_vcpus)
 		return vstd_err(VSTD_ERANGE,
-				"mgmt: system %s asks for %u processors, the range is 1..%u",
-				vm->name, cpus, m->max_vcpus);
+		                "mgmt: system %s asks for %u processors, the range is 1..%u",
+		                vm->name, cpus, m->max_vcpus);
 	return 0;
 }
 
@@ -136,15 +141,16 @@ int mgmt_vm_add(vstd_mgmt *m, struct mgmt_vm *tmpl, struct mgmt_vm **out)
 	int rc;
 	if (m->n_vms >= m->max_systems)
 		return vstd_err(VSTD_ELIMIT, "mgmt: %zu systems are defined, the limit is %u",
-				m->n_vms, m->max_systems);
+		                m->n_vms, m->max_systems);
 	if (tmpl->uuid[0] == 0)
 		mgmt_uuid(tmpl->uuid);
 	if (mgmt_vm_find(m, tmpl->uuid))
 		return vstd_err(VSTD_EEXIST, "mgmt: system %s already exists", tmpl->uuid);
 	for (size_t i = 0; i < m->n_vms; i++)
 		if (strcmp(m->vms[i]->name, tmpl->name) == 0)
-			return vstd_err(VSTD_EEXIST, "mgmt: a system named '%s' already exists (%s)",
-					tmpl->name, m->vms[i]->uuid);
+			return vstd_err(VSTD_EEXIST,
+			                "mgmt: a system named '%s' already exists (%s)", tmpl->name,
+			                m->vms[i]->uuid);
 	if ((rc = mgmt_vm_validate(m, tmpl)) < 0)
 		return rc;
 	if (m->n_vms == m->cap_vms) {
@@ -186,8 +192,10 @@ int mgmt_vm_remove(vstd_mgmt *m, const char *uuid)
 			return vstd_err(VSTD_EBUSY, "mgmt: system %s is changing state", vm->name);
 		mgmt_vm_refresh(m, vm);
 		if (vm->enabled_state != VSTD_MGMT_DISABLED)
-			return vstd_err(VSTD_ESTATE, "mgmt: system %s is not stopped (EnabledState "
-					"%d); stop it first", vm->name, vm->enabled_state);
+			return vstd_err(VSTD_ESTATE,
+			                "mgmt: system %s is not stopped (EnabledState "
+			                "%d); stop it first",
+			                vm->name, vm->enabled_state);
 		int rc = mgmt_store_remove(m, vm->uuid);
 		if (rc < 0)
 			return rc;
@@ -247,7 +255,7 @@ int vstd_mgmt_open(vstd_mgmt **out, const vstd_mgmt_opts *opts)
 		return vstd_err(VSTD_EINVAL, "mgmt: unknown backend '%s' (qemu, vmm)", bname);
 	if (mkdir(opts->state_dir, 0700) < 0 && errno != EEXIST)
 		return vstd_err_errno(VSTD_EIO, errno, "mgmt: cannot create state directory %s",
-				      opts->state_dir);
+		                      opts->state_dir);
 	snprintf(path, sizeof(path), "%s/systems", opts->state_dir);
 	if (mkdir(path, 0700) < 0 && errno != EEXIST)
 		return vstd_err_errno(VSTD_EIO, errno, "mgmt: cannot create %s", path);
@@ -258,7 +266,7 @@ int vstd_mgmt_open(vstd_mgmt **out, const vstd_mgmt_opts *opts)
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		close(fd);
 		return vstd_err(VSTD_EBUSY, "mgmt: state directory %s is in use by another process",
-				opts->state_dir);
+		                opts->state_dir);
 	}
 	vstd_mgmt *m = vstd_calloc(1, sizeof(*m));
 	if (m == NULL) {
@@ -338,7 +346,8 @@ int vstd_mgmt_define(vstd_mgmt *m, const vstd_mgmt_system *sys, char id[VSTD_MGM
 	static struct mgmt_vm zero;
 	struct mgmt_vm *t, *vm;
 	int rc;
-	if (m == NULL || sys == NULL || sys->version != VSTD_MGMT_SYSTEM_VERSION || sys->name == NULL)
+	if (m == NULL || sys == NULL || sys->version != VSTD_MGMT_SYSTEM_VERSION ||
+	    sys->name == NULL)
 		return vstd_err(VSTD_EINVAL, "mgmt: define needs a versioned system with a name");
 	if (sys->n_disks + sys->n_nics + 2 > MGMT_MAX_RES)
 		return vstd_err(VSTD_ELIMIT, "mgmt: at most %d resources per system", MGMT_MAX_RES);
@@ -347,7 +356,8 @@ int vstd_mgmt_define(vstd_mgmt *m, const vstd_mgmt_system *sys, char id[VSTD_MGM
 	*t = zero;
 	if ((rc = mgmt_copy(t->name, sizeof(t->name), sys->name, "name")) < 0 ||
 	    (rc = mgmt_copy(t->kernel, sizeof(t->kernel), sys->kernel, "kernel path")) < 0 ||
-	    (rc = mgmt_copy(t->cmdline, sizeof(t->cmdline), sys->cmdline, "kernel command line")) < 0)
+	    (rc = mgmt_copy(t->cmdline, sizeof(t->cmdline), sys->cmdline, "kernel command line")) <
+	            0)
 		goto out;
 	struct mgmt_res *r = &t->res[t->n_res++];
 	mgmt_res_init(t, r, 3);
@@ -359,7 +369,7 @@ int vstd_mgmt_define(vstd_mgmt *m, const vstd_mgmt_system *sys, char id[VSTD_MGM
 		r = &t->res[t->n_res++];
 		mgmt_res_init(t, r, 31);
 		if ((rc = mgmt_copy(r->host_resource, sizeof(r->host_resource), sys->disks[i],
-				    "disk path")) < 0)
+		                    "disk path")) < 0)
 			goto out;
 	}
 	for (unsigned i = 0; i < sys->n_nics; i++) {
@@ -420,7 +430,8 @@ int vstd_mgmt_request_state(vstd_mgmt *m, const char *id, unsigned requested, un
 			pthread_cond_wait(&m->cond, &m->lock);
 		}
 		if (job && job->state == 10)
-			rc = vstd_err(job->error_code ? job->error_code : VSTD_EIO, "%s", job->error);
+			rc = vstd_err(job->error_code ? job->error_code : VSTD_EIO, "%s",
+			              job->error);
 	}
 	pthread_mutex_unlock(&m->lock);
 	return rc;

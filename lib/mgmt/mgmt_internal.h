@@ -17,13 +17,13 @@
 
 /* One resource allocation (RASD / SASD / EPASD) of a system. */
 struct mgmt_res {
-	char id[64];              /* local part of the InstanceID */
-	uint16_t type;            /* CIM ResourceType */
-	uint64_t quantity;        /* VirtualQuantity (count, MiB) */
+	char id[64];                  /* local part of the InstanceID */
+	uint16_t type;                /* CIM ResourceType */
+	uint64_t quantity;            /* VirtualQuantity (count, MiB) */
 	char host_resource[MGMT_STR]; /* image path for disks */
-	char address[64];         /* MAC for NICs */
-	char subtype[64];         /* ResourceSubType (disk format, NIC model) */
-	char connection[64];      /* network for NICs */
+	char address[64];             /* MAC for NICs */
+	char subtype[64];             /* ResourceSubType (disk format, NIC model) */
+	char connection[64];          /* network for NICs */
 	char element_name[MGMT_STR];
 };
 
@@ -38,13 +38,13 @@ struct mgmt_vm {
 	unsigned next_res;
 	int64_t created;
 	/* state */
-	int enabled_state;        /* enum vstd_mgmt_state */
-	int requested_state;      /* last RequestedState, 12 (Not Applicable) initially */
+	int enabled_state;   /* enum vstd_mgmt_state */
+	int requested_state; /* last RequestedState, 12 (Not Applicable) initially */
 	int64_t state_time;
-	int busy;                 /* a job works on it: no changes */
+	int busy; /* a job works on it: no changes */
 	/* runtime, owned by the backend */
 	pid_t pid;
-	char sock[108];           /* QMP socket (qemu) */
+	char sock[108]; /* QMP socket (qemu) */
 	char backend[16];
 };
 
@@ -52,7 +52,7 @@ struct mgmt_job {
 	char id[40];
 	char name[64];
 	char vm[VSTD_MGMT_ID_LEN];
-	int state;                /* CIM JobState: 2 new, 4 running, 7 completed, 10 exception */
+	int state; /* CIM JobState: 2 new, 4 running, 7 completed, 10 exception */
 	int percent;
 	int error_code;
 	char error[MGMT_STR];
@@ -63,7 +63,7 @@ struct mgmt_job {
 
 struct mgmt_backend {
 	const char *name;
-	const char *system_type;  /* VirtualSystemType */
+	const char *system_type; /* VirtualSystemType */
 	int (*check)(vstd_mgmt *m);
 	/* The system's lock is NOT held; vm->busy is set, so the config is stable. */
 	int (*start)(vstd_mgmt *m, struct mgmt_vm *vm);
@@ -96,7 +96,7 @@ struct vstd_mgmt {
 	struct mgmt_vm **vms;
 	size_t n_vms, cap_vms;
 	struct mgmt_job jobs[MGMT_MAX_JOBS];
-	size_t n_jobs;            /* total created; slot = n % MGMT_MAX_JOBS */
+	size_t n_jobs; /* total created; slot = n % MGMT_MAX_JOBS */
 	unsigned running_jobs;
 	int64_t started;
 };
@@ -121,7 +121,7 @@ void mgmt_res_init(struct mgmt_vm *vm, struct mgmt_res *r, uint16_t type);
 
 /* Start a state change as a job (lock held): 0 with *job set, or an error. */
 int mgmt_job_state_change(vstd_mgmt *m, struct mgmt_vm *vm, unsigned requested, unsigned timeout_ms,
-			  struct mgmt_job **job);
+                          struct mgmt_job **job);
 struct mgmt_job *mgmt_job_find(vstd_mgmt *m, const char *id);
 /* Refresh the live state of a system from the backend (lock held). */
 void mgmt_vm_refresh(vstd_mgmt *m, struct mgmt_vm *vm);

@@ -33,7 +33,8 @@
 
 static void ret_value(struct wbem_ctx *c, unsigned v)
 {
-	sbuf_printf(c->out, "<RETURNVALUE PARAMTYPE=\"uint32\"><VALUE>%u</VALUE></RETURNVALUE>\n", v);
+	sbuf_printf(c->out, "<RETURNVALUE PARAMTYPE=\"uint32\"><VALUE>%u</VALUE></RETURNVALUE>\n",
+	            v);
 }
 
 static void out_ref(struct wbem_ctx *c, const char *name, const struct cim_path *p)
@@ -45,7 +46,8 @@ static void out_ref(struct wbem_ctx *c, const char *name, const struct cim_path 
 
 static void out_refs(struct wbem_ctx *c, const char *name, struct cim_path **p, size_t n)
 {
-	sbuf_printf(c->out, "<PARAMVALUE NAME=\"%s\" PARAMTYPE=\"reference\"><VALUE.REFARRAY>", name);
+	sbuf_printf(c->out, "<PARAMVALUE NAME=\"%s\" PARAMTYPE=\"reference\"><VALUE.REFARRAY>",
+	            name);
 	for (size_t i = 0; i < n; i++)
 		enc_value_reference(c->out, p[i], c->host);
 	sbuf_puts(c->out, "</VALUE.REFARRAY></PARAMVALUE>\n");
@@ -62,8 +64,10 @@ static int code_of(int rc)
 	case VSTD_ENOENT: return CIM_ERR_NOT_FOUND;
 	case VSTD_EEXIST: return CIM_ERR_ALREADY_EXISTS;
 	case VSTD_ENOTSUP: return CIM_ERR_NOT_SUPPORTED;
-	case VSTD_EINVAL: case VSTD_ERANGE: case VSTD_ECORRUPT: case VSTD_ELIMIT:
-		return CIM_ERR_INVALID_PARAMETER;
+	case VSTD_EINVAL:
+	case VSTD_ERANGE:
+	case VSTD_ECORRUPT:
+	case VSTD_ELIMIT: return CIM_ERR_INVALID_PARAMETER;
 	default: return CIM_ERR_FAILED;
 	}
 }
@@ -106,35 +110,41 @@ static int mem_units(const char *u, uint64_t *mul)
 
 /* Fill a resource from a client RASD; r->type already set by the caller or from it. */
 static int res_from_pinst(struct wbem_ctx *c, const struct cim_pinst *pi, struct mgmt_res *r,
-			  int modify)
+                          int modify)
 {
 	const struct cim_pprop *p;
 	uint64_t v;
-	if (!cim_class_known(pi->classname) || !(cim_class_is_a(cim_class_find(pi->classname) ?
-				cim_class_find(pi->classname) : cim_classes[3], "CIM_ResourceAllocationSettingData")))
+	if (!cim_class_known(pi->classname) ||
+	    !(cim_class_is_a(cim_class_find(pi->classname) ? cim_class_find(pi->classname)
+	                                                   : cim_classes[3],
+	                     "CIM_ResourceAllocationSettingData")))
 		return vstd_err(VSTD_EINVAL, "cim: %s is not a resource allocation class",
-				pi->classname);
+		                pi->classname);
 	if (!modify) {
 		p = cimxml_pinst_get(pi, "ResourceType");
 		if (p == NULL || parse_u64(p->value, &v) < 0 || v == 0 || v > 65535)
 			return vstd_err(VSTD_EINVAL, "cim: a %s lacks a valid ResourceType",
-					pi->classname);
+			                pi->classname);
 		r->type = (uint16_t)v;
 	}
 	if ((p = cimxml_pinst_get(pi, "VirtualQuantity")) && p->value) {
 		if (parse_u64(p->value, &v) < 0)
 			return vstd_err(VSTD_EINVAL, "cim: VirtualQuantity '%s' is not a number",
-					p->value);
+			                p->value);
 		if (r->type == 4) {
 			uint64_t mul;
 			const struct cim_pprop *u = cimxml_pinst_get(pi, "AllocationUnits");
 			if (mem_units(u ? u->value : NULL, &mul) < 0)
-				return vstd_err(VSTD_EINVAL, "cim: memory AllocationUnits '%s' not "
-						"understood (byte, byte*2^10, byte*2^20, byte*2^30)",
-						u->value);
+				return vstd_err(
+				        VSTD_EINVAL,
+				        "cim: memory AllocationUnits '%s' not "
+				        "understood (byte, byte*2^10, byte*2^20, byte*2^30)",
+				        u->value);
 			if (v > UINT64_MAX / mul)
-				return vstd_err(VSTD_ERANGE, "cim: memory of %" PRIu64 " x %" PRIu64
-						" bytes overflows", v, mul);
+				return vstd_err(VSTD_ERANGE,
+				                "cim: memory of %" PRIu64 " x %" PRIu64
+				                " bytes overflows",
+				                v, mul);
 			v = v * mul;
 			r->quantity = v / (1 << 20) + (v % (1 << 20) != 0);
 		} else {
@@ -143,7 +153,8 @@ static int res_from_pinst(struct wbem_ctx *c, const struct cim_pinst *pi, struct
 	}
 	if ((p = cimxml_pinst_get(pi, "HostResource"))) {
 		const char *hr = p->is_array ? (p->n ? p->a[0] : NULL) : p->value;
-		if (hr && mgmt_copy(r->host_resource, sizeof(r->host_resource), hr, "HostResource") < 0)
+		if (hr &&
+		    mgmt_copy(r->host_resource, sizeof(r->host_resource), hr, "HostResource") < 0)
 			return VSTD_ELIMIT;
 	}
 	if ((p = cimxml_pinst_get(pi, "Address")) && p->value &&
@@ -153,9 +164,12 @@ static int res_from_pinst(struct wbem_ctx *c, const struct cim_pinst *pi, struct
 		if (mgmt_copy(r->subtype, sizeof(r->subtype), p->value, "ResourceSubType") < 0)
 			return VSTD_ELIMIT;
 		for (const char *s = r->subtype; *s; s++)
-			if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
-				return vstd_err(VSTD_EINVAL, "cim: ResourceSubType '%s' has characters "
-						"other than [a-z0-9_-]", r->subtype);
+			if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' ||
+			      *s == '_'))
+				return vstd_err(VSTD_EINVAL,
+				                "cim: ResourceSubType '%s' has characters "
+				                "other than [a-z0-9_-]",
+				                r->subtype);
 	}
 	if ((p = cimxml_pinst_get(pi, "Connection"))) {
 		const char *cn = p->is_array ? (p->n ? p->a[0] : NULL) : p->value;
@@ -169,8 +183,9 @@ static int res_from_pinst(struct wbem_ctx *c, const struct cim_pinst *pi, struct
 		for (const char *s = r->address; *s; s++)
 			if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') ||
 			      (*s >= 'A' && *s <= 'F') || *s == ':'))
-				return vstd_err(VSTD_EINVAL, "cim: Address '%s' is not a MAC address",
-						r->address);
+				return vstd_err(VSTD_EINVAL,
+				                "cim: Address '%s' is not a MAC address",
+				                r->address);
 	}
 	(void)c;
 	return 0;
@@ -180,8 +195,10 @@ static int vssd_into(struct wbem_ctx *c, const struct cim_pinst *pi, struct mgmt
 {
 	const struct cim_pprop *p;
 	if (!cim_class_is_a(cim_class_find("VSTD_VirtualSystemSettingData"), pi->classname))
-		return vstd_err(VSTD_EINVAL, "cim: SystemSettings is a %s, not a "
-				"VirtualSystemSettingData", pi->classname);
+		return vstd_err(VSTD_EINVAL,
+		                "cim: SystemSettings is a %s, not a "
+		                "VirtualSystemSettingData",
+		                pi->classname);
 	if ((p = cimxml_pinst_get(pi, "ElementName")) && p->value &&
 	    mgmt_copy(vm->name, sizeof(vm->name), p->value, "ElementName") < 0)
 		return VSTD_ELIMIT;
@@ -198,8 +215,10 @@ static int vssd_into(struct wbem_ctx *c, const struct cim_pinst *pi, struct mgmt
 	}
 	if ((p = cimxml_pinst_get(pi, "VirtualSystemType")) && p->value && p->value[0] &&
 	    strcmp(p->value, "vstd-qemu") != 0 && strcmp(p->value, "vstd-vmm") != 0)
-		return vstd_err(VSTD_ENOTSUP, "cim: VirtualSystemType '%s' is not supported "
-				"(vstd-qemu, vstd-vmm)", p->value);
+		return vstd_err(VSTD_ENOTSUP,
+		                "cim: VirtualSystemType '%s' is not supported "
+		                "(vstd-qemu, vstd-vmm)",
+		                p->value);
 	(void)c;
 	return 0;
 }
@@ -215,7 +234,7 @@ static int add_resources(struct wbem_ctx *c, struct mgmt_vm *vm, const char **te
 			return vstd_err_prefix("ResourceSettings[%zu]: ", i);
 		if (vm->n_res >= MGMT_MAX_RES)
 			return vstd_err(VSTD_ELIMIT, "cim: at most %d resources per system",
-					MGMT_MAX_RES);
+			                MGMT_MAX_RES);
 		struct mgmt_res *r = &vm->res[vm->n_res];
 		mgmt_res_init(vm, r, 0);
 		if ((rc = res_from_pinst(c, pi, r, 0)) < 0)
@@ -230,7 +249,8 @@ static void m_define(struct wbem_ctx *c, const struct cim_req *req)
 	static struct mgmt_vm zero;
 	struct mgmt_vm *t = arena_alloc(c->ar, sizeof(*t)), *vm;
 	struct cim_pinst *pi = arena_alloc(c->ar, sizeof(*pi));
-	xmlNode *ss = cimxml_param(req, "SystemSettings"), *rs = cimxml_param(req, "ResourceSettings");
+	xmlNode *ss = cimxml_param(req, "SystemSettings"),
+	        *rs = cimxml_param(req, "ResourceSettings");
 	const char **texts = NULL;
 	size_t n = 0;
 	int rc;
@@ -240,8 +260,9 @@ static void m_define(struct wbem_ctx *c, const struct cim_req *req)
 	if (cimxml_param(req, "ReferenceConfiguration"))
 		return fail(c, CIM_ERR_NOT_SUPPORTED, "ReferenceConfiguration is not supported");
 	if (ss == NULL)
-		return fail(c, CIM_ERR_INVALID_PARAMETER, "SystemSettings (an embedded "
-			    "VSTD_VirtualSystemSettingData) is required");
+		return fail(c, CIM_ERR_INVALID_PARAMETER,
+		            "SystemSettings (an embedded "
+		            "VSTD_VirtualSystemSettingData) is required");
 	if ((rc = cimxml_embedded_instance(c->ar, cimxml_param_text(c->ar, ss), pi)) < 0 ||
 	    (rc = vssd_into(c, pi, t)) < 0)
 		return fail_rc(c, rc);
@@ -273,10 +294,12 @@ static void m_define_ovf(struct wbem_ctx *c, const struct cim_req *req)
 	xmlNode *od = cimxml_param(req, "OVFDescriptor");
 	const char *text = od ? cimxml_param_text(c->ar, od) : NULL;
 	if (vstd_ovf_parse == NULL || vstd_ovf_model_get == NULL || vstd_ovf_free == NULL)
-		return fail(c, CIM_ERR_NOT_SUPPORTED, "this build has no OVF support (lib/descriptor)");
+		return fail(c, CIM_ERR_NOT_SUPPORTED,
+		            "this build has no OVF support (lib/descriptor)");
 	if (text == NULL)
-		return fail(c, CIM_ERR_INVALID_PARAMETER, "OVFDescriptor (the descriptor text) is "
-			    "required");
+		return fail(c, CIM_ERR_INVALID_PARAMETER,
+		            "OVFDescriptor (the descriptor text) is "
+		            "required");
 	vstd_ovf *ovf = NULL;
 	int rc = vstd_ovf_parse(&ovf, text, strlen(text), "OVFDescriptor", NULL);
 	if (rc < 0)
@@ -318,12 +341,12 @@ static void m_define_ovf(struct wbem_ctx *c, const struct cim_req *req)
 		}
 		if (it->resource_type == 17 && it->n_host_resources)
 			rc = mgmt_copy(r->host_resource, sizeof(r->host_resource),
-				       it->host_resources[0], "HostResource");
+			               it->host_resources[0], "HostResource");
 		if (it->resource_type == 17)
 			r->type = 31;
 		if (it->element_name)
 			mgmt_copy(r->element_name, sizeof(r->element_name), it->element_name,
-				  "ElementName");
+			          "ElementName");
 		t->n_res++;
 	}
 	vstd_ovf_free(ovf);
@@ -340,7 +363,8 @@ static void m_define_ovf(struct wbem_ctx *c, const struct cim_req *req)
 
 #endif
 
-/* The system a path names: VSTD_ComputerSystem Name, VSSD "vstd:<uuid>", RASD "vstd:<uuid>/<id>". */
+/* The system a path names: VSTD_ComputerSystem Name, VSSD "vstd:<uuid>", RASD "vstd:<uuid>/<id>".
+ */
 static struct mgmt_vm *vm_of_path(struct wbem_ctx *c, const struct cim_path *p, const char **res_id)
 {
 	const char *v;
@@ -365,10 +389,11 @@ static void m_destroy(struct wbem_ctx *c, const struct cim_req *req)
 	struct cim_path *path = p ? cimxml_reference(c->ar, p, 0) : NULL;
 	struct mgmt_vm *vm = vm_of_path(c, path, NULL);
 	if (path == NULL)
-		return fail(c, CIM_ERR_INVALID_PARAMETER, "AffectedSystem (a reference) is required");
+		return fail(c, CIM_ERR_INVALID_PARAMETER,
+		            "AffectedSystem (a reference) is required");
 	if (vm == NULL)
 		return fail(c, CIM_ERR_NOT_FOUND,
-			    arena_printf(c->ar, "no system %s", cim_path_text(c->ar, path)));
+		            arena_printf(c->ar, "no system %s", cim_path_text(c->ar, path)));
 	int rc = mgmt_vm_remove(c->m, vm->uuid);
 	if (rc < 0)
 		return fail_rc(c, rc);
@@ -378,7 +403,8 @@ static void m_destroy(struct wbem_ctx *c, const struct cim_req *req)
 static int vm_modifiable(struct wbem_ctx *c, struct mgmt_vm *vm)
 {
 	if (vm->busy) {
-		fail(c, CIM_ERR_FAILED, arena_printf(c->ar, "system %s is changing state", vm->name));
+		fail(c, CIM_ERR_FAILED,
+		     arena_printf(c->ar, "system %s is changing state", vm->name));
 		return 0;
 	}
 	return 1;
@@ -386,7 +412,8 @@ static int vm_modifiable(struct wbem_ctx *c, struct mgmt_vm *vm)
 
 static void m_add_res(struct wbem_ctx *c, const struct cim_req *req)
 {
-	xmlNode *ac = cimxml_param(req, "AffectedConfiguration"), *rs = cimxml_param(req, "ResourceSettings");
+	xmlNode *ac = cimxml_param(req, "AffectedConfiguration"),
+	        *rs = cimxml_param(req, "ResourceSettings");
 	struct cim_path *path = ac ? cimxml_reference(c->ar, ac, 0) : NULL;
 	struct mgmt_vm *vm = vm_of_path(c, path, NULL), *copy;
 	const char **texts;
@@ -394,7 +421,7 @@ static void m_add_res(struct wbem_ctx *c, const struct cim_req *req)
 	int rc;
 	if (vm == NULL)
 		return fail(c, path ? CIM_ERR_NOT_FOUND : CIM_ERR_INVALID_PARAMETER,
-			    "AffectedConfiguration must name an existing system's VSSD");
+		            "AffectedConfiguration must name an existing system's VSSD");
 	if (!vm_modifiable(c, vm))
 		return;
 	if (rs == NULL || (rc = cimxml_param_array(c->ar, rs, &texts, &n)) < 0 || n == 0)
@@ -403,8 +430,8 @@ static void m_add_res(struct wbem_ctx *c, const struct cim_req *req)
 		return fail(c, CIM_ERR_FAILED, "out of memory");
 	*copy = *vm;
 	unsigned first = copy->n_res;
-	if ((rc = add_resources(c, copy, texts, n)) < 0 || (rc = mgmt_vm_validate(c->m, copy)) < 0 ||
-	    (rc = mgmt_store_save(c->m, copy)) < 0)
+	if ((rc = add_resources(c, copy, texts, n)) < 0 ||
+	    (rc = mgmt_vm_validate(c->m, copy)) < 0 || (rc = mgmt_store_save(c->m, copy)) < 0)
 		return fail_rc(c, rc);
 	*vm = *copy;
 	struct cim_path **refs = arena_array(c->ar, n, sizeof(*refs));
@@ -439,8 +466,11 @@ static void m_mod_res(struct wbem_ctx *c, const struct cim_req *req)
 		cim_path_key(p, "InstanceID", id ? id->value : NULL, "string");
 		struct mgmt_vm *v = id && id->value ? vm_of_path(c, p, &rid) : NULL;
 		if (v == NULL || rid == NULL)
-			return fail(c, CIM_ERR_NOT_FOUND, arena_printf(c->ar, "ResourceSettings[%zu]: "
-				    "InstanceID does not name a resource", i));
+			return fail(c, CIM_ERR_NOT_FOUND,
+			            arena_printf(c->ar,
+			                         "ResourceSettings[%zu]: "
+			                         "InstanceID does not name a resource",
+			                         i));
 		if (vm == NULL) {
 			vm = v;
 			if (!vm_modifiable(c, vm))
@@ -454,7 +484,8 @@ static void m_mod_res(struct wbem_ctx *c, const struct cim_req *req)
 			if (strcmp(copy->res[k].id, rid) == 0)
 				r = &copy->res[k];
 		if (r == NULL)
-			return fail(c, CIM_ERR_NOT_FOUND, arena_printf(c->ar, "no resource %s", rid));
+			return fail(c, CIM_ERR_NOT_FOUND,
+			            arena_printf(c->ar, "no resource %s", rid));
 		if ((rc = res_from_pinst(c, pi, r, 1)) < 0)
 			return fail_rc(c, rc);
 		refs[i] = prov_rasd_path(c->ar, copy, r);
@@ -473,7 +504,8 @@ static void m_rm_res(struct wbem_ctx *c, const struct cim_req *req)
 	size_t n;
 	int rc;
 	if (rs == NULL || (rc = cimxml_refarray(c->ar, rs, &refs, &n)) < 0 || n == 0)
-		return fail(c, CIM_ERR_INVALID_PARAMETER, "ResourceSettings (references) is required");
+		return fail(c, CIM_ERR_INVALID_PARAMETER,
+		            "ResourceSettings (references) is required");
 	struct mgmt_vm *copy = arena_alloc(c->ar, sizeof(*copy)), *vm = NULL;
 	if (copy == NULL)
 		return fail(c, CIM_ERR_FAILED, "out of memory");
@@ -481,8 +513,11 @@ static void m_rm_res(struct wbem_ctx *c, const struct cim_req *req)
 		const char *rid = NULL;
 		struct mgmt_vm *v = vm_of_path(c, refs[i], &rid);
 		if (v == NULL || rid == NULL)
-			return fail(c, CIM_ERR_NOT_FOUND, arena_printf(c->ar, "ResourceSettings[%zu] "
-				    "names no resource", i));
+			return fail(c, CIM_ERR_NOT_FOUND,
+			            arena_printf(c->ar,
+			                         "ResourceSettings[%zu] "
+			                         "names no resource",
+			                         i));
 		if (vm == NULL) {
 			vm = v;
 			if (!vm_modifiable(c, vm))
@@ -496,8 +531,10 @@ static void m_rm_res(struct wbem_ctx *c, const struct cim_req *req)
 			if (strcmp(copy->res[k].id, rid) == 0)
 				break;
 		if (k == copy->n_res)
-			return fail(c, CIM_ERR_NOT_FOUND, arena_printf(c->ar, "no resource %s", rid));
-		memmove(&copy->res[k], &copy->res[k + 1], (copy->n_res - k - 1) * sizeof(copy->res[0]));
+			return fail(c, CIM_ERR_NOT_FOUND,
+			            arena_printf(c->ar, "no resource %s", rid));
+		memmove(&copy->res[k], &copy->res[k + 1],
+		        (copy->n_res - k - 1) * sizeof(copy->res[0]));
 		copy->n_res--;
 	}
 	if ((rc = mgmt_vm_validate(c->m, copy)) < 0 || (rc = mgmt_store_save(c->m, copy)) < 0)
@@ -531,7 +568,8 @@ static void m_mod_sys(struct wbem_ctx *c, const struct cim_req *req)
 		return fail_rc(c, rc);
 	for (size_t i = 0; i < c->m->n_vms; i++)
 		if (c->m->vms[i] != vm && strcmp(c->m->vms[i]->name, copy->name) == 0)
-			return fail(c, CIM_ERR_ALREADY_EXISTS, "another system has that ElementName");
+			return fail(c, CIM_ERR_ALREADY_EXISTS,
+			            "another system has that ElementName");
 	if ((rc = mgmt_vm_validate(c->m, copy)) < 0 || (rc = mgmt_store_save(c->m, copy)) < 0)
 		return fail_rc(c, rc);
 	*vm = *copy;
@@ -546,10 +584,11 @@ static void m_request_state(struct wbem_ctx *c, const struct cim_req *req)
 	uint64_t st;
 	struct mgmt_job *job;
 	if (req->target_is_class)
-		return fail(c, CIM_ERR_INVALID_PARAMETER, "RequestStateChange needs an instance path");
+		return fail(c, CIM_ERR_INVALID_PARAMETER,
+		            "RequestStateChange needs an instance path");
 	if (vm == NULL)
 		return fail(c, CIM_ERR_NOT_FOUND,
-			    arena_printf(c->ar, "no system %s", cim_path_text(c->ar, req->target)));
+		            arena_printf(c->ar, "no system %s", cim_path_text(c->ar, req->target)));
 	if (t == NULL || parse_u64(t, &st) < 0 || st > 65535)
 		return fail(c, CIM_ERR_INVALID_PARAMETER, "RequestedState (uint16) is required");
 	int rc = mgmt_job_state_change(c->m, vm, (unsigned)st, 0, &job);
@@ -571,11 +610,12 @@ void wbem_extrinsic(struct wbem_ctx *c, const struct cim_req *req)
 	const char *m = req->method;
 	if (cls == NULL)
 		return fail(c, CIM_ERR_INVALID_CLASS,
-			    arena_printf(c->ar, "class %s does not exist", req->target->classname));
+		            arena_printf(c->ar, "class %s does not exist", req->target->classname));
 	if (cim_method_find(cls, m) == NULL)
 		return fail(c, CIM_ERR_METHOD_NOT_FOUND,
-			    arena_printf(c->ar, "class %s has no method %s", cls->name, m));
-	if (!req->target_is_class && strcmp(cls->name, "VSTD_VirtualSystemManagementService") == 0 &&
+		            arena_printf(c->ar, "class %s has no method %s", cls->name, m));
+	if (!req->target_is_class &&
+	    strcmp(cls->name, "VSTD_VirtualSystemManagementService") == 0 &&
 	    prov_get(c->m, c->ar, req->target) == NULL)
 		return fail(c, CIM_ERR_NOT_FOUND, "no such service instance");
 	if (strcasecmp(m, "RequestStateChange") == 0)

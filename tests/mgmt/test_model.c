@@ -13,8 +13,12 @@
 #include "vstd/mgmt.h"
 #include "vtest.h"
 
-#define NS "<LOCALNAMESPACEPATH><NAMESPACE NAME=\"root\"/><NAMESPACE NAME=\"virtualization\"/></LOCALNAMESPACEPATH>"
-#define HEAD "<?xml version=\"1.0\"?><CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.0\"><MESSAGE ID=\"9\" PROTOCOLVERSION=\"1.0\"><SIMPLEREQ>"
+#define NS                                                                                         \
+	"<LOCALNAMESPACEPATH><NAMESPACE NAME=\"root\"/><NAMESPACE "                                \
+	"NAME=\"virtualization\"/></LOCALNAMESPACEPATH>"
+#define HEAD                                                                                       \
+	"<?xml version=\"1.0\"?><CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.0\"><MESSAGE ID=\"9\" "     \
+	"PROTOCOLVERSION=\"1.0\"><SIMPLEREQ>"
 #define TAIL "</SIMPLEREQ></MESSAGE></CIM>"
 
 static vstd_mgmt *open_dir(const char *name)
@@ -96,7 +100,8 @@ START_TEST(corrupt_definition_is_skipped)
 	s.memory = 1 << 20;
 	vt_ok(vstd_mgmt_define(m, &s, id));
 	vstd_mgmt_free(m);
-	snprintf(path, sizeof(path), "%s/systems/00000000-0000-4000-8000-000000000000.json", vt_path("st2"));
+	snprintf(path, sizeof(path), "%s/systems/00000000-0000-4000-8000-000000000000.json",
+	         vt_path("st2"));
 	vt_write_file(path, "{ not json", 10);
 	vstd_mgmt_opts o = VSTD_MGMT_OPTS_INIT;
 	o.state_dir = vt_path("st2");
@@ -112,17 +117,19 @@ START_TEST(handler_answers)
 	int status;
 	char *b;
 	const char *ok = HEAD "<IMETHODCALL NAME=\"EnumerateInstanceNames\">" NS
-			      "<IPARAMVALUE NAME=\"ClassName\"><CLASSNAME NAME=\"CIM_ResourcePool\"/></IPARAMVALUE>"
-			      "</IMETHODCALL>" TAIL;
+	                      "<IPARAMVALUE NAME=\"ClassName\"><CLASSNAME "
+	                      "NAME=\"CIM_ResourcePool\"/></IPARAMVALUE>"
+	                      "</IMETHODCALL>" TAIL;
 	b = handle(m, ok, strlen(ok), &status);
 	ck_assert_int_eq(status, 200);
 	ck_assert_ptr_nonnull(strstr(b, "vstd:pool/Memory"));
 	ck_assert_ptr_nonnull(strstr(b, "</CIM>"));
 	free(b);
 	/* xmllint agrees the answer is well-formed (when present) */
-	const char *bad_ns = HEAD "<IMETHODCALL NAME=\"EnumerateClassNames\"><LOCALNAMESPACEPATH>"
-				  "<NAMESPACE NAME=\"root\"/><NAMESPACE NAME=\"cimv2\"/></LOCALNAMESPACEPATH>"
-				  "</IMETHODCALL>" TAIL;
+	const char *bad_ns =
+	        HEAD "<IMETHODCALL NAME=\"EnumerateClassNames\"><LOCALNAMESPACEPATH>"
+	             "<NAMESPACE NAME=\"root\"/><NAMESPACE NAME=\"cimv2\"/></LOCALNAMESPACEPATH>"
+	             "</IMETHODCALL>" TAIL;
 	b = handle(m, bad_ns, strlen(bad_ns), &status);
 	ck_assert_ptr_nonnull(strstr(b, "CODE=\"3\""));
 	free(b);
@@ -130,23 +137,32 @@ START_TEST(handler_answers)
 	b = handle(m, unknown, strlen(unknown), &status);
 	ck_assert_ptr_nonnull(strstr(b, "CODE=\"7\""));
 	free(b);
-	const char *badmeth = HEAD "<METHODCALL NAME=\"Explode\"><LOCALCLASSPATH>" NS
-				   "<CLASSNAME NAME=\"VSTD_VirtualSystemManagementService\"/></LOCALCLASSPATH>"
-				   "</METHODCALL>" TAIL;
+	const char *badmeth =
+	        HEAD "<METHODCALL NAME=\"Explode\"><LOCALCLASSPATH>" NS
+	             "<CLASSNAME NAME=\"VSTD_VirtualSystemManagementService\"/></LOCALCLASSPATH>"
+	             "</METHODCALL>" TAIL;
 	b = handle(m, badmeth, strlen(badmeth), &status);
 	ck_assert_ptr_nonnull(strstr(b, "CODE=\"17\""));
 	free(b);
-const char *pre = HEAD "<METHODCALL NAME=\"DefineSystem\"><LOCALCLASSPATH>" NS
-				  "<CLASSNAME NAME=\"VSTD_VirtualSystemManagementService\"/></LOCALCLASSPATH>"
-				  "<PARAMVALUE NAME=\"SystemSettings\"><VALUE>&lt;INSTANCE CLASSNAME=\"VSTD_VirtualSystemSettingData\"&gt;"
-				  "&lt;PROPERTY NAME=\"ElementName\" TYPE=\"string\"&gt;&lt;VALUE&gt;x&lt;/VALUE&gt;&lt;/PROPERTY&gt;"
-				  "&lt;/INSTANCE&gt;</VALUE></PARAMVALUE><PARAMVALUE NAME=\"ResourceSettings\"><VALUE.ARRAY><VALUE>"
-				  "&lt;INSTANCE CLASSNAME=\"VSTD_ResourceAllocationSettingData\"&gt;&lt;PROPERTY NAME=\"ResourceType\" TYPE=\"uint16\"&gt;"
-				  "&lt;VALUE&gt;4&lt;/VALUE&gt;&lt;/PROPERTY&gt;&lt;PROPERTY NAME=\"VirtualQuantity\" TYPE=\"uint64\"&gt;"
-				  "&lt;VALUE&gt;";
-	const char *post = "&lt;/VALUE&gt;&lt;/PROPERTY&gt;&lt;PROPERTY NAME=\"AllocationUnits\" TYPE=\"string\"&gt;"
-				  "&lt;VALUE&gt;byte&lt;/VALUE&gt;&lt;/PROPERTY&gt;&lt;/INSTANCE&gt;</VALUE></VALUE.ARRAY></PARAMVALUE>"
-				  "</METHODCALL>" TAIL;
+	const char *pre = HEAD
+	        "<METHODCALL NAME=\"DefineSystem\"><LOCALCLASSPATH>" NS
+	        "<CLASSNAME NAME=\"VSTD_VirtualSystemManagementService\"/></LOCALCLASSPATH>"
+	        "<PARAMVALUE NAME=\"SystemSettings\"><VALUE>&lt;INSTANCE "
+	        "CLASSNAME=\"VSTD_VirtualSystemSettingData\"&gt;"
+	        "&lt;PROPERTY NAME=\"ElementName\" "
+	        "TYPE=\"string\"&gt;&lt;VALUE&gt;x&lt;/VALUE&gt;&lt;/PROPERTY&gt;"
+	        "&lt;/INSTANCE&gt;</VALUE></PARAMVALUE><PARAMVALUE "
+	        "NAME=\"ResourceSettings\"><VALUE.ARRAY><VALUE>"
+	        "&lt;INSTANCE CLASSNAME=\"VSTD_ResourceAllocationSettingData\"&gt;&lt;PROPERTY "
+	        "NAME=\"ResourceType\" TYPE=\"uint16\"&gt;"
+	        "&lt;VALUE&gt;4&lt;/VALUE&gt;&lt;/PROPERTY&gt;&lt;PROPERTY "
+	        "NAME=\"VirtualQuantity\" TYPE=\"uint64\"&gt;"
+	        "&lt;VALUE&gt;";
+	const char *post = "&lt;/VALUE&gt;&lt;/PROPERTY&gt;&lt;PROPERTY NAME=\"AllocationUnits\" "
+	                   "TYPE=\"string\"&gt;"
+	                   "&lt;VALUE&gt;byte&lt;/VALUE&gt;&lt;/PROPERTY&gt;&lt;/INSTANCE&gt;</"
+	                   "VALUE></VALUE.ARRAY></PARAMVALUE>"
+	                   "</METHODCALL>" TAIL;
 	char req[4096];
 	snprintf(req, sizeof(req), "%s%s%s", pre, "1000000000000", post);
 	b = handle(m, req, strlen(req), &status);

@@ -17,17 +17,18 @@ int vstd_cmd_cim(int argc, char **argv);
 int cim_client_main(int argc, char **argv);
 
 static const char usage_text[] =
-	"usage: vstd cim serve --listen ADDR:PORT --state-dir DIR --passwd FILE\n"
-	"                      [--tls-cert F --tls-key F | --insecure-http]\n"
-	"                      [--backend qemu|vmm] [--qemu BIN] [--accel tcg|kvm]\n"
-	"                      [--max-memory SIZE] [--threads N] [--timeout S]\n"
-	"       vstd cim passwd FILE USER      (password read from stdin)\n"
-	"       vstd cim ls|define|start|stop|shutdown|pause|reset|modify|destroy --server HOST:PORT\n"
-	"                --user USER [...]     (client; 'vstd cim ls --help')\n"
-	"\n"
-	"serve: a DSP0200 CIM-XML server (POST /cimom, namespace root/virtualization)\n"
-	"  for the DMTF System Virtualization profiles; HTTPS and loopback by default.\n"
-	"  Stops on SIGINT/SIGTERM.  Clients: wbemcli, pywbem, ...; see docs/mgmt.md.\n";
+        "usage: vstd cim serve --listen ADDR:PORT --state-dir DIR --passwd FILE\n"
+        "                      [--tls-cert F --tls-key F | --insecure-http]\n"
+        "                      [--backend qemu|vmm] [--qemu BIN] [--accel tcg|kvm]\n"
+        "                      [--max-memory SIZE] [--threads N] [--timeout S]\n"
+        "       vstd cim passwd FILE USER      (password read from stdin)\n"
+        "       vstd cim ls|define|start|stop|shutdown|pause|reset|modify|destroy --server "
+        "HOST:PORT\n"
+        "                --user USER [...]     (client; 'vstd cim ls --help')\n"
+        "\n"
+        "serve: a DSP0200 CIM-XML server (POST /cimom, namespace root/virtualization)\n"
+        "  for the DMTF System Virtualization profiles; HTTPS and loopback by default.\n"
+        "  Stops on SIGINT/SIGTERM.  Clients: wbemcli, pywbem, ...; see docs/mgmt.md.\n";
 
 static volatile sig_atomic_t stop_flag;
 
@@ -41,19 +42,25 @@ static void log_to_stderr(int level, const char *module, const char *message, vo
 {
 	(void)opaque;
 	fprintf(stderr, "vstd cim: %s%s: %s\n", level == VSTD_LOG_ERROR ? "error: " : "", module,
-		message);
+	        message);
 }
 
 static int cim_serve(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"listen", required_argument, NULL, 'l'}, {"state-dir", required_argument, NULL, 's'},
-		{"passwd", required_argument, NULL, 'p'}, {"tls-cert", required_argument, NULL, 'c'},
-		{"tls-key", required_argument, NULL, 'k'}, {"insecure-http", no_argument, NULL, 'i'},
-		{"backend", required_argument, NULL, 'b'}, {"qemu", required_argument, NULL, 'q'},
-		{"accel", required_argument, NULL, 'a'}, {"max-memory", required_argument, NULL, 'm'},
-		{"threads", required_argument, NULL, 't'}, {"timeout", required_argument, NULL, 'T'},
-		{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
+	                                     {"state-dir", required_argument, NULL, 's'},
+	                                     {"passwd", required_argument, NULL, 'p'},
+	                                     {"tls-cert", required_argument, NULL, 'c'},
+	                                     {"tls-key", required_argument, NULL, 'k'},
+	                                     {"insecure-http", no_argument, NULL, 'i'},
+	                                     {"backend", required_argument, NULL, 'b'},
+	                                     {"qemu", required_argument, NULL, 'q'},
+	                                     {"accel", required_argument, NULL, 'a'},
+	                                     {"max-memory", required_argument, NULL, 'm'},
+	                                     {"threads", required_argument, NULL, 't'},
+	                                     {"timeout", required_argument, NULL, 'T'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	vstd_mgmt_opts mo = VSTD_MGMT_OPTS_INIT;
 	vstd_cim_server_opts so = VSTD_CIM_SERVER_OPTS_INIT;
 	char addr[256] = "127.0.0.1";
@@ -66,7 +73,8 @@ static int cim_serve(int argc, char **argv)
 		case 'l': {
 			const char *colon = strrchr(optarg, ':');
 			if (colon == NULL || (size_t)(colon - optarg) >= sizeof(addr))
-				return cli_error(CLI_EXIT_USAGE, "--listen wants ADDR:PORT, got '%s'", optarg);
+				return cli_error(CLI_EXIT_USAGE,
+				                 "--listen wants ADDR:PORT, got '%s'", optarg);
 			size_t l = (size_t)(colon - optarg);
 			memcpy(addr, optarg, l);
 			addr[l] = 0;
@@ -109,7 +117,7 @@ static int cim_serve(int argc, char **argv)
 		return cli_error(CLI_EXIT_USAGE, "--state-dir and --passwd are required");
 	if (!so.insecure_http && (so.tls_cert_file == NULL || so.tls_key_file == NULL))
 		return cli_error(CLI_EXIT_USAGE, "HTTPS needs --tls-cert and --tls-key (or "
-				 "--insecure-http for plain HTTP)");
+		                                 "--insecure-http for plain HTTP)");
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n > 0) {
 		self[n] = 0;
@@ -120,7 +128,8 @@ static int cim_serve(int argc, char **argv)
 	vstd_mgmt *m;
 	int rc = vstd_mgmt_open(&m, &mo);
 	if (rc == VSTD_ECORRUPT)
-		fprintf(stderr, "vstd cim: warning: some definitions were not loaded (see above)\n");
+		fprintf(stderr,
+		        "vstd cim: warning: some definitions were not loaded (see above)\n");
 	else if (rc < 0)
 		return cli_lib_error(CLI_EXIT_ERROR, NULL);
 	vstd_cim_server *srv;
@@ -135,9 +144,10 @@ static int cim_serve(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	fprintf(stderr, "vstd cim: serving %s://%s:%u/root/virtualization (%zu systems, backend %s)\n",
-		so.insecure_http ? "http" : "https", addr, vstd_cim_server_port(srv),
-		vstd_mgmt_count(m), mo.backend ? mo.backend : "qemu");
+	fprintf(stderr,
+	        "vstd cim: serving %s://%s:%u/root/virtualization (%zu systems, backend %s)\n",
+	        so.insecure_http ? "http" : "https", addr, vstd_cim_server_port(srv),
+	        vstd_mgmt_count(m), mo.backend ? mo.backend : "qemu");
 	while (!stop_flag)
 		pause();
 	vstd_cim_server_stop(srv);
@@ -151,7 +161,8 @@ static int cim_passwd(int argc, char **argv)
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
 		return cli_usage(usage_text);
 	if (argc != 3)
-		return cli_error(CLI_EXIT_USAGE, "usage: vstd cim passwd FILE USER (password on stdin)");
+		return cli_error(CLI_EXIT_USAGE,
+		                 "usage: vstd cim passwd FILE USER (password on stdin)");
 	if (fgets(pw, sizeof(pw), stdin) == NULL)
 		return cli_error(CLI_EXIT_USAGE, "no password on standard input");
 	pw[strcspn(pw, "\r\n")] = 0;
@@ -166,7 +177,8 @@ static int cim_passwd(int argc, char **argv)
 int vstd_cmd_cim(int argc, char **argv)
 {
 	if (argc < 2)
-		return cli_error(CLI_EXIT_USAGE, "a subcommand is needed (serve, passwd; see --help)");
+		return cli_error(CLI_EXIT_USAGE,
+		                 "a subcommand is needed (serve, passwd; see --help)");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
 		return cli_usage(usage_text);
 	if (strcmp(argv[1], "serve") == 0)

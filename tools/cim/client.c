@@ -15,15 +15,15 @@
 int cim_client_main(int argc, char **argv);
 
 static const char client_usage[] =
-	"usage: vstd cim <command> --server HOST:PORT --user USER [--insecure-http]\n"
-	"                [--no-verify | --cacert FILE] [--output=human|json] ...\n"
-	"  ls                          list virtual systems\n"
-	"  define FILE.ovf             define a system from an OVF descriptor\n"
-	"  start|stop|shutdown|pause|reset ID\n"
-	"                              RequestStateChange 2|3|4|9|11, waits for the job\n"
-	"  modify ID [--name N] [--memory MiB] [--cpus N]\n"
-	"  destroy ID\n"
-	"The password comes from the environment variable VSTD_CIM_PASSWORD.\n";
+        "usage: vstd cim <command> --server HOST:PORT --user USER [--insecure-http]\n"
+        "                [--no-verify | --cacert FILE] [--output=human|json] ...\n"
+        "  ls                          list virtual systems\n"
+        "  define FILE.ovf             define a system from an OVF descriptor\n"
+        "  start|stop|shutdown|pause|reset ID\n"
+        "                              RequestStateChange 2|3|4|9|11, waits for the job\n"
+        "  modify ID [--name N] [--memory MiB] [--cpus N]\n"
+        "  destroy ID\n"
+        "The password comes from the environment variable VSTD_CIM_PASSWORD.\n";
 
 static const char *state_name(unsigned s)
 {
@@ -39,13 +39,17 @@ static const char *state_name(unsigned s)
 
 int cim_client_main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"server", required_argument, NULL, 's'}, {"user", required_argument, NULL, 'u'},
-		{"insecure-http", no_argument, NULL, 'i'}, {"no-verify", no_argument, NULL, 'k'},
-		{"cacert", required_argument, NULL, 'c'}, {"output", required_argument, NULL, 'o'},
-		{"name", required_argument, NULL, 'n'}, {"memory", required_argument, NULL, 'm'},
-		{"cpus", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"server", required_argument, NULL, 's'},
+	                                     {"user", required_argument, NULL, 'u'},
+	                                     {"insecure-http", no_argument, NULL, 'i'},
+	                                     {"no-verify", no_argument, NULL, 'k'},
+	                                     {"cacert", required_argument, NULL, 'c'},
+	                                     {"output", required_argument, NULL, 'o'},
+	                                     {"name", required_argument, NULL, 'n'},
+	                                     {"memory", required_argument, NULL, 'm'},
+	                                     {"cpus", required_argument, NULL, 'p'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	vstd_cim_client_opts co = VSTD_CIM_CLIENT_OPTS_INIT;
 	enum cli_output out = CLI_OUTPUT_HUMAN;
 	const char *cmd = argv[0], *name = NULL;
@@ -105,15 +109,22 @@ int cim_client_main(int argc, char **argv)
 				j = json_object_new_array();
 				for (size_t i = 0; i < n; i++) {
 					json_object *o = json_object_new_object();
-					json_object_object_add(o, "id", json_object_new_string(l[i].id));
-					json_object_object_add(o, "name", json_object_new_string(l[i].name));
-					json_object_object_add(o, "enabled_state", json_object_new_int((int)l[i].enabled_state));
-					json_object_object_add(o, "state", json_object_new_string(state_name(l[i].enabled_state)));
+					json_object_object_add(o, "id",
+					                       json_object_new_string(l[i].id));
+					json_object_object_add(o, "name",
+					                       json_object_new_string(l[i].name));
+					json_object_object_add(
+					        o, "enabled_state",
+					        json_object_new_int((int)l[i].enabled_state));
+					json_object_object_add(o, "state",
+					                       json_object_new_string(state_name(
+					                               l[i].enabled_state)));
 					json_object_array_add(j, o);
 				}
 			} else {
 				for (size_t i = 0; i < n; i++)
-					printf("%s  %-14s %s\n", l[i].id, state_name(l[i].enabled_state), l[i].name);
+					printf("%s  %-14s %s\n", l[i].id,
+					       state_name(l[i].enabled_state), l[i].name);
 			}
 			vstd_cim_client_free_buffer(l);
 		}
@@ -145,11 +156,11 @@ int cim_client_main(int argc, char **argv)
 		rc = vstd_cim_client_modify(cl, arg, name, mem, (unsigned)cpus);
 	} else {
 		unsigned st = strcmp(cmd, "start") == 0      ? 2
-			      : strcmp(cmd, "stop") == 0     ? 3
-			      : strcmp(cmd, "shutdown") == 0 ? 4
-			      : strcmp(cmd, "pause") == 0    ? 9
-			      : strcmp(cmd, "reset") == 0    ? 11
-							     : 0;
+		              : strcmp(cmd, "stop") == 0     ? 3
+		              : strcmp(cmd, "shutdown") == 0 ? 4
+		              : strcmp(cmd, "pause") == 0    ? 9
+		              : strcmp(cmd, "reset") == 0    ? 11
+		                                             : 0;
 		if (st == 0) {
 			vstd_cim_client_close(cl);
 			return cli_error(CLI_EXIT_USAGE, "unknown command '%s'", cmd);

@@ -144,7 +144,7 @@ int mgmt_proc_wait_gone(pid_t pid, unsigned timeout_ms)
 			return 0;
 		if (waited >= timeout_ms)
 			return vstd_err(VSTD_EBUSY, "mgmt: process %ld did not exit within %u ms",
-					(long)pid, timeout_ms);
+			                (long)pid, timeout_ms);
 		nanosleep(&ts, NULL);
 	}
 }

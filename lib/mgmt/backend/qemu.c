@@ -29,8 +29,8 @@ static int qemu_check(vstd_mgmt *m)
 	const char *bin = m->qemu_binary;
 	if (strchr(bin, '/'))
 		return access(bin, X_OK) == 0
-			       ? 0
-			       : vstd_err(VSTD_ENOTSUP, "qemu: %s is not an executable", bin);
+		               ? 0
+		               : vstd_err(VSTD_ENOTSUP, "qemu: %s is not an executable", bin);
 	const char *env = getenv("PATH");
 	if (env == NULL)
 		env = "/usr/bin:/bin";
@@ -57,7 +57,8 @@ static int qemu_status(vstd_mgmt *m, struct mgmt_vm *vm, int *state)
 		*state = VSTD_MGMT_ENABLED; /* alive but not answering: still running */
 		return 0;
 	}
-	const char *s = json_object_object_get_ex(r, "status", &st) ? json_object_get_string(st) : "";
+	const char *s =
+	        json_object_object_get_ex(r, "status", &st) ? json_object_get_string(st) : "";
 	if (strcmp(s, "paused") == 0 || strcmp(s, "suspended") == 0)
 		*state = VSTD_MGMT_QUIESCE;
 	else if (strcmp(s, "shutdown") == 0)
@@ -75,7 +76,7 @@ static int qemu_start(vstd_mgmt *m, struct mgmt_vm *vm)
 	int n = 0, rc;
 	char logp[4096];
 	unsigned disk = 0, nic = 0;
-#define ARG(...)                                                                                  \
+#define ARG(...)                                                                                   \
 	do {                                                                                       \
 		snprintf(bufs[n], sizeof(bufs[n]), __VA_ARGS__);                                   \
 		argv[n] = bufs[n];                                                                 \
@@ -83,7 +84,8 @@ static int qemu_start(vstd_mgmt *m, struct mgmt_vm *vm)
 	} while (0)
 	if (snprintf(vm->sock, sizeof(vm->sock), "%s/systems/%.8s.qmp", m->state_dir, vm->uuid) >=
 	    (int)sizeof(vm->sock))
-		return vstd_err(VSTD_ELIMIT, "qemu: state directory path too long for a unix socket");
+		return vstd_err(VSTD_ELIMIT,
+		                "qemu: state directory path too long for a unix socket");
 	unlink(vm->sock);
 	snprintf(logp, sizeof(logp), "%s/systems/%s.log", m->state_dir, vm->uuid);
 	ARG("%s", m->qemu_binary);
@@ -118,7 +120,7 @@ static int qemu_start(vstd_mgmt *m, struct mgmt_vm *vm)
 			ARG("-drive");
 			if (strchr(r->host_resource, ','))
 				return vstd_err(VSTD_EINVAL, "qemu: disk path %s contains a comma",
-						r->host_resource);
+				                r->host_resource);
 			if (r->subtype[0])
 				ARG("file=%s,if=virtio,format=%s,index=%u", r->host_resource,
 				    r->subtype, disk++);
@@ -164,7 +166,8 @@ static int qemu_start(vstd_mgmt *m, struct mgmt_vm *vm)
 						*p = ' ';
 			}
 			vm->pid = 0;
-			return vstd_err(VSTD_EIO, "qemu: %s exited at start: %s", m->qemu_binary, tail);
+			return vstd_err(VSTD_EIO, "qemu: %s exited at start: %s", m->qemu_binary,
+			                tail);
 		}
 		nanosleep(&ts, NULL);
 	}
@@ -208,7 +211,7 @@ static int qemu_shutdown(vstd_mgmt *m, struct mgmt_vm *vm, unsigned timeout_ms)
 		return 0;
 	}
 	vstd_info("qemu", "system %s ignored the power button for %u ms: powering off", vm->name,
-		  timeout_ms);
+	          timeout_ms);
 	return qemu_poweroff(m, vm);
 }
 
@@ -231,6 +234,6 @@ static int qemu_reset(vstd_mgmt *m, struct mgmt_vm *vm)
 }
 
 const struct mgmt_backend mgmt_backend_qemu = {
-	"qemu",      "vstd-qemu",   qemu_check, qemu_start, qemu_poweroff, qemu_shutdown,
-	qemu_pause,  qemu_resume,   qemu_reset, qemu_status,
+        "qemu",        "vstd-qemu", qemu_check,  qemu_start, qemu_poweroff,
+        qemu_shutdown, qemu_pause,  qemu_resume, qemu_reset, qemu_status,
 };

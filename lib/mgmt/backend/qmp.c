@@ -32,7 +32,8 @@ static long ms_left(const struct qmp_conn *c)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (c->deadline.tv_sec - now.tv_sec) * 1000 + (c->deadline.tv_nsec - now.tv_nsec) / 1000000;
+	return (c->deadline.tv_sec - now.tv_sec) * 1000 +
+	       (c->deadline.tv_nsec - now.tv_nsec) / 1000000;
 }
 
 static int qmp_connect(struct qmp_conn *c, const char *sock, unsigned timeout_ms)
@@ -76,13 +77,13 @@ static int qmp_read(struct qmp_conn *c, json_object **obj)
 			memmove(c->buf, c->buf + used, c->len - used);
 			c->len -= used;
 			if (*obj == NULL)
-				return vstd_err(VSTD_ECORRUPT, "qmp: %s sent a line that is not JSON",
-						c->sock);
+				return vstd_err(VSTD_ECORRUPT,
+				                "qmp: %s sent a line that is not JSON", c->sock);
 			return 0;
 		}
 		if (c->len >= sizeof(c->buf) - 1)
 			return vstd_err(VSTD_ELIMIT, "qmp: %s sent a line longer than %zu bytes",
-					c->sock, sizeof(c->buf));
+			                c->sock, sizeof(c->buf));
 		long left = ms_left(c);
 		if (left <= 0)
 			return vstd_err(VSTD_EBUSY, "qmp: %s did not answer in time", c->sock);
@@ -134,7 +135,7 @@ static int qmp_reply(struct qmp_conn *c, const char *cmd, json_object **ret)
 			json_object *d = NULL;
 			json_object_object_get_ex(v, "desc", &d);
 			rc = vstd_err(VSTD_EIO, "qmp: %s failed: %s", cmd,
-				      d ? json_object_get_string(d) : "error");
+			              d ? json_object_get_string(d) : "error");
 			json_object_put(o);
 			return rc;
 		}
@@ -143,7 +144,7 @@ static int qmp_reply(struct qmp_conn *c, const char *cmd, json_object **ret)
 }
 
 int qmp_command(const char *sock, const char *cmd, json_object *args, json_object **reply,
-		unsigned timeout_ms)
+                unsigned timeout_ms)
 {
 	struct qmp_conn *c = vstd_calloc(1, sizeof(*c));
 	int rc;

@@ -12,7 +12,7 @@ struct json_object;
 /* Connect, negotiate, run one command (args may be NULL), disconnect.
  * *reply (if not NULL) gets the "return" value (caller puts it). */
 int qmp_command(const char *sock, const char *cmd, struct json_object *args,
-		struct json_object **reply, unsigned timeout_ms);
+                struct json_object **reply, unsigned timeout_ms);
 /* 0 when something accepts connections on sock. */
 int qmp_ping(const char *sock);
 

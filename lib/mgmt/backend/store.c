@@ -95,7 +95,8 @@ int mgmt_store_save(vstd_mgmt *m, const struct mgmt_vm *vm)
 		json_object_object_add(e, "id", json_object_new_string(r->id));
 		json_object_object_add(e, "type", json_object_new_int(r->type));
 		json_object_object_add(e, "quantity", json_object_new_uint64(r->quantity));
-		json_object_object_add(e, "host_resource", json_object_new_string(r->host_resource));
+		json_object_object_add(e, "host_resource",
+		                       json_object_new_string(r->host_resource));
 		json_object_object_add(e, "address", json_object_new_string(r->address));
 		json_object_object_add(e, "subtype", json_object_new_string(r->subtype));
 		json_object_object_add(e, "connection", json_object_new_string(r->connection));
@@ -113,7 +114,7 @@ int mgmt_store_save(vstd_mgmt *m, const struct mgmt_vm *vm)
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
 	sys_path(m, vm->uuid, path, sizeof(path));
 	rc = text ? mgmt_write_atomic(path, text, strlen(text), 0600)
-		  : vstd_err(VSTD_ENOMEM, "mgmt: out of memory saving %s", vm->uuid);
+	          : vstd_err(VSTD_ENOMEM, "mgmt: out of memory saving %s", vm->uuid);
 	json_object_put(o);
 	return rc;
 }
@@ -189,7 +190,7 @@ static int load_one(vstd_mgmt *m, const char *path)
 		size_t k = json_object_array_length(res);
 		if (k > MGMT_MAX_RES) {
 			rc = vstd_err(VSTD_ECORRUPT, "mgmt: %s has %zu resources (limit %d)", path,
-				      k, MGMT_MAX_RES);
+			              k, MGMT_MAX_RES);
 			goto out;
 		}
 		for (size_t i = 0; i < k; i++) {
@@ -199,15 +200,17 @@ static int load_one(vstd_mgmt *m, const char *path)
 			if (t <= 0 || t > 65535 ||
 			    mgmt_copy(r->id, sizeof(r->id), jstr(e, "id"), "id") < 0 ||
 			    mgmt_copy(r->host_resource, sizeof(r->host_resource),
-				      jstr(e, "host_resource"), "host resource") < 0 ||
-			    mgmt_copy(r->address, sizeof(r->address), jstr(e, "address"), "address") < 0 ||
-			    mgmt_copy(r->subtype, sizeof(r->subtype), jstr(e, "subtype"), "subtype") < 0 ||
+			              jstr(e, "host_resource"), "host resource") < 0 ||
+			    mgmt_copy(r->address, sizeof(r->address), jstr(e, "address"),
+			              "address") < 0 ||
+			    mgmt_copy(r->subtype, sizeof(r->subtype), jstr(e, "subtype"),
+			              "subtype") < 0 ||
 			    mgmt_copy(r->connection, sizeof(r->connection), jstr(e, "connection"),
-				      "connection") < 0 ||
+			              "connection") < 0 ||
 			    mgmt_copy(r->element_name, sizeof(r->element_name),
-				      jstr(e, "element_name"), "element name") < 0) {
+			              jstr(e, "element_name"), "element name") < 0) {
 				rc = vstd_err(VSTD_ECORRUPT, "mgmt: %s: resource %zu is malformed",
-					      path, i);
+				              path, i);
 				goto out;
 			}
 			r->type = (uint16_t)t;

@@ -27,7 +27,8 @@
 static int vmm_check(vstd_mgmt *m)
 {
 	if (m->vmm_program == NULL)
-		return vstd_err(VSTD_ENOTSUP, "vmm: no vstd program configured for the vmm backend");
+		return vstd_err(VSTD_ENOTSUP,
+		                "vmm: no vstd program configured for the vmm backend");
 	pid_t pid = fork();
 	if (pid < 0)
 		return vstd_err_errno(VSTD_EIO, errno, "vmm: fork");
@@ -46,11 +47,12 @@ static int vmm_check(vstd_mgmt *m)
 		;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		return vstd_err(VSTD_ENOTSUP,
-				"vmm: the vmm command is not part of this build of %s (`vstd vmm "
-				"--help` exits %d); use the qemu backend",
-				m->vmm_program, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		                "vmm: the vmm command is not part of this build of %s (`vstd vmm "
+		                "--help` exits %d); use the qemu backend",
+		                m->vmm_program, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 	if (access("/dev/kvm", R_OK | W_OK) < 0)
-		return vstd_err(VSTD_ENOTSUP, "vmm: /dev/kvm is not usable here (%s)", strerror(errno));
+		return vstd_err(VSTD_ENOTSUP, "vmm: /dev/kvm is not usable here (%s)",
+		                strerror(errno));
 	return 0;
 }
 
@@ -68,7 +70,7 @@ static int vmm_start(vstd_mgmt *m, struct mgmt_vm *vm)
 	char bufs[MAX_ARGS][600];
 	char logp[4096];
 	int n = 0, rc;
-#define ARG(...)                                                                                  \
+#define ARG(...)                                                                                   \
 	do {                                                                                       \
 		snprintf(bufs[n], sizeof(bufs[n]), __VA_ARGS__);                                   \
 		argv[n] = bufs[n];                                                                 \
@@ -114,7 +116,7 @@ static int vmm_start(vstd_mgmt *m, struct mgmt_vm *vm)
 	if (!mgmt_proc_alive(pid, vm->uuid)) {
 		vm->pid = 0;
 		return vstd_err(VSTD_EIO, "vmm: `vstd vmm run` for %s exited at once (see %s)",
-				vm->name, logp);
+		                vm->name, logp);
 	}
 	return 0;
 }
@@ -168,6 +170,6 @@ static int vmm_reset(vstd_mgmt *m, struct mgmt_vm *vm)
 }
 
 const struct mgmt_backend mgmt_backend_vmm = {
-	"vmm",     "vstd-vmm",  vmm_check, vmm_start, vmm_poweroff, vmm_shutdown,
-	vmm_pause, vmm_resume,  vmm_reset, vmm_status,
+        "vmm",        "vstd-vmm", vmm_check,  vmm_start, vmm_poweroff,
+        vmm_shutdown, vmm_pause,  vmm_resume, vmm_reset, vmm_status,
 };

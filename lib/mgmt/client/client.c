@@ -63,7 +63,8 @@ int vstd_cim_client_open(vstd_cim_client **out, const vstd_cim_client_opts *o)
 	if (o->user) {
 		char cred[600];
 		unsigned char b64[820];
-		int n = snprintf(cred, sizeof(cred), "%s:%s", o->user, o->password ? o->password : "");
+		int n = snprintf(cred, sizeof(cred), "%s:%s", o->user,
+		                 o->password ? o->password : "");
 		if (n < 0 || (size_t)n >= sizeof(cred)) {
 			vstd_cim_client_close(c);
 			return vstd_err(VSTD_EINVAL, "cim client: credentials too long");
@@ -113,7 +114,7 @@ static int wait_fd(vstd_cim_client *c, short ev)
 		;
 	if (r <= 0)
 		return vstd_err(VSTD_EIO, "cim client: %s:%u did not answer within %u ms", c->host,
-				c->port, c->timeout_ms);
+		                c->port, c->timeout_ms);
 	return 0;
 }
 
@@ -126,7 +127,8 @@ static int do_connect(vstd_cim_client *c)
 	snprintf(port, sizeof(port), "%u", c->port);
 	int e = getaddrinfo(c->host, port, &hints, &res);
 	if (e != 0)
-		return vstd_err(VSTD_EIO, "cim client: cannot resolve %s: %s", c->host, gai_strerror(e));
+		return vstd_err(VSTD_EIO, "cim client: cannot resolve %s: %s", c->host,
+		                gai_strerror(e));
 	int rc = VSTD_EIO;
 	for (struct addrinfo *a = res; a; a = a->ai_next) {
 		c->fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
@@ -141,8 +143,8 @@ static int do_connect(vstd_cim_client *c)
 	}
 	freeaddrinfo(res);
 	if (rc < 0)
-		return vstd_err_errno(VSTD_EIO, errno, "cim client: cannot connect to %s:%u", c->host,
-				      c->port);
+		return vstd_err_errno(VSTD_EIO, errno, "cim client: cannot connect to %s:%u",
+		                      c->host, c->port);
 	int one = 1;
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	struct timeval tv = {c->timeout_ms / 1000, (c->timeout_ms % 1000) * 1000};
@@ -160,8 +162,9 @@ static int do_connect(vstd_cim_client *c)
 		} else {
 			SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
 			if ((c->ca_file ? SSL_CTX_load_verify_locations(c->ctx, c->ca_file, NULL)
-					: SSL_CTX_set_default_verify_paths(c->ctx)) != 1)
-				return vstd_err(VSTD_EIO, "cim client: cannot load CA certificates");
+			                : SSL_CTX_set_default_verify_paths(c->ctx)) != 1)
+				return vstd_err(VSTD_EIO,
+				                "cim client: cannot load CA certificates");
 		}
 	}
 	c->ssl = SSL_new(c->ctx);
@@ -171,7 +174,8 @@ static int do_connect(vstd_cim_client *c)
 	if (!c->no_verify) {
 		/* an IP literal is checked against the certificate's IP addresses */
 		unsigned char ipbuf[16];
-		if (inet_pton(AF_INET, c->host, ipbuf) == 1 || inet_pton(AF_INET6, c->host, ipbuf) == 1)
+		if (inet_pton(AF_INET, c->host, ipbuf) == 1 ||
+		    inet_pton(AF_INET6, c->host, ipbuf) == 1)
 			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), c->host);
 		else
 			SSL_set1_host(c->ssl, c->host);
@@ -180,8 +184,8 @@ static int do_connect(vstd_cim_client *c)
 		unsigned long err = ERR_get_error();
 		char msg[256];
 		ERR_error_string_n(err, msg, sizeof(msg));
-		return vstd_err(VSTD_EIO, "cim client: TLS handshake with %s:%u failed: %s", c->host,
-				c->port, msg);
+		return vstd_err(VSTD_EIO, "cim client: TLS handshake with %s:%u failed: %s",
+		                c->host, c->port, msg);
 	}
 	return 0;
 }
@@ -231,7 +235,7 @@ static ssize_t io_fill(vstd_cim_client *c)
 }
 
 static int roundtrip(vstd_cim_client *c, const char *head, size_t hlen, const char *body,
-		     size_t len, int *status, char **resp, size_t *resp_len, int *retry)
+                     size_t len, int *status, char **resp, size_t *resp_len, int *retry)
 {
 	sbuf h;
 	*retry = 0;
@@ -262,7 +266,7 @@ static int roundtrip(vstd_cim_client *c, const char *head, size_t hlen, const ch
 				*retry = got == 0 && r == 0;
 				sbuf_free(&h);
 				return vstd_err(VSTD_EIO, "cim client: %s:%u closed the connection",
-						c->host, c->port);
+				                c->host, c->port);
 			}
 		}
 		char ch = c->buf[c->bpos++];
@@ -282,7 +286,8 @@ static int roundtrip(vstd_cim_client *c, const char *head, size_t hlen, const ch
 	}
 	long long clen = -1;
 	int close_after = 0;
-	for (char *line = strstr(h.data, "\r\n"); line && line[2]; line = strstr(line + 2, "\r\n")) {
+	for (char *line = strstr(h.data, "\r\n"); line && line[2];
+	     line = strstr(line + 2, "\r\n")) {
 		char *l = line + 2;
 		if (strncasecmp(l, "Content-Length:", 15) == 0)
 			clen = atoll(l + 15);
@@ -291,7 +296,8 @@ static int roundtrip(vstd_cim_client *c, const char *head, size_t hlen, const ch
 	}
 	sbuf_free(&h);
 	if (clen > (long long)MAX_BODY)
-		return vstd_err(VSTD_ELIMIT, "cim client: response of %lld bytes (limit 64 MiB)", clen);
+		return vstd_err(VSTD_ELIMIT, "cim client: response of %lld bytes (limit 64 MiB)",
+		                clen);
 	sbuf b;
 	sbuf_init(&b, MAX_BODY);
 	while (clen < 0 || b.len < (size_t)clen) {
@@ -324,17 +330,18 @@ static int roundtrip(vstd_cim_client *c, const char *head, size_t hlen, const ch
 }
 
 int vstd_cim_client_call(vstd_cim_client *c, const char *cim_method, const char *cim_object,
-			 const char *body, size_t len, int *http_status, char **resp, size_t *resp_len)
+                         const char *body, size_t len, int *http_status, char **resp,
+                         size_t *resp_len)
 {
 	sbuf h;
 	int rc, retry;
 	sbuf_init(&h, 0);
 	sbuf_printf(&h,
-		    "POST /cimom HTTP/1.1\r\nHost: %s:%u\r\n"
-		    "Content-Type: application/xml; charset=\"utf-8\"\r\n"
-		    "Content-Length: %zu\r\nCIMProtocolVersion: 1.0\r\nCIMOperation: MethodCall\r\n"
-		    "CIMMethod: %s\r\nCIMObject: %s\r\n",
-		    c->host, c->port, len, cim_method, cim_object);
+	            "POST /cimom HTTP/1.1\r\nHost: %s:%u\r\n"
+	            "Content-Type: application/xml; charset=\"utf-8\"\r\n"
+	            "Content-Length: %zu\r\nCIMProtocolVersion: 1.0\r\nCIMOperation: MethodCall\r\n"
+	            "CIMMethod: %s\r\nCIMObject: %s\r\n",
+	            c->host, c->port, len, cim_method, cim_object);
 	if (c->auth)
 		sbuf_printf(&h, "Authorization: %s\r\n", c->auth);
 	sbuf_puts(&h, "\r\n");

@@ -17,10 +17,16 @@
 #include "mgmt/client/client.h"
 #include "mgmt/util/util.h"
 
-#define NS "<LOCALNAMESPACEPATH><NAMESPACE NAME=\"root\"/><NAMESPACE NAME=\"virtualization\"/></LOCALNAMESPACEPATH>"
-#define HEAD "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.0\"><MESSAGE ID=\"1\" PROTOCOLVERSION=\"1.0\"><SIMPLEREQ>"
+#define NS                                                                                         \
+	"<LOCALNAMESPACEPATH><NAMESPACE NAME=\"root\"/><NAMESPACE "                                \
+	"NAME=\"virtualization\"/></LOCALNAMESPACEPATH>"
+#define HEAD                                                                                       \
+	"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<CIM CIMVERSION=\"2.0\" "                     \
+	"DTDVERSION=\"2.0\"><MESSAGE ID=\"1\" PROTOCOLVERSION=\"1.0\"><SIMPLEREQ>"
 #define TAIL "</SIMPLEREQ></MESSAGE></CIM>\n"
-#define VSMS_PATH "<LOCALCLASSPATH>" NS "<CLASSNAME NAME=\"VSTD_VirtualSystemManagementService\"/></LOCALCLASSPATH>"
+#define VSMS_PATH                                                                                  \
+	"<LOCALCLASSPATH>" NS                                                                      \
+	"<CLASSNAME NAME=\"VSTD_VirtualSystemManagementService\"/></LOCALCLASSPATH>"
 
 static int is(xmlNode *n, const char *name)
 {
@@ -50,9 +56,13 @@ static int code_from_cim(int cim)
 {
 	switch (cim) {
 	case 6: return VSTD_ENOENT;
-	case 4: case 5: case 13: return VSTD_EINVAL;
+	case 4:
+	case 5:
+	case 13: return VSTD_EINVAL;
 	case 11: return VSTD_EEXIST;
-	case 7: case 16: case 17: return VSTD_ENOTSUP;
+	case 7:
+	case 16:
+	case 17: return VSTD_ENOTSUP;
 	case 2: return VSTD_EPERM;
 	default: return VSTD_ERROR;
 	}
@@ -60,7 +70,7 @@ static int code_from_cim(int cim)
 
 /* Send, parse; *doc owned by the caller on success (CIM ERROR -> error code). */
 static int call(vstd_cim_client *c, const char *method, const char *object, const char *body,
-		xmlDoc **doc)
+                xmlDoc **doc)
 {
 	int status;
 	char *resp;
@@ -81,14 +91,15 @@ static int call(vstd_cim_client *c, const char *method, const char *object, cons
 		return vstd_err(VSTD_ECORRUPT, "cim client: unacceptable response");
 	}
 	*doc = xmlReadMemory(resp, (int)len, "response", NULL,
-			     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	                     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	vstd_free(resp);
 	if (*doc == NULL)
 		return vstd_err(VSTD_ECORRUPT, "cim client: the response is not XML");
 	xmlNode *err = find(xmlDocGetRootElement(*doc), "ERROR", 0);
 	if (err) {
 		const char *code = attr(err, "CODE"), *desc = attr(err, "DESCRIPTION");
-		rc = vstd_err(code_from_cim(code ? atoi(code) : 1), "%s", desc ? desc : "CIM error");
+		rc = vstd_err(code_from_cim(code ? atoi(code) : 1), "%s",
+		              desc ? desc : "CIM error");
 		xmlFreeDoc(*doc);
 		*doc = NULL;
 		return rc;
@@ -110,7 +121,8 @@ static unsigned return_value(xmlDoc *doc)
 static int key_value(xmlNode *n, const char *key, char *out, size_t cap)
 {
 	for (xmlNode *kb = n; kb; kb = kb->next) {
-		if (is(kb, "KEYBINDING") && attr(kb, "NAME") && strcasecmp(attr(kb, "NAME"), key) == 0) {
+		if (is(kb, "KEYBINDING") && attr(kb, "NAME") &&
+		    strcasecmp(attr(kb, "NAME"), key) == 0) {
 			xmlNode *kv = find(kb->children, "KEYVALUE", 0);
 			xmlChar *t = kv ? xmlNodeGetContent(kv) : NULL;
 			int ok = t && strlen((const char *)t) < cap;
@@ -144,10 +156,11 @@ int vstd_cim_client_systems(vstd_cim_client *c, vstd_cim_system_info **list, siz
 	*list = NULL;
 	*n = 0;
 	int rc = call(c, "EnumerateInstances", "root%2Fvirtualization",
-		      HEAD "<IMETHODCALL NAME=\"EnumerateInstances\">" NS
-			   "<IPARAMVALUE NAME=\"ClassName\"><CLASSNAME NAME=\"VSTD_ComputerSystem\"/>"
-			   "</IPARAMVALUE></IMETHODCALL>" TAIL,
-		      &doc);
+	              HEAD
+	              "<IMETHODCALL NAME=\"EnumerateInstances\">" NS
+	              "<IPARAMVALUE NAME=\"ClassName\"><CLASSNAME NAME=\"VSTD_ComputerSystem\"/>"
+	              "</IPARAMVALUE></IMETHODCALL>" TAIL,
+	              &doc);
 	if (rc < 0)
 		return rc;
 	xmlNode *ret = find(xmlDocGetRootElement(doc), "IRETURNVALUE", 0);
@@ -165,7 +178,8 @@ int vstd_cim_client_systems(vstd_cim_client *c, vstd_cim_system_info **list, siz
 	}
 	size_t j = 0;
 	for (xmlNode *i = ret ? ret->children : NULL; i; i = i->next) {
-		xmlNode *inst = is(i, "VALUE.NAMEDINSTANCE") ? find(i->children, "INSTANCE", 0) : NULL;
+		xmlNode *inst =
+		        is(i, "VALUE.NAMEDINSTANCE") ? find(i->children, "INSTANCE", 0) : NULL;
 		if (inst == NULL)
 			continue;
 		char t[32];
@@ -187,12 +201,14 @@ static int method(vstd_cim_client *c, const char *name, const char *params, xmlD
 {
 	sbuf b;
 	sbuf_init(&b, 0);
-	sbuf_printf(&b, HEAD "<METHODCALL NAME=\"%s\">" VSMS_PATH "%s</METHODCALL>" TAIL, name, params);
+	sbuf_printf(&b, HEAD "<METHODCALL NAME=\"%s\">" VSMS_PATH "%s</METHODCALL>" TAIL, name,
+	            params);
 	if (b.failed) {
 		sbuf_free(&b);
 		return VSTD_ENOMEM;
 	}
-	int rc = call(c, name, "root%2Fvirtualization%3AVSTD_VirtualSystemManagementService", b.data, doc);
+	int rc = call(c, name, "root%2Fvirtualization%3AVSTD_VirtualSystemManagementService",
+	              b.data, doc);
 	sbuf_free(&b);
 	if (rc == 0 && return_value(*doc) != 0 && return_value(*doc) != 4096) {
 		rc = vstd_err(VSTD_ERROR, "cim client: %s returned %u", name, return_value(*doc));
@@ -225,15 +241,16 @@ int vstd_cim_client_define_ovf(vstd_cim_client *c, const char *ovf_text, char id
 
 static void cs_path(sbuf *b, const char *id)
 {
-	sbuf_puts(b, "<INSTANCENAME CLASSNAME=\"VSTD_ComputerSystem\"><KEYBINDING NAME=\"CreationClassName\">"
-		     "<KEYVALUE VALUETYPE=\"string\">VSTD_ComputerSystem</KEYVALUE></KEYBINDING>"
-		     "<KEYBINDING NAME=\"Name\"><KEYVALUE VALUETYPE=\"string\">");
+	sbuf_puts(b, "<INSTANCENAME CLASSNAME=\"VSTD_ComputerSystem\"><KEYBINDING "
+	             "NAME=\"CreationClassName\">"
+	             "<KEYVALUE VALUETYPE=\"string\">VSTD_ComputerSystem</KEYVALUE></KEYBINDING>"
+	             "<KEYBINDING NAME=\"Name\"><KEYVALUE VALUETYPE=\"string\">");
 	sbuf_xml(b, id);
 	sbuf_puts(b, "</KEYVALUE></KEYBINDING></INSTANCENAME>");
 }
 
 int vstd_cim_client_request_state(vstd_cim_client *c, const char *id, unsigned state,
-				  unsigned timeout_ms)
+                                  unsigned timeout_ms)
 {
 	sbuf b;
 	xmlDoc *doc;
@@ -241,18 +258,25 @@ int vstd_cim_client_request_state(vstd_cim_client *c, const char *id, unsigned s
 	sbuf_init(&b, 0);
 	sbuf_puts(&b, HEAD "<METHODCALL NAME=\"RequestStateChange\"><LOCALINSTANCEPATH>" NS);
 	cs_path(&b, id);
-	sbuf_printf(&b, "</LOCALINSTANCEPATH><PARAMVALUE NAME=\"RequestedState\" PARAMTYPE=\"uint16\">"
-			"<VALUE>%u</VALUE></PARAMVALUE></METHODCALL>" TAIL, state);
-	int rc = b.failed ? VSTD_ENOMEM : call(c, "RequestStateChange", "root%2Fvirtualization", b.data, &doc);
+	sbuf_printf(&b,
+	            "</LOCALINSTANCEPATH><PARAMVALUE NAME=\"RequestedState\" PARAMTYPE=\"uint16\">"
+	            "<VALUE>%u</VALUE></PARAMVALUE></METHODCALL>" TAIL,
+	            state);
+	int rc = b.failed ? VSTD_ENOMEM
+	                  : call(c, "RequestStateChange", "root%2Fvirtualization", b.data, &doc);
 	sbuf_free(&b);
 	if (rc < 0)
 		return rc;
 	unsigned rv = return_value(doc);
 	if (rv != 4096 && rv != 0) {
 		xmlFreeDoc(doc);
-		return vstd_err(rv == 4097 ? VSTD_ESTATE : rv == 4099 ? VSTD_EBUSY : VSTD_ERROR,
-				"cim client: RequestStateChange(%u) returned %u%s", state, rv,
-				rv == 4097 ? " (invalid state transition)" : rv == 4099 ? " (busy)" : "");
+		return vstd_err(rv == 4097   ? VSTD_ESTATE
+		                : rv == 4099 ? VSTD_EBUSY
+		                             : VSTD_ERROR,
+		                "cim client: RequestStateChange(%u) returned %u%s", state, rv,
+		                rv == 4097   ? " (invalid state transition)"
+		                : rv == 4099 ? " (busy)"
+		                             : "");
 	}
 	rc = key_value(xmlDocGetRootElement(doc), "InstanceID", job, sizeof(job));
 	xmlFreeDoc(doc);
@@ -262,12 +286,17 @@ int vstd_cim_client_request_state(vstd_cim_client *c, const char *id, unsigned s
 	struct timespec ts = {0, 50 * 1000 * 1000};
 	for (unsigned waited = 0; waited <= timeout_ms; waited += 50) {
 		sbuf_init(&b, 0);
-		sbuf_puts(&b, HEAD "<IMETHODCALL NAME=\"GetInstance\">" NS "<IPARAMVALUE NAME=\"InstanceName\">"
-			      "<INSTANCENAME CLASSNAME=\"VSTD_ConcreteJob\"><KEYBINDING NAME=\"InstanceID\">"
-			      "<KEYVALUE VALUETYPE=\"string\">");
+		sbuf_puts(&b, HEAD "<IMETHODCALL NAME=\"GetInstance\">" NS
+		                   "<IPARAMVALUE NAME=\"InstanceName\">"
+		                   "<INSTANCENAME CLASSNAME=\"VSTD_ConcreteJob\"><KEYBINDING "
+		                   "NAME=\"InstanceID\">"
+		                   "<KEYVALUE VALUETYPE=\"string\">");
 		sbuf_xml(&b, job);
-		sbuf_puts(&b, "</KEYVALUE></KEYBINDING></INSTANCENAME></IPARAMVALUE></IMETHODCALL>" TAIL);
-		rc = b.failed ? VSTD_ENOMEM : call(c, "GetInstance", "root%2Fvirtualization", b.data, &doc);
+		sbuf_puts(
+		        &b,
+		        "</KEYVALUE></KEYBINDING></INSTANCENAME></IPARAMVALUE></IMETHODCALL>" TAIL);
+		rc = b.failed ? VSTD_ENOMEM
+		              : call(c, "GetInstance", "root%2Fvirtualization", b.data, &doc);
 		sbuf_free(&b);
 		if (rc < 0)
 			return rc;
@@ -286,7 +315,8 @@ int vstd_cim_client_request_state(vstd_cim_client *c, const char *id, unsigned s
 			return vstd_err(VSTD_EIO, "cim client: the job failed: %s", desc);
 		nanosleep(&ts, NULL);
 	}
-	return vstd_err(VSTD_EBUSY, "cim client: job %s still running after %u ms", job, timeout_ms);
+	return vstd_err(VSTD_EBUSY, "cim client: job %s still running after %u ms", job,
+	                timeout_ms);
 }
 
 int vstd_cim_client_destroy(vstd_cim_client *c, const char *id)
@@ -294,7 +324,8 @@ int vstd_cim_client_destroy(vstd_cim_client *c, const char *id)
 	sbuf p;
 	xmlDoc *doc;
 	sbuf_init(&p, 0);
-	sbuf_puts(&p, "<PARAMVALUE NAME=\"AffectedSystem\" PARAMTYPE=\"reference\"><VALUE.REFERENCE>");
+	sbuf_puts(&p,
+	          "<PARAMVALUE NAME=\"AffectedSystem\" PARAMTYPE=\"reference\"><VALUE.REFERENCE>");
 	cs_path(&p, id);
 	sbuf_puts(&p, "</VALUE.REFERENCE></PARAMVALUE>");
 	int rc = p.failed ? VSTD_ENOMEM : method(c, "DestroySystem", p.data, &doc);
@@ -322,7 +353,7 @@ static void embedded(sbuf *p, const char *cls, const char *const *kv, size_t n)
 }
 
 int vstd_cim_client_modify(vstd_cim_client *c, const char *id, const char *name,
-			   uint64_t memory_mib, unsigned vcpus)
+                           uint64_t memory_mib, unsigned vcpus)
 {
 	xmlDoc *doc;
 	char iid[64], num[32], rid[128];
@@ -349,19 +380,29 @@ int vstd_cim_client_modify(vstd_cim_client *c, const char *id, const char *name,
 		/* find the RASD of that type through the VSSD's components */
 		sbuf b;
 		sbuf_init(&b, 0);
-		sbuf_puts(&b, HEAD "<IMETHODCALL NAME=\"Associators\">" NS "<IPARAMVALUE NAME=\"ObjectName\">"
-			      "<INSTANCENAME CLASSNAME=\"VSTD_VirtualSystemSettingData\"><KEYBINDING NAME=\"InstanceID\">"
-			      "<KEYVALUE VALUETYPE=\"string\">");
+		sbuf_puts(&b, HEAD
+		          "<IMETHODCALL NAME=\"Associators\">" NS
+		          "<IPARAMVALUE NAME=\"ObjectName\">"
+		          "<INSTANCENAME CLASSNAME=\"VSTD_VirtualSystemSettingData\"><KEYBINDING "
+		          "NAME=\"InstanceID\">"
+		          "<KEYVALUE VALUETYPE=\"string\">");
 		sbuf_xml(&b, iid);
-		sbuf_puts(&b, "</KEYVALUE></KEYBINDING></INSTANCENAME></IPARAMVALUE><IPARAMVALUE NAME=\"AssocClass\">"
-			      "<CLASSNAME NAME=\"VSTD_VirtualSystemSettingDataComponent\"/></IPARAMVALUE></IMETHODCALL>" TAIL);
-		rc = b.failed ? VSTD_ENOMEM : call(c, "Associators", "root%2Fvirtualization", b.data, &doc);
+		sbuf_puts(&b, "</KEYVALUE></KEYBINDING></INSTANCENAME></IPARAMVALUE><IPARAMVALUE "
+		              "NAME=\"AssocClass\">"
+		              "<CLASSNAME "
+		              "NAME=\"VSTD_VirtualSystemSettingDataComponent\"/></IPARAMVALUE></"
+		              "IMETHODCALL>" TAIL);
+		rc = b.failed ? VSTD_ENOMEM
+		              : call(c, "Associators", "root%2Fvirtualization", b.data, &doc);
 		sbuf_free(&b);
 		if (rc < 0)
 			return rc;
 		rid[0] = 0;
-		for (xmlNode *o = find(xmlDocGetRootElement(doc), "VALUE.OBJECTWITHPATH", 0); o; o = o->next) {
-			xmlNode *inst = is(o, "VALUE.OBJECTWITHPATH") ? find(o->children, "INSTANCE", 0) : NULL;
+		for (xmlNode *o = find(xmlDocGetRootElement(doc), "VALUE.OBJECTWITHPATH", 0); o;
+		     o = o->next) {
+			xmlNode *inst = is(o, "VALUE.OBJECTWITHPATH")
+			                        ? find(o->children, "INSTANCE", 0)
+			                        : NULL;
 			char t[16];
 			if (inst == NULL)
 				continue;
@@ -371,13 +412,15 @@ int vstd_cim_client_modify(vstd_cim_client *c, const char *id, const char *name,
 		}
 		xmlFreeDoc(doc);
 		if (rid[0] == 0)
-			return vstd_err(VSTD_ENOENT, "cim client: system %s has no %s allocation", id,
-					pass ? "processor" : "memory");
+			return vstd_err(VSTD_ENOENT, "cim client: system %s has no %s allocation",
+			                id, pass ? "processor" : "memory");
 		snprintf(num, sizeof(num), "%llu", (unsigned long long)q);
 		const char *kv[] = {"InstanceID", rid, "VirtualQuantity", num};
 		sbuf p;
 		sbuf_init(&p, 0);
-		sbuf_puts(&p, "<PARAMVALUE NAME=\"ResourceSettings\" PARAMTYPE=\"string\"><VALUE.ARRAY>");
+		sbuf_puts(
+		        &p,
+		        "<PARAMVALUE NAME=\"ResourceSettings\" PARAMTYPE=\"string\"><VALUE.ARRAY>");
 		embedded(&p, "VSTD_ResourceAllocationSettingData", kv, 4);
 		sbuf_puts(&p, "</VALUE.ARRAY></PARAMVALUE>");
 		rc = p.failed ? VSTD_ENOMEM : method(c, "ModifyResourceSettings", p.data, &doc);

@@ -107,12 +107,9 @@ static const char *vtype_of(int type)
 {
 	switch (type) {
 	case CIM_T_STRING:
-	case CIM_T_DATETIME:
-		return "string";
-	case CIM_T_BOOLEAN:
-		return "boolean";
-	default:
-		return "numeric";
+	case CIM_T_DATETIME: return "string";
+	case CIM_T_BOOLEAN: return "boolean";
+	default: return "numeric";
 	}
 }
 
@@ -186,8 +183,8 @@ static int path_equal_depth(const struct cim_path *a, const struct cim_path *b, 
 				return 0;
 		} else if (strcmp(ka->value ? ka->value : "", kb->value ? kb->value : "") != 0) {
 			/* booleans compare without case */
-			if (!(ka->value_type && strcmp(ka->value_type, "boolean") == 0 && ka->value &&
-			      kb->value && strcasecmp(ka->value, kb->value) == 0))
+			if (!(ka->value_type && strcmp(ka->value_type, "boolean") == 0 &&
+			      ka->value && kb->value && strcasecmp(ka->value, kb->value) == 0))
 				return 0;
 		}
 	}
@@ -239,5 +236,5 @@ char *cim_datetime(arena *ar, int64_t t)
 	if (gmtime_r(&tt, &tm) == NULL)
 		return arena_strdup(ar, "00000000000000.000000+000");
 	return arena_printf(ar, "%04d%02d%02d%02d%02d%02d.000000+000", tm.tm_year + 1900,
-			    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	                    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }

@@ -18,8 +18,16 @@
 #include "mgmt/util/util.h"
 
 enum cim_type {
-	CIM_T_STRING, CIM_T_BOOLEAN, CIM_T_UINT8, CIM_T_UINT16, CIM_T_UINT32, CIM_T_UINT64,
-	CIM_T_SINT32, CIM_T_SINT64, CIM_T_DATETIME, CIM_T_REF
+	CIM_T_STRING,
+	CIM_T_BOOLEAN,
+	CIM_T_UINT8,
+	CIM_T_UINT16,
+	CIM_T_UINT32,
+	CIM_T_UINT64,
+	CIM_T_SINT32,
+	CIM_T_SINT64,
+	CIM_T_DATETIME,
+	CIM_T_REF
 };
 
 /* Property / parameter flags. */
@@ -37,8 +45,8 @@ struct cim_prop {
 	unsigned flags;        /* CIM_F_* */
 	const char *ref_class; /* REF: the class referenced; EMBEDDED: the embedded class */
 	const char *description;
-	const char *value_map;  /* "2,3,4" or NULL: ValueMap qualifier */
-	const char *values;     /* "Enabled|Disabled|..." : Values qualifier */
+	const char *value_map; /* "2,3,4" or NULL: ValueMap qualifier */
+	const char *values;    /* "Enabled|Disabled|..." : Values qualifier */
 };
 
 struct cim_method {
@@ -54,7 +62,7 @@ struct cim_class {
 	const char *superclass;     /* the DMTF class it derives from */
 	const char *const *parents; /* DMTF chain above superclass, NULL-terminated */
 	const char *description;
-	const char *profile;        /* the DSP that defines its use */
+	const char *profile; /* the DSP that defines its use */
 	int is_association;
 	const struct cim_prop *props;
 	size_t n_props;
@@ -80,9 +88,9 @@ struct cim_path;
 
 struct cim_keybinding {
 	const char *name;
-	const char *value;       /* text, when ref == NULL */
-	const char *value_type;  /* "string", "numeric", "boolean" */
-	struct cim_path *ref;    /* VALUE.REFERENCE keys (associations) */
+	const char *value;      /* text, when ref == NULL */
+	const char *value_type; /* "string", "numeric", "boolean" */
+	struct cim_path *ref;   /* VALUE.REFERENCE keys (associations) */
 };
 
 #define CIM_MAX_KEYS 8
@@ -94,14 +102,14 @@ struct cim_path {
 };
 
 struct cim_value {
-	int set;             /* 0: NULL */
+	int set; /* 0: NULL */
 	int type;
 	int is_array;
-	const char *s;       /* scalar text */
-	const char **a;      /* array elements */
+	const char *s;  /* scalar text */
+	const char **a; /* array elements */
 	size_t n;
-	struct cim_path *ref;    /* REF scalar */
-	struct cim_path **refs;  /* REF array */
+	struct cim_path *ref;   /* REF scalar */
+	struct cim_path **refs; /* REF array */
 };
 
 struct cim_instance {

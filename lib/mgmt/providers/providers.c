@@ -66,12 +66,13 @@ struct cim_path *prov_job_path(arena *ar, const char *job_id)
 const char *prov_rasd_class(uint16_t type)
 {
 	switch (type) {
-	case 15: case 16: case 17: case 31:
-		return "VSTD_StorageAllocationSettingData";
-	case 10: case 33:
-		return "VSTD_EthernetPortAllocationSettingData";
-	default:
-		return "VSTD_ResourceAllocationSettingData";
+	case 15:
+	case 16:
+	case 17:
+	case 31: return "VSTD_StorageAllocationSettingData";
+	case 10:
+	case 33: return "VSTD_EthernetPortAllocationSettingData";
+	default: return "VSTD_ResourceAllocationSettingData";
 	}
 }
 
@@ -108,10 +109,10 @@ struct pool_def {
 };
 
 static const struct pool_def pools[] = {
-	{"Processor", 3, "count"},
-	{"Memory", 4, "byte*2^20"},
-	{"Storage", 31, "byte"},
-	{"Ethernet", 10, "count"},
+        {"Processor", 3, "count"},
+        {"Memory", 4, "byte*2^20"},
+        {"Storage", 31, "byte"},
+        {"Ethernet", 10, "count"},
 };
 #define N_POOLS (sizeof(pools) / sizeof(pools[0]))
 
@@ -135,7 +136,7 @@ static struct cim_path *pool_path(arena *ar, const struct pool_def *p)
 static struct cim_path *alloccap_path(arena *ar, const struct pool_def *p)
 {
 	return id_path(ar, "VSTD_AllocationCapabilities",
-		       arena_printf(ar, "vstd:alloccap/%s", p->name));
+	               arena_printf(ar, "vstd:alloccap/%s", p->name));
 }
 
 /* ------------------------------------------------------------ instances */
@@ -221,7 +222,8 @@ static int p_vssd(vstd_mgmt *m, arena *ar, const struct cim_class *cls, struct i
 			cim_inst_strs(in, "Notes", notes, 1);
 		}
 		cim_inst_str(in, "CreationTime", cim_datetime(ar, vm->created));
-		cim_inst_str(in, "ConfigurationDataRoot", arena_printf(ar, "%s/systems", m->state_dir));
+		cim_inst_str(in, "ConfigurationDataRoot",
+		             arena_printf(ar, "%s/systems", m->state_dir));
 		cim_inst_u64(in, "AutomaticStartupAction", 2);
 		cim_inst_u64(in, "AutomaticShutdownAction", 2);
 		if (vm->kernel[0])
@@ -244,12 +246,14 @@ static int p_rasd(vstd_mgmt *m, arena *ar, const struct cim_class *cls, struct i
 				continue;
 			const struct pool_def *pd = pool_of(r->type);
 			struct cim_instance *in = cim_inst_new(ar, cls);
-			cim_inst_str(in, "InstanceID", arena_printf(ar, "vstd:%s/%s", vm->uuid, r->id));
+			cim_inst_str(in, "InstanceID",
+			             arena_printf(ar, "vstd:%s/%s", vm->uuid, r->id));
 			cim_inst_u64(in, "ResourceType", r->type);
 			if (r->subtype[0])
 				cim_inst_str(in, "ResourceSubType", r->subtype);
 			if (pd)
-				cim_inst_str(in, "PoolID", arena_printf(ar, "vstd:pool/%s", pd->name));
+				cim_inst_str(in, "PoolID",
+				             arena_printf(ar, "vstd:pool/%s", pd->name));
 			cim_inst_u64(in, "ConsumerVisibility", 3);
 			cim_inst_bool(in, "AutomaticAllocation", 1);
 			cim_inst_bool(in, "AutomaticDeallocation", 1);
@@ -314,8 +318,8 @@ static int p_pool(vstd_mgmt *m, arena *ar, const struct cim_class *cls, struct i
 			for (unsigned j = 0; j < m->vms[k]->n_res; j++)
 				if (pool_of(m->vms[k]->res[j].type) == pd)
 					reserved += pd->type == 10 || pd->type == 31
-							    ? 1
-							    : m->vms[k]->res[j].quantity;
+					                    ? 1
+					                    : m->vms[k]->res[j].quantity;
 		if (pd->type == 3)
 			cap = m->max_vcpus;
 		else if (pd->type == 4)
@@ -385,14 +389,14 @@ static int p_elecap(vstd_mgmt *m, arena *ar, const struct cim_class *cls, struct
 static int p_profile(vstd_mgmt *m, arena *ar, const struct cim_class *cls, struct inst_list *out)
 {
 	static const char *const prof[][3] = {
-		{"DSP1042", "System Virtualization", "1.0.0"},
-		{"DSP1057", "Virtual System", "1.0.0"},
-		{"DSP1041", "Resource Allocation", "1.1.0"},
-		{"DSP1043", "Allocation Capabilities", "1.0.0"},
-		{"DSP1045", "Memory Resource Virtualization", "1.0.0"},
-		{"DSP1047", "Storage Resource Virtualization", "1.0.0"},
-		{"DSP1050", "Ethernet Port Resource Virtualization", "1.1.0"},
-		{"DSP1052", "Computer System", "1.0.0"},
+	        {"DSP1042", "System Virtualization", "1.0.0"},
+	        {"DSP1057", "Virtual System", "1.0.0"},
+	        {"DSP1041", "Resource Allocation", "1.1.0"},
+	        {"DSP1043", "Allocation Capabilities", "1.0.0"},
+	        {"DSP1045", "Memory Resource Virtualization", "1.0.0"},
+	        {"DSP1047", "Storage Resource Virtualization", "1.0.0"},
+	        {"DSP1050", "Ethernet Port Resource Virtualization", "1.1.0"},
+	        {"DSP1052", "Computer System", "1.0.0"},
 	};
 	static const uint16_t adv[] = {2};
 	for (size_t i = 0; i < sizeof(prof) / sizeof(prof[0]); i++) {
@@ -444,11 +448,16 @@ static int p_job(vstd_mgmt *m, arena *ar, const struct cim_class *cls, struct in
 		if (j->started)
 			cim_inst_str(in, "StartTime", cim_datetime(ar, j->started));
 		cim_inst_str(in, "TimeOfLastStateChange", cim_datetime(ar, j->changed));
-		cim_inst_str(in, "JobStatus", j->state == 7 ? "Completed" : j->state == 10 ? "Failed"
-										  : "Running");
+		cim_inst_str(in, "JobStatus",
+		             j->state == 7    ? "Completed"
+		             : j->state == 10 ? "Failed"
+		                              : "Running");
 		cim_inst_bool(in, "DeleteOnCompletion", 0);
-		cim_inst_u16s(in, "OperationalStatus", j->state == 7 ? ok : j->state == 10 ? err : run,
-			      j->state == 7 || j->state == 10 ? 2 : 1);
+		cim_inst_u16s(in, "OperationalStatus",
+		              j->state == 7    ? ok
+		              : j->state == 10 ? err
+		                               : run,
+		              j->state == 7 || j->state == 10 ? 2 : 1);
 		if (inst_list_add(out, in) < 0)
 			return VSTD_ENOMEM;
 	}
@@ -458,7 +467,7 @@ static int p_job(vstd_mgmt *m, arena *ar, const struct cim_class *cls, struct in
 /* ------------------------------------------------------------ associations */
 
 static int assoc(arena *ar, const struct cim_class *cls, struct inst_list *out, const char *r1,
-		 struct cim_path *p1, const char *r2, struct cim_path *p2)
+                 struct cim_path *p1, const char *r2, struct cim_path *p2)
 {
 	struct cim_instance *in = cim_inst_new(ar, cls);
 	cim_inst_ref(in, r1, p1);
@@ -471,7 +480,7 @@ static int p_hdep(vstd_mgmt *m, arena *ar, const struct cim_class *cls, struct i
 	struct cim_path *h = prov_host_path(m, ar);
 	for (size_t i = 0; i < m->n_vms; i++)
 		if (assoc(ar, cls, out, "Antecedent", h, "Dependent",
-			  prov_cs_path(ar, m->vms[i]->uuid)) < 0)
+		          prov_cs_path(ar, m->vms[i]->uuid)) < 0)
 			return VSTD_ENOMEM;
 	return 0;
 }
@@ -480,7 +489,7 @@ static int p_sds(vstd_mgmt *m, arena *ar, const struct cim_class *cls, struct in
 {
 	for (size_t i = 0; i < m->n_vms; i++)
 		if (assoc(ar, cls, out, "ManagedElement", prov_cs_path(ar, m->vms[i]->uuid),
-			  "SettingData", prov_vssd_path(ar, m->vms[i]->uuid)) < 0)
+		          "SettingData", prov_vssd_path(ar, m->vms[i]->uuid)) < 0)
 			return VSTD_ENOMEM;
 	return 0;
 }
@@ -506,7 +515,7 @@ static int p_vssdc(vstd_mgmt *m, arena *ar, const struct cim_class *cls, struct 
 		struct cim_path *vssd = prov_vssd_path(ar, vm->uuid);
 		for (unsigned k = 0; k < vm->n_res; k++)
 			if (assoc(ar, cls, out, "GroupComponent", vssd, "PartComponent",
-				  prov_rasd_path(ar, vm, &vm->res[k])) < 0)
+			          prov_rasd_path(ar, vm, &vm->res[k])) < 0)
 				return VSTD_ENOMEM;
 	}
 	return 0;
@@ -515,7 +524,7 @@ static int p_vssdc(vstd_mgmt *m, arena *ar, const struct cim_class *cls, struct 
 static int p_hsvc(vstd_mgmt *m, arena *ar, const struct cim_class *cls, struct inst_list *out)
 {
 	return assoc(ar, cls, out, "Antecedent", prov_host_path(m, ar), "Dependent",
-		     vsms_path(m, ar));
+	             vsms_path(m, ar));
 }
 
 static int p_hpool(vstd_mgmt *m, arena *ar, const struct cim_class *cls, struct inst_list *out)
@@ -523,7 +532,7 @@ static int p_hpool(vstd_mgmt *m, arena *ar, const struct cim_class *cls, struct 
 	struct cim_path *h = prov_host_path(m, ar);
 	for (size_t i = 0; i < N_POOLS; i++)
 		if (assoc(ar, cls, out, "GroupComponent", h, "PartComponent",
-			  pool_path(ar, &pools[i])) < 0)
+		          pool_path(ar, &pools[i])) < 0)
 			return VSTD_ENOMEM;
 	return 0;
 }
@@ -531,16 +540,16 @@ static int p_hpool(vstd_mgmt *m, arena *ar, const struct cim_class *cls, struct 
 static int p_ecap(vstd_mgmt *m, arena *ar, const struct cim_class *cls, struct inst_list *out)
 {
 	if (assoc(ar, cls, out, "ManagedElement", vsms_path(m, ar), "Capabilities",
-		  id_path(ar, "VSTD_VirtualSystemManagementCapabilities", "vstd:vsmcap")) < 0)
+	          id_path(ar, "VSTD_VirtualSystemManagementCapabilities", "vstd:vsmcap")) < 0)
 		return VSTD_ENOMEM;
 	for (size_t i = 0; i < N_POOLS; i++)
 		if (assoc(ar, cls, out, "ManagedElement", pool_path(ar, &pools[i]), "Capabilities",
-			  alloccap_path(ar, &pools[i])) < 0)
+		          alloccap_path(ar, &pools[i])) < 0)
 			return VSTD_ENOMEM;
 	struct cim_path *ec = id_path(ar, "VSTD_EnabledLogicalElementCapabilities", "vstd:elecap");
 	for (size_t i = 0; i < m->n_vms; i++)
 		if (assoc(ar, cls, out, "ManagedElement", prov_cs_path(ar, m->vms[i]->uuid),
-			  "Capabilities", ec) < 0)
+		          "Capabilities", ec) < 0)
 			return VSTD_ENOMEM;
 	return 0;
 }
@@ -553,7 +562,7 @@ static int p_aje(vstd_mgmt *m, arena *ar, const struct cim_class *cls, struct in
 		if (mgmt_vm_find(m, j->vm) == NULL)
 			continue;
 		if (assoc(ar, cls, out, "AffectedElement", prov_cs_path(ar, j->vm),
-			  "AffectingElement", prov_job_path(ar, j->id)) < 0)
+		          "AffectingElement", prov_job_path(ar, j->id)) < 0)
 			return VSTD_ENOMEM;
 	}
 	return 0;
@@ -566,7 +575,7 @@ static int p_salloc(vstd_mgmt *m, arena *ar, const struct cim_class *cls, struct
 		for (unsigned k = 0; k < vm->n_res; k++) {
 			const struct pool_def *pd = pool_of(vm->res[k].type);
 			if (pd && assoc(ar, cls, out, "Antecedent", pool_path(ar, pd), "Dependent",
-					prov_rasd_path(ar, vm, &vm->res[k])) < 0)
+			                prov_rasd_path(ar, vm, &vm->res[k])) < 0)
 				return VSTD_ENOMEM;
 		}
 	}
@@ -577,28 +586,28 @@ static const struct {
 	const char *cls;
 	prov_fn fn;
 } providers[] = {
-	{"VSTD_HostSystem", p_host},
-	{"VSTD_ComputerSystem", p_cs},
-	{"VSTD_VirtualSystemSettingData", p_vssd},
-	{"VSTD_ResourceAllocationSettingData", p_rasd},
-	{"VSTD_StorageAllocationSettingData", p_rasd},
-	{"VSTD_EthernetPortAllocationSettingData", p_rasd},
-	{"VSTD_ResourcePool", p_pool},
-	{"VSTD_AllocationCapabilities", p_alloccap},
-	{"VSTD_VirtualSystemManagementCapabilities", p_vsmcap},
-	{"VSTD_EnabledLogicalElementCapabilities", p_elecap},
-	{"VSTD_RegisteredProfile", p_profile},
-	{"VSTD_VirtualSystemManagementService", p_vsms},
-	{"VSTD_ConcreteJob", p_job},
-	{"VSTD_HostedDependency", p_hdep},
-	{"VSTD_SettingsDefineState", p_sds},
-	{"VSTD_VirtualSystemSettingDataComponent", p_vssdc},
-	{"VSTD_ElementSettingData", p_esd},
-	{"VSTD_HostedService", p_hsvc},
-	{"VSTD_HostedResourcePool", p_hpool},
-	{"VSTD_ElementCapabilities", p_ecap},
-	{"VSTD_AffectedJobElement", p_aje},
-	{"VSTD_ResourceAllocationFromPool", p_salloc},
+        {"VSTD_HostSystem", p_host},
+        {"VSTD_ComputerSystem", p_cs},
+        {"VSTD_VirtualSystemSettingData", p_vssd},
+        {"VSTD_ResourceAllocationSettingData", p_rasd},
+        {"VSTD_StorageAllocationSettingData", p_rasd},
+        {"VSTD_EthernetPortAllocationSettingData", p_rasd},
+        {"VSTD_ResourcePool", p_pool},
+        {"VSTD_AllocationCapabilities", p_alloccap},
+        {"VSTD_VirtualSystemManagementCapabilities", p_vsmcap},
+        {"VSTD_EnabledLogicalElementCapabilities", p_elecap},
+        {"VSTD_RegisteredProfile", p_profile},
+        {"VSTD_VirtualSystemManagementService", p_vsms},
+        {"VSTD_ConcreteJob", p_job},
+        {"VSTD_HostedDependency", p_hdep},
+        {"VSTD_SettingsDefineState", p_sds},
+        {"VSTD_VirtualSystemSettingDataComponent", p_vssdc},
+        {"VSTD_ElementSettingData", p_esd},
+        {"VSTD_HostedService", p_hsvc},
+        {"VSTD_HostedResourcePool", p_hpool},
+        {"VSTD_ElementCapabilities", p_ecap},
+        {"VSTD_AffectedJobElement", p_aje},
+        {"VSTD_ResourceAllocationFromPool", p_salloc},
 };
 
 int prov_enumerate(vstd_mgmt *m, arena *ar, const char *classname, struct inst_list *out)
@@ -610,7 +619,8 @@ int prov_enumerate(vstd_mgmt *m, arena *ar, const char *classname, struct inst_l
 			continue;
 		int rc = providers[i].fn(m, ar, cls, out);
 		if (rc < 0 || ar->failed)
-			return vstd_err(VSTD_ENOMEM, "mgmt: out of memory enumerating %s", cls->name);
+			return vstd_err(VSTD_ENOMEM, "mgmt: out of memory enumerating %s",
+			                cls->name);
 	}
 	return 0;
 }

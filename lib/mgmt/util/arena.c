@@ -46,7 +46,8 @@ void *arena_alloc(arena *a, size_t size)
 	}
 	if (a->limit && (need > a->limit || a->used_total > a->limit - need)) {
 		a->failed = 1;
-		vstd_err(VSTD_ELIMIT, "mgmt: request needs more than its %zu byte budget", a->limit);
+		vstd_err(VSTD_ELIMIT, "mgmt: request needs more than its %zu byte budget",
+		         a->limit);
 		return NULL;
 	}
 	if (c == NULL || c->size - c->used < need) {

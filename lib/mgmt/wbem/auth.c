@@ -31,8 +31,8 @@ static int user_ok(const char *u)
 	if (n == 0 || n > 64)
 		return 0;
 	for (; *u; u++)
-		if (!((*u >= 'a' && *u <= 'z') || (*u >= 'A' && *u <= 'Z') || (*u >= '0' && *u <= '9') ||
-		      *u == '.' || *u == '_' || *u == '-'))
+		if (!((*u >= 'a' && *u <= 'z') || (*u >= 'A' && *u <= 'Z') ||
+		      (*u >= '0' && *u <= '9') || *u == '.' || *u == '_' || *u == '-'))
 			return 0;
 	return 1;
 }
@@ -61,8 +61,9 @@ static int read_file(const char *file, char **out)
 	FILE *f = fopen(file, "re");
 	*out = NULL;
 	if (f == NULL)
-		return errno == ENOENT ? VSTD_ENOENT
-				       : vstd_err_errno(VSTD_EIO, errno, "cim: cannot read %s", file);
+		return errno == ENOENT
+		               ? VSTD_ENOENT
+		               : vstd_err_errno(VSTD_EIO, errno, "cim: cannot read %s", file);
 	char *buf = vstd_malloc(MAX_FILE + 1);
 	if (buf == NULL) {
 		fclose(f);
@@ -91,7 +92,7 @@ int vstd_cim_passwd_set(const char *file, const char *user, const char *password
 		return vstd_err(VSTD_EINVAL, "cim: password longer than 1024 bytes");
 	if (RAND_bytes(salt, sizeof(salt)) != 1 ||
 	    PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, sizeof(salt), ITERATIONS,
-			      EVP_sha256(), sizeof(hash), hash) != 1)
+	                      EVP_sha256(), sizeof(hash), hash) != 1)
 		return vstd_err(VSTD_ERROR, "cim: OpenSSL could not hash the password");
 	hex(salt, sizeof(salt), sh);
 	hex(hash, sizeof(hash), hh);
@@ -128,7 +129,8 @@ int vstd_cim_passwd_check(const char *file, const char *user, const char *passwo
 	char *buf;
 	int rc = read_file(file, &buf);
 	if (rc < 0)
-		return rc == VSTD_ENOENT ? vstd_err(VSTD_ENOENT, "cim: no password file %s", file) : rc;
+		return rc == VSTD_ENOENT ? vstd_err(VSTD_ENOENT, "cim: no password file %s", file)
+		                         : rc;
 	rc = vstd_err(VSTD_EVERIFY, "cim: wrong user or password");
 	size_t ul = user ? strlen(user) : 0;
 	for (char *p = buf; user && password && *p;) {
@@ -139,12 +141,12 @@ int vstd_cim_passwd_check(const char *file, const char *user, const char *passwo
 			char alg[32], shx[2 * SALT_LEN + 2], hhx[2 * HASH_LEN + 2];
 			int iter;
 			unsigned char salt[SALT_LEN], want[HASH_LEN], got[HASH_LEN];
-			if (sscanf(p + ul + 1, "%31[^:]:%d:%33[0-9a-f]:%65[0-9a-f]", alg, &iter, shx,
-				   hhx) == 4 &&
+			if (sscanf(p + ul + 1, "%31[^:]:%d:%33[0-9a-f]:%65[0-9a-f]", alg, &iter,
+			           shx, hhx) == 4 &&
 			    strcmp(alg, "pbkdf2-sha256") == 0 && iter > 0 && iter <= 10000000 &&
 			    unhex(shx, salt, SALT_LEN) == 0 && unhex(hhx, want, HASH_LEN) == 0 &&
 			    PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, SALT_LEN, iter,
-					      EVP_sha256(), HASH_LEN, got) == 1 &&
+			                      EVP_sha256(), HASH_LEN, got) == 1 &&
 			    CRYPTO_memcmp(got, want, HASH_LEN) == 0)
 				rc = 0;
 			break;
@@ -173,7 +175,7 @@ void auth_cache_destroy(struct auth_cache *c)
 }
 
 static void digest(const struct auth_cache *c, const char *user, const char *pw,
-		   unsigned char out[32])
+                   unsigned char out[32])
 {
 	unsigned int len = 32;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -196,7 +198,8 @@ int auth_check(struct auth_cache *c, const char *file, const char *user, const c
 	if (user == NULL || pw == NULL)
 		return VSTD_EVERIFY;
 	digest(c, user, pw, d);
-	int64_t mtime = stat(file, &st) == 0 ? (int64_t)st.st_mtime * 1000000000 + st.st_mtim.tv_nsec : 0;
+	int64_t mtime =
+	        stat(file, &st) == 0 ? (int64_t)st.st_mtime * 1000000000 + st.st_mtim.tv_nsec : 0;
 	pthread_mutex_lock(&c->lock);
 	if (c->file_mtime != mtime) {
 		c->n = 0; /* the file changed: forget everything */

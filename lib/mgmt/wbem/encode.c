@@ -6,13 +6,24 @@
 
 #include "mgmt/wbem/wbem.h"
 
-static const char *const status_names[] = {
-	"CIM_ERR_OK", "CIM_ERR_FAILED", "CIM_ERR_ACCESS_DENIED", "CIM_ERR_INVALID_NAMESPACE",
-	"CIM_ERR_INVALID_PARAMETER", "CIM_ERR_INVALID_CLASS", "CIM_ERR_NOT_FOUND",
-	"CIM_ERR_NOT_SUPPORTED", "CIM_ERR_CLASS_HAS_CHILDREN", "CIM_ERR_CLASS_HAS_INSTANCES",
-	"CIM_ERR_INVALID_SUPERCLASS", "CIM_ERR_ALREADY_EXISTS", "CIM_ERR_NO_SUCH_PROPERTY",
-	"CIM_ERR_TYPE_MISMATCH", "CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED", "CIM_ERR_INVALID_QUERY",
-	"CIM_ERR_METHOD_NOT_AVAILABLE", "CIM_ERR_METHOD_NOT_FOUND"};
+static const char *const status_names[] = {"CIM_ERR_OK",
+                                           "CIM_ERR_FAILED",
+                                           "CIM_ERR_ACCESS_DENIED",
+                                           "CIM_ERR_INVALID_NAMESPACE",
+                                           "CIM_ERR_INVALID_PARAMETER",
+                                           "CIM_ERR_INVALID_CLASS",
+                                           "CIM_ERR_NOT_FOUND",
+                                           "CIM_ERR_NOT_SUPPORTED",
+                                           "CIM_ERR_CLASS_HAS_CHILDREN",
+                                           "CIM_ERR_CLASS_HAS_INSTANCES",
+                                           "CIM_ERR_INVALID_SUPERCLASS",
+                                           "CIM_ERR_ALREADY_EXISTS",
+                                           "CIM_ERR_NO_SUCH_PROPERTY",
+                                           "CIM_ERR_TYPE_MISMATCH",
+                                           "CIM_ERR_QUERY_LANGUAGE_NOT_SUPPORTED",
+                                           "CIM_ERR_INVALID_QUERY",
+                                           "CIM_ERR_METHOD_NOT_AVAILABLE",
+                                           "CIM_ERR_METHOD_NOT_FOUND"};
 
 const char *cim_status_name(int code)
 {
@@ -22,7 +33,7 @@ const char *cim_status_name(int code)
 void enc_header(sbuf *b, const char *msg_id, int intrinsic, const char *method)
 {
 	sbuf_puts(b, "<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n"
-		     "<CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.0\">\n<MESSAGE ID=\"");
+	             "<CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.0\">\n<MESSAGE ID=\"");
 	sbuf_xml(b, msg_id);
 	sbuf_puts(b, "\" PROTOCOLVERSION=\"1.0\">\n<SIMPLERSP>\n");
 	sbuf_puts(b, intrinsic ? "<IMETHODRESPONSE NAME=\"" : "<METHODRESPONSE NAME=\"");
@@ -50,7 +61,7 @@ void enc_error(sbuf *b, int code, const char *desc)
 void enc_localnamespacepath(sbuf *b)
 {
 	sbuf_puts(b, "<LOCALNAMESPACEPATH><NAMESPACE NAME=\"root\"/>"
-		     "<NAMESPACE NAME=\"virtualization\"/></LOCALNAMESPACEPATH>");
+	             "<NAMESPACE NAME=\"virtualization\"/></LOCALNAMESPACEPATH>");
 }
 
 static void enc_keyvalue(sbuf *b, const struct cim_keybinding *k)
@@ -173,7 +184,7 @@ static void enc_prop_quals(sbuf *b, const struct cim_prop *p, const struct cim_e
 }
 
 static void enc_prop_open(sbuf *b, const char *elem, const struct cim_prop *p,
-			  const struct cim_class *cls, const struct cim_enc_opts *o)
+                          const struct cim_class *cls, const struct cim_enc_opts *o)
 {
 	sbuf_printf(b, "<%s NAME=\"%s\"", elem, p->name);
 	if (p->type == CIM_T_REF)
@@ -228,9 +239,10 @@ void enc_instance(sbuf *b, const struct cim_instance *in, const struct cim_enc_o
 
 static void enc_param(sbuf *b, const struct cim_prop *p, const struct cim_enc_opts *o)
 {
-	const char *elem = p->type == CIM_T_REF ? (p->flags & CIM_F_ARRAY ? "PARAMETER.REFARRAY"
-									 : "PARAMETER.REFERENCE")
-						: (p->flags & CIM_F_ARRAY ? "PARAMETER.ARRAY" : "PARAMETER");
+	const char *elem =
+	        p->type == CIM_T_REF
+	                ? (p->flags & CIM_F_ARRAY ? "PARAMETER.REFARRAY" : "PARAMETER.REFERENCE")
+	                : (p->flags & CIM_F_ARRAY ? "PARAMETER.ARRAY" : "PARAMETER");
 	sbuf_printf(b, "<%s NAME=\"%s\"", elem, p->name);
 	if (p->type == CIM_T_REF)
 		sbuf_printf(b, " REFERENCECLASS=\"%s\"", p->ref_class);
@@ -261,9 +273,9 @@ void enc_class(sbuf *b, const struct cim_class *cls, const struct cim_enc_opts *
 		const struct cim_prop *p = &cls->props[i];
 		if (!wanted(o, p->name))
 			continue;
-		const char *elem = p->type == CIM_T_REF ? "PROPERTY.REFERENCE"
-							: p->flags & CIM_F_ARRAY ? "PROPERTY.ARRAY"
-										 : "PROPERTY";
+		const char *elem = p->type == CIM_T_REF     ? "PROPERTY.REFERENCE"
+		                   : p->flags & CIM_F_ARRAY ? "PROPERTY.ARRAY"
+		                                            : "PROPERTY";
 		enc_prop_open(b, elem, p, cls, o);
 		enc_prop_quals(b, p, o);
 		sbuf_printf(b, "</%s>", elem);
@@ -271,7 +283,7 @@ void enc_class(sbuf *b, const struct cim_class *cls, const struct cim_enc_opts *
 	for (size_t i = 0; i < cls->n_methods; i++) {
 		const struct cim_method *m = &cls->methods[i];
 		sbuf_printf(b, "<METHOD NAME=\"%s\" TYPE=\"%s\">", m->name,
-			    cim_type_name(m->return_type));
+		            cim_type_name(m->return_type));
 		if (o && o->qualifiers && m->description)
 			enc_qualifier(b, "Description", "string", m->description);
 		for (size_t k = 0; k < m->n_params; k++)

@@ -77,8 +77,9 @@ int vstd_cim_handle(vstd_mgmt *m, const vstd_cim_request *rq, vstd_cim_reply *re
 	enc_header(&out, req.msg_id, req.intrinsic, req.method);
 	if (!ns_ok(req.ns)) {
 		enc_error(&out, CIM_ERR_INVALID_NAMESPACE,
-			  arena_printf(&ar, "namespace '%s' does not exist (use root/virtualization)",
-				       req.ns ? req.ns : ""));
+		          arena_printf(&ar,
+		                       "namespace '%s' does not exist (use root/virtualization)",
+		                       req.ns ? req.ns : ""));
 	} else {
 		pthread_mutex_lock(&m->lock);
 		if (req.intrinsic)
@@ -95,7 +96,8 @@ int vstd_cim_handle(vstd_mgmt *m, const vstd_cim_request *rq, vstd_cim_reply *re
 		sbuf_init(&out, 0);
 		out.failed = 0;
 		enc_header(&out, "0", 1, "error");
-		enc_error(&out, CIM_ERR_FAILED, "the response could not be built (limit or memory)");
+		enc_error(&out, CIM_ERR_FAILED,
+		          "the response could not be built (limit or memory)");
 		enc_trailer(&out, 1);
 	}
 	arena_clear(&ar);

@@ -54,10 +54,10 @@ static char *slurp(const char *path)
 }
 
 static enum MHD_Result send_plain(struct MHD_Connection *c, unsigned status, const char *text,
-				  const char *cim_error)
+                                  const char *cim_error)
 {
 	struct MHD_Response *r =
-		MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+	        MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
 	if (r == NULL)
 		return MHD_NO;
 	MHD_add_response_header(r, "Content-Type", "text/plain");
@@ -71,8 +71,8 @@ static enum MHD_Result send_plain(struct MHD_Connection *c, unsigned status, con
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
-			       const char *method, const char *version, const char *upload,
-			       size_t *upload_size, void **con_cls)
+                               const char *method, const char *version, const char *upload,
+                               size_t *upload_size, void **con_cls)
 {
 	struct vstd_cim_server *s = cls;
 	struct conn *st = *con_cls;
@@ -81,8 +81,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		if (strcmp(method, "M-POST") == 0)
 			return send_plain(c, MHD_HTTP_NOT_IMPLEMENTED, "use POST\n", NULL);
 		if (strcmp(method, "POST") != 0)
-			return send_plain(c, MHD_HTTP_METHOD_NOT_ALLOWED, "CIM-XML needs POST /cimom\n",
-					  NULL);
+			return send_plain(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+			                  "CIM-XML needs POST /cimom\n", NULL);
 		char *user = NULL, *pass = NULL;
 		user = MHD_basic_auth_get_username_password(c, &pass);
 		int ok = user && pass && auth_check(&s->auth, s->passwd, user, pass) == 0;
@@ -93,7 +93,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		if (!ok) {
 			static const char deny[] = "authentication required\n";
 			struct MHD_Response *r = MHD_create_response_from_buffer(
-				strlen(deny), (void *)deny, MHD_RESPMEM_PERSISTENT);
+			        strlen(deny), (void *)deny, MHD_RESPMEM_PERSISTENT);
 			enum MHD_Result ret = MHD_queue_basic_auth_fail_response(c, "vstd CIM", r);
 			MHD_destroy_response(r);
 			return ret;
@@ -101,7 +101,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 		if (cl && strtoull(cl, NULL, 10) > VSTD_CIM_MAX_REQUEST)
 			return send_plain(c, MHD_HTTP_CONTENT_TOO_LARGE,
-					  "requests are limited to 16 MiB\n", NULL);
+			                  "requests are limited to 16 MiB\n", NULL);
 		st = vstd_calloc(1, sizeof(*st));
 		if (st == NULL)
 			return MHD_NO;
@@ -131,25 +131,25 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	}
 	if (st->too_big)
 		return send_plain(c, MHD_HTTP_CONTENT_TOO_LARGE, "requests are limited to 16 MiB\n",
-				  NULL);
+		                  NULL);
 	(void)url;
 	(void)version;
-	vstd_cim_request rq = {
-		MHD_lookup_connection_value(c, MHD_HEADER_KIND, "CIMOperation"),
-		MHD_lookup_connection_value(c, MHD_HEADER_KIND, "CIMMethod"),
-		MHD_lookup_connection_value(c, MHD_HEADER_KIND, "CIMObject"),
-		st->body ? st->body : "", st->len};
+	vstd_cim_request rq = {MHD_lookup_connection_value(c, MHD_HEADER_KIND, "CIMOperation"),
+	                       MHD_lookup_connection_value(c, MHD_HEADER_KIND, "CIMMethod"),
+	                       MHD_lookup_connection_value(c, MHD_HEADER_KIND, "CIMObject"),
+	                       st->body ? st->body : "", st->len};
 	vstd_cim_reply rep;
 	if (vstd_cim_handle(s->m, &rq, &rep) < 0)
 		return send_plain(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n", NULL);
 	if (rep.body == NULL) {
 		unsigned code = (unsigned)rep.http_status;
-		return send_plain(c, code, code == 413 ? "requests are limited to 16 MiB\n"
-						       : "not a valid CIM-XML request\n",
-				  rep.cim_error);
+		return send_plain(c, code,
+		                  code == 413 ? "requests are limited to 16 MiB\n"
+		                              : "not a valid CIM-XML request\n",
+		                  rep.cim_error);
 	}
 	struct MHD_Response *r =
-		MHD_create_response_from_buffer(rep.len, rep.body, MHD_RESPMEM_MUST_COPY);
+	        MHD_create_response_from_buffer(rep.len, rep.body, MHD_RESPMEM_MUST_COPY);
 	vstd_cim_reply_clear(&rep);
 	if (r == NULL)
 		return MHD_NO;
@@ -161,7 +161,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
-		      enum MHD_RequestTerminationCode toe)
+                      enum MHD_RequestTerminationCode toe)
 {
 	struct conn *st = *con_cls;
 	(void)cls;
@@ -180,10 +180,11 @@ int vstd_cim_server_start(vstd_cim_server **out, vstd_mgmt *m, const vstd_cim_se
 	socklen_t sl;
 	if (out == NULL || m == NULL || o == NULL || o->version != VSTD_CIM_SERVER_OPTS_VERSION ||
 	    o->passwd_file == NULL)
-		return vstd_err(VSTD_EINVAL, "cim: server options need a version and a passwd_file");
+		return vstd_err(VSTD_EINVAL,
+		                "cim: server options need a version and a passwd_file");
 	if (!o->insecure_http && (o->tls_cert_file == NULL || o->tls_key_file == NULL))
 		return vstd_err(VSTD_EINVAL, "cim: HTTPS needs tls_cert_file and tls_key_file (or "
-				"ask for insecure_http)");
+		                             "ask for insecure_http)");
 	if (!o->insecure_http && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
 		return vstd_err(VSTD_ENOTSUP, "cim: this libmicrohttpd has no TLS support");
 	unsigned port = o->port ? o->port : (o->insecure_http ? 5988 : 5989);
@@ -191,7 +192,8 @@ int vstd_cim_server_start(vstd_cim_server **out, vstd_mgmt *m, const vstd_cim_se
 	memset(&ss, 0, sizeof(ss));
 	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-	unsigned flags = (o->insecure_http ? MHD_USE_EPOLL_INTERNAL_THREAD : MHD_USE_POLL_INTERNAL_THREAD);
+	unsigned flags =
+	        (o->insecure_http ? MHD_USE_EPOLL_INTERNAL_THREAD : MHD_USE_POLL_INTERNAL_THREAD);
 	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
 		s4->sin_family = AF_INET;
 		s4->sin_port = htons((uint16_t)port);
@@ -217,29 +219,31 @@ int vstd_cim_server_start(vstd_cim_server **out, vstd_mgmt *m, const vstd_cim_se
 		if (s->cert == NULL || s->key == NULL) {
 			vstd_cim_server_stop(s);
 			return vstd_err(VSTD_EIO, "cim: cannot read %s or %s", o->tls_cert_file,
-					o->tls_key_file);
+			                o->tls_key_file);
 		}
 		flags |= MHD_USE_TLS;
 	}
 	struct MHD_OptionItem tls_opts[] = {
-		{MHD_OPTION_HTTPS_MEM_CERT, 0, s->cert},
-		{MHD_OPTION_HTTPS_MEM_KEY, 0, s->key},
-		{MHD_OPTION_END, 0, NULL},
+	        {MHD_OPTION_HTTPS_MEM_CERT, 0, s->cert},
+	        {MHD_OPTION_HTTPS_MEM_KEY, 0, s->key},
+	        {MHD_OPTION_END, 0, NULL},
 	};
 	s->d = MHD_start_daemon(
-		flags, (uint16_t)port, NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR, &ss,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 4),
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)(o->max_connections ? o->max_connections : 2048),
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(o->timeout_s ? o->timeout_s : 15),
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)4096,
-		MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-		(unsigned)1, MHD_OPTION_ARRAY, o->insecure_http ? &tls_opts[2] : tls_opts,
-		MHD_OPTION_END);
+	        flags, (uint16_t)port, NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR, &ss,
+	        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 4),
+	        MHD_OPTION_CONNECTION_LIMIT,
+	        (unsigned)(o->max_connections ? o->max_connections : 2048),
+	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(o->timeout_s ? o->timeout_s : 15),
+	        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+	        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)4096, MHD_OPTION_NOTIFY_COMPLETED,
+	        completed, s, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_ARRAY,
+	        o->insecure_http ? &tls_opts[2] : tls_opts, MHD_OPTION_END);
 	if (s->d == NULL) {
 		vstd_cim_server_stop(s);
-		return vstd_err(VSTD_EIO, "cim: cannot serve on %s port %u (in use, or bad TLS "
-				"certificate/key)", addr, port);
+		return vstd_err(VSTD_EIO,
+		                "cim: cannot serve on %s port %u (in use, or bad TLS "
+		                "certificate/key)",
+		                addr, port);
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = di && di->port ? di->port : port;

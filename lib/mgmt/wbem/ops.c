@@ -36,7 +36,7 @@ static int property_list(struct wbem_ctx *c, const struct cim_req *req, struct c
 }
 
 static void enc_opts(struct wbem_ctx *c, const struct cim_req *req, struct cim_enc_opts *o,
-		     int qual_default)
+                     int qual_default)
 {
 	memset(o, 0, sizeof(*o));
 	o->qualifiers = cimxml_param_bool(c->ar, req, "IncludeQualifiers", qual_default);
@@ -47,7 +47,7 @@ static void enc_opts(struct wbem_ctx *c, const struct cim_req *req, struct cim_e
 
 /* A CLASSNAME parameter naming a class we know; errors written. */
 static const char *class_param(struct wbem_ctx *c, const struct cim_req *req, const char *pname,
-			       int required)
+                               int required)
 {
 	xmlNode *p = cimxml_param(req, pname);
 	const char *cn = p ? cimxml_classname(p) : NULL;
@@ -74,8 +74,9 @@ static void op_get_class(struct wbem_ctx *c, const struct cim_req *req)
 	if (cn == NULL)
 		return fail(c, CIM_ERR_INVALID_PARAMETER, "ClassName is required");
 	if (cls == NULL)
-		return fail(c, CIM_ERR_NOT_FOUND,
-			    arena_printf(c->ar, "class %s is not defined in root/virtualization", cn));
+		return fail(
+		        c, CIM_ERR_NOT_FOUND,
+		        arena_printf(c->ar, "class %s is not defined in root/virtualization", cn));
 	enc_opts(c, req, &o, 1);
 	sbuf_puts(c->out, "<IRETURNVALUE>");
 	enc_class(c->out, cls, &o);
@@ -88,8 +89,9 @@ static void op_enum_classes(struct wbem_ctx *c, const struct cim_req *req, int n
 	xmlNode *p = cimxml_param(req, "ClassName");
 	const char *cn = p ? cimxml_classname(p) : NULL;
 	if (cn && !cim_class_known(cn))
-		return fail(c, CIM_ERR_INVALID_CLASS,
-			    arena_printf(c->ar, "class %s does not exist in root/virtualization", cn));
+		return fail(
+		        c, CIM_ERR_INVALID_CLASS,
+		        arena_printf(c->ar, "class %s does not exist in root/virtualization", cn));
 	enc_opts(c, req, &o, 1);
 	sbuf_puts(c->out, "<IRETURNVALUE>");
 	for (size_t i = 0; cim_classes[i]; i++) {
@@ -154,14 +156,14 @@ static const struct cim_class *check_path(struct wbem_ctx *c, const struct cim_p
 			if (!found && !(p->n_keys == 1 && p->keys[0].name[0] == 0 && nkeys == 1)) {
 				fail(c, CIM_ERR_INVALID_PARAMETER,
 				     arena_printf(c->ar, "instance path of %s lacks key %s",
-						  cls->name, cls->props[i].name));
+				                  cls->name, cls->props[i].name));
 				return NULL;
 			}
 		}
 	if (p->n_keys != nkeys) {
 		fail(c, CIM_ERR_INVALID_PARAMETER,
 		     arena_printf(c->ar, "instance path of %s has %d keys, the class has %d",
-				  cls->name, p->n_keys, nkeys));
+		                  cls->name, p->n_keys, nkeys));
 		return NULL;
 	}
 	return cls;
@@ -173,7 +175,8 @@ static void op_get_instance(struct wbem_ctx *c, const struct cim_req *req)
 	xmlNode *pn = cimxml_param(req, "InstanceName");
 	struct cim_path *p = pn ? cimxml_reference(c->ar, pn, 0) : NULL;
 	if (p == NULL || p->n_keys == 0)
-		return fail(c, CIM_ERR_INVALID_PARAMETER, "InstanceName (an INSTANCENAME) is required");
+		return fail(c, CIM_ERR_INVALID_PARAMETER,
+		            "InstanceName (an INSTANCENAME) is required");
 	if (check_path(c, p) == NULL)
 		return;
 	struct cim_instance *in = prov_get(c->m, c->ar, p);
@@ -211,16 +214,17 @@ static void op_assoc(struct wbem_ctx *c, const struct cim_req *req, int associat
 	if (obj == NULL)
 		return fail(c, CIM_ERR_INVALID_PARAMETER, "ObjectName is required");
 	if (obj->n_keys == 0)
-		return fail(c, CIM_ERR_NOT_SUPPORTED, "class-level association queries are not "
-				"supported; name an instance");
+		return fail(c, CIM_ERR_NOT_SUPPORTED,
+		            "class-level association queries are not "
+		            "supported; name an instance");
 	if (check_path(c, obj) == NULL)
 		return;
 	if (assoc_class && !cim_class_known(assoc_class))
 		return fail(c, CIM_ERR_INVALID_PARAMETER,
-			    arena_printf(c->ar, "no association class %s", assoc_class));
+		            arena_printf(c->ar, "no association class %s", assoc_class));
 	if (result_class && !cim_class_known(result_class))
 		return fail(c, CIM_ERR_INVALID_PARAMETER,
-			    arena_printf(c->ar, "no class %s", result_class));
+		            arena_printf(c->ar, "no class %s", result_class));
 	if (prov_get(c->m, c->ar, obj) == NULL)
 		return fail(c, CIM_ERR_NOT_FOUND, vstd_error_last()->message);
 	enc_opts(c, req, &o, 0);
@@ -245,7 +249,8 @@ static void op_assoc(struct wbem_ctx *c, const struct cim_req *req, int associat
 		/* which end is obj? */
 		for (size_t k = 0; k < a->cls->n_props; k++) {
 			const struct cim_prop *pk = &a->cls->props[k];
-			if (pk->type != CIM_T_REF || !a->v[k].set || !cim_path_equal(a->v[k].ref, obj))
+			if (pk->type != CIM_T_REF || !a->v[k].set ||
+			    !cim_path_equal(a->v[k].ref, obj))
 				continue;
 			if (role && strcasecmp(role, pk->name) != 0)
 				continue;
@@ -271,7 +276,8 @@ static void op_assoc(struct wbem_ctx *c, const struct cim_req *req, int associat
 					continue;
 				struct cim_path *other = a->v[j].ref;
 				const struct cim_class *oc = cim_class_find(other->classname);
-				if (oc == NULL || (result_class && !cim_class_is_a(oc, result_class)))
+				if (oc == NULL ||
+				    (result_class && !cim_class_is_a(oc, result_class)))
 					continue;
 				/* an object reached through two associations is returned once */
 				int dup = 0;
@@ -326,6 +332,8 @@ void wbem_intrinsic(struct wbem_ctx *c, const struct cim_req *req)
 		op_assoc(c, req, 0, 1);
 	else
 		fail(c, CIM_ERR_NOT_SUPPORTED,
-		     arena_printf(c->ar, "operation %s is not supported (systems change through "
-				  "VSTD_VirtualSystemManagementService methods)", m));
+		     arena_printf(c->ar,
+		                  "operation %s is not supported (systems change through "
+		                  "VSTD_VirtualSystemManagementService methods)",
+		                  m));
 }

@@ -73,9 +73,10 @@ static const char *text_of(arena *ar, xmlNode *n)
 			for (xmlNode *d = n->children; d; d = d->next)
 				if (xmlNodeDump(xb, n->doc, d, 0, 0) < 0)
 					break;
-			if (xmlBufferLength(xb) >= 0 && (size_t)xmlBufferLength(xb) <= VSTD_CIM_MAX_REQUEST)
+			if (xmlBufferLength(xb) >= 0 &&
+			    (size_t)xmlBufferLength(xb) <= VSTD_CIM_MAX_REQUEST)
 				r = arena_strndup(ar, (const char *)xmlBufferContent(xb),
-						  (size_t)xmlBufferLength(xb));
+				                  (size_t)xmlBufferLength(xb));
 			xmlBufferFree(xb);
 			return r;
 		}
@@ -142,7 +143,7 @@ static xmlDoc *safe_parse(const void *body, size_t len)
 }
 
 int cimxml_parse(arena *ar, const void *body, size_t len, struct cim_req *req,
-		 const char **cim_error, int *http)
+                 const char **cim_error, int *http)
 {
 	memset(req, 0, sizeof(*req));
 	*http = 400;
@@ -150,14 +151,16 @@ int cimxml_parse(arena *ar, const void *body, size_t len, struct cim_req *req,
 	if (len > VSTD_CIM_MAX_REQUEST) {
 		*http = 413;
 		return vstd_err(VSTD_ELIMIT, "cimxml: request of %zu bytes exceeds %u", len,
-				VSTD_CIM_MAX_REQUEST);
+		                VSTD_CIM_MAX_REQUEST);
 	}
 	if (len == 0 || len > INT32_MAX)
 		return vstd_err(VSTD_ECORRUPT, "cimxml: empty request");
 	req->doc = safe_parse(body, len);
 	if (req->doc == NULL)
-		return vstd_err(VSTD_ECORRUPT, "cimxml: request is not well-formed XML (or uses "
-				"entities, or nests deeper than %d)", CIMXML_MAX_DEPTH);
+		return vstd_err(VSTD_ECORRUPT,
+		                "cimxml: request is not well-formed XML (or uses "
+		                "entities, or nests deeper than %d)",
+		                CIMXML_MAX_DEPTH);
 	*cim_error = "request-not-valid";
 	xmlNode *cim = xmlDocGetRootElement(req->doc);
 	xmlNode *msg = child(cim, "MESSAGE");
@@ -176,7 +179,8 @@ int cimxml_parse(arena *ar, const void *body, size_t len, struct cim_req *req,
 		req->intrinsic = 1;
 		req->ns = namespace_of(ar, child(call, "LOCALNAMESPACEPATH"));
 	} else if ((call = child(sreq, "METHODCALL")) != NULL) {
-		xmlNode *lip = child(call, "LOCALINSTANCEPATH"), *lcp = child(call, "LOCALCLASSPATH");
+		xmlNode *lip = child(call, "LOCALINSTANCEPATH"),
+		        *lcp = child(call, "LOCALCLASSPATH");
 		if (lip) {
 			req->ns = namespace_of(ar, child(lip, "LOCALNAMESPACEPATH"));
 			req->target = cimxml_instancename(ar, child(lip, "INSTANCENAME"), 0);
@@ -188,7 +192,8 @@ int cimxml_parse(arena *ar, const void *body, size_t len, struct cim_req *req,
 			req->target_is_class = 1;
 		}
 		if (req->target == NULL)
-			return vstd_err(VSTD_ECORRUPT, "cimxml: METHODCALL without a valid target path");
+			return vstd_err(VSTD_ECORRUPT,
+			                "cimxml: METHODCALL without a valid target path");
 	} else {
 		return vstd_err(VSTD_ECORRUPT, "cimxml: SIMPLEREQ holds no (I)METHODCALL");
 	}
@@ -200,7 +205,7 @@ int cimxml_parse(arena *ar, const void *body, size_t len, struct cim_req *req,
 			continue;
 		if (req->n_params >= CIMXML_MAX_PARAMS)
 			return vstd_err(VSTD_ELIMIT, "cimxml: more than %d parameters",
-					CIMXML_MAX_PARAMS);
+			                CIMXML_MAX_PARAMS);
 		const char *nm = attr(c, "NAME");
 		if (nm == NULL)
 			return vstd_err(VSTD_ECORRUPT, "cimxml: parameter without NAME");
@@ -283,7 +288,7 @@ static struct cim_path *instancepath_any(arena *ar, xmlNode *n, int depth)
 	if (is(n, "CLASSPATH") || is(n, "LOCALCLASSPATH")) {
 		xmlNode *cn = child(n, "CLASSNAME");
 		return cn && attr(cn, "NAME") ? cim_path_new(ar, arena_strdup(ar, attr(cn, "NAME")))
-					      : NULL;
+		                              : NULL;
 	}
 	return NULL;
 }
@@ -396,7 +401,7 @@ int cimxml_embedded_instance(arena *ar, const char *text, struct cim_pinst *out)
 	xmlDoc *doc = safe_parse(text, len);
 	if (doc == NULL)
 		return vstd_err(VSTD_ECORRUPT, "cimxml: embedded instance is not well-formed "
-				"CIM-XML");
+		                               "CIM-XML");
 	xmlNode *in = xmlDocGetRootElement(doc);
 	int rc = 0;
 	if (!is(in, "INSTANCE") || attr(in, "CLASSNAME") == NULL) {
@@ -409,7 +414,8 @@ int cimxml_embedded_instance(arena *ar, const char *text, struct cim_pinst *out)
 		if (!is(c, "PROPERTY") && !arr && !is(c, "PROPERTY.REFERENCE"))
 			continue;
 		if (out->n >= (int)(sizeof(out->props) / sizeof(out->props[0]))) {
-			rc = vstd_err(VSTD_ELIMIT, "cimxml: embedded instance has too many properties");
+			rc = vstd_err(VSTD_ELIMIT,
+			              "cimxml: embedded instance has too many properties");
 			goto out;
 		}
 		const char *nm = attr(c, "NAME");

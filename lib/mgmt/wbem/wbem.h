@@ -15,10 +15,17 @@
 
 /* CIM status codes (DSP0200 / DSP0201). */
 enum {
-	CIM_ERR_FAILED = 1, CIM_ERR_ACCESS_DENIED = 2, CIM_ERR_INVALID_NAMESPACE = 3,
-	CIM_ERR_INVALID_PARAMETER = 4, CIM_ERR_INVALID_CLASS = 5, CIM_ERR_NOT_FOUND = 6,
-	CIM_ERR_NOT_SUPPORTED = 7, CIM_ERR_ALREADY_EXISTS = 11, CIM_ERR_TYPE_MISMATCH = 13,
-	CIM_ERR_METHOD_NOT_AVAILABLE = 16, CIM_ERR_METHOD_NOT_FOUND = 17
+	CIM_ERR_FAILED = 1,
+	CIM_ERR_ACCESS_DENIED = 2,
+	CIM_ERR_INVALID_NAMESPACE = 3,
+	CIM_ERR_INVALID_PARAMETER = 4,
+	CIM_ERR_INVALID_CLASS = 5,
+	CIM_ERR_NOT_FOUND = 6,
+	CIM_ERR_NOT_SUPPORTED = 7,
+	CIM_ERR_ALREADY_EXISTS = 11,
+	CIM_ERR_TYPE_MISMATCH = 13,
+	CIM_ERR_METHOD_NOT_AVAILABLE = 16,
+	CIM_ERR_METHOD_NOT_FOUND = 17
 };
 
 struct cim_param {
@@ -29,9 +36,9 @@ struct cim_param {
 struct cim_req {
 	xmlDoc *doc;
 	const char *msg_id;
-	int intrinsic;          /* IMETHODCALL (1) or METHODCALL (0) */
+	int intrinsic; /* IMETHODCALL (1) or METHODCALL (0) */
 	const char *method;
-	const char *ns;         /* "root/virtualization" */
+	const char *ns;          /* "root/virtualization" */
 	struct cim_path *target; /* METHODCALL: instance path, or class path with no keys */
 	int target_is_class;
 	struct cim_param params[CIMXML_MAX_PARAMS];
@@ -41,7 +48,7 @@ struct cim_req {
 /* An instance as a client sent it (embedded instance, INSTANCE element). */
 struct cim_pprop {
 	const char *name;
-	const char *value;   /* scalar; NULL when NULL or array */
+	const char *value; /* scalar; NULL when NULL or array */
 	const char **a;
 	size_t n;
 	int is_array;
@@ -57,7 +64,7 @@ struct cim_pinst {
  * DSP0200 CIMError header value ("request-not-well-formed", "request-not-
  * valid", "unsupported-operation") and *http to the status. */
 int cimxml_parse(arena *ar, const void *body, size_t len, struct cim_req *req,
-		 const char **cim_error, int *http);
+                 const char **cim_error, int *http);
 void cimxml_req_free(struct cim_req *req);
 
 /* Parameter access (NULL when absent). */

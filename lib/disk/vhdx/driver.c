@@ -16,12 +16,14 @@
 #include "disk/vhdx/vhdx_internal.h"
 
 static const vstd_disk_option_desc vhdx_options[] = {
-	{"subformat", "enum", "dynamic or fixed", "dynamic"},
-	{"block_size", "size", "block size, a power of two of 1-256 MiB (0: by disk size)", "0"},
-	{"log_size", "size", "log size, a multiple of 1 MiB", "1M"},
-	{"block_state_zero", "bool", "accepted for qemu compatibility (fixed images are "
-	 "written fully present)", "on"},
-	{"logical_sector_size", "number", "512 or 4096", "512"},
+        {"subformat", "enum", "dynamic or fixed", "dynamic"},
+        {"block_size", "size", "block size, a power of two of 1-256 MiB (0: by disk size)", "0"},
+        {"log_size", "size", "log size, a multiple of 1 MiB", "1M"},
+        {"block_state_zero", "bool",
+         "accepted for qemu compatibility (fixed images are "
+         "written fully present)",
+         "on"},
+        {"logical_sector_size", "number", "512 or 4096", "512"},
 };
 
 static int vhdx_probe(const uint8_t *head, size_t head_len, uint64_t file_size, const char *name)
@@ -56,8 +58,10 @@ static char *parent_name(struct vhdx_state *s)
 		 * file beside the child */
 		const char *b = strrchr(s->parent_abs, '\\');
 		src = b ? b + 1 : s->parent_abs;
-		vstd_warn("vhdx", "parent has only an absolute Windows path '%s'; looking for '%s' "
-			  "beside the image", s->parent_abs, src);
+		vstd_warn("vhdx",
+		          "parent has only an absolute Windows path '%s'; looking for '%s' "
+		          "beside the image",
+		          s->parent_abs, src);
 	}
 	if (src == NULL)
 		return NULL;
@@ -86,20 +90,24 @@ static int vhdx_open(vstd_disk *d)
 		goto fail;
 	if (size < 3 * VHDX_MIB) {
 		rc = vstd_err(VSTD_ECORRUPT, "%s: %" PRIu64 " bytes is too short for a VHDX",
-			      d->filename, size);
+		              d->filename, size);
 		goto fail;
 	}
 	if ((rc = vstd_io_pread(d->io, id, 8, 0)) < 0)
 		goto fail;
 	if (memcmp(id, "vhdxfile", 8) != 0) {
-		rc = vstd_err(VSTD_ECORRUPT, "%s: no VHDX file identifier at offset 0", d->filename);
+		rc = vstd_err(VSTD_ECORRUPT, "%s: no VHDX file identifier at offset 0",
+		              d->filename);
 		goto fail;
 	}
 	if ((rc = vhdx_headers_read(d, s)) < 0)
 		goto fail;
-	if (s->hdr.log_length != 0 && !vstd_range_inside(s->hdr.log_offset, s->hdr.log_length, size)) {
-		rc = vstd_err(VSTD_ECORRUPT, "%s: VHDX log at offset 0x%" PRIx64 " is past the end "
-			      "of the file", d->filename, s->hdr.log_offset);
+	if (s->hdr.log_length != 0 &&
+	    !vstd_range_inside(s->hdr.log_offset, s->hdr.log_length, size)) {
+		rc = vstd_err(VSTD_ECORRUPT,
+		              "%s: VHDX log at offset 0x%" PRIx64 " is past the end "
+		              "of the file",
+		              d->filename, s->hdr.log_offset);
 		goto fail;
 	}
 	if (!vhdx_guid_is_zero(&s->hdr.log_guid)) {
@@ -122,10 +130,13 @@ static int vhdx_open(vstd_disk *d)
 					goto fail;
 			} else {
 				vhdx_log_replay_clear(&r);
-				rc = vstd_err(VSTD_ESTATE, "%s: the VHDX log holds writes that were not "
-					      "applied (the image was not closed cleanly); open it "
-					      "read-write to replay the log (e.g. 'vstd img check -r "
-					      "all')", d->filename);
+				rc = vstd_err(
+				        VSTD_ESTATE,
+				        "%s: the VHDX log holds writes that were not "
+				        "applied (the image was not closed cleanly); open it "
+				        "read-write to replay the log (e.g. 'vstd img check -r "
+				        "all')",
+				        d->filename);
 				goto fail;
 			}
 		}
@@ -138,8 +149,10 @@ static int vhdx_open(vstd_disk *d)
 	if (s->has_parent) {
 		char *p = parent_name(s);
 		if (p == NULL) {
-			rc = vstd_err(VSTD_ECORRUPT, "%s: differencing VHDX whose parent locator has "
-				      "no relative_path or absolute_win32_path", d->filename);
+			rc = vstd_err(VSTD_ECORRUPT,
+			              "%s: differencing VHDX whose parent locator has "
+			              "no relative_path or absolute_win32_path",
+			              d->filename);
 			goto fail;
 		}
 		rc = vstd_disk_set_backing(d, p, "vhdx");
@@ -167,9 +180,10 @@ static int check_parent(vstd_disk *d, struct vhdx_state *s)
 	vhdx_guid_format(&ps->hdr.data_write, g);
 	if (strcasecmp(g, s->parent_linkage) != 0) {
 		s->parent_checked = 0;
-		return vstd_err(VSTD_ECORRUPT, "%s: parent '%s' has data write GUID %s, but the "
-				"image was made against %s (the parent changed)", d->filename,
-				d->backing->filename, g, s->parent_linkage);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: parent '%s' has data write GUID %s, but the "
+		                "image was made against %s (the parent changed)",
+		                d->filename, d->backing->filename, g, s->parent_linkage);
 	}
 	return 0;
 }
@@ -197,18 +211,21 @@ static int bit_set(const uint8_t *bm, uint64_t i)
 }
 
 /* Read sectors of a partially present block: bits set come from the file. */
-static int read_partial(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t in,
-			uint8_t *out, size_t n)
+static int read_partial(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t in, uint8_t *out,
+                        size_t n)
 {
-	uint64_t sb = s->bat[vhdx_bat_sb_index(s, b)], base = (s->bat[vhdx_bat_payload_index(s, b)] >> 20) * VHDX_MIB;
+	uint64_t sb = s->bat[vhdx_bat_sb_index(s, b)],
+	         base = (s->bat[vhdx_bat_payload_index(s, b)] >> 20) * VHDX_MIB;
 	uint64_t first = ((b % s->chunk_ratio) * s->block_size + in) / s->lsec;
 	uint64_t last = ((b % s->chunk_ratio) * s->block_size + in + n - 1) / s->lsec;
 	uint8_t *bm;
 	size_t bytes = (size_t)(last / 8 - first / 8 + 1);
 	int rc = 0;
 	if ((sb & 7) != VHDX_SB_PRESENT)
-		return vstd_err(VSTD_ECORRUPT, "%s: block %" PRIu64 " is partially present but its "
-				"sector bitmap block is not", d->filename, b);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: block %" PRIu64 " is partially present but its "
+		                "sector bitmap block is not",
+		                d->filename, b);
 	bm = vstd_malloc(bytes);
 	if (bm == NULL)
 		return vstd_err_code();
@@ -219,7 +236,8 @@ static int read_partial(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t
 			int set = bit_set(bm, sec - (first & ~(uint64_t)7));
 			uint64_t run_end = (pos / s->lsec + 1) * s->lsec;
 			while (run_end < end) {
-				uint64_t sec2 = ((b % s->chunk_ratio) * s->block_size + run_end) / s->lsec;
+				uint64_t sec2 =
+				        ((b % s->chunk_ratio) * s->block_size + run_end) / s->lsec;
 				if (bit_set(bm, sec2 - (first & ~(uint64_t)7)) != set)
 					break;
 				run_end += s->lsec;
@@ -227,10 +245,12 @@ static int read_partial(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t
 			if (run_end > end)
 				run_end = end;
 			if (set)
-				rc = vhdx_read_host(s, out + (pos - in), (size_t)(run_end - pos), base + pos);
+				rc = vhdx_read_host(s, out + (pos - in), (size_t)(run_end - pos),
+				                    base + pos);
 			else
-				rc = vstd_disk_read_below(d, b * s->block_size + pos, out + (pos - in),
-							  (size_t)(run_end - pos));
+				rc = vstd_disk_read_below(d, b * s->block_size + pos,
+				                          out + (pos - in),
+				                          (size_t)(run_end - pos));
 			pos = run_end;
 		}
 	}
@@ -253,9 +273,7 @@ static int vhdx_read(vstd_disk *d, uint64_t off, void *buf, size_t len)
 		case VHDX_PAYLOAD_FULLY_PRESENT:
 			rc = vhdx_read_host(s, out, n, (e >> 20) * VHDX_MIB + in);
 			break;
-		case VHDX_PAYLOAD_PARTIALLY_PRESENT:
-			rc = read_partial(d, s, b, in, out, n);
-			break;
+		case VHDX_PAYLOAD_PARTIALLY_PRESENT: rc = read_partial(d, s, b, in, out, n); break;
 		case VHDX_PAYLOAD_ZERO:
 			memset(out, 0, n);
 			rc = 0;
@@ -289,7 +307,7 @@ static int begin_write(vstd_disk *d, struct vhdx_state *s)
 
 /* Copy the layers below into [from, to) of block b stored at `base`. */
 static int fill_from_below(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t base,
-			   uint64_t from, uint64_t to, uint8_t *tmp, size_t tmp_len)
+                           uint64_t from, uint64_t to, uint8_t *tmp, size_t tmp_len)
 {
 	while (from < to) {
 		size_t n = to - from < tmp_len ? (size_t)(to - from) : tmp_len;
@@ -300,7 +318,8 @@ static int fill_from_below(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint6
 		if (voff + n > d->size)
 			n = (size_t)(d->size - voff);
 		if ((rc = vstd_disk_read_below(d, voff, tmp, n)) < 0 ||
-		    (!vstd_is_zero(tmp, n) && (rc = vstd_io_pwrite(s->io, tmp, n, base + from)) < 0))
+		    (!vstd_is_zero(tmp, n) &&
+		     (rc = vstd_io_pwrite(s->io, tmp, n, base + from)) < 0))
 			return rc;
 		from += n;
 	}
@@ -308,7 +327,7 @@ static int fill_from_below(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint6
 }
 
 static int write_block(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t in,
-		       const uint8_t *data, size_t n)
+                       const uint8_t *data, size_t n)
 {
 	uint64_t idx = vhdx_bat_payload_index(s, b), e = s->bat[idx], st = e & 7, base;
 	int rc;
@@ -337,7 +356,8 @@ static int write_block(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t 
 		if (rc == 0)
 			rc = vhdx_bat_mark_present(d, s, b, &s->file_end);
 		if (rc == 0)
-			rc = vhdx_bat_set(d, s, idx, (base / VHDX_MIB) << 20 | VHDX_PAYLOAD_FULLY_PRESENT);
+			rc = vhdx_bat_set(d, s, idx,
+			                  (base / VHDX_MIB) << 20 | VHDX_PAYLOAD_FULLY_PRESENT);
 		return rc;
 	}
 	/* allocate at the end of the file */
@@ -353,7 +373,8 @@ static int write_block(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t 
 			return vstd_err_code();
 		rc = fill_from_below(d, s, b, base, 0, in, tmp, (size_t)VHDX_MIB);
 		if (rc == 0)
-			rc = fill_from_below(d, s, b, base, in + n, s->block_size, tmp, (size_t)VHDX_MIB);
+			rc = fill_from_below(d, s, b, base, in + n, s->block_size, tmp,
+			                     (size_t)VHDX_MIB);
 		vstd_free(tmp);
 		if (rc < 0)
 			return rc;
@@ -401,25 +422,29 @@ static int zero_or_trim(vstd_disk *d, uint64_t off, uint64_t len, int trim)
 			/* in a differencing disk a zeroed block is a present block of
 			 * zeroes (readers disagree on the ZERO state there) */
 			if ((e & 7) == VHDX_PAYLOAD_FULLY_PRESENT) {
-				rc = vstd_io_write_zeroes(s->io, (e >> 20) * VHDX_MIB, s->block_size, 0);
+				rc = vstd_io_write_zeroes(s->io, (e >> 20) * VHDX_MIB,
+				                          s->block_size, 0);
 			} else {
 				uint64_t base = s->file_end;
 				s->file_end = base + s->block_size;
 				rc = vhdx_bat_mark_present(d, s, b, &s->file_end);
 				if (rc == 0)
-					rc = vhdx_bat_set(d, s, idx, (base / VHDX_MIB) << 20 |
-								     VHDX_PAYLOAD_FULLY_PRESENT);
+					rc = vhdx_bat_set(d, s, idx,
+					                  (base / VHDX_MIB) << 20 |
+					                          VHDX_PAYLOAD_FULLY_PRESENT);
 			}
 		} else if (whole) {
 			uint64_t st = e & 7;
-			if (st == VHDX_PAYLOAD_FULLY_PRESENT || st == VHDX_PAYLOAD_PARTIALLY_PRESENT)
+			if (st == VHDX_PAYLOAD_FULLY_PRESENT ||
+			    st == VHDX_PAYLOAD_PARTIALLY_PRESENT)
 				(void)vstd_io_discard(s->io, (e >> 20) * VHDX_MIB, s->block_size);
 			if (trim && !s->has_parent)
 				rc = vhdx_bat_set(d, s, idx, VHDX_PAYLOAD_NOT_PRESENT);
 			else if (!trim)
 				rc = vhdx_bat_set(d, s, idx, VHDX_PAYLOAD_ZERO);
 			else
-				rc = 0; /* trim in a differencing disk: keep (contents unspecified) */
+				rc = 0; /* trim in a differencing disk: keep (contents unspecified)
+				         */
 		} else if (!trim) {
 			if (zero == NULL && (zero = vstd_calloc(1, (size_t)VHDX_MIB)) == NULL) {
 				rc = vstd_err_code();
@@ -474,7 +499,7 @@ static void vhdx_close(vstd_disk *d)
 		}
 		if (rc < 0)
 			vstd_warn("vhdx", "%s: finishing metadata on close failed: %s", d->filename,
-				  vstd_error_last()->message);
+			          vstd_error_last()->message);
 	}
 	free_state(s);
 	d->priv = NULL;
@@ -493,23 +518,25 @@ static int vhdx_block_status(vstd_disk *d, uint64_t off, uint64_t max_len, vstd_
 			flags = VSTD_BLOCK_DATA | VSTD_BLOCK_ALLOCATED | VSTD_BLOCK_OFFSET_VALID;
 			host = (e >> 20) * VHDX_MIB + in;
 			break;
-		case VHDX_PAYLOAD_ZERO:
-			flags = VSTD_BLOCK_ZERO | VSTD_BLOCK_ALLOCATED;
-			break;
+		case VHDX_PAYLOAD_ZERO: flags = VSTD_BLOCK_ZERO | VSTD_BLOCK_ALLOCATED; break;
 		case VHDX_PAYLOAD_PARTIALLY_PRESENT:
 			/* report sector by sector runs via a one-sector probe */
 			{
 				uint64_t sb = s->bat[vhdx_bat_sb_index(s, b)];
-				uint64_t sec = ((b % s->chunk_ratio) * s->block_size + in) / s->lsec;
+				uint64_t sec =
+				        ((b % s->chunk_ratio) * s->block_size + in) / s->lsec;
 				uint8_t byte;
 				if ((sb & 7) != VHDX_SB_PRESENT ||
-				    vstd_io_pread(s->io, &byte, 1, (sb >> 20) * VHDX_MIB + sec / 8) < 0)
-					return vstd_err(VSTD_ECORRUPT, "%s: block %" PRIu64 ": sector "
-							"bitmap unreadable", d->filename, b);
+				    vstd_io_pread(s->io, &byte, 1,
+				                  (sb >> 20) * VHDX_MIB + sec / 8) < 0)
+					return vstd_err(VSTD_ECORRUPT,
+					                "%s: block %" PRIu64 ": sector "
+					                "bitmap unreadable",
+					                d->filename, b);
 				n = s->lsec - in % s->lsec;
 				if ((byte >> (sec % 8)) & 1) {
 					flags = VSTD_BLOCK_DATA | VSTD_BLOCK_ALLOCATED |
-						VSTD_BLOCK_OFFSET_VALID;
+					        VSTD_BLOCK_OFFSET_VALID;
 					host = (e >> 20) * VHDX_MIB + in;
 				} else {
 					flags = 0;
@@ -523,8 +550,8 @@ static int vhdx_block_status(vstd_disk *d, uint64_t off, uint64_t max_len, vstd_
 		if (st->length == 0) {
 			st->flags = flags;
 			st->host_offset = host;
-		} else if (flags != st->flags ||
-			   ((flags & VSTD_BLOCK_OFFSET_VALID) && host != st->host_offset + st->length)) {
+		} else if (flags != st->flags || ((flags & VSTD_BLOCK_OFFSET_VALID) &&
+		                                  host != st->host_offset + st->length)) {
 			break;
 		}
 		st->length += n;
@@ -536,30 +563,117 @@ static int vhdx_block_status(vstd_disk *d, uint64_t off, uint64_t max_len, vstd_
 	return 0;
 }
 
+/* Write the disk size item through the log. */
+static int write_vsize(vstd_disk *d, struct vhdx_state *s, uint64_t size)
+{
+	uint8_t page[4096], *pp = page;
+	uint64_t at = vstd_align_down(s->vsize_at, 4096);
+	int rc;
+	if ((rc = vstd_io_pread(s->io, page, sizeof(page), at)) < 0)
+		return rc;
+	vstd_put_le64(page + (s->vsize_at - at), size);
+	if ((rc = vhdx_log_write(d, s, &at, &pp, 1)) < 0)
+		return rc;
+	s->vsize = size;
+	return 0;
+}
+
+/*
+ * Shrink (dynamic and fixed images): the tail of a block cut in two is
+ * zeroed in the file (a later grow must read zeroes there), the entries of
+ * blocks past the new end become "not present" through the log, then the
+ * size item changes; a crash in between leaves the old size with zeroes
+ * past the new end.  File space past the last block still used is given
+ * back.  Differencing images are refused (their bitmap chunks would need
+ * re-laying).
+ */
+static int vhdx_shrink(vstd_disk *d, struct vhdx_state *s, uint64_t size,
+                       enum vstd_prealloc prealloc)
+{
+	uint64_t np, ne, end, fsize;
+	int rc;
+	if (s->has_parent)
+		return vstd_err(VSTD_ENOTSUP, "%s: resizing a differencing VHDX is not supported",
+		                d->filename);
+	if (size == 0 || size % s->lsec != 0)
+		return vstd_err(VSTD_EINVAL, "%s: size %" PRIu64 " is zero or not a multiple of %u",
+		                d->filename, size, s->lsec);
+	if (prealloc != VSTD_PREALLOC_OFF)
+		return vstd_err(VSTD_ENOTSUP, "%s: VHDX resize takes no preallocation",
+		                d->filename);
+	if ((rc = begin_write(d, s)) < 0)
+		return rc;
+	np = (size + s->block_size - 1) / s->block_size;
+	ne = np + (np - 1) / s->chunk_ratio;
+	if (size % s->block_size != 0) {
+		uint64_t e = s->bat[vhdx_bat_payload_index(s, np - 1)], in = size % s->block_size;
+		if ((e & 7) == VHDX_PAYLOAD_FULLY_PRESENT &&
+		    (rc = vstd_io_write_zeroes(s->io, (e >> 20) * VHDX_MIB + in, s->block_size - in,
+		                               0)) < 0)
+			return rc;
+	}
+	for (uint64_t i = ne; i < s->n_entries; i++)
+		if (s->bat[i] != 0 && (rc = vhdx_bat_set(d, s, i, 0)) < 0)
+			return rc;
+	if ((rc = vhdx_bat_flush(d, s)) < 0 || (rc = write_vsize(d, s, size)) < 0)
+		return rc;
+	s->n_entries = ne;
+	s->n_payload = np;
+	s->n_sb = (np + s->chunk_ratio - 1) / s->chunk_ratio;
+	/* give back the file space past everything still in use */
+	end = s->bat_off + s->bat_len;
+	if (s->meta_off + s->meta_len > end)
+		end = s->meta_off + s->meta_len;
+	if (s->hdr.log_offset + s->hdr.log_length > end)
+		end = s->hdr.log_offset + s->hdr.log_length;
+	for (uint64_t i = 0; i < ne; i++) {
+		uint64_t st = s->bat[i] & 7, off = (s->bat[i] >> 20) * VHDX_MIB;
+		int is_sb = (i % (s->chunk_ratio + 1)) == s->chunk_ratio;
+		if (is_sb ? st == VHDX_SB_PRESENT
+		          : st == VHDX_PAYLOAD_FULLY_PRESENT ||
+		                    st == VHDX_PAYLOAD_PARTIALLY_PRESENT) {
+			uint64_t bend = off + (is_sb ? VHDX_MIB : s->block_size);
+			if (bend > end)
+				end = bend;
+		}
+	}
+	end = vstd_align_up(end, VHDX_MIB);
+	if ((rc = vstd_io_size(s->io, &fsize)) == 0 && fsize > end) {
+		if ((rc = vstd_io_flush(s->io)) < 0 || (rc = vstd_io_truncate(s->io, end)) < 0)
+			return rc;
+	}
+	if (rc == 0 && s->file_end > end)
+		s->file_end = end;
+	return rc;
+}
+
 static int vhdx_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc prealloc)
 {
 	struct vhdx_state *s = d->priv;
 	uint64_t old_n = s->n_entries, np, ne;
 	uint64_t *nb;
-	uint8_t *nd, page[4096], *pp = page;
-	uint64_t at;
+	uint8_t *nd;
 	int rc;
 	if (size < s->vsize)
-		return vstd_err(VSTD_ENOTSUP, "%s: shrinking a VHDX is not supported", d->filename);
+		return vhdx_shrink(d, s, size, prealloc);
 	if (s->has_parent)
 		return vstd_err(VSTD_ENOTSUP, "%s: resizing a differencing VHDX is not supported",
-				d->filename);
+		                d->filename);
 	if (size % s->lsec != 0 || size > ((uint64_t)64 << 40))
-		return vstd_err(VSTD_EINVAL, "%s: size %" PRIu64 " is not a multiple of %u or above "
-				"64 TiB", d->filename, size, s->lsec);
+		return vstd_err(VSTD_EINVAL,
+		                "%s: size %" PRIu64 " is not a multiple of %u or above "
+		                "64 TiB",
+		                d->filename, size, s->lsec);
 	if (prealloc != VSTD_PREALLOC_OFF)
-		return vstd_err(VSTD_ENOTSUP, "%s: VHDX resize takes no preallocation", d->filename);
+		return vstd_err(VSTD_ENOTSUP, "%s: VHDX resize takes no preallocation",
+		                d->filename);
 	np = (size + s->block_size - 1) / s->block_size;
 	ne = np + (np - 1) / s->chunk_ratio;
 	if (ne * 8 > s->bat_len)
-		return vstd_err(VSTD_ENOTSUP, "%s: growing to %" PRIu64 " bytes needs a larger BAT "
-				"region (%" PRIu64 " bytes); relocating it is not supported",
-				d->filename, size, s->bat_len);
+		return vstd_err(VSTD_ENOTSUP,
+		                "%s: growing to %" PRIu64 " bytes needs a larger BAT "
+		                "region (%" PRIu64 " bytes); relocating it is not supported",
+		                d->filename, size, s->bat_len);
 	if ((rc = begin_write(d, s)) < 0)
 		return rc;
 	nb = vstd_realloc_array(s->bat, (size_t)ne, 8);
@@ -571,7 +685,8 @@ static int vhdx_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc preallo
 		return vstd_err_code();
 	s->bat_dirty = nd;
 	memset(nd + vstd_align_up(old_n * 8, 4096) / 4096, 0,
-	       (size_t)(vstd_align_up(ne * 8, 4096) / 4096 - vstd_align_up(old_n * 8, 4096) / 4096));
+	       (size_t)(vstd_align_up(ne * 8, 4096) / 4096 -
+	                vstd_align_up(old_n * 8, 4096) / 4096));
 	s->n_entries = ne;
 	s->n_payload = np;
 	for (uint64_t i = old_n; i < ne; i++)
@@ -579,14 +694,7 @@ static int vhdx_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc preallo
 	if ((rc = vhdx_bat_flush(d, s)) < 0)
 		return rc;
 	/* the disk size item, through the log */
-	at = vstd_align_down(s->vsize_at, 4096);
-	if ((rc = vstd_io_pread(s->io, page, sizeof(page), at)) < 0)
-		return rc;
-	vstd_put_le64(page + (s->vsize_at - at), size);
-	if ((rc = vhdx_log_write(d, s, &at, &pp, 1)) < 0)
-		return rc;
-	s->vsize = size;
-	return 0;
+	return write_vsize(d, s, size);
 }
 
 /* ------------------------------------------------------------ create */
@@ -607,7 +715,7 @@ static int vhdx_create(vstd_io *io, const struct vstd_disk_create_args *a)
 	static const char *const subs[] = {"dynamic", "fixed", NULL};
 	size_t sub = 0;
 	uint64_t bs = 0, log_size = VHDX_MIB, lsec = 512, size, np, nsb, ne, meta_off, bat_off,
-		 bat_len, data_off;
+	         bat_len, data_off;
 	int bsz = 1, rc, has_parent = a->backing_file != NULL;
 	struct vhdx_header h;
 	vhdx_guid link;
@@ -620,29 +728,40 @@ static int vhdx_create(vstd_io *io, const struct vstd_disk_create_args *a)
 	    (rc = vstd_kv_get_u64(a->options, "logical_sector_size", 512, &lsec)) < 0)
 		return rc;
 	if (lsec != 512 && lsec != 4096)
-		return vstd_err(VSTD_EINVAL, "logical_sector_size %" PRIu64 " is not 512 or 4096", lsec);
+		return vstd_err(VSTD_EINVAL, "logical_sector_size %" PRIu64 " is not 512 or 4096",
+		                lsec);
 	size = vstd_align_up(a->size, lsec);
 	if (size == 0 || size > ((uint64_t)64 << 40))
-		return vstd_err(VSTD_ERANGE, "%s: a VHDX holds 1 sector to 64 TiB, not %" PRIu64
-				" bytes", a->path, a->size);
+		return vstd_err(VSTD_ERANGE,
+		                "%s: a VHDX holds 1 sector to 64 TiB, not %" PRIu64 " bytes",
+		                a->path, a->size);
 	if (bs == 0)
 		bs = default_block(size);
 	if (bs < VHDX_MIB || bs > 256 * VHDX_MIB || (bs & (bs - 1)) != 0)
-		return vstd_err(VSTD_EINVAL, "block_size %" PRIu64 " is not a power of two of 1 to "
-				"256 MiB", bs);
+		return vstd_err(VSTD_EINVAL,
+		                "block_size %" PRIu64 " is not a power of two of 1 to "
+		                "256 MiB",
+		                bs);
 	if (log_size < VHDX_MIB || log_size % VHDX_MIB != 0 || log_size > VHDX_MAX_LOG)
-		return vstd_err(VSTD_EINVAL, "log_size %" PRIu64 " is not a multiple of 1 MiB "
-				"between 1 MiB and 256 MiB", log_size);
+		return vstd_err(VSTD_EINVAL,
+		                "log_size %" PRIu64 " is not a multiple of 1 MiB "
+		                "between 1 MiB and 256 MiB",
+		                log_size);
 	if (a->prealloc != VSTD_PREALLOC_OFF)
-		return vstd_err(VSTD_EINVAL, "%s: vhdx has no preallocation option (use "
-				"subformat=fixed)", a->path);
+		return vstd_err(VSTD_EINVAL,
+		                "%s: vhdx has no preallocation option (use "
+		                "subformat=fixed)",
+		                a->path);
 	if (has_parent) {
 		struct vhdx_state *ps;
 		if (sub == 1)
-			return vstd_err(VSTD_EINVAL, "%s: a fixed VHDX cannot have a parent", a->path);
+			return vstd_err(VSTD_EINVAL, "%s: a fixed VHDX cannot have a parent",
+			                a->path);
 		if (a->backing == NULL || a->backing->drv != &vstd_driver_vhdx)
-			return vstd_err(VSTD_ENOTSUP, "%s: a differencing VHDX needs an openable "
-					"VHDX parent (format vhdx)", a->path);
+			return vstd_err(VSTD_ENOTSUP,
+			                "%s: a differencing VHDX needs an openable "
+			                "VHDX parent (format vhdx)",
+			                a->path);
 		ps = a->backing->priv;
 		link = ps->hdr.data_write;
 		/* Hyper-V style: ".\\name" relative to the child, and a Windows
@@ -651,7 +770,7 @@ static int vhdx_create(vstd_io *io, const struct vstd_disk_create_args *a)
 		if (strlen(a->backing_file) > 1000)
 			return vstd_err(VSTD_EINVAL, "%s: parent name too long", a->path);
 		rel = a->backing_file[0] == '/' ? vstd_strdup(a->backing_file)
-						: vstd_asprintf(".\\%s", a->backing_file);
+		                                : vstd_asprintf(".\\%s", a->backing_file);
 		abs_path = vstd_strdup(a->backing_file);
 		if (rel == NULL || abs_path == NULL) {
 			vstd_free(rel);
@@ -693,7 +812,8 @@ static int vhdx_create(vstd_io *io, const struct vstd_disk_create_args *a)
 		for (size_t i = 0; creator[i]; i++)
 			vstd_put_le16(buf + 8 + 2 * i, (uint16_t)creator[i]);
 	}
-	vhdx_region_build(buf + VHDX_REGION1, bat_off, (uint32_t)bat_len, meta_off, (uint32_t)VHDX_MIB);
+	vhdx_region_build(buf + VHDX_REGION1, bat_off, (uint32_t)bat_len, meta_off,
+	                  (uint32_t)VHDX_MIB);
 	memcpy(buf + VHDX_REGION2, buf + VHDX_REGION1, VHDX_REGION_SIZE);
 	memset(&h, 0, sizeof(h));
 	vhdx_guid_random(&h.file_write);
@@ -709,7 +829,7 @@ static int vhdx_create(vstd_io *io, const struct vstd_disk_create_args *a)
 		goto out;
 	/* metadata */
 	vhdx_metadata_build(buf, (size_t)VHDX_MIB, (uint32_t)bs, sub == 1, size, (uint32_t)lsec,
-			    4096, rel, abs_path, &link);
+	                    4096, rel, abs_path, &link);
 	if ((rc = vstd_io_pwrite(io, buf, (size_t)VHDX_MIB, meta_off)) < 0)
 		goto out;
 	/* BAT: fixed images get every block, in order */
@@ -722,7 +842,8 @@ static int vhdx_create(vstd_io *io, const struct vstd_disk_create_args *a)
 		uint64_t cr = ((uint64_t)1 << 23) * lsec / bs;
 		for (uint64_t c = 0; c < nsb && rc == 0; c++) {
 			uint8_t le[8];
-			vstd_put_le64(le, ((data_off + c * VHDX_MIB) / VHDX_MIB) << 20 | VHDX_SB_PRESENT);
+			vstd_put_le64(le, ((data_off + c * VHDX_MIB) / VHDX_MIB) << 20 |
+			                          VHDX_SB_PRESENT);
 			rc = vstd_io_pwrite(io, le, 8, bat_off + 8 * (c * (cr + 1) + cr));
 		}
 		if (rc == 0)
@@ -741,8 +862,9 @@ static int vhdx_create(vstd_io *io, const struct vstd_disk_create_args *a)
 				{
 					uint64_t blk = i - i / (cr + 1);
 					uint64_t off = data_off + blk * bs;
-					vstd_put_le64(page + 8 * k, (off / VHDX_MIB) << 20 |
-									 VHDX_PAYLOAD_FULLY_PRESENT);
+					vstd_put_le64(page + 8 * k,
+					              (off / VHDX_MIB) << 20 |
+					                      VHDX_PAYLOAD_FULLY_PRESENT);
 				}
 			}
 			rc = vstd_io_pwrite(io, page, sizeof(page), bat_off + chunk * 4096);
@@ -770,7 +892,7 @@ static int vhdx_info(vstd_disk *d, vstd_disk_info *info, struct json_object *spe
 	json_object_object_add(specific, "physical-sector-size", json_object_new_int64(s->psec));
 	json_object_object_add(specific, "log-size", json_object_new_int64(s->hdr.log_length));
 	json_object_object_add(specific, "leave-blocks-allocated",
-			       json_object_new_boolean(s->leave_alloc));
+	                       json_object_new_boolean(s->leave_alloc));
 	json_object_object_add(specific, "has-parent", json_object_new_boolean(s->has_parent));
 	vhdx_guid_format(&s->hdr.data_write, g);
 	json_object_object_add(specific, "data-write-guid", json_object_new_string(g));
@@ -778,13 +900,13 @@ static int vhdx_info(vstd_disk *d, vstd_disk_info *info, struct json_object *spe
 	json_object_object_add(specific, "page83", json_object_new_string(g));
 	if (s->parent_linkage != NULL)
 		json_object_object_add(specific, "parent-linkage",
-				       json_object_new_string(s->parent_linkage));
+		                       json_object_new_string(s->parent_linkage));
 	if (s->parent_rel != NULL)
 		json_object_object_add(specific, "parent-relative-path",
-				       json_object_new_string(s->parent_rel));
+		                       json_object_new_string(s->parent_rel));
 	if (s->parent_abs != NULL)
 		json_object_object_add(specific, "parent-absolute-win32-path",
-				       json_object_new_string(s->parent_abs));
+		                       json_object_new_string(s->parent_abs));
 	return 0;
 }
 
@@ -824,8 +946,10 @@ static int vhdx_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *r)
 			if (r->corruptions <= 20) {
 				size_t old = r->report ? strlen(r->report) : 0;
 				char *nr;
-				snprintf(line, sizeof(line), "ERROR: blocks at offsets 0x%" PRIx64
-					 " and 0x%" PRIx64 " overlap\n", prev, offs[k] & ~(uint64_t)1);
+				snprintf(line, sizeof(line),
+				         "ERROR: blocks at offsets 0x%" PRIx64 " and 0x%" PRIx64
+				         " overlap\n",
+				         prev, offs[k] & ~(uint64_t)1);
 				nr = vstd_realloc(r->report, old + strlen(line) + 1);
 				if (nr != NULL) {
 					memcpy(nr + old, line, strlen(line) + 1);
@@ -838,8 +962,10 @@ static int vhdx_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *r)
 	r->image_end_offset = s->file_end;
 	if (s->overlay != NULL) {
 		r->corruptions++;
-		snprintf(line, sizeof(line), "ERROR: the log holds %zu writes not yet replayed "
-			 "(open read-write to replay)\n", s->replayed.n);
+		snprintf(line, sizeof(line),
+		         "ERROR: the log holds %zu writes not yet replayed "
+		         "(open read-write to replay)\n",
+		         s->replayed.n);
 		{
 			size_t old = r->report ? strlen(r->report) : 0;
 			char *nr = vstd_realloc(r->report, old + strlen(line) + 1);
@@ -853,7 +979,7 @@ static int vhdx_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *r)
 }
 
 static int vhdx_measure(const struct vstd_disk_create_args *a, vstd_disk *src,
-			vstd_disk_measure_result *res)
+                        vstd_disk_measure_result *res)
 {
 	uint64_t bs = 0, log_size = VHDX_MIB, size = vstd_align_up(a->size, 512), np, ne, data = 0;
 	int rc;
@@ -889,23 +1015,23 @@ static int vhdx_measure(const struct vstd_disk_create_args *a, vstd_disk *src,
 }
 
 const struct vstd_disk_driver vstd_driver_vhdx = {
-	.version = 1,
-	.name = "vhdx",
-	.description = "Hyper-V virtual hard disk v2 (VHDX): dynamic, fixed, differencing",
-	.create_options = vhdx_options,
-	.n_create_options = sizeof(vhdx_options) / sizeof(vhdx_options[0]),
-	.probe = vhdx_probe,
-	.open = vhdx_open,
-	.close = vhdx_close,
-	.create = vhdx_create,
-	.read = vhdx_read,
-	.write = vhdx_write,
-	.flush = vhdx_flush,
-	.write_zeroes = vhdx_write_zeroes,
-	.discard = vhdx_discard,
-	.block_status = vhdx_block_status,
-	.truncate = vhdx_truncate,
-	.check = vhdx_check,
-	.info = vhdx_info,
-	.measure = vhdx_measure,
+        .version = 1,
+        .name = "vhdx",
+        .description = "Hyper-V virtual hard disk v2 (VHDX): dynamic, fixed, differencing",
+        .create_options = vhdx_options,
+        .n_create_options = sizeof(vhdx_options) / sizeof(vhdx_options[0]),
+        .probe = vhdx_probe,
+        .open = vhdx_open,
+        .close = vhdx_close,
+        .create = vhdx_create,
+        .read = vhdx_read,
+        .write = vhdx_write,
+        .flush = vhdx_flush,
+        .write_zeroes = vhdx_write_zeroes,
+        .discard = vhdx_discard,
+        .block_status = vhdx_block_status,
+        .truncate = vhdx_truncate,
+        .check = vhdx_check,
+        .info = vhdx_info,
+        .measure = vhdx_measure,
 };

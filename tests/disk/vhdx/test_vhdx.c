@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/bytes.h"
@@ -43,8 +44,8 @@ static void read_equal(vstd_disk *d, const uint8_t *want, size_t len)
 }
 
 static const char *const qopts[] = {"subformat=dynamic", "subformat=fixed",
-				    "subformat=dynamic,block_size=1M,log_size=2M",
-				    "subformat=dynamic,block_size=64M"};
+                                    "subformat=dynamic,block_size=1M,log_size=2M",
+                                    "subformat=dynamic,block_size=64M"};
 
 START_TEST(qemu_to_vstd)
 {
@@ -54,7 +55,8 @@ START_TEST(qemu_to_vstd)
 	vt_write_file(vt_path("q.raw"), pat, DSIZE);
 	snprintf(img, sizeof(img), "%s", vt_path("q.vhdx"));
 	ck_assert_int_eq(vt_run("qemu-img convert -f raw -O vhdx -o %s %s %s", qopts[_i],
-				vt_path("q.raw"), img), 0);
+	                        vt_path("q.raw"), img),
+	                 0);
 	vt_ok(vstd_disk_open(&d, img, NULL));
 	ck_assert_str_eq(vstd_disk_format(d), "vhdx");
 	ck_assert_uint_eq(vstd_disk_size(d), DSIZE);
@@ -67,8 +69,8 @@ END_TEST
 START_TEST(vstd_to_qemu)
 {
 	static const char *const vopts[] = {"subformat=dynamic", "subformat=fixed",
-					    "subformat=dynamic,block_size=1M,log_size=2M",
-					    "block_size=2M,logical_sector_size=4096"};
+	                                    "subformat=dynamic,block_size=1M,log_size=2M",
+	                                    "block_size=2M,logical_sector_size=4096"};
 	uint8_t *pat = make_pattern(10 + (uint64_t)_i);
 	vstd_disk_create_opts co = VSTD_DISK_CREATE_OPTS_INIT;
 	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
@@ -93,13 +95,16 @@ START_TEST(vstd_to_qemu)
 	/* an untouched block of a dynamic image is a hole, not data */
 	if (_i >= 2) { /* blocks of 1-2 MiB: [5 MiB, 6 MiB) was never written */
 		vt_ok(vstd_disk_block_status(d, 5 * 1048576, 1048576, &st));
-		ck_assert_msg((st.flags & VSTD_BLOCK_DATA) == 0, "flags %u len %" PRIu64 " host %" PRIx64, st.flags, st.length, st.host_offset);
+		ck_assert_msg((st.flags & VSTD_BLOCK_DATA) == 0,
+		              "flags %u len %" PRIu64 " host %" PRIx64, st.flags, st.length,
+		              st.host_offset);
 	}
 	vstd_disk_close(d);
 	vt_write_file(vt_path("v.raw"), pat, DSIZE);
 	if (_i != 3) { /* qemu 7.2 does not open 4096-byte logical sectors */
-		ck_assert_msg(vt_run("qemu-img compare -f vhdx -F raw %s %s", img,
-				     vt_path("v.raw")) == 0, "%s", vt_output());
+		ck_assert_msg(
+		        vt_run("qemu-img compare -f vhdx -F raw %s %s", img, vt_path("v.raw")) == 0,
+		        "%s", vt_output());
 		ck_assert_msg(vt_run("qemu-img check -f vhdx %s", img) == 0, "%s", vt_output());
 	}
 	ck_assert_int_eq(vt_run("vhdiinfo %s", img), 0);
@@ -127,18 +132,20 @@ START_TEST(own_log_replayed)
 	vt_ok(vstd_disk_write(d, 0, pat, DSIZE));
 	vt_ok(vstd_disk_flush(d));
 	ck_assert_int_eq(vt_run("cp %s %s && cp %s %s", img, vt_path("crash-q.vhdx"), img,
-				vt_path("crash-v.vhdx")), 0);
+	                        vt_path("crash-v.vhdx")),
+	                 0);
 	vstd_disk_close(d);
 	/* the copy has a live log: read-only opens refuse it, as qemu does */
 	ck_assert_int_eq(vstd_disk_open(&d, vt_path("crash-v.vhdx"), NULL), VSTD_ESTATE);
 	ck_assert_msg(strstr(vstd_error_last()->message, "log") != NULL, "%s",
-		      vstd_error_last()->message);
+	              vstd_error_last()->message);
 	ck_assert_int_ne(vt_run("qemu-img info %s", vt_path("crash-q.vhdx")), 0);
 	ck_assert_msg(vt_run("qemu-img check -r all %s", vt_path("crash-q.vhdx")) == 0, "%s",
-		      vt_output());
+	              vt_output());
 	vt_write_file(vt_path("l.raw"), pat, DSIZE);
 	ck_assert_msg(vt_run("qemu-img compare -f vhdx -F raw %s %s", vt_path("crash-q.vhdx"),
-			     vt_path("l.raw")) == 0, "%s", vt_output());
+	                     vt_path("l.raw")) == 0,
+	              "%s", vt_output());
 	/* read-only with NO_REPLAY: replayed in memory, file untouched */
 	oo.flags = VSTD_DISK_NO_REPLAY;
 	vt_ok(vstd_disk_open(&d, vt_path("crash-v.vhdx"), &oo));
@@ -161,10 +168,12 @@ START_TEST(dirty_log_corpus)
 	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
 	vstd_disk *a = NULL, *b = NULL;
 	uint8_t *x = malloc(1 << 20), *y = malloc(1 << 20);
-	snprintf(orig, sizeof(orig), "%s", vt_unpack("corpus/disk/vhdx/qemu-iotest-dirtylog-10G-4M.vhdx.bz2"));
+	snprintf(orig, sizeof(orig), "%s",
+	         vt_unpack("corpus/disk/vhdx/qemu-iotest-dirtylog-10G-4M.vhdx.bz2"));
 	ck_assert_int_eq(vstd_disk_open(&a, orig, NULL), VSTD_ESTATE);
 	ck_assert_int_eq(vt_run("cp %s %s && cp %s %s && qemu-img check -r all %s", orig,
-				vt_path("dq.vhdx"), orig, vt_path("dv.vhdx"), vt_path("dq.vhdx")), 0);
+	                        vt_path("dq.vhdx"), orig, vt_path("dv.vhdx"), vt_path("dq.vhdx")),
+	                 0);
 	/* in memory, read-only */
 	oo.flags = VSTD_DISK_NO_REPLAY;
 	vt_ok(vstd_disk_open(&a, orig, &oo));
@@ -189,7 +198,8 @@ START_TEST(dirty_log_corpus)
 	vt_ok(vstd_disk_open(&a, vt_path("dv.vhdx"), &oo));
 	vstd_disk_close(a);
 	ck_assert_msg(vt_run("qemu-img check %s && qemu-img compare %s %s", vt_path("dv.vhdx"),
-			     vt_path("dq.vhdx"), vt_path("dv.vhdx")) == 0, "%s", vt_output());
+	                     vt_path("dq.vhdx"), vt_path("dv.vhdx")) == 0,
+	              "%s", vt_output());
 	free(x);
 	free(y);
 }
@@ -205,7 +215,8 @@ START_TEST(differencing)
 	char child[512];
 	vt_write_file(vt_path("p.raw"), pat, DSIZE);
 	ck_assert_int_eq(vt_run("qemu-img convert -f raw -O vhdx -o block_size=1M %s %s",
-				vt_path("p.raw"), vt_path("parent.vhdx")), 0);
+	                        vt_path("p.raw"), vt_path("parent.vhdx")),
+	                 0);
 	snprintf(child, sizeof(child), "%s", vt_path("child.avhdx"));
 	co.format = "vhdx";
 	co.backing_file = "parent.vhdx";
@@ -229,11 +240,12 @@ START_TEST(differencing)
 	vstd_disk_close(d);
 	ck_assert_int_eq(vt_run("vhdiinfo %s", child), 0);
 	ck_assert_msg(strstr(vt_output(), "Differential") != NULL &&
-		      strstr(vt_output(), "Parent filename") != NULL, "%s", vt_output());
+	                      strstr(vt_output(), "Parent filename") != NULL,
+	              "%s", vt_output());
 	/* libyal's read-through of the chain (FUSE; skipped where it cannot mount) */
 	vt_write_file(vt_path("want.raw"), want, DSIZE);
 	if (vt_run("mkdir -p %s && timeout 20 vhdimount %s %s", vt_path("mnt"), child,
-		   vt_path("mnt")) == 0) {
+	           vt_path("mnt")) == 0) {
 		/* vhdi1 is the parent, vhdi2 the child read through it */
 		int same = vt_run("cmp %s/vhdi2 %s", vt_path("mnt"), vt_path("want.raw"));
 		char out[4096];
@@ -242,7 +254,7 @@ START_TEST(differencing)
 		ck_assert_msg(same == 0, "vhdimount read-through differs: %s", out);
 	} else {
 		fprintf(stderr, "note: vhdimount could not mount (%s); read-through not checked\n",
-			vt_output());
+		        vt_output());
 	}
 	/* the parent changes: the child notices (parent linkage GUID) */
 	vt_ok(vstd_disk_open(&d, vt_path("parent.vhdx"), &oo));
@@ -251,13 +263,13 @@ START_TEST(differencing)
 	vt_ok(vstd_disk_open(&d, child, NULL));
 	ck_assert_int_eq(vstd_disk_read(d, 0, chunk, 512), VSTD_ECORRUPT);
 	ck_assert_msg(strstr(vstd_error_last()->message, "parent") != NULL, "%s",
-		      vstd_error_last()->message);
+	              vstd_error_last()->message);
 	vstd_disk_close(d);
 	/* and a missing parent is named */
 	unlink(vt_path("parent.vhdx"));
 	ck_assert_int_lt(vstd_disk_open(&d, child, NULL), 0);
 	ck_assert_msg(strstr(vstd_error_last()->message, "parent.vhdx") != NULL, "%s",
-		      vstd_error_last()->message);
+	              vstd_error_last()->message);
 	free(want);
 	free(pat);
 }
@@ -289,7 +301,6 @@ START_TEST(trim_zero_resize)
 	ck_assert_uint_eq(st.flags, VSTD_BLOCK_ZERO | VSTD_BLOCK_ALLOCATED);
 	read_equal(d, pat, DSIZE);
 	vt_ok(vstd_disk_resize(d, DSIZE * 2, 0, NULL));
-	ck_assert_int_eq(vstd_disk_resize(d, DSIZE, VSTD_DISK_RESIZE_SHRINK, NULL), VSTD_ENOTSUP);
 	vt_ok(vstd_disk_write(d, DSIZE * 2 - 4096, pat, 4096));
 	vstd_disk_close(d);
 	vt_ok(vstd_disk_open(&d, img, NULL));
@@ -305,16 +316,65 @@ START_TEST(trim_zero_resize)
 }
 END_TEST
 
+/* shrink images qemu-img made (dynamic, fixed) to a size that cuts a block:
+ * qemu-img checks them clean and reads what vstd reads; growing again
+ * reads zeroes past the cut; the file gets smaller */
+START_TEST(shrink)
+{
+	static const char *const o[] = {"subformat=dynamic,block_size=1M", "subformat=fixed",
+	                                "subformat=dynamic"};
+	uint8_t *pat = make_pattern(50 + (uint64_t)_i);
+	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
+	vstd_disk *d = NULL;
+	const size_t cut = 3 * 1048576 + 3 * 512; /* inside the data at 3 MiB + 777 */
+	char img[512], raw[512];
+	struct stat st0, st1;
+	snprintf(img, sizeof(img), "%s", vt_path("s.vhdx"));
+	snprintf(raw, sizeof(raw), "%s", vt_path("s.raw"));
+	vt_write_file(raw, pat, DSIZE);
+	ck_assert_msg(vt_run("qemu-img convert -f raw -O vhdx -o %s %s %s", o[_i], raw, img) == 0,
+	              "%s", vt_output());
+	ck_assert_int_eq(stat(img, &st0), 0);
+	oo.flags = VSTD_DISK_RDWR;
+	vt_ok(vstd_disk_open(&d, img, &oo));
+	ck_assert_int_eq(vstd_disk_resize(d, cut, 0, NULL), VSTD_EPERM); /* needs SHRINK */
+	vt_ok(vstd_disk_resize(d, cut, VSTD_DISK_RESIZE_SHRINK, NULL));
+	ck_assert_uint_eq(vstd_disk_size(d), cut);
+	read_equal(d, pat, cut);
+	vstd_disk_close(d);
+	ck_assert_int_eq(stat(img, &st1), 0);
+	ck_assert_msg(st1.st_size < st0.st_size, "%lld !< %lld", (long long)st1.st_size,
+	              (long long)st0.st_size);
+	ck_assert_msg(vt_run("qemu-img check %s", img) == 0, "%s", vt_output());
+	ck_assert_int_eq(truncate(raw, (off_t)cut), 0);
+	ck_assert_msg(vt_run("qemu-img compare -f raw -F vhdx %s %s", raw, img) == 0, "%s",
+	              vt_output());
+	/* grow back: the cut part reads as zeroes, in vstd and qemu-img */
+	vt_ok(vstd_disk_open(&d, img, &oo));
+	vt_ok(vstd_disk_resize(d, DSIZE, 0, NULL));
+	vstd_disk_close(d);
+	memset(pat + cut, 0, DSIZE - cut);
+	vt_ok(vstd_disk_open(&d, img, NULL));
+	read_equal(d, pat, DSIZE);
+	vstd_disk_close(d);
+	ck_assert_msg(vt_run("qemu-img check %s", img) == 0, "%s", vt_output());
+	ck_assert_int_eq(truncate(raw, (off_t)DSIZE), 0);
+	ck_assert_msg(vt_run("qemu-img compare -f raw -F vhdx %s %s", raw, img) == 0, "%s",
+	              vt_output());
+	free(pat);
+}
+END_TEST
+
 START_TEST(corpus)
 {
 	static const struct {
 		const char *file;
 		uint64_t size;
 	} c[] = {
-		{"corpus/disk/vhdx/dissect-dynamic.vhdx.gz", 10485760},
-		{"corpus/disk/vhdx/dissect-fixed.vhdx.gz", 10485760},
-		{"corpus/disk/vhdx/qemu-iotest-dynamic-1G.vhdx.bz2", 1073741824},
-		{"corpus/disk/vhdx/qemu-test-disk2vhd.vhdx.bz2", 268435456},
+	        {"corpus/disk/vhdx/dissect-dynamic.vhdx.gz", 10485760},
+	        {"corpus/disk/vhdx/dissect-fixed.vhdx.gz", 10485760},
+	        {"corpus/disk/vhdx/qemu-iotest-dynamic-1G.vhdx.bz2", 1073741824},
+	        {"corpus/disk/vhdx/qemu-test-disk2vhd.vhdx.bz2", 268435456},
 	};
 	vstd_disk *d = NULL;
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
@@ -323,20 +383,23 @@ START_TEST(corpus)
 		vt_ok(vstd_disk_open(&d, p, NULL));
 		ck_assert_uint_eq(vstd_disk_size(d), c[i].size);
 		vstd_disk_close(d);
-		ck_assert_msg(vt_run("%s img convert -O raw %s %s", vt_cli(), p, vt_path("c.raw")) == 0,
-			      "%s", vt_output());
-		ck_assert_msg(vt_run("qemu-img compare -f vhdx -F raw %s %s", p, vt_path("c.raw")) == 0,
-			      "%s: %s", p, vt_output());
+		ck_assert_msg(
+		        vt_run("%s img convert -O raw %s %s", vt_cli(), p, vt_path("c.raw")) == 0,
+		        "%s", vt_output());
+		ck_assert_msg(
+		        vt_run("qemu-img compare -f vhdx -F raw %s %s", p, vt_path("c.raw")) == 0,
+		        "%s: %s", p, vt_output());
 		unlink(vt_path("c.raw"));
 		unlink(p);
 	}
 	/* the AVHDX checkpoint: its parent is not in the corpus, and is named */
 	{
 		char p[512];
-		snprintf(p, sizeof(p), "%s", vt_unpack("corpus/disk/vhdx/dissect-differencing.avhdx.gz"));
+		snprintf(p, sizeof(p), "%s",
+		         vt_unpack("corpus/disk/vhdx/dissect-differencing.avhdx.gz"));
 		ck_assert_int_lt(vstd_disk_open(&d, p, NULL), 0);
 		ck_assert_msg(strstr(vstd_error_last()->message, "Generation 1_49C4BAF3") != NULL,
-			      "%s", vstd_error_last()->message);
+		              "%s", vstd_error_last()->message);
 		vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
 		oo.flags = VSTD_DISK_NO_BACKING;
 		vt_ok(vstd_disk_open(&d, p, &oo));
@@ -420,11 +483,12 @@ START_TEST(hostile)
 			vstd_disk_close(d);
 		}
 		if (expect_ok)
-			ck_assert_msg(rc == 0 && rrc == 0, "mode %d: %s", mode, vstd_error_last()->message);
+			ck_assert_msg(rc == 0 && rrc == 0, "mode %d: %s", mode,
+			              vstd_error_last()->message);
 		else
 			ck_assert_msg(rc < 0 && strstr(vstd_error_last()->message, "hostile.vhdx"),
-				      "mode %d accepted or unnamed: %s", mode,
-				      vstd_error_last()->message);
+			              "mode %d accepted or unnamed: %s", mode,
+			              vstd_error_last()->message);
 		vstd_io_close(io);
 		free(m);
 	}
@@ -477,7 +541,7 @@ START_TEST(hostile_log)
 	vt_ok(vstd_io_file_open(&fio, vt_path("hl2.vhdx"), VSTD_IO_WRITE));
 	ck_assert_int_eq(vstd_disk_open_io(&d, fio, "hl2.vhdx", &oo), VSTD_ECORRUPT);
 	ck_assert_msg(strstr(vstd_error_last()->message, "outside the file") != NULL, "%s",
-		      vstd_error_last()->message);
+	              vstd_error_last()->message);
 	vstd_io_close(fio);
 	free(m);
 	free(pat);
@@ -486,8 +550,8 @@ END_TEST
 
 /* Crash at every write of an allocate-write-flush sequence: after replay the
  * image opens, checks clean, and every block reads all old or all new. */
-static int crash_run(const uint8_t *base, size_t len, unsigned long crash_at,
-		     const uint8_t *pat, unsigned long *writes, uint8_t **after, size_t *after_len)
+static int crash_run(const uint8_t *base, size_t len, unsigned long crash_at, const uint8_t *pat,
+                     unsigned long *writes, uint8_t **after, size_t *after_len)
 {
 	vstd_io_fault_opts fo = VSTD_IO_FAULT_OPTS_INIT;
 	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
@@ -521,7 +585,8 @@ static int crash_run(const uint8_t *base, size_t len, unsigned long crash_at,
 START_TEST(crash_consistency)
 {
 	vstd_disk_create_opts co = VSTD_DISK_CREATE_OPTS_INIT;
-	uint8_t *pat = make_pattern(90), *base, *after, *zero = calloc(1, 1 << 20), *buf = malloc(1 << 20);
+	uint8_t *pat = make_pattern(90), *base, *after, *zero = calloc(1, 1 << 20),
+	        *buf = malloc(1 << 20);
 	size_t len, alen;
 	unsigned long total = 0, w;
 	FILE *f;
@@ -548,7 +613,7 @@ START_TEST(crash_consistency)
 		vt_ok(vstd_io_mem_new(&io, after, alen, 0, VSTD_IO_WRITE));
 		oo.flags = VSTD_DISK_RDWR;
 		ck_assert_msg(vstd_disk_open_io(&d, io, "after-crash.vhdx", &oo) == 0,
-			      "crash at write %lu: %s", k, vstd_error_last()->message);
+		              "crash at write %lu: %s", k, vstd_error_last()->message);
 		memset(&cr, 0, sizeof(cr));
 		vt_ok(vstd_disk_check(d, 0, &cr));
 		ck_assert_uint_eq(cr.corruptions, 0);
@@ -562,8 +627,9 @@ START_TEST(crash_consistency)
 			ck_assert_msg(b != 2, "crash at write %lu: block 2 was never written", k);
 			if (b == 3)
 				want = pat;
-			ck_assert_msg(memcmp(buf, want, wl) == 0 && memcmp(buf + wl, zero, (1 << 20) - wl) == 0,
-				      "crash at write %lu: block %d is neither old nor new", k, b);
+			ck_assert_msg(memcmp(buf, want, wl) == 0 &&
+			                      memcmp(buf + wl, zero, (1 << 20) - wl) == 0,
+			              "crash at write %lu: block %d is neither old nor new", k, b);
 		}
 		vstd_disk_close(d);
 		vstd_io_close(io);
@@ -591,6 +657,7 @@ int main(void)
 	tcase_add_test(tc, dirty_log_corpus);
 	tcase_add_test(tc, differencing);
 	tcase_add_test(tc, trim_zero_resize);
+	tcase_add_loop_test(tc, shrink, 0, 3);
 	tcase_add_test(tc, corpus);
 	tcase_add_test(tc, hostile);
 	tcase_add_test(tc, hostile_log);

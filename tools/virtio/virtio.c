@@ -17,13 +17,20 @@
 
 int vstd_cmd_virtio(int argc, char **argv);
 
+static const char usage_text[] =
+        "usage: vstd virtio features <blk|net|console|rng> [--json]\n"
+        "       vstd virtio decode <dump> --base GPA --size N --desc GPA --driver "
+        "GPA --device GPA\n"
+        "                          [--packed] [--no-indirect] [--last-avail N]\n"
+        "       vstd virtio selftest [--quiet]\n"
+        "\n"
+        "features  the feature bits vstd's device offers, and its config layout\n"
+        "decode    print a split or packed ring found in a guest-memory dump\n"
+        "selftest  drive every device over every transport and ring layout\n";
+
 static int usage(void)
 {
-	fprintf(stderr, "usage: vstd virtio features <blk|net|console|rng> [--json]\n"
-	                "       vstd virtio decode <dump> --base GPA --size N --desc GPA --driver "
-	                "GPA --device GPA\n"
-	                "                          [--packed] [--no-indirect] [--last-avail N]\n"
-	                "       vstd virtio selftest [--quiet]\n");
+	fputs(usage_text, stderr);
 	return 2;
 }
 
@@ -163,6 +170,11 @@ int vstd_cmd_virtio(int argc, char **argv)
 {
 	if (argc < 2)
 		return usage();
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
 	if (strcmp(argv[1], "features") == 0)
 		return cmd_features(argc - 1, argv + 1);
 	if (strcmp(argv[1], "decode") == 0)

@@ -13,7 +13,11 @@ PACKAGES=(
 	qemu-utils qemu-system-x86 libqcow-utils libvmdk-utils libvhdi-utils
 	libxml2-utils sblim-wbemcli libvirt-clients genisoimage openssl
 	# tools the tests and the demo use
-	jq gnuplot-nox busybox-static cpio bzip2 gzip tar coreutils procps
+	jq gnuplot-nox busybox-static cpio bzip2 gzip tar coreutils procps python3
+	e2fsprogs curl fuse3
+	# the monitor's tests boot Debian's cloud kernel (nested KVM under TCG when
+	# the host's /dev/kvm cannot run a full guest)
+	linux-image-cloud-amd64
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -24,9 +24,21 @@
 #define ACPI_SIZE 0x2000
 #define SLEEP_PORT 0x600
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v); put16(p + 2, (uint16_t)(v >> 16)); }
-static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, (uint32_t)(v >> 32)); }
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)v);
+	put16(p + 2, (uint16_t)(v >> 16));
+}
+static void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)v);
+	put32(p + 4, (uint32_t)(v >> 32));
+}
 
 static uint8_t sum(const uint8_t *p, size_t n)
 {
@@ -103,21 +115,25 @@ static void emit_pkg(struct aml *a, const uint8_t *op, size_t oplen, const struc
 static void pci_root(struct aml *out)
 {
 	static const uint8_t crs[] = {
-		/* WordBusNumber 0-0 */
-		0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,
-		/* IO 0xcf8, 8 ports */
-		0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08,
-		/* WordIO 0x0000-0x0cf7 */
-		0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03, 0x00, 0x00, 0x00, 0x00, 0xf7, 0x0c, 0x00, 0x00, 0xf8, 0x0c,
-		/* WordIO 0x0d00-0xffff */
-		0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03, 0x00, 0x00, 0x00, 0x0d, 0xff, 0xff, 0x00, 0x00, 0x00, 0xf3,
-		/* DWordMemory 0xc0000000-0xcfffffff */
-		0x87, 0x17, 0x00, 0x00, 0x0c, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0xff, 0xff,
-		0xff, 0xcf, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10,
-		0x79, 0x00, /* end tag */
+	        /* WordBusNumber 0-0 */
+	        0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	        0x01, 0x00,
+	        /* IO 0xcf8, 8 ports */
+	        0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08,
+	        /* WordIO 0x0000-0x0cf7 */
+	        0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03, 0x00, 0x00, 0x00, 0x00, 0xf7, 0x0c, 0x00, 0x00,
+	        0xf8, 0x0c,
+	        /* WordIO 0x0d00-0xffff */
+	        0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03, 0x00, 0x00, 0x00, 0x0d, 0xff, 0xff, 0x00, 0x00,
+	        0x00, 0xf3,
+	        /* DWordMemory 0xc0000000-0xcfffffff */
+	        0x87, 0x17, 0x00, 0x00, 0x0c, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0,
+	        0xff, 0xff, 0xff, 0xcf, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x79,
+	        0x00, /* end tag */
 	};
 	struct aml dev = {{0}, 0}, buf = {{0}, 0}, sb = {{0}, 0};
-	static const uint8_t hid[] = {0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03}; /* PNP0A03 */
+	static const uint8_t hid[] = {0x08, '_',  'H',  'I',  'D',
+	                              0x0c, 0x41, 0xd0, 0x0a, 0x03}; /* PNP0A03 */
 	static const uint8_t uid[] = {0x08, '_', 'U', 'I', 'D', 0x00};
 	static const uint8_t seg[] = {0x08, '_', 'S', 'E', 'G', 0x00};
 	static const uint8_t bbn[] = {0x08, '_', 'B', 'B', 'N', 0x00};
@@ -139,10 +155,11 @@ static void pci_root(struct aml *out)
 	/* COM1: PNP0501 at 0x3f8, ISA IRQ 4 (a hardware-reduced machine has no
 	 * legacy IRQ map: the kernel learns the UART's interrupt from here) */
 	static const uint8_t com_crs[] = {0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x00, 0x08, /* IO */
-					  0x22, 0x10, 0x00,                               /* IRQ 4 */
-					  0x79, 0x00};
+	                                  0x22, 0x10, 0x00, /* IRQ 4 */
+	                                  0x79, 0x00};
 	struct aml com = {{0}, 0}, cbuf = {{0}, 0};
-	static const uint8_t com_hid[] = {0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x05, 0x01}; /* PNP0501 */
+	static const uint8_t com_hid[] = {0x08, '_',  'H',  'I',  'D',
+	                                  0x0c, 0x41, 0xd0, 0x05, 0x01}; /* PNP0501 */
 	emit(&com, "COM1", 4);
 	emit(&com, com_hid, sizeof(com_hid));
 	emit(&com, uid, sizeof(uid));
@@ -190,34 +207,35 @@ int vmm_acpi(struct vmm *vm)
 	uint8_t *f = base + (FADT_ADDR - ACPI_BASE);
 	header(f, "FACP", 276, 6);
 	put32(f + 40, (uint32_t)DSDT_ADDR);
-	put16(f + 109, 1u << 2);        /* IAPC_BOOT_ARCH: no VGA; no 8042 declared */
-	put32(f + 112, (1u << 20) | (1u << 10) | (1u << 4) | (1u << 5)); /* HW_REDUCED, RESET_REG_SUP, no power/sleep buttons */
-	gas_io8(f + 116, 0x64);                /* RESET_REG */
-	f[128] = 0xfe;                         /* RESET_VALUE */
-	f[131] = 0;                            /* minor version */
-	put64(f + 140, DSDT_ADDR);             /* X_DSDT */
-	gas_io8(f + 244, SLEEP_PORT);          /* SLEEP_CONTROL_REG */
-	gas_io8(f + 256, SLEEP_PORT + 1);      /* SLEEP_STATUS_REG */
-	memcpy(f + 268, "VSTDVMM ", 8);        /* hypervisor vendor identity */
+	put16(f + 109, 1u << 2); /* IAPC_BOOT_ARCH: no VGA; no 8042 declared */
+	put32(f + 112, (1u << 20) | (1u << 10) | (1u << 4) |
+	                       (1u << 5)); /* HW_REDUCED, RESET_REG_SUP, no power/sleep buttons */
+	gas_io8(f + 116, 0x64);            /* RESET_REG */
+	f[128] = 0xfe;                     /* RESET_VALUE */
+	f[131] = 0;                        /* minor version */
+	put64(f + 140, DSDT_ADDR);         /* X_DSDT */
+	gas_io8(f + 244, SLEEP_PORT);      /* SLEEP_CONTROL_REG */
+	gas_io8(f + 256, SLEEP_PORT + 1);  /* SLEEP_STATUS_REG */
+	memcpy(f + 268, "VSTDVMM ", 8);    /* hypervisor vendor identity */
 	finish(f, 276);
 
 	/* MADT */
 	uint8_t *m = base + (MADT_ADDR - ACPI_BASE);
 	uint8_t *e = m + 44;
 	put32(m + 36, 0xfee00000u);
-	put32(m + 40, 0);                      /* no dual 8259s (hardware-reduced) */
+	put32(m + 40, 0); /* no dual 8259s (hardware-reduced) */
 	for (unsigned i = 0; i < vm->nvcpus; i++, e += 8) {
 		e[0] = 0;
 		e[1] = 8;
-		e[2] = (uint8_t)i;                 /* processor UID */
-		e[3] = (uint8_t)i;                 /* APIC ID */
-		put32(e + 4, 1);                   /* enabled */
+		e[2] = (uint8_t)i; /* processor UID */
+		e[3] = (uint8_t)i; /* APIC ID */
+		put32(e + 4, 1);   /* enabled */
 	}
 	e[0] = 1;
 	e[1] = 12;
-	e[2] = (uint8_t)vm->nvcpus;            /* I/O APIC ID */
+	e[2] = (uint8_t)vm->nvcpus; /* I/O APIC ID */
 	put32(e + 4, 0xfec00000u);
-	put32(e + 8, 0);                       /* GSI base */
+	put32(e + 8, 0); /* GSI base */
 	e += 12;
 	uint32_t mlen = (uint32_t)(e - m);
 	header(m, "APIC", mlen, 5);

@@ -41,11 +41,29 @@
 #define BP_E820_TABLE 0x2d0
 #define E820_MAX 128
 
-static uint16_t ld16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t ld32(const uint8_t *p) { return (uint32_t)ld16(p) | (uint32_t)ld16(p + 2) << 16; }
-static void st16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void st32(uint8_t *p, uint32_t v) { st16(p, (uint16_t)v); st16(p + 2, (uint16_t)(v >> 16)); }
-static void st64(uint8_t *p, uint64_t v) { st32(p, (uint32_t)v); st32(p + 4, (uint32_t)(v >> 32)); }
+static uint16_t ld16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+static uint32_t ld32(const uint8_t *p)
+{
+	return (uint32_t)ld16(p) | (uint32_t)ld16(p + 2) << 16;
+}
+static void st16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+static void st32(uint8_t *p, uint32_t v)
+{
+	st16(p, (uint16_t)v);
+	st16(p + 2, (uint16_t)(v >> 16));
+}
+static void st64(uint8_t *p, uint64_t v)
+{
+	st32(p, (uint32_t)v);
+	st32(p + 4, (uint32_t)(v >> 32));
+}
 
 static int read_file(const char *path, const char *what, uint64_t max, uint8_t **out, uint64_t *len)
 {
@@ -59,8 +77,8 @@ static int read_file(const char *path, const char *what, uint64_t max, uint8_t *
 	}
 	if ((uint64_t)st.st_size > max) {
 		close(fd);
-		return vmm_fail("%s %s: %llu bytes is larger than the %llu bytes that fit", what, path,
-				(unsigned long long)st.st_size, (unsigned long long)max);
+		return vmm_fail("%s %s: %llu bytes is larger than the %llu bytes that fit", what,
+		                path, (unsigned long long)st.st_size, (unsigned long long)max);
 	}
 	uint8_t *buf = malloc(st.st_size ? (size_t)st.st_size : 1);
 	if (!buf) {
@@ -73,7 +91,8 @@ static int read_file(const char *path, const char *what, uint64_t max, uint8_t *
 		if (r <= 0) {
 			free(buf);
 			close(fd);
-			return vmm_fail("%s %s: read error: %s", what, path, r < 0 ? strerror(errno) : "short");
+			return vmm_fail("%s %s: read error: %s", what, path,
+			                r < 0 ? strerror(errno) : "short");
 		}
 		done += (size_t)r;
 	}
@@ -107,7 +126,7 @@ unsigned vmm_e820(struct vmm *vm, uint64_t (*ent)[3], unsigned max)
 }
 
 int vmm_boot_bzimage(struct vmm *vm, const char *kernel, const char *initrd, const char *cmdline,
-		     struct vmm_boot *out)
+                     struct vmm_boot *out)
 {
 	uint8_t *k = NULL;
 	uint64_t klen = 0;
@@ -116,34 +135,44 @@ int vmm_boot_bzimage(struct vmm *vm, const char *kernel, const char *initrd, con
 		return -1;
 	memset(out, 0, sizeof(*out));
 	if (klen < 0x400) {
-		vmm_fail("kernel %s: truncated: %llu bytes is too small for a bzImage's boot sector and "
-			 "setup header", kernel, (unsigned long long)klen);
+		vmm_fail("kernel %s: truncated: %llu bytes is too small for a bzImage's boot "
+		         "sector and "
+		         "setup header",
+		         kernel, (unsigned long long)klen);
 		goto out;
 	}
 	if (ld16(k + HDR_BOOT_FLAG) != 0xaa55) {
-		vmm_fail("kernel %s: no boot sector signature 0xAA55 at offset 0x1fe (not a bzImage)", kernel);
+		vmm_fail("kernel %s: no boot sector signature 0xAA55 at offset 0x1fe (not a "
+		         "bzImage)",
+		         kernel);
 		goto out;
 	}
 	if (memcmp(k + HDR_MAGIC, "HdrS", 4) != 0) {
-		vmm_fail("kernel %s: no \"HdrS\" setup header magic at offset 0x202 (not a bzImage, "
-			 "or a pre-2.00 boot protocol kernel)", kernel);
+		vmm_fail(
+		        "kernel %s: no \"HdrS\" setup header magic at offset 0x202 (not a bzImage, "
+		        "or a pre-2.00 boot protocol kernel)",
+		        kernel);
 		goto out;
 	}
 	uint16_t proto = ld16(k + HDR_VERSION);
 	out->protocol = proto;
 	if (proto < 0x020c) {
-		vmm_fail("kernel %s: boot protocol %u.%02u at offset 0x206 is too old (the 64-bit entry "
-			 "needs 2.12 or later)", kernel, proto >> 8, proto & 0xff);
+		vmm_fail("kernel %s: boot protocol %u.%02u at offset 0x206 is too old (the 64-bit "
+		         "entry "
+		         "needs 2.12 or later)",
+		         kernel, proto >> 8, proto & 0xff);
 		goto out;
 	}
 	if (!(ld16(k + HDR_XLOADFLAGS) & 1)) {
-		vmm_fail("kernel %s: xloadflags at offset 0x236 lack XLF_KERNEL_64 (no 64-bit entry point)",
-			 kernel);
+		vmm_fail("kernel %s: xloadflags at offset 0x236 lack XLF_KERNEL_64 (no 64-bit "
+		         "entry point)",
+		         kernel);
 		goto out;
 	}
 	if (!(k[HDR_LOADFLAGS] & 1)) {
-		vmm_fail("kernel %s: loadflags at offset 0x211 lack LOADED_HIGH (a zImage, not a bzImage)",
-			 kernel);
+		vmm_fail("kernel %s: loadflags at offset 0x211 lack LOADED_HIGH (a zImage, not a "
+		         "bzImage)",
+		         kernel);
 		goto out;
 	}
 	unsigned sects = k[HDR_SETUP_SECTS] ? k[HDR_SETUP_SECTS] : 4;
@@ -151,25 +180,29 @@ int vmm_boot_bzimage(struct vmm *vm, const char *kernel, const char *initrd, con
 	/* the header's own length: 0x202 + the jump's displacement byte */
 	uint64_t hdr_end = 0x202 + k[HDR_JUMP + 1];
 	if (setup_len >= klen || hdr_end > setup_len || hdr_end > 0x1000) {
-		vmm_fail("kernel %s: truncated: %llu bytes, but the %u setup sectors at offset 0x1f1 "
-			 "need more", kernel, (unsigned long long)klen, sects);
+		vmm_fail("kernel %s: truncated: %llu bytes, but the %u setup sectors at offset "
+		         "0x1f1 "
+		         "need more",
+		         kernel, (unsigned long long)klen, sects);
 		goto out;
 	}
 	uint64_t plen = klen - setup_len;
 	uint64_t syssize = (uint64_t)ld32(k + HDR_SYSSIZE) * 16;
 	if (syssize > plen) {
-		vmm_fail("kernel %s: truncated: syssize at offset 0x1f4 says %llu bytes of protected-mode "
-			 "code, the file has %llu", kernel, (unsigned long long)syssize,
-			 (unsigned long long)plen);
+		vmm_fail("kernel %s: truncated: syssize at offset 0x1f4 says %llu bytes of "
+		         "protected-mode "
+		         "code, the file has %llu",
+		         kernel, (unsigned long long)syssize, (unsigned long long)plen);
 		goto out;
 	}
 	uint64_t init_size = proto >= 0x020a ? ld32(k + HDR_INIT_SIZE) : 0;
 	if (init_size < plen)
 		init_size = plen;
 	if (VMM_KERNEL_ADDR + init_size > vm->low_size) {
-		vmm_fail("kernel %s: needs %llu bytes from 1 MiB (init_size at offset 0x260), guest "
-			 "memory below 3 GiB is %llu bytes", kernel, (unsigned long long)init_size,
-			 (unsigned long long)vm->low_size);
+		vmm_fail(
+		        "kernel %s: needs %llu bytes from 1 MiB (init_size at offset 0x260), guest "
+		        "memory below 3 GiB is %llu bytes",
+		        kernel, (unsigned long long)init_size, (unsigned long long)vm->low_size);
 		goto out;
 	}
 	memcpy(vmm_gpa(vm, VMM_KERNEL_ADDR, plen), k + setup_len, plen);
@@ -179,7 +212,8 @@ int vmm_boot_bzimage(struct vmm *vm, const char *kernel, const char *initrd, con
 	memset(zp, 0, 4096);
 	memcpy(zp + HDR_SETUP_SECTS, k + HDR_SETUP_SECTS, hdr_end - HDR_SETUP_SECTS);
 	zp[HDR_TYPE_OF_LOADER] = 0xff;
-	zp[HDR_LOADFLAGS] = (uint8_t)((zp[HDR_LOADFLAGS] & ~0x20) | 0x80); /* CAN_USE_HEAP, not QUIET */
+	zp[HDR_LOADFLAGS] =
+	        (uint8_t)((zp[HDR_LOADFLAGS] & ~0x20) | 0x80); /* CAN_USE_HEAP, not QUIET */
 	st16(zp + HDR_HEAP_END_PTR, 0xfe00);
 
 	/* command line */
@@ -187,7 +221,8 @@ int vmm_boot_bzimage(struct vmm *vm, const char *kernel, const char *initrd, con
 	uint32_t cmax = ld32(k + HDR_CMDLINE_SIZE);
 	if (clen >= VMM_CMDLINE_MAX || (cmax && clen > cmax)) {
 		vmm_fail("kernel command line of %zu bytes is longer than the kernel's limit of %u "
-			 "(cmdline_size at offset 0x238)", clen, cmax ? cmax : VMM_CMDLINE_MAX - 1);
+		         "(cmdline_size at offset 0x238)",
+		         clen, cmax ? cmax : VMM_CMDLINE_MAX - 1);
 		goto out;
 	}
 	char *cl = vmm_gpa(vm, VMM_CMDLINE_ADDR, VMM_CMDLINE_MAX);
@@ -210,9 +245,10 @@ int vmm_boot_bzimage(struct vmm *vm, const char *kernel, const char *initrd, con
 		uint64_t room = top > out->kernel_end ? top - out->kernel_end : 0;
 		if (read_file(initrd, "initrd", room, &rd, &rlen) < 0) {
 			if (room < KERNEL_MAX)
-				vmm_fail("initrd %s is too large for guest memory: %llu bytes fit between "
-					 "the kernel's end and initrd_addr_max/RAM top (0x%llx)", initrd,
-					 (unsigned long long)room, (unsigned long long)top);
+				vmm_fail("initrd %s is too large for guest memory: %llu bytes fit "
+				         "between "
+				         "the kernel's end and initrd_addr_max/RAM top (0x%llx)",
+				         initrd, (unsigned long long)room, (unsigned long long)top);
 			goto out;
 		}
 		uint64_t addr = (top - rlen) & ~0xfffULL;

@@ -8,15 +8,16 @@
 #include "vmm.h"
 
 static int add(struct vmm_range *tab, unsigned *n, unsigned max, uint64_t base, uint64_t len,
-	       vmm_io_fn fn, void *opaque)
+               vmm_io_fn fn, void *opaque)
 {
 	if (*n >= max)
 		return vmm_fail("bus: more than %u ranges", max);
 	for (unsigned i = 0; i < *n; i++)
 		if (base < tab[i].base + tab[i].len && tab[i].base < base + len)
 			return vmm_fail("bus: range 0x%llx+0x%llx overlaps 0x%llx+0x%llx",
-					(unsigned long long)base, (unsigned long long)len,
-					(unsigned long long)tab[i].base, (unsigned long long)tab[i].len);
+			                (unsigned long long)base, (unsigned long long)len,
+			                (unsigned long long)tab[i].base,
+			                (unsigned long long)tab[i].len);
 	tab[*n] = (struct vmm_range){base, len, fn, opaque};
 	(*n)++;
 	return 0;
@@ -33,7 +34,7 @@ int vmm_bus_add_mmio(struct vmm *vm, uint64_t base, uint64_t len, vmm_io_fn fn, 
 }
 
 static void dispatch(struct vmm *vm, struct vmm_range *tab, unsigned n, uint64_t addr, void *data,
-		     unsigned size, int is_write)
+                     unsigned size, int is_write)
 {
 	for (unsigned i = 0; i < n; i++) {
 		if (addr >= tab[i].base && addr - tab[i].base < tab[i].len) {

@@ -32,24 +32,24 @@ int vstd_cmd_vmm(int argc, char **argv);
 int vmm_plan_from_ovf(struct vmm_config *cfg, const char *path, char *why, size_t cap);
 
 static const char usage_text[] =
-	"usage: vstd vmm run [options] [appliance.ova]\n"
-	"       vstd vmm check [--output=json]\n"
-	"\n"
-	"  --kernel FILE      a bzImage (Linux x86 boot protocol 2.12+, 64-bit entry)\n"
-	"  --initrd FILE      initramfs\n"
-	"  --append TEXT      kernel command line\n"
-	"  --mem SIZE         guest memory (default 256M)\n"
-	"  --cpus N           vCPUs (default 1)\n"
-	"  --disk IMG[,format=F]  a disk in any vstd format (repeatable)\n"
-	"  --snapshot         guest writes go to a throw-away overlay\n"
-	"  --read-only        disks are read-only\n"
-	"  --timeout SEC      stop the guest after SEC seconds (exit 124)\n"
-	"  --serial FILE      write the serial console to FILE\n"
-	"  --console-in       forward stdin to the serial console\n"
-	"  --output=json      a JSON summary on stdout (console on stderr)\n"
-	"\n"
-	"Exit status: the guest's debug-exit status (port 0x501: (v << 1) | 1),\n"
-	"0 after a reset or power-off, 124 on timeout, 1 on error.\n";
+        "usage: vstd vmm run [options] [appliance.ova]\n"
+        "       vstd vmm check [--output=json]\n"
+        "\n"
+        "  --kernel FILE      a bzImage (Linux x86 boot protocol 2.12+, 64-bit entry)\n"
+        "  --initrd FILE      initramfs\n"
+        "  --append TEXT      kernel command line\n"
+        "  --mem SIZE         guest memory (default 256M)\n"
+        "  --cpus N           vCPUs (default 1)\n"
+        "  --disk IMG[,format=F]  a disk in any vstd format (repeatable)\n"
+        "  --snapshot         guest writes go to a throw-away overlay\n"
+        "  --read-only        disks are read-only\n"
+        "  --timeout SEC      stop the guest after SEC seconds (exit 124)\n"
+        "  --serial FILE      write the serial console to FILE\n"
+        "  --console-in       forward stdin to the serial console\n"
+        "  --output=json      a JSON summary on stdout (console on stderr)\n"
+        "\n"
+        "Exit status: the guest's debug-exit status (port 0x501: (v << 1) | 1),\n"
+        "0 after a reset or power-off, 124 on timeout, 1 on error.\n";
 
 static int cmd_check(int argc, char **argv)
 {
@@ -92,8 +92,9 @@ static int parse_disk(struct vmm_config *cfg, char *arg)
 	if (comma) {
 		*comma = 0;
 		if (strncmp(comma + 1, "format=", 7) != 0)
-			return cli_error(CLI_EXIT_USAGE, "--disk %s: unknown option '%s' (format=F)", arg,
-					 comma + 1);
+			return cli_error(CLI_EXIT_USAGE,
+			                 "--disk %s: unknown option '%s' (format=F)", arg,
+			                 comma + 1);
 		fmt = comma + 8;
 	}
 	cfg->disks[cfg->ndisks] = arg;
@@ -119,20 +120,13 @@ static long rss_kib(void)
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"kernel", required_argument, NULL, 'k'},
-		{"initrd", required_argument, NULL, 'i'},
-		{"append", required_argument, NULL, 'a'},
-		{"mem", required_argument, NULL, 'm'},
-		{"cpus", required_argument, NULL, 'c'},
-		{"disk", required_argument, NULL, 'd'},
-		{"snapshot", no_argument, NULL, 's'},
-		{"read-only", no_argument, NULL, 'r'},
-		{"timeout", required_argument, NULL, 't'},
-		{"serial", required_argument, NULL, 'S'},
-		{"console-in", no_argument, NULL, 'I'},
-		{"output", required_argument, NULL, 'o'},
-		{NULL, 0, NULL, 0},
+	        {"help", no_argument, NULL, 'h'},         {"kernel", required_argument, NULL, 'k'},
+	        {"initrd", required_argument, NULL, 'i'}, {"append", required_argument, NULL, 'a'},
+	        {"mem", required_argument, NULL, 'm'},    {"cpus", required_argument, NULL, 'c'},
+	        {"disk", required_argument, NULL, 'd'},   {"snapshot", no_argument, NULL, 's'},
+	        {"read-only", no_argument, NULL, 'r'},    {"timeout", required_argument, NULL, 't'},
+	        {"serial", required_argument, NULL, 'S'}, {"console-in", no_argument, NULL, 'I'},
+	        {"output", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0},
 	};
 	struct vmm_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
@@ -157,8 +151,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'c':
 			if (cli_parse_uint(optarg, "--cpus", VMM_MAX_CPUS, &n) < 0 || n == 0)
-				return n == 0 ? cli_error(CLI_EXIT_USAGE, "--cpus must be at least 1")
-					      : CLI_EXIT_USAGE;
+				return n == 0 ? cli_error(CLI_EXIT_USAGE,
+				                          "--cpus must be at least 1")
+				              : CLI_EXIT_USAGE;
 			cfg.cpus = (unsigned)n;
 			cpus_given = 1;
 			break;
@@ -172,8 +167,10 @@ static int cmd_run(int argc, char **argv)
 			char *end;
 			cfg.timeout = strtod(optarg, &end);
 			if (*end || cfg.timeout <= 0)
-				return cli_error(CLI_EXIT_USAGE, "--timeout: '%s' is not a positive number of seconds",
-						 optarg);
+				return cli_error(
+				        CLI_EXIT_USAGE,
+				        "--timeout: '%s' is not a positive number of seconds",
+				        optarg);
 			break;
 		}
 		case 'S': serial = optarg; break;
@@ -187,7 +184,8 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (optind < argc) {
 		if (optind != argc - 1)
-			return cli_error(CLI_EXIT_USAGE, "expecting at most one OVA/OVF file (see --help)");
+			return cli_error(CLI_EXIT_USAGE,
+			                 "expecting at most one OVA/OVF file (see --help)");
 		char why[512];
 		struct vmm_config plan = cfg;
 		if (vmm_plan_from_ovf(&plan, argv[optind], why, sizeof(why)) < 0)
@@ -204,14 +202,16 @@ static int cmd_run(int argc, char **argv)
 			cfg.kernel = plan.kernel;
 	}
 	if (!cfg.kernel)
-		return cli_error(CLI_EXIT_USAGE, "no kernel: give --kernel FILE (this monitor has no firmware "
-				 "to boot a disk's boot loader)");
+		return cli_error(CLI_EXIT_USAGE,
+		                 "no kernel: give --kernel FILE (this monitor has no firmware "
+		                 "to boot a disk's boot loader)");
 	if (out == CLI_OUTPUT_JSON)
 		cfg.out_fd = 2;
 	if (serial) {
 		cfg.out_fd = open(serial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (cfg.out_fd < 0)
-			return cli_error(CLI_EXIT_ERROR, "--serial %s: %s", serial, strerror(errno));
+			return cli_error(CLI_EXIT_ERROR, "--serial %s: %s", serial,
+			                 strerror(errno));
 	}
 
 	struct vmm *vm = NULL;
@@ -232,11 +232,8 @@ static int cmd_run(int argc, char **argv)
 	case VMM_STOP_RESET:
 	case VMM_STOP_HALT:
 	case VMM_STOP_TIMEOUT:
-	case VMM_STOP_SIGNAL:
-		rc = vm->exit_code;
-		break;
-	default:
-		rc = CLI_EXIT_ERROR;
+	case VMM_STOP_SIGNAL: rc = vm->exit_code; break;
+	default: rc = CLI_EXIT_ERROR;
 	}
 	double setup_ms = (double)(t_ready - t0) / 1e6;
 	double first_ms = vm->t_first_output ? (double)(vm->t_first_output - t0) / 1e6 : -1;
@@ -253,15 +250,18 @@ static int cmd_run(int argc, char **argv)
 		json_object_object_add(o, "run_ms", json_object_new_double(total_ms));
 		json_object_object_add(o, "max_rss_kib", json_object_new_int64(hwm));
 		json_object_object_add(o, "io_exits", json_object_new_int64((int64_t)vm->exits_io));
-		json_object_object_add(o, "mmio_exits", json_object_new_int64((int64_t)vm->exits_mmio));
+		json_object_object_add(o, "mmio_exits",
+		                       json_object_new_int64((int64_t)vm->exits_mmio));
 		cli_print_json(o);
 	} else {
 		if (vm->stop == VMM_STOP_ERROR || vm->stop == VMM_STOP_TIMEOUT)
 			cli_error(rc, "%s: %s", vmm_stop_name(vm->stop), vm->stop_msg);
 		fprintf(stderr,
-			"vstd vmm: %s (%s); setup %.1f ms, first output %.1f ms, ran %.1f ms, exit status %d, "
-			"max RSS %ld KiB (guest RAM touched included)\n",
-			vmm_stop_name(vm->stop), vm->stop_msg, setup_ms, first_ms, total_ms, rc, hwm);
+		        "vstd vmm: %s (%s); setup %.1f ms, first output %.1f ms, ran %.1f ms, exit "
+		        "status %d, "
+		        "max RSS %ld KiB (guest RAM touched included)\n",
+		        vmm_stop_name(vm->stop), vm->stop_msg, setup_ms, first_ms, total_ms, rc,
+		        hwm);
 	}
 	(void)overhead;
 	vmm_machine_free(vm);

@@ -18,7 +18,7 @@ static void debug_exit_io(void *opaque, uint64_t off, void *data, unsigned size,
 	uint32_t v = 0;
 	memcpy(&v, data, size < 4 ? size : 4);
 	vmm_request_stop(vm, VMM_STOP_POWEROFF, (int)(((v & 0x7f) << 1) | 1),
-			 "the guest wrote %u to the debug-exit port 0x%x", v, VMM_DEBUG_EXIT_PORT);
+	                 "the guest wrote %u to the debug-exit port 0x%x", v, VMM_DEBUG_EXIT_PORT);
 }
 
 static void post_io(void *opaque, uint64_t off, void *data, unsigned size, int is_write)

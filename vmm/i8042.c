@@ -17,7 +17,8 @@ static void i8042_io(void *opaque, uint64_t off, void *data, unsigned size, int 
 		return;
 	}
 	if (off == 4 && ((uint8_t *)data)[0] == 0xfe)
-		vmm_request_stop(vm, VMM_STOP_RESET, 0, "the guest reset the machine (i8042 command 0xfe)");
+		vmm_request_stop(vm, VMM_STOP_RESET, 0,
+		                 "the guest reset the machine (i8042 command 0xfe)");
 }
 
 int vmm_i8042_init(struct vmm *vm)

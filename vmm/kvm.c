@@ -22,13 +22,13 @@ struct cap {
 };
 
 static const struct cap caps[] = {
-	{KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY", 1},
-	{KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR", 1},
-	{KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID", 1},
-	{KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP", 0},
-	{KVM_CAP_PIT2, "KVM_CAP_PIT2", 0},
-	{KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD", 0},
-	{KVM_CAP_IRQFD, "KVM_CAP_IRQFD", 0},
+        {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY", 1},
+        {KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR", 1},
+        {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID", 1},
+        {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP", 0},
+        {KVM_CAP_PIT2, "KVM_CAP_PIT2", 0},
+        {KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD", 0},
+        {KVM_CAP_IRQFD, "KVM_CAP_IRQFD", 0},
 };
 
 int vmm_kvm_open(struct vmm *vm)
@@ -37,22 +37,26 @@ int vmm_kvm_open(struct vmm *vm)
 	if (vm->kvm_fd < 0) {
 		int e = errno;
 		if (e == ENOENT)
-			return vmm_fail("/dev/kvm does not exist (KVM is not available on this host: "
-					"load kvm-intel or kvm-amd, or enable virtualization in the firmware)");
+			return vmm_fail(
+			        "/dev/kvm does not exist (KVM is not available on this host: "
+			        "load kvm-intel or kvm-amd, or enable virtualization in the "
+			        "firmware)");
 		if (e == EACCES || e == EPERM)
-			return vmm_fail("/dev/kvm: permission denied (add the user to the 'kvm' group)");
+			return vmm_fail(
+			        "/dev/kvm: permission denied (add the user to the 'kvm' group)");
 		return vmm_fail("/dev/kvm: %s", strerror(e));
 	}
 	int v = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (v != KVM_API_VERSION)
-		return vmm_fail("/dev/kvm: API version %d, this monitor needs %d", v, KVM_API_VERSION);
+		return vmm_fail("/dev/kvm: API version %d, this monitor needs %d", v,
+		                KVM_API_VERSION);
 	int has_irqchip = 1;
 	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
 		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, caps[i].id) > 0)
 			continue;
 		if (caps[i].required)
 			return vmm_fail("/dev/kvm lacks the capability %s that this monitor needs",
-					caps[i].name);
+			                caps[i].name);
 		if (caps[i].id == KVM_CAP_IRQCHIP || caps[i].id == KVM_CAP_PIT2)
 			has_irqchip = 0;
 	}
@@ -102,7 +106,7 @@ static int set_cpuid(struct vmm *vm, struct vmm_vcpu *c)
 		case 1:
 			/* initial APIC ID, logical processor count; hypervisor bit */
 			e->ebx = (e->ebx & 0x0000ffffu) | ((uint32_t)c->id << 24) |
-				 ((uint32_t)(vm->nvcpus > 1 ? vm->nvcpus : 1) << 16);
+			         ((uint32_t)(vm->nvcpus > 1 ? vm->nvcpus : 1) << 16);
 			e->ecx |= 1u << 31;
 			if (vm->nvcpus > 1)
 				e->edx |= 1u << 28; /* HTT: the count field is valid */
@@ -140,10 +144,10 @@ static int set_lapic(struct vmm_vcpu *c)
 static int set_msrs(struct vmm_vcpu *c)
 {
 	static const uint32_t idx[] = {
-		0x174, 0x175, 0x176,     /* SYSENTER_CS/ESP/EIP */
-		0xc0000081, 0xc0000082, 0xc0000084, 0xc0000102, /* STAR LSTAR FMASK KERNEL_GS */
-		0x10,                    /* TSC */
-		0x1a0,                   /* MISC_ENABLE */
+	        0x174,      0x175,      0x176,                  /* SYSENTER_CS/ESP/EIP */
+	        0xc0000081, 0xc0000082, 0xc0000084, 0xc0000102, /* STAR LSTAR FMASK KERNEL_GS */
+	        0x10,                                           /* TSC */
+	        0x1a0,                                          /* MISC_ENABLE */
 	};
 	struct {
 		struct kvm_msrs h;
@@ -233,9 +237,9 @@ int vmm_kvm_setup_long_mode(struct vmm *vm, struct vmm_vcpu *c, uint64_t rip, ui
 	s.gdt.base = VMM_GDT_ADDR;
 	s.gdt.limit = 31;
 	s.cr3 = VMM_PML4_ADDR;
-	s.cr4 = 0x20;                 /* PAE */
-	s.cr0 = 0x80000011ULL;        /* PG ET PE */
-	s.efer = 0x500;               /* LME LMA */
+	s.cr4 = 0x20;          /* PAE */
+	s.cr0 = 0x80000011ULL; /* PG ET PE */
+	s.efer = 0x500;        /* LME LMA */
 	if (ioctl(c->fd, KVM_SET_SREGS, &s) < 0)
 		return vmm_fail("vCPU %d: KVM_SET_SREGS: %s", c->id, strerror(errno));
 	struct kvm_regs r;
@@ -258,16 +262,17 @@ void vmm_kvm_dump_regs(struct vmm_vcpu *c, char *buf, size_t cap)
 		return;
 	}
 	snprintf(buf, cap,
-		 "vCPU %d: rip=%016llx rsp=%016llx rflags=%08llx rax=%016llx rbx=%016llx rcx=%016llx "
-		 "rdx=%016llx rsi=%016llx rdi=%016llx rbp=%016llx cs=%04x(base %llx l=%u) ss=%04x "
-		 "cr0=%llx cr2=%llx cr3=%llx cr4=%llx efer=%llx",
-		 c->id, (unsigned long long)r.rip, (unsigned long long)r.rsp,
-		 (unsigned long long)r.rflags, (unsigned long long)r.rax, (unsigned long long)r.rbx,
-		 (unsigned long long)r.rcx, (unsigned long long)r.rdx, (unsigned long long)r.rsi,
-		 (unsigned long long)r.rdi, (unsigned long long)r.rbp, s.cs.selector,
-		 (unsigned long long)s.cs.base, s.cs.l, s.ss.selector, (unsigned long long)s.cr0,
-		 (unsigned long long)s.cr2, (unsigned long long)s.cr3, (unsigned long long)s.cr4,
-		 (unsigned long long)s.efer);
+	         "vCPU %d: rip=%016llx rsp=%016llx rflags=%08llx rax=%016llx rbx=%016llx "
+	         "rcx=%016llx "
+	         "rdx=%016llx rsi=%016llx rdi=%016llx rbp=%016llx cs=%04x(base %llx l=%u) ss=%04x "
+	         "cr0=%llx cr2=%llx cr3=%llx cr4=%llx efer=%llx",
+	         c->id, (unsigned long long)r.rip, (unsigned long long)r.rsp,
+	         (unsigned long long)r.rflags, (unsigned long long)r.rax, (unsigned long long)r.rbx,
+	         (unsigned long long)r.rcx, (unsigned long long)r.rdx, (unsigned long long)r.rsi,
+	         (unsigned long long)r.rdi, (unsigned long long)r.rbp, s.cs.selector,
+	         (unsigned long long)s.cs.base, s.cs.l, s.ss.selector, (unsigned long long)s.cr0,
+	         (unsigned long long)s.cr2, (unsigned long long)s.cr3, (unsigned long long)s.cr4,
+	         (unsigned long long)s.efer);
 }
 
 int vmm_irq_line(struct vmm *vm, unsigned irq, int level)

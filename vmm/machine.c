@@ -64,7 +64,8 @@ int vmm_machine_create(struct vmm **out, const struct vmm_config *cfg)
 	/* No BIOS: a guest that resets through the real-mode reset vector
 	 * (Linux's reboot=bios fallback jumps to f000:fff0) finds code that
 	 * resets through the i8042 instead of running through zeroed memory. */
-	static const uint8_t reset_stub[] = {0xb0, 0xfe, 0xe6, 0x64, 0xf4, 0xeb, 0xfd}; /* mov al,0xfe; out 0x64,al; hlt; jmp */
+	static const uint8_t reset_stub[] = {
+	        0xb0, 0xfe, 0xe6, 0x64, 0xf4, 0xeb, 0xfd}; /* mov al,0xfe; out 0x64,al; hlt; jmp */
 	memcpy(vmm_gpa(vm, 0xffff0, sizeof(reset_stub)), reset_stub, sizeof(reset_stub));
 	return vmm_kvm_setup_long_mode(vm, &vm->vcpus[0], boot.entry, boot.zero_page);
 }

@@ -13,12 +13,14 @@
 
 static int add_slot(struct vmm *vm, unsigned slot, uint64_t gpa, void *host, uint64_t size)
 {
-	struct kvm_userspace_memory_region r = {
-		.slot = slot, .guest_phys_addr = gpa, .memory_size = size,
-		.userspace_addr = (uint64_t)(uintptr_t)host};
+	struct kvm_userspace_memory_region r = {.slot = slot,
+	                                        .guest_phys_addr = gpa,
+	                                        .memory_size = size,
+	                                        .userspace_addr = (uint64_t)(uintptr_t)host};
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
-		return vmm_fail("KVM_SET_USER_MEMORY_REGION slot %u (0x%llx bytes at 0x%llx): %s", slot,
-				(unsigned long long)size, (unsigned long long)gpa, strerror(errno));
+		return vmm_fail("KVM_SET_USER_MEMORY_REGION slot %u (0x%llx bytes at 0x%llx): %s",
+		                slot, (unsigned long long)size, (unsigned long long)gpa,
+		                strerror(errno));
 	return 0;
 }
 
@@ -26,15 +28,16 @@ int vmm_memory_init(struct vmm *vm, uint64_t size)
 {
 	if (size < (16ULL << 20))
 		return vmm_fail("guest memory %llu bytes is below the 16 MiB minimum",
-				(unsigned long long)size);
+		                (unsigned long long)size);
 	if (size > (1ULL << 40))
-		return vmm_fail("guest memory %llu bytes is above the 1 TiB limit", (unsigned long long)size);
+		return vmm_fail("guest memory %llu bytes is above the 1 TiB limit",
+		                (unsigned long long)size);
 	size = (size + 0x1fffff) & ~0x1fffffULL; /* 2 MiB multiple */
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
-		return vmm_fail("cannot map %llu bytes of guest memory: %s", (unsigned long long)size,
-				strerror(errno));
+		return vmm_fail("cannot map %llu bytes of guest memory: %s",
+		                (unsigned long long)size, strerror(errno));
 	madvise(p, size, MADV_MERGEABLE);
 	vm->ram = p;
 	vm->ram_size = size;

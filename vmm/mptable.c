@@ -14,8 +14,16 @@
 #define LAPIC_ADDR 0xfee00000u
 #define IOAPIC_ADDR 0xfec00000u
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v); put16(p + 2, (uint16_t)(v >> 16)); }
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)v);
+	put16(p + 2, (uint16_t)(v >> 16));
+}
 
 static uint8_t checksum(const uint8_t *p, size_t n)
 {
@@ -26,7 +34,7 @@ static uint8_t checksum(const uint8_t *p, size_t n)
 }
 
 static uint8_t *intsrc(uint8_t *e, uint8_t type, uint8_t irqtype, uint16_t flags, uint8_t bus,
-		       uint8_t irq, uint8_t dst, uint8_t pin)
+                       uint8_t irq, uint8_t dst, uint8_t pin)
 {
 	e[0] = type;
 	e[1] = irqtype;
@@ -54,22 +62,39 @@ int vmm_mptable(struct vmm *vm)
 		e[1] = (uint8_t)i;
 		e[2] = 0x14;
 		e[3] = (uint8_t)(1 | (i == 0 ? 2 : 0));
-		put32(e + 4, 0x600);   /* family 6 */
-		put32(e + 8, 0x201);   /* FPU, APIC */
+		put32(e + 4, 0x600); /* family 6 */
+		put32(e + 8, 0x201); /* FPU, APIC */
 		e += 20;
 	}
-	e[0] = 1; e[1] = 0; memcpy(e + 2, "PCI   ", 6); e += 8; count++;
-	e[0] = 1; e[1] = 1; memcpy(e + 2, "ISA   ", 6); e += 8; count++;
-	e[0] = 2; e[1] = ioapic_id; e[2] = 0x11; e[3] = 1; put32(e + 4, IOAPIC_ADDR); e += 8; count++;
+	e[0] = 1;
+	e[1] = 0;
+	memcpy(e + 2, "PCI   ", 6);
+	e += 8;
+	count++;
+	e[0] = 1;
+	e[1] = 1;
+	memcpy(e + 2, "ISA   ", 6);
+	e += 8;
+	count++;
+	e[0] = 2;
+	e[1] = ioapic_id;
+	e[2] = 0x11;
+	e[3] = 1;
+	put32(e + 4, IOAPIC_ADDR);
+	e += 8;
+	count++;
 	for (uint8_t irq = 0; irq < 16; irq++, count++)
 		e = intsrc(e, 3, 0, 0, 1, irq, ioapic_id, irq);
-	/* PCI: source irq = (device << 2) | (pin - 1); INTx of device d on 16 + (d + pin - 1) % 4 */
+	/* PCI: source irq = (device << 2) | (pin - 1); INTx of device d on 16 + (d + pin - 1) % 4
+	 */
 	for (uint8_t dev = 1; dev < 32; dev++)
 		for (uint8_t pin = 0; pin < 4; pin++, count++)
 			e = intsrc(e, 3, 0, 0x0f, 0, (uint8_t)(dev << 2 | pin), ioapic_id,
-				   (uint8_t)(16 + (dev + pin) % 4));
-	e = intsrc(e, 4, 3, 0, 1, 0, 0xff, 0); count++;
-	e = intsrc(e, 4, 1, 0, 1, 0, 0xff, 1); count++;
+			           (uint8_t)(16 + (dev + pin) % 4));
+	e = intsrc(e, 4, 3, 0, 1, 0, 0xff, 0);
+	count++;
+	e = intsrc(e, 4, 1, 0, 1, 0, 0xff, 1);
+	count++;
 
 	memcpy(ct, "PCMP", 4);
 	put16(ct + 4, (uint16_t)(e - ct));

@@ -27,7 +27,9 @@ static char disk_paths[VMM_MAX_DISKS][4096];
 
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
-	(void)st; (void)flag; (void)ftw;
+	(void)st;
+	(void)flag;
+	(void)ftw;
 	return remove(p);
 }
 
@@ -43,7 +45,8 @@ static int ends_with(const char *s, const char *suffix)
 	return a >= b && strcasecmp(s + a - b, suffix) == 0;
 }
 
-static int plan_vm(struct vmm_config *cfg, const vstd_ovf *ovf, const char *dir, char *why, size_t cap)
+static int plan_vm(struct vmm_config *cfg, const vstd_ovf *ovf, const char *dir, char *why,
+                   size_t cap)
 {
 	const vstd_vm *vm = vstd_ovf_find_vm(ovf, NULL);
 	if (!vm) {
@@ -51,37 +54,47 @@ static int plan_vm(struct vmm_config *cfg, const vstd_ovf *ovf, const char *dir,
 		return -1;
 	}
 	if (vm->is_collection) {
-		snprintf(why, cap, "VirtualSystemCollection '%s': this monitor runs one virtual system",
-			 vm->id ? vm->id : "?");
+		snprintf(why, cap,
+		         "VirtualSystemCollection '%s': this monitor runs one virtual system",
+		         vm->id ? vm->id : "?");
 		return -1;
 	}
 	for (size_t i = 0; i < vm->n_items; i++) {
 		const vstd_ovf_item *it = &vm->items[i];
 		if (!vstd_ovf_item_active(ovf, it, NULL))
 			continue;
-		const char *name = it->element_name ? it->element_name : (it->instance_id ? it->instance_id : "?");
+		const char *name = it->element_name ? it->element_name
+		                                    : (it->instance_id ? it->instance_id : "?");
 		switch (it->resource_type) {
 		case VSTD_RT_PROCESSOR:
 			if (!it->has_virtual_quantity || it->virtual_quantity < 1 ||
 			    it->virtual_quantity > VMM_MAX_CPUS) {
-				snprintf(why, cap, "item '%s' (line %u): %s virtual CPUs; this monitor runs 1 to %d",
-					 name, it->line, it->virtual_quantity_text ? it->virtual_quantity_text : "no",
-					 VMM_MAX_CPUS);
+				snprintf(why, cap,
+				         "item '%s' (line %u): %s virtual CPUs; this monitor runs "
+				         "1 to %d",
+				         name, it->line,
+				         it->virtual_quantity_text ? it->virtual_quantity_text
+				                                   : "no",
+				         VMM_MAX_CPUS);
 				return -1;
 			}
 			cfg->cpus = (unsigned)it->virtual_quantity;
 			break;
 		case VSTD_RT_MEMORY: {
-			uint64_t unit = 1ULL << 20; /* MB when no units are given (common practice) */
-			if (it->allocation_units && vstd_ovf_parse_units(it->allocation_units, &unit) < 0) {
-				snprintf(why, cap, "item '%s' (line %u): memory units '%s' not understood", name,
-					 it->line, it->allocation_units);
+			uint64_t unit = 1ULL
+			                << 20; /* MB when no units are given (common practice) */
+			if (it->allocation_units &&
+			    vstd_ovf_parse_units(it->allocation_units, &unit) < 0) {
+				snprintf(why, cap,
+				         "item '%s' (line %u): memory units '%s' not understood",
+				         name, it->line, it->allocation_units);
 				return -1;
 			}
 			if (!it->has_virtual_quantity || it->virtual_quantity == 0 ||
 			    it->virtual_quantity > (1ULL << 40) / unit) {
-				snprintf(why, cap, "item '%s' (line %u): memory size missing or above 1 TiB", name,
-					 it->line);
+				snprintf(why, cap,
+				         "item '%s' (line %u): memory size missing or above 1 TiB",
+				         name, it->line);
 				return -1;
 			}
 			cfg->mem = it->virtual_quantity * unit;
@@ -96,32 +109,41 @@ static int plan_vm(struct vmm_config *cfg, const vstd_ovf *ovf, const char *dir,
 				id = hr + 6;
 			const vstd_ovf_disk *d = id ? vstd_ovf_find_disk(ovf, id) : NULL;
 			if (!d) {
-				snprintf(why, cap, "disk item '%s' (line %u): HostResource '%s' names no disk", name,
-					 it->line, hr ? hr : "(none)");
+				snprintf(
+				        why, cap,
+				        "disk item '%s' (line %u): HostResource '%s' names no disk",
+				        name, it->line, hr ? hr : "(none)");
 				return -1;
 			}
-			const vstd_ovf_file *f = d->file_ref ? vstd_ovf_find_file(ovf, d->file_ref) : NULL;
+			const vstd_ovf_file *f =
+			        d->file_ref ? vstd_ovf_find_file(ovf, d->file_ref) : NULL;
 			if (!f || !f->href) {
-				snprintf(why, cap, "disk '%s': blank disks (no file) are not provided by this monitor",
-					 d->disk_id);
+				snprintf(why, cap,
+				         "disk '%s': blank disks (no file) are not provided by "
+				         "this monitor",
+				         d->disk_id);
 				return -1;
 			}
-			if (strstr(f->href, "://") || strchr(f->href, '/') || strcmp(f->href, "..") == 0) {
-				snprintf(why, cap, "disk '%s': file '%s' is not a plain name in the package", d->disk_id,
-					 f->href);
+			if (strstr(f->href, "://") || strchr(f->href, '/') ||
+			    strcmp(f->href, "..") == 0) {
+				snprintf(why, cap,
+				         "disk '%s': file '%s' is not a plain name in the package",
+				         d->disk_id, f->href);
 				return -1;
 			}
 			if (cfg->ndisks >= VMM_MAX_DISKS) {
 				snprintf(why, cap, "more than %d disks", VMM_MAX_DISKS);
 				return -1;
 			}
-			int n = snprintf(disk_paths[cfg->ndisks], sizeof(disk_paths[0]), "%s/%s", dir, f->href);
+			int n = snprintf(disk_paths[cfg->ndisks], sizeof(disk_paths[0]), "%s/%s",
+			                 dir, f->href);
 			if (n < 0 || (size_t)n >= sizeof(disk_paths[0])) {
 				snprintf(why, cap, "disk '%s': path too long", d->disk_id);
 				return -1;
 			}
 			cfg->disks[cfg->ndisks] = disk_paths[cfg->ndisks];
-			cfg->disk_formats[cfg->ndisks] = NULL; /* probed: the format URI is advisory */
+			cfg->disk_formats[cfg->ndisks] =
+			        NULL; /* probed: the format URI is advisory */
 			cfg->ndisks++;
 			break;
 		}
@@ -131,20 +153,25 @@ static int plan_vm(struct vmm_config *cfg, const vstd_ovf *ovf, const char *dir,
 		case VSTD_RT_USB:
 		case VSTD_RT_GRAPHICS:
 		case VSTD_RT_SERIAL:
-		case 0:
-			break; /* controllers: disks become virtio-blk; a console exists */
+		case 0: break; /* controllers: disks become virtio-blk; a console exists */
 		case VSTD_RT_ETHERNET:
 		case VSTD_RT_OTHER_NET:
 			if (it->required) {
-				snprintf(why, cap, "network adapter '%s' (line %u): this monitor does not provide "
-					 "NICs yet (mark it ovf:required=\"false\" to run without it)", name, it->line);
+				snprintf(why, cap,
+				         "network adapter '%s' (line %u): this monitor does not "
+				         "provide "
+				         "NICs yet (mark it ovf:required=\"false\" to run without "
+				         "it)",
+				         name, it->line);
 				return -1;
 			}
 			break;
 		default:
 			if (it->required) {
-				snprintf(why, cap, "item '%s' (line %u): ResourceType %d is not provided by this monitor",
-					 name, it->line, it->resource_type);
+				snprintf(why, cap,
+				         "item '%s' (line %u): ResourceType %d is not provided by "
+				         "this monitor",
+				         name, it->line, it->resource_type);
 				return -1;
 			}
 		}
@@ -165,9 +192,11 @@ int vmm_plan_from_ovf(struct vmm_config *cfg, const char *path, char *why, size_
 			goto out;
 		}
 		const char *tmp = getenv("TMPDIR");
-		snprintf(extract_dir, sizeof(extract_dir), "%s/vstd-vmm-ova-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		snprintf(extract_dir, sizeof(extract_dir), "%s/vstd-vmm-ova-XXXXXX",
+		         tmp && *tmp ? tmp : "/tmp");
 		if (!mkdtemp(extract_dir)) {
-			snprintf(why, cap, "cannot create a directory to extract into (%s)", extract_dir);
+			snprintf(why, cap, "cannot create a directory to extract into (%s)",
+			         extract_dir);
 			extract_dir[0] = 0;
 			goto out;
 		}

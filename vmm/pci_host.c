@@ -11,7 +11,7 @@
 #include "vmm.h"
 
 struct vmm_pci {
-	uint32_t addr;       /* the 0xcf8 register */
+	uint32_t addr; /* the 0xcf8 register */
 	struct vmm_pci_fn fn[32];
 	uint8_t bridge[256];
 };
@@ -24,15 +24,19 @@ static void bridge_read(void *opaque, unsigned off, void *data, unsigned size)
 
 static void bridge_write(void *opaque, unsigned off, const void *data, unsigned size)
 {
-	(void)opaque; (void)off; (void)data; (void)size; /* read-only */
+	(void)opaque;
+	(void)off;
+	(void)data;
+	(void)size; /* read-only */
 }
 
 static void cfg_access(struct vmm_pci *p, unsigned dev, unsigned fn, unsigned off, void *data,
-		       unsigned size, int is_write)
+                       unsigned size, int is_write)
 {
 	if (size != 1 && size != 2 && size != 4)
 		size = 1;
-	if (off + size > 256 || (off & (size - 1)) != 0 || dev >= 32 || fn != 0 || !p->fn[dev].cfg_read) {
+	if (off + size > 256 || (off & (size - 1)) != 0 || dev >= 32 || fn != 0 ||
+	    !p->fn[dev].cfg_read) {
 		if (!is_write)
 			memset(data, 0xff, size);
 		return;
@@ -76,8 +80,8 @@ static void ecam_io(void *opaque, uint64_t off, void *data, unsigned size, int i
 			memset(data, 0xff, size);
 		return;
 	}
-	cfg_access(p, (unsigned)(off >> 15) & 0x1f, (unsigned)(off >> 12) & 7, (unsigned)(off & 0xff),
-		   data, size, is_write);
+	cfg_access(p, (unsigned)(off >> 15) & 0x1f, (unsigned)(off >> 12) & 7,
+	           (unsigned)(off & 0xff), data, size, is_write);
 }
 
 int vmm_pci_add(struct vmm *vm, const struct vmm_pci_fn *fn)
@@ -98,9 +102,12 @@ int vmm_pci_init(struct vmm *vm)
 		return vmm_fail("out of memory");
 	vm->pci = p;
 	uint8_t *b = p->bridge;
-	b[0] = 0x36; b[1] = 0x1b; /* 1b36:0008, a generic host bridge */
-	b[2] = 0x08; b[3] = 0x00;
-	b[0x0a] = 0x00; b[0x0b] = 0x06; /* class 06/00: host bridge */
+	b[0] = 0x36;
+	b[1] = 0x1b; /* 1b36:0008, a generic host bridge */
+	b[2] = 0x08;
+	b[3] = 0x00;
+	b[0x0a] = 0x00;
+	b[0x0b] = 0x06; /* class 06/00: host bridge */
 	p->fn[0] = (struct vmm_pci_fn){bridge_read, bridge_write, p};
 	if (vmm_bus_add_pio(vm, 0xcf8, 8, cf8_io, p) < 0)
 		return -1;

@@ -78,7 +78,7 @@ static int handle_exit(struct vmm_vcpu *c)
 		}
 		for (uint32_t i = 0; i < run->io.count; i++, p += run->io.size)
 			vmm_bus_pio(vm, run->io.port, p, run->io.size,
-				    run->io.direction == KVM_EXIT_IO_OUT);
+			            run->io.direction == KVM_EXIT_IO_OUT);
 		return 0;
 	}
 	case KVM_EXIT_MMIO:
@@ -86,19 +86,20 @@ static int handle_exit(struct vmm_vcpu *c)
 			fail_with_regs(c, "MMIO exit wider than 8 bytes");
 			return -1;
 		}
-		vmm_bus_mmio(vm, run->mmio.phys_addr, run->mmio.data, run->mmio.len, run->mmio.is_write);
+		vmm_bus_mmio(vm, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
+		             run->mmio.is_write);
 		return 0;
-	case KVM_EXIT_INTR:
-		return 0;
+	case KVM_EXIT_INTR: return 0;
 	case KVM_EXIT_HLT:
-		vmm_request_stop(vm, VMM_STOP_HALT, 0, "vCPU %d halted (no interrupt controller to wake it)",
-				 c->id);
+		vmm_request_stop(vm, VMM_STOP_HALT, 0,
+		                 "vCPU %d halted (no interrupt controller to wake it)", c->id);
 		return -1;
 	case KVM_EXIT_SHUTDOWN: {
 		char regs[1024];
 		vmm_kvm_dump_regs(c, regs, sizeof(regs));
-		vmm_request_stop(vm, VMM_STOP_RESET, 0, "vCPU %d: triple fault (shutdown), machine reset; %s",
-				 c->id, regs);
+		vmm_request_stop(vm, VMM_STOP_RESET, 0,
+		                 "vCPU %d: triple fault (shutdown), machine reset; %s", c->id,
+		                 regs);
 		return -1;
 	}
 	case KVM_EXIT_SYSTEM_EVENT:
@@ -110,19 +111,23 @@ static int handle_exit(struct vmm_vcpu *c)
 			vmm_request_stop(vm, VMM_STOP_RESET, 0, "the guest reset the machine");
 			break;
 		default:
-			snprintf(msg, sizeof(msg), "system event %u (crash)", run->system_event.type);
+			snprintf(msg, sizeof(msg), "system event %u (crash)",
+			         run->system_event.type);
 			fail_with_regs(c, msg);
 		}
 		return -1;
 	case KVM_EXIT_FAIL_ENTRY:
-		snprintf(msg, sizeof(msg), "KVM could not enter the guest (hardware entry failure reason 0x%llx)",
-			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		snprintf(msg, sizeof(msg),
+		         "KVM could not enter the guest (hardware entry failure reason 0x%llx)",
+		         (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 		fail_with_regs(c, msg);
 		return -1;
 	case KVM_EXIT_INTERNAL_ERROR:
-		snprintf(msg, sizeof(msg), "KVM internal error, suberror %u%s", run->internal.suberror,
-			 run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ? " (instruction emulation failed)"
-										 : "");
+		snprintf(msg, sizeof(msg), "KVM internal error, suberror %u%s",
+		         run->internal.suberror,
+		         run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
+		                 ? " (instruction emulation failed)"
+		                 : "");
 		fail_with_regs(c, msg);
 		return -1;
 	default:
@@ -195,12 +200,13 @@ int vmm_run(struct vmm *vm)
 			break;
 		pthread_mutex_unlock(&vm->stop_lock);
 		if (got_signal)
-			vmm_request_stop(vm, VMM_STOP_SIGNAL, 128 + got_signal, "stopped by signal %d",
-					 (int)got_signal);
+			vmm_request_stop(vm, VMM_STOP_SIGNAL, 128 + got_signal,
+			                 "stopped by signal %d", (int)got_signal);
 		else if (vm->cfg.timeout > 0 &&
-			 (double)(vmm_now_ns() - vm->t_start) / 1e9 > vm->cfg.timeout)
+		         (double)(vmm_now_ns() - vm->t_start) / 1e9 > vm->cfg.timeout)
 			vmm_request_stop(vm, VMM_STOP_TIMEOUT, 124,
-					 "the guest was still running after the %.1f s timeout", vm->cfg.timeout);
+			                 "the guest was still running after the %.1f s timeout",
+			                 vm->cfg.timeout);
 		pthread_mutex_lock(&vm->stop_lock);
 	}
 	pthread_mutex_unlock(&vm->stop_lock);
@@ -219,7 +225,8 @@ int vmm_run(struct vmm *vm)
 		for (unsigned i = 0; i < vm->nvcpus && len + 16 < sizeof(vm->stop_msg); i++) {
 			char regs[1024];
 			vmm_kvm_dump_regs(&vm->vcpus[i], regs, sizeof(regs));
-			len += (size_t)snprintf(vm->stop_msg + len, sizeof(vm->stop_msg) - len, "; %s", regs);
+			len += (size_t)snprintf(vm->stop_msg + len, sizeof(vm->stop_msg) - len,
+			                        "; %s", regs);
 		}
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -17,11 +17,20 @@
 #define RX_FIFO 64
 
 enum {
-	IER_RDI = 0x01, IER_THRI = 0x02,
-	IIR_NONE = 0x01, IIR_THRI = 0x02, IIR_RDI = 0x04, IIR_FIFO = 0xc0,
-	LCR_DLAB = 0x80, MCR_LOOP = 0x10, MCR_OUT2 = 0x08,
-	LSR_DR = 0x01, LSR_THRE = 0x20, LSR_TEMT = 0x40,
-	FCR_ENABLE = 0x01, FCR_CLEAR_RX = 0x02,
+	IER_RDI = 0x01,
+	IER_THRI = 0x02,
+	IIR_NONE = 0x01,
+	IIR_THRI = 0x02,
+	IIR_RDI = 0x04,
+	IIR_FIFO = 0xc0,
+	LCR_DLAB = 0x80,
+	MCR_LOOP = 0x10,
+	MCR_OUT2 = 0x08,
+	LSR_DR = 0x01,
+	LSR_THRE = 0x20,
+	LSR_TEMT = 0x40,
+	FCR_ENABLE = 0x01,
+	FCR_CLEAR_RX = 0x02,
 };
 
 struct vmm_uart {
@@ -131,7 +140,7 @@ static uint8_t uart_read(struct vmm_uart *u, uint64_t off)
 	case 6:
 		if (u->mcr & MCR_LOOP) /* RTS->CTS, DTR->DSR, OUT1->RI, OUT2->DCD */
 			r = (uint8_t)(((u->mcr & 0x02) << 3) | ((u->mcr & 0x01) << 5) |
-				      ((u->mcr & 0x04) << 4) | ((u->mcr & 0x08) << 4));
+			              ((u->mcr & 0x04) << 4) | ((u->mcr & 0x08) << 4));
 		else
 			r = 0xb0; /* DCD, DSR, CTS */
 		break;

@@ -154,7 +154,8 @@ static int open_disk(struct vmm *vm, unsigned i, vstd_disk **out)
 	snprintf(tmpl, sizeof(tmpl), "%s/vstd-vmm-snapshot-XXXXXX", dir && *dir ? dir : "/tmp");
 	int fd = mkstemp(tmpl);
 	if (fd < 0)
-		return vmm_fail("--snapshot: cannot create an overlay in %s: %s", tmpl, strerror(errno));
+		return vmm_fail("--snapshot: cannot create an overlay in %s: %s", tmpl,
+		                strerror(errno));
 	close(fd);
 	char *real = realpath(c->disks[i], NULL);
 	vstd_disk_create_opts co = VSTD_DISK_CREATE_OPTS_INIT;
@@ -169,7 +170,7 @@ static int open_disk(struct vmm *vm, unsigned i, vstd_disk **out)
 	if (rc < 0) {
 		unlink(tmpl);
 		return vmm_fail("--snapshot %s: cannot create the overlay: %s", c->disks[i],
-				vstd_error_last()->message);
+		                vstd_error_last()->message);
 	}
 	o.format = "qcow2";
 	o.flags = VSTD_DISK_RDWR;
@@ -177,7 +178,7 @@ static int open_disk(struct vmm *vm, unsigned i, vstd_disk **out)
 	unlink(tmpl);
 	if (rc < 0)
 		return vmm_fail("--snapshot %s: cannot open the overlay: %s", c->disks[i],
-				vstd_error_last()->message);
+		                vstd_error_last()->message);
 	return 0;
 }
 
@@ -193,7 +194,8 @@ int vmm_virtio_attach(struct vmm *vm)
 	if (vstd_guestmem_new(&v->gm) < 0 ||
 	    vstd_guestmem_add(v->gm, 0, vm->ram, vm->low_size, 0) < 0 ||
 	    (vm->ram_size > vm->low_size &&
-	     vstd_guestmem_add(v->gm, 1ULL << 32, vm->ram + vm->low_size, vm->ram_size - vm->low_size, 0) < 0))
+	     vstd_guestmem_add(v->gm, 1ULL << 32, vm->ram + vm->low_size,
+	                       vm->ram_size - vm->low_size, 0) < 0))
 		return vmm_fail("guest memory map: %s", vstd_error_last()->message);
 	if (vmm_bus_add_mmio(vm, VMM_PCI_MMIO_BASE, VMM_PCI_MMIO_SIZE, hole_io, vm) < 0)
 		return -1;
@@ -211,10 +213,12 @@ int vmm_virtio_attach(struct vmm *vm)
 		bo.num_queues = 1;
 		bo.common.features_off = VSTD_VIRTIO_BIT(12); /* VIRTIO_BLK_F_MQ: one queue */
 		if (vstd_virtio_blk_new(&f->dev, v->gm, f->disk, &bo) < 0)
-			return vmm_fail("--disk %s: virtio-blk: %s", vm->cfg.disks[i], vstd_error_last()->message);
+			return vmm_fail("--disk %s: virtio-blk: %s", vm->cfg.disks[i],
+			                vstd_error_last()->message);
 		vstd_virtio_host host = {VSTD_VIRTIO_HOST_VERSION, on_interrupt, f};
 		if (vstd_virtio_pci_new(&f->pci, f->dev, &host, NULL) < 0)
-			return vmm_fail("--disk %s: virtio-pci: %s", vm->cfg.disks[i], vstd_error_last()->message);
+			return vmm_fail("--disk %s: virtio-pci: %s", vm->cfg.disks[i],
+			                vstd_error_last()->message);
 		struct vmm_pci_fn fn = {cfg_read, cfg_write, f};
 		f->devno = vmm_pci_add(vm, &fn);
 		if (f->devno < 0)

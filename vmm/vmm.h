@@ -54,12 +54,12 @@ struct vmm_range {
 
 enum vmm_stop_reason {
 	VMM_RUNNING = 0,
-	VMM_STOP_POWEROFF,  /* debug-exit port or a KVM system event */
-	VMM_STOP_RESET,     /* i8042 reset, triple fault, reboot request */
-	VMM_STOP_HALT,      /* all vCPUs halted with interrupts off */
-	VMM_STOP_TIMEOUT,   /* --timeout elapsed */
-	VMM_STOP_ERROR,     /* internal error (message in vmm->stop_msg) */
-	VMM_STOP_SIGNAL     /* SIGINT / SIGTERM */
+	VMM_STOP_POWEROFF, /* debug-exit port or a KVM system event */
+	VMM_STOP_RESET,    /* i8042 reset, triple fault, reboot request */
+	VMM_STOP_HALT,     /* all vCPUs halted with interrupts off */
+	VMM_STOP_TIMEOUT,  /* --timeout elapsed */
+	VMM_STOP_ERROR,    /* internal error (message in vmm->stop_msg) */
+	VMM_STOP_SIGNAL    /* SIGINT / SIGTERM */
 };
 
 struct vmm_vcpu {
@@ -75,16 +75,16 @@ struct vmm_config {
 	const char *kernel;
 	const char *initrd;
 	const char *append;
-	uint64_t mem;       /* bytes */
+	uint64_t mem; /* bytes */
 	unsigned cpus;
 	const char *disks[VMM_MAX_DISKS];
 	const char *disk_formats[VMM_MAX_DISKS];
 	unsigned ndisks;
-	int snapshot;       /* disks get a throw-away overlay: guest writes vanish */
+	int snapshot; /* disks get a throw-away overlay: guest writes vanish */
 	int read_only;
-	double timeout;     /* seconds; 0: none */
-	int console_in;     /* forward stdin to the UART */
-	int out_fd;         /* where the UART writes (1) */
+	double timeout; /* seconds; 0: none */
+	int console_in; /* forward stdin to the UART */
+	int out_fd;     /* where the UART writes (1) */
 };
 
 struct vmm_uart;
@@ -95,9 +95,9 @@ struct vmm {
 	int kvm_fd, vm_fd;
 	int has_irqchip;
 	size_t run_size;
-	uint8_t *ram;       /* one mapping of cfg.mem bytes */
+	uint8_t *ram; /* one mapping of cfg.mem bytes */
 	uint64_t ram_size;
-	uint64_t low_size;  /* RAM below VMM_MMIO_HOLE */
+	uint64_t low_size; /* RAM below VMM_MMIO_HOLE */
 	struct vmm_vcpu vcpus[VMM_MAX_CPUS];
 	unsigned nvcpus;
 
@@ -108,13 +108,13 @@ struct vmm {
 
 	struct vmm_uart *uart;
 	struct vmm_pci *pci;
-	void *virtio;       /* virtio_pci.c state */
+	void *virtio; /* virtio_pci.c state */
 
 	pthread_mutex_t lock; /* bus and device state */
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
 	enum vmm_stop_reason stop;
-	int exit_code;      /* the guest's (debug-exit) */
+	int exit_code; /* the guest's (debug-exit) */
 	char stop_msg[2048];
 
 	/* timing (CLOCK_MONOTONIC ns) */
@@ -148,13 +148,13 @@ void vmm_bus_mmio(struct vmm *vm, uint64_t addr, void *data, unsigned size, int 
 
 /* boot_bzimage.c: load kernel (+initrd, cmdline) and set the boot CPU. */
 struct vmm_boot {
-	uint64_t entry;     /* 64-bit entry point */
+	uint64_t entry; /* 64-bit entry point */
 	uint64_t zero_page;
 	uint16_t protocol;
 	uint64_t kernel_end, initrd_addr, initrd_size;
 };
 int vmm_boot_bzimage(struct vmm *vm, const char *kernel, const char *initrd, const char *cmdline,
-		     struct vmm_boot *out);
+                     struct vmm_boot *out);
 /* e820 map of this machine: fills up to max entries (addr, size, type). */
 unsigned vmm_e820(struct vmm *vm, uint64_t (*ent)[3], unsigned max);
 
@@ -181,7 +181,7 @@ void vmm_virtio_free(struct vmm *vm);
 
 /* run.c */
 void vmm_request_stop(struct vmm *vm, enum vmm_stop_reason why, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 int vmm_run(struct vmm *vm);
 
 /* machine.c */

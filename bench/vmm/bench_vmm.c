@@ -107,21 +107,42 @@ int main(int argc, char **argv)
 	const char *vstd = NULL, *guest = NULL, *accel = "kvm";
 	int runs = 5;
 	for (int i = 1; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--vstd")) vstd = argv[i + 1];
-		else if (!strcmp(argv[i], "--guest")) guest = argv[i + 1];
-		else if (!strcmp(argv[i], "--runs")) runs = atoi(argv[i + 1]);
-		else if (!strcmp(argv[i], "--accel")) accel = argv[i + 1];
+		if (!strcmp(argv[i], "--vstd"))
+			vstd = argv[i + 1];
+		else if (!strcmp(argv[i], "--guest"))
+			guest = argv[i + 1];
+		else if (!strcmp(argv[i], "--runs"))
+			runs = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--accel"))
+			accel = argv[i + 1];
 	}
 	if (!vstd || !guest || runs < 1 || runs > MAX_RUNS) {
-		fprintf(stderr, "usage: vstd-bench-vmm --vstd PATH --guest PATH [--runs 1-%d] [--accel kvm|tcg]\n",
-			MAX_RUNS);
+		fprintf(stderr,
+		        "usage: vstd-bench-vmm --vstd PATH --guest PATH [--runs 1-%d] [--accel "
+		        "kvm|tcg]\n",
+		        MAX_RUNS);
 		return 2;
 	}
-	char *vmm_argv[] = {(char *)vstd, "vmm", "run", "--kernel", (char *)guest, "--mem", "256M",
-			    "--append", "bench", "--timeout", "60", NULL};
-	char *qemu_argv[] = {"qemu-system-x86_64", "-accel", (char *)accel, "-m", "256", "-display", "none",
-			     "-no-reboot", "-nodefaults", "-serial", "stdio", "-device", "isa-debug-exit",
-			     "-kernel", (char *)guest, "-append", "bench", NULL};
+	char *vmm_argv[] = {(char *)vstd, "vmm",      "run",   "--kernel",  (char *)guest, "--mem",
+	                    "256M",       "--append", "bench", "--timeout", "60",          NULL};
+	char *qemu_argv[] = {"qemu-system-x86_64",
+	                     "-accel",
+	                     (char *)accel,
+	                     "-m",
+	                     "256",
+	                     "-display",
+	                     "none",
+	                     "-no-reboot",
+	                     "-nodefaults",
+	                     "-serial",
+	                     "stdio",
+	                     "-device",
+	                     "isa-debug-exit",
+	                     "-kernel",
+	                     (char *)guest,
+	                     "-append",
+	                     "bench",
+	                     NULL};
 	static struct sample sv[MAX_RUNS], sq[MAX_RUNS];
 	for (int i = 0; i < runs; i++) {
 		if (run_once(vmm_argv, &sv[i]) < 0 || run_once(qemu_argv, &sq[i]) < 0) {
@@ -133,21 +154,21 @@ int main(int argc, char **argv)
 		const char *name;
 		size_t off;
 	} m[] = {
-		{"start -> first guest output (ms)", offsetof(struct sample, first_ms)},
-		{"start -> exit after power-off (ms)", offsetof(struct sample, exit_ms)},
-		{"peak RSS (MiB)", offsetof(struct sample, rss_mib)},
-		{"I/O-port exit round trip (cycles)", offsetof(struct sample, pio)},
-		{"MMIO exit round trip (cycles)", offsetof(struct sample, mmio)},
+	        {"start -> first guest output (ms)", offsetof(struct sample, first_ms)},
+	        {"start -> exit after power-off (ms)", offsetof(struct sample, exit_ms)},
+	        {"peak RSS (MiB)", offsetof(struct sample, rss_mib)},
+	        {"I/O-port exit round trip (cycles)", offsetof(struct sample, pio)},
+	        {"MMIO exit round trip (cycles)", offsetof(struct sample, mmio)},
 	};
 	printf("vstd vmm vs QEMU (-accel %s), conformance guest, %d runs each\n", accel, runs);
-	printf("%-38s %12s %12s %12s %12s %8s\n", "metric", "vmm min", "vmm median", "qemu min", "qemu median",
-	       "ratio");
+	printf("%-38s %12s %12s %12s %12s %8s\n", "metric", "vmm min", "vmm median", "qemu min",
+	       "qemu median", "ratio");
 	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
 		double vmin, vmed, qmin, qmed;
 		stats(sv, runs, m[i].off, &vmin, &vmed);
 		stats(sq, runs, m[i].off, &qmin, &qmed);
-		printf("%-38s %12.2f %12.2f %12.2f %12.2f %8.3f\n", m[i].name, vmin, vmed, qmin, qmed,
-		       qmed > 0 ? vmed / qmed : 0.0);
+		printf("%-38s %12.2f %12.2f %12.2f %12.2f %8.3f\n", m[i].name, vmin, vmed, qmin,
+		       qmed, qmed > 0 ? vmed / qmed : 0.0);
 	}
 	return 0;
 }

@@ -14,8 +14,14 @@
 
 static const uint8_t *boot_params;
 
-static uint32_t ld32(const uint8_t *p) { return (uint32_t)p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
-static uint64_t ld64(const uint8_t *p) { return ld32(p) | (uint64_t)ld32(p + 4) << 32; }
+static uint32_t ld32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t ld64(const uint8_t *p)
+{
+	return ld32(p) | (uint64_t)ld32(p + 4) << 32;
+}
 
 static int cmdline_has(const char *word)
 {
@@ -24,7 +30,8 @@ static int cmdline_has(const char *word)
 	if (!c)
 		return 0;
 	for (const char *p = c; *p; p++)
-		if ((p == c || p[-1] == ' ') && memcmp(p, word, n) == 0 && (p[n] == 0 || p[n] == ' '))
+		if ((p == c || p[-1] == ' ') && memcmp(p, word, n) == 0 &&
+		    (p[n] == 0 || p[n] == ' '))
 			return 1;
 	return 0;
 }

@@ -54,7 +54,8 @@ void pci_probe(void)
 			put_str(" class ");
 			put_hex(cls, 6);
 			put_str("\n");
-			if ((id & 0xffff) == 0x1af4 && (id >> 16) >= 0x1000 && (id >> 16) <= 0x107f) {
+			if ((id & 0xffff) == 0x1af4 && (id >> 16) >= 0x1000 &&
+			    (id >> 16) <= 0x107f) {
 				put_str("R virtio.");
 				put_dec(nvirtio);
 				put_str(".type=");

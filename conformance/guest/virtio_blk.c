@@ -46,7 +46,7 @@ static uint64_t bus_read(void *ctx, int space, uint64_t off, unsigned size)
 	case 1: return *(volatile uint8_t *)a;
 	case 2: return *(volatile uint16_t *)a;
 	case 4: return *(volatile uint32_t *)a;
-	default: return *(volatile uint32_t *)a | (uint64_t)*(volatile uint32_t *)(a + 4) << 32;
+	default: return *(volatile uint32_t *)a | (uint64_t) * (volatile uint32_t *)(a + 4) << 32;
 	}
 }
 
@@ -241,7 +241,8 @@ static void blk_one(unsigned idx, unsigned dev)
 	int w = do_io(1, sectors - 1, 512);
 	memset(buf, 0, 512);
 	int r = do_io(0, sectors - 1, 512);
-	report_str('R', KEY("marker"), w == 0 && r == 0 && memcmp(buf, marker, sizeof(marker)) == 0 ? "ok" : "failed");
+	report_str('R', KEY("marker"),
+	           w == 0 && r == 0 && memcmp(buf, marker, sizeof(marker)) == 0 ? "ok" : "failed");
 #undef KEY
 }
 

@@ -40,11 +40,11 @@ struct report {
 };
 
 static const char usage_text[] =
-	"usage: vstd conform guest [--guest FILE] [--disk RAW] [--on vmm,qemu] [--accel kvm|tcg]\n"
-	"                          [--append TEXT] [--output=json]\n"
-	"\n"
-	"Runs the conformance guest under each hypervisor and compares the lines\n"
-	"a conforming hypervisor must report identically.  Exit 0: identical.\n";
+        "usage: vstd conform guest [--guest FILE] [--disk RAW] [--on vmm,qemu] [--accel kvm|tcg]\n"
+        "                          [--append TEXT] [--output=json]\n"
+        "\n"
+        "Runs the conformance guest under each hypervisor and compares the lines\n"
+        "a conforming hypervisor must report identically.  Exit 0: identical.\n";
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -132,10 +132,10 @@ static int default_guest(char *buf, size_t cap)
 static int cmd_guest(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"help", no_argument, NULL, 'h'},      {"guest", required_argument, NULL, 'g'},
-		{"disk", required_argument, NULL, 'd'}, {"on", required_argument, NULL, 'O'},
-		{"accel", required_argument, NULL, 'a'}, {"append", required_argument, NULL, 'A'},
-		{"output", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0},
+	        {"help", no_argument, NULL, 'h'},         {"guest", required_argument, NULL, 'g'},
+	        {"disk", required_argument, NULL, 'd'},   {"on", required_argument, NULL, 'O'},
+	        {"accel", required_argument, NULL, 'a'},  {"append", required_argument, NULL, 'A'},
+	        {"output", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0},
 	};
 	char guest[PATH_MAX] = "";
 	const char *disk = NULL, *on = "vmm,qemu", *accel = NULL, *append = "";
@@ -158,7 +158,9 @@ static int cmd_guest(int argc, char **argv)
 		}
 	}
 	if (!guest[0] && default_guest(guest, sizeof(guest)) < 0)
-		return cli_error(CLI_EXIT_USAGE, "no conformance guest found (give --guest FILE or set VSTD_CONFORM_GUEST)");
+		return cli_error(
+		        CLI_EXIT_USAGE,
+		        "no conformance guest found (give --guest FILE or set VSTD_CONFORM_GUEST)");
 	if (!accel)
 		accel = access("/dev/kvm", R_OK | W_OK) == 0 ? "kvm" : "tcg";
 	char self[PATH_MAX];
@@ -173,17 +175,27 @@ static int cmd_guest(int argc, char **argv)
 	char tmp[] = "/tmp/vstd-conform-XXXXXX";
 	int fd = mkstemp(tmp);
 	if (fd < 0)
-		return cli_error(CLI_EXIT_ERROR, "cannot create a temporary file: %s", strerror(errno));
+		return cli_error(CLI_EXIT_ERROR, "cannot create a temporary file: %s",
+		                 strerror(errno));
 	close(fd);
 	char drive[PATH_MAX + 64], accel_arg[32];
 	snprintf(accel_arg, sizeof(accel_arg), "%s", accel);
 	if (strstr(on, "vmm")) {
 		char *av[16];
 		int n = 0;
-		av[n++] = self; av[n++] = "vmm"; av[n++] = "run"; av[n++] = "--kernel"; av[n++] = guest;
-		av[n++] = "--timeout"; av[n++] = "60"; av[n++] = "--append"; av[n++] = (char *)append;
+		av[n++] = self;
+		av[n++] = "vmm";
+		av[n++] = "run";
+		av[n++] = "--kernel";
+		av[n++] = guest;
+		av[n++] = "--timeout";
+		av[n++] = "60";
+		av[n++] = "--append";
+		av[n++] = (char *)append;
 		if (disk) {
-			av[n++] = "--disk"; av[n++] = (char *)disk; av[n++] = "--snapshot";
+			av[n++] = "--disk";
+			av[n++] = (char *)disk;
+			av[n++] = "--snapshot";
 		}
 		av[n] = NULL;
 		reps[nrep].who = "vmm";
@@ -193,15 +205,29 @@ static int cmd_guest(int argc, char **argv)
 	if (strstr(on, "qemu")) {
 		char *av[32];
 		int n = 0;
-		av[n++] = "qemu-system-x86_64"; av[n++] = "-accel"; av[n++] = accel_arg;
-		av[n++] = "-m"; av[n++] = "256"; av[n++] = "-nographic"; av[n++] = "-no-reboot";
-		av[n++] = "-nodefaults"; av[n++] = "-serial"; av[n++] = "stdio";
-		av[n++] = "-device"; av[n++] = "isa-debug-exit"; av[n++] = "-kernel"; av[n++] = guest;
-		av[n++] = "-append"; av[n++] = (char *)append;
+		av[n++] = "qemu-system-x86_64";
+		av[n++] = "-accel";
+		av[n++] = accel_arg;
+		av[n++] = "-m";
+		av[n++] = "256";
+		av[n++] = "-nographic";
+		av[n++] = "-no-reboot";
+		av[n++] = "-nodefaults";
+		av[n++] = "-serial";
+		av[n++] = "stdio";
+		av[n++] = "-device";
+		av[n++] = "isa-debug-exit";
+		av[n++] = "-kernel";
+		av[n++] = guest;
+		av[n++] = "-append";
+		av[n++] = (char *)append;
 		if (disk) {
-			snprintf(drive, sizeof(drive), "file=%s,format=raw,if=none,id=d0,snapshot=on", disk);
-			av[n++] = "-drive"; av[n++] = drive;
-			av[n++] = "-device"; av[n++] = "virtio-blk-pci,drive=d0,disable-legacy=on";
+			snprintf(drive, sizeof(drive),
+			         "file=%s,format=raw,if=none,id=d0,snapshot=on", disk);
+			av[n++] = "-drive";
+			av[n++] = drive;
+			av[n++] = "-device";
+			av[n++] = "virtio-blk-pci,drive=d0,disable-legacy=on";
 		}
 		av[n] = NULL;
 		reps[nrep].who = "qemu";
@@ -221,7 +247,9 @@ static int cmd_guest(int argc, char **argv)
 	if (nrep == 2) {
 		size_t a = 0, b = 0;
 		while (a < reps[0].n || b < reps[1].n) {
-			int c = a >= reps[0].n ? 1 : b >= reps[1].n ? -1 : strcmp(reps[0].lines[a], reps[1].lines[b]);
+			int c = a >= reps[0].n   ? 1
+			        : b >= reps[1].n ? -1
+			                         : strcmp(reps[0].lines[a], reps[1].lines[b]);
 			if (c == 0) {
 				a++, b++;
 				continue;
@@ -229,8 +257,9 @@ static int cmd_guest(int argc, char **argv)
 			same = 0;
 			const char *l = c < 0 ? reps[0].lines[a++] : reps[1].lines[b++];
 			if (dl < sizeof(diff) - 1)
-				dl += (size_t)snprintf(diff + dl, sizeof(diff) - dl, "  only %s: %s\n",
-						       c < 0 ? reps[0].who : reps[1].who, l);
+				dl += (size_t)snprintf(diff + dl, sizeof(diff) - dl,
+				                       "  only %s: %s\n",
+				                       c < 0 ? reps[0].who : reps[1].who, l);
 		}
 	}
 	if (out == CLI_OUTPUT_JSON) {
@@ -238,9 +267,11 @@ static int cmd_guest(int argc, char **argv)
 		json_object_object_add(o, "identical", json_object_new_boolean(same));
 		for (size_t i = 0; i < nrep; i++) {
 			json_object *r = json_object_new_object(), *arr = json_object_new_array();
-			json_object_object_add(r, "exit_status", json_object_new_int(reps[i].status));
+			json_object_object_add(r, "exit_status",
+			                       json_object_new_int(reps[i].status));
 			for (size_t j = 0; j < reps[i].n; j++)
-				json_object_array_add(arr, json_object_new_string(reps[i].lines[j]));
+				json_object_array_add(arr,
+				                      json_object_new_string(reps[i].lines[j]));
 			json_object_object_add(r, "compared", arr);
 			arr = json_object_new_array();
 			for (size_t j = 0; j < reps[i].ninfo; j++)
@@ -251,10 +282,12 @@ static int cmd_guest(int argc, char **argv)
 		cli_print_json(o);
 	} else {
 		for (size_t i = 0; i < nrep; i++)
-			printf("%s: exit status %d, %zu compared lines\n", reps[i].who, reps[i].status, reps[i].n);
+			printf("%s: exit status %d, %zu compared lines\n", reps[i].who,
+			       reps[i].status, reps[i].n);
 		if (dl)
 			fputs(diff, stdout);
-		printf("%s\n", same ? "conformance guest: reports identical" : "conformance guest: reports DIFFER");
+		printf("%s\n", same ? "conformance guest: reports identical"
+		                    : "conformance guest: reports DIFFER");
 	}
 	for (size_t i = 0; i < nrep; i++)
 		free_report(&reps[i]);

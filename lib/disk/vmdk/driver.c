@@ -642,6 +642,47 @@ static int store_descriptor(vstd_disk *d, struct vmdk_state *s, uint64_t sectors
 	return 0;
 }
 
+/*
+ * Shrink within the last extent when it is flat: the descriptor records the
+ * new sector count first, then the file gives back what lies past the
+ * extent's new end (when the extent ended the file).  A crash in between
+ * leaves a flat file longer than its extent, which every reader accepts.
+ */
+static int shrink_flat(vstd_disk *d, struct vmdk_state *s, uint64_t size,
+                       enum vstd_prealloc prealloc)
+{
+	struct vmdk_extent *e = &s->ext[s->n_ext - 1];
+	uint64_t cut = d->size - size, new_len, fsize;
+	int rc;
+	if (size % VMDK_SECTOR != 0 || size == 0)
+		return vstd_err(VSTD_EINVAL, "%s: VMDK sizes are whole 512-byte sectors (not 0)",
+		                d->filename);
+	if (prealloc != VSTD_PREALLOC_OFF)
+		return vstd_err(VSTD_ENOTSUP, "%s: VMDK resize takes no preallocation",
+		                d->filename);
+	if (e->type != VMDK_EXT_FLAT || s->desc_text == NULL || e->read_only)
+		return vstd_err(VSTD_ENOTSUP,
+		                "%s: shrinking is supported for images whose last extent is a "
+		                "writable flat extent, not %s",
+		                d->filename, e->type_name);
+	if (cut >= e->vlen)
+		return vstd_err(VSTD_ENOTSUP,
+		                "%s: shrinking to %" PRIu64 " bytes would drop whole extents, "
+		                "which is not supported",
+		                d->filename, size);
+	new_len = e->vlen - cut;
+	if ((rc = vstd_io_size(e->io, &fsize)) < 0)
+		return rc;
+	if ((rc = store_descriptor(d, s, new_len / VMDK_SECTOR)) < 0)
+		return rc;
+	e->vlen = new_len;
+	if (fsize == e->flat_off + new_len + cut && e->flat_off + new_len > 0 &&
+	    ((rc = vstd_io_flush(d->io)) < 0 ||
+	     (rc = vstd_io_truncate(e->io, e->flat_off + new_len)) < 0))
+		return rc;
+	return 0;
+}
+
 static int vmdk_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc prealloc)
 {
 	struct vmdk_state *s = d->priv;
@@ -649,7 +690,7 @@ static int vmdk_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc preallo
 	uint64_t new_len, sectors;
 	int rc;
 	if (size < d->size)
-		return vstd_err(VSTD_ENOTSUP, "%s: shrinking a VMDK is not supported", d->filename);
+		return shrink_flat(d, s, size, prealloc);
 	if (size % VMDK_SECTOR != 0)
 		return vstd_err(VSTD_EINVAL, "%s: VMDK sizes are whole 512-byte sectors",
 		                d->filename);

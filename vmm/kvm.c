@@ -149,16 +149,15 @@ static int set_msrs(struct vmm_vcpu *c)
 	        0x10,                                           /* TSC */
 	        0x1a0,                                          /* MISC_ENABLE */
 	};
-	struct {
-		struct kvm_msrs h;
-		struct kvm_msr_entry e[9];
-	} m;
-	memset(&m, 0, sizeof(m));
-	m.h.nmsrs = 9;
+	/* struct kvm_msrs ends in a flexible array: room for 9 entries after it */
+	uint64_t buf[(sizeof(struct kvm_msrs) + 9 * sizeof(struct kvm_msr_entry)) / 8 + 1];
+	struct kvm_msrs *m = (struct kvm_msrs *)buf;
+	memset(buf, 0, sizeof(buf));
+	m->nmsrs = 9;
 	for (unsigned i = 0; i < 9; i++)
-		m.e[i].index = idx[i];
-	m.e[8].data = 1; /* fast strings */
-	int r = ioctl(c->fd, KVM_SET_MSRS, &m);
+		m->entries[i].index = idx[i];
+	m->entries[8].data = 1; /* fast strings */
+	int r = ioctl(c->fd, KVM_SET_MSRS, m);
 	if (r < 0)
 		return vmm_fail("vCPU %d: KVM_SET_MSRS: %s", c->id, strerror(errno));
 	return 0;

@@ -12,5 +12,6 @@
 #include "vstd/disk.h"
 #include "vstd/ovf.h"
 #include "vstd/virtio.h"
+#include "vstd/mgmt.h"
 
 #endif

@@ -25,13 +25,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *expanded = NULL;
 	if (size >= 12 && memcmp(data, "VSPARSE1", 8) == 0) {
 		uint32_t pages = (uint32_t)data[8] | (uint32_t)data[9] << 8 |
-				 (uint32_t)data[10] << 16 | (uint32_t)data[11] << 24;
+		                 (uint32_t)data[10] << 16 | (uint32_t)data[11] << 24;
 		size_t at = 12;
 		if (pages == 0 || pages > 16384 || (expanded = calloc(pages, 4096)) == NULL)
 			return 0;
 		while (size - at >= 4 + 4096) {
 			uint32_t pg = (uint32_t)data[at] | (uint32_t)data[at + 1] << 8 |
-				      (uint32_t)data[at + 2] << 16 | (uint32_t)data[at + 3] << 24;
+			              (uint32_t)data[at + 2] << 16 | (uint32_t)data[at + 3] << 24;
 			if (pg < pages)
 				memcpy(expanded + (size_t)pg * 4096, data + at + 4, 4096);
 			at += 4 + 4096;

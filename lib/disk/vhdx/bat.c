@@ -38,14 +38,16 @@ int vhdx_bat_read(vstd_disk *d, struct vhdx_state *s, uint64_t file_size)
 	s->n_payload = (s->vsize + s->block_size - 1) / s->block_size;
 	s->n_sb = (s->n_payload + s->chunk_ratio - 1) / s->chunk_ratio;
 	s->n_entries = s->has_parent ? s->n_sb * (s->chunk_ratio + 1)
-				     : s->n_payload + (s->n_payload - 1) / s->chunk_ratio;
+	                             : s->n_payload + (s->n_payload - 1) / s->chunk_ratio;
 	bytes = s->n_entries * 8;
 	if (bytes > s->bat_len)
-		return vstd_err(VSTD_ECORRUPT, "%s: BAT region of %" PRIu64 " bytes is too small "
-				"for %" PRIu64 " entries", d->filename, s->bat_len, s->n_entries);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: BAT region of %" PRIu64 " bytes is too small "
+		                "for %" PRIu64 " entries",
+		                d->filename, s->bat_len, s->n_entries);
 	if (bytes > VHDX_MAX_BAT)
 		return vstd_err(VSTD_ELIMIT, "%s: BAT of %" PRIu64 " bytes is above the limit",
-				d->filename, bytes);
+		                d->filename, bytes);
 	raw = vstd_malloc((size_t)vstd_align_up(bytes, 4096));
 	s->bat = vstd_malloc_array((size_t)s->n_entries, 8);
 	s->bat_dirty = vstd_calloc((size_t)(vstd_align_up(bytes, 4096) / 4096), 1);
@@ -61,15 +63,21 @@ int vhdx_bat_read(vstd_disk *d, struct vhdx_state *s, uint64_t file_size)
 		s->bat[i] = e;
 		if (is_sb) {
 			if (st != VHDX_SB_NOT_PRESENT && st != VHDX_SB_PRESENT)
-				rc = vstd_err(VSTD_ECORRUPT, "%s: BAT entry %" PRIu64 " (sector bitmap)"
-					      ": state %u invalid", d->filename, i, (unsigned)st);
+				rc = vstd_err(VSTD_ECORRUPT,
+				              "%s: BAT entry %" PRIu64 " (sector bitmap)"
+				              ": state %u invalid",
+				              d->filename, i, (unsigned)st);
 			if (st != VHDX_SB_PRESENT)
 				continue;
 		} else {
-			if (st == 4 || st == 5 || (st == VHDX_PAYLOAD_PARTIALLY_PRESENT && !s->has_parent))
-				rc = vstd_err(VSTD_ECORRUPT, "%s: BAT entry %" PRIu64 ": payload state "
-					      "%u invalid here", d->filename, i, (unsigned)st);
-			if (st != VHDX_PAYLOAD_FULLY_PRESENT && st != VHDX_PAYLOAD_PARTIALLY_PRESENT)
+			if (st == 4 || st == 5 ||
+			    (st == VHDX_PAYLOAD_PARTIALLY_PRESENT && !s->has_parent))
+				rc = vstd_err(VSTD_ECORRUPT,
+				              "%s: BAT entry %" PRIu64 ": payload state "
+				              "%u invalid here",
+				              d->filename, i, (unsigned)st);
+			if (st != VHDX_PAYLOAD_FULLY_PRESENT &&
+			    st != VHDX_PAYLOAD_PARTIALLY_PRESENT)
 				continue;
 		}
 		if (rc < 0)
@@ -78,10 +86,11 @@ int vhdx_bat_read(vstd_disk *d, struct vhdx_state *s, uint64_t file_size)
 		    overlaps(off, len, s->bat_off, s->bat_len) ||
 		    overlaps(off, len, s->meta_off, s->meta_len) ||
 		    overlaps(off, len, s->hdr.log_offset, s->hdr.log_length))
-			rc = vstd_err(VSTD_ECORRUPT, "%s: BAT entry %" PRIu64 ": block at offset 0x%"
-				      PRIx64 " is past the end of the file (%" PRIu64 " bytes) or "
-				      "overlaps the headers, log, BAT or metadata", d->filename, i,
-				      off, file_size);
+			rc = vstd_err(VSTD_ECORRUPT,
+			              "%s: BAT entry %" PRIu64 ": block at offset 0x%" PRIx64
+			              " is past the end of the file (%" PRIu64 " bytes) or "
+			              "overlaps the headers, log, BAT or metadata",
+			              d->filename, i, off, file_size);
 	}
 	vstd_free(raw);
 	return rc;
@@ -90,7 +99,8 @@ int vhdx_bat_read(vstd_disk *d, struct vhdx_state *s, uint64_t file_size)
 int vhdx_bat_set(vstd_disk *d, struct vhdx_state *s, uint64_t idx, uint64_t entry)
 {
 	if (idx >= s->n_entries)
-		return vstd_err(VSTD_ERANGE, "%s: BAT index %" PRIu64 " out of range", d->filename, idx);
+		return vstd_err(VSTD_ERANGE, "%s: BAT index %" PRIu64 " out of range", d->filename,
+		                idx);
 	s->bat[idx] = entry;
 	s->bat_dirty[idx * 8 / 4096] = 1;
 	s->dirty_any = 1;

@@ -30,7 +30,7 @@ void vhdx_guid_random(vhdx_guid *g)
 	if (getrandom(g->b, 16, 0) != 16) {
 		static uint64_t ctr;
 		uint64_t x = (uint64_t)time(NULL) ^ (++ctr * 0x9e3779b97f4a7c15ull) ^
-			     (uint64_t)(uintptr_t)g;
+		             (uint64_t)(uintptr_t)g;
 		for (int i = 0; i < 16; i++) {
 			x ^= x << 13;
 			x ^= x >> 7;
@@ -46,8 +46,8 @@ void vhdx_guid_format(const vhdx_guid *g, char out[39])
 {
 	const uint8_t *b = g->b;
 	snprintf(out, 39, "{%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x}", vstd_le32(b),
-		 vstd_le16(b + 4), vstd_le16(b + 6), b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-		 b[15]);
+	         vstd_le16(b + 4), vstd_le16(b + 6), b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+	         b[15]);
 }
 
 static int parse_header(const uint8_t *h, struct vhdx_header *out)
@@ -79,22 +79,26 @@ int vhdx_headers_read(vstd_disk *d, struct vhdx_state *s)
 		ok[i] = parse_header(buf, &h[i]) == 0;
 	}
 	if (!ok[0] && !ok[1])
-		return vstd_err(VSTD_ECORRUPT, "%s: VHDX headers at offsets 0x10000 and 0x20000: "
-				"neither has a valid signature and CRC-32C", d->filename);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: VHDX headers at offsets 0x10000 and 0x20000: "
+		                "neither has a valid signature and CRC-32C",
+		                d->filename);
 	s->cur_header = (ok[0] && ok[1]) ? (h[1].seq > h[0].seq) : ok[1];
 	s->hdr = h[s->cur_header];
 	if (s->hdr.version != 1)
-		return vstd_err(VSTD_ENOTSUP, "%s: VHDX header at offset 0x%x: version %u "
-				"unsupported (1 expected)", d->filename,
-				s->cur_header ? 0x20000 : 0x10000, s->hdr.version);
+		return vstd_err(VSTD_ENOTSUP,
+		                "%s: VHDX header at offset 0x%x: version %u "
+		                "unsupported (1 expected)",
+		                d->filename, s->cur_header ? 0x20000 : 0x10000, s->hdr.version);
 	if (s->hdr.log_version != 0)
 		return vstd_err(VSTD_ENOTSUP, "%s: VHDX log version %u unsupported", d->filename,
-				s->hdr.log_version);
+		                s->hdr.log_version);
 	if (s->hdr.log_length % VHDX_MIB != 0 || s->hdr.log_offset % VHDX_MIB != 0 ||
 	    (s->hdr.log_length != 0 && s->hdr.log_offset < VHDX_MIB))
-		return vstd_err(VSTD_ECORRUPT, "%s: VHDX log at offset 0x%" PRIx64 " length %u is "
-				"not 1 MiB aligned or overlaps the header area", d->filename,
-				s->hdr.log_offset, s->hdr.log_length);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: VHDX log at offset 0x%" PRIx64 " length %u is "
+		                "not 1 MiB aligned or overlaps the header area",
+		                d->filename, s->hdr.log_offset, s->hdr.log_length);
 	return 0;
 }
 
@@ -119,7 +123,8 @@ int vhdx_header_update(vstd_disk *d, struct vhdx_state *s)
 	int slot = 1 - s->cur_header, rc;
 	s->hdr.seq++;
 	vhdx_header_build(buf, &s->hdr);
-	if ((rc = vstd_io_pwrite(s->io, buf, sizeof(buf), slot ? VHDX_HEADER2 : VHDX_HEADER1)) < 0 ||
+	if ((rc = vstd_io_pwrite(s->io, buf, sizeof(buf), slot ? VHDX_HEADER2 : VHDX_HEADER1)) <
+	            0 ||
 	    (rc = vstd_io_flush(s->io)) < 0)
 		return rc;
 	s->cur_header = slot;

@@ -62,8 +62,7 @@ static int log_read(struct log_ctx *c, uint64_t o, uint8_t *out, uint64_t len)
 }
 
 /* Validate the entry at log offset o; on success c->buf holds it. */
-static int entry_valid(struct log_ctx *c, uint64_t o, uint64_t *seq, uint64_t *len,
-		       uint32_t *tail)
+static int entry_valid(struct log_ctx *c, uint64_t o, uint64_t *seq, uint64_t *len, uint32_t *tail)
 {
 	uint8_t h[LOG_PAGE];
 	uint64_t L = c->s->hdr.log_length, elen, sq, pages;
@@ -123,14 +122,16 @@ static int entry_valid(struct log_ctx *c, uint64_t o, uint64_t *seq, uint64_t *l
 }
 
 static int add_write(struct log_ctx *c, struct vhdx_log_replay *r, uint64_t off, uint64_t len,
-		     const uint8_t *data, uint64_t last)
+                     const uint8_t *data, uint64_t last)
 {
 	uint64_t end;
 	if (off < VHDX_MIB || vstd_add_overflow_u64(off, len, &end) || end > last ||
 	    last > c->file_size + VHDX_MAX_GROWTH)
-		return vstd_err(VSTD_ECORRUPT, "%s: VHDX log entry writes %" PRIu64 " bytes at "
-				"offset 0x%" PRIx64 ", outside the file (first MiB, or past its "
-				"last file offset 0x%" PRIx64 ")", c->d->filename, len, off, last);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: VHDX log entry writes %" PRIu64 " bytes at "
+		                "offset 0x%" PRIx64 ", outside the file (first MiB, or past its "
+		                "last file offset 0x%" PRIx64 ")",
+		                c->d->filename, len, off, last);
 	if (r->n == r->cap) {
 		size_t nc = r->cap ? r->cap * 2 : 64;
 		struct vhdx_log_write *nw = vstd_realloc_array(r->w, nc, sizeof(*nw));
@@ -182,7 +183,7 @@ static int collect(struct log_ctx *c, struct vhdx_log_replay *r)
 }
 
 int vhdx_log_find(vstd_disk *d, struct vhdx_state *s, vstd_io *io, uint64_t file_size,
-		  struct vhdx_log_replay *out)
+                  struct vhdx_log_replay *out)
 {
 	struct log_ctx c = {d, s, io, file_size, NULL, 0};
 	uint64_t L = s->hdr.log_length, best_seq = 0, best_off = 0, seq, len;
@@ -192,8 +193,10 @@ int vhdx_log_find(vstd_disk *d, struct vhdx_state *s, vstd_io *io, uint64_t file
 	if (vhdx_guid_is_zero(&s->hdr.log_guid) || L == 0)
 		return 0;
 	if (L > VHDX_MAX_LOG)
-		return vstd_err(VSTD_ELIMIT, "%s: VHDX log of %" PRIu64 " bytes is above the %" PRIu64
-				" byte limit", d->filename, L, VHDX_MAX_LOG);
+		return vstd_err(VSTD_ELIMIT,
+		                "%s: VHDX log of %" PRIu64 " bytes is above the %" PRIu64
+		                " byte limit",
+		                d->filename, L, VHDX_MAX_LOG);
 	for (uint64_t o = 0; o < L; o += LOG_PAGE) {
 		if (entry_valid(&c, o, &seq, &len, &tail) && (!found || seq > best_seq)) {
 			found = 1;
@@ -211,10 +214,11 @@ int vhdx_log_find(vstd_disk *d, struct vhdx_state *s, vstd_io *io, uint64_t file
 		for (;;) {
 			if (!entry_valid(&c, o, &seq, &len, &tail) || (steps && seq != expect) ||
 			    ++steps > L / LOG_PAGE) {
-				rc = vstd_err(VSTD_ECORRUPT, "%s: VHDX log: the active sequence from "
-					      "offset 0x%x to the head at 0x%" PRIx64 " (sequence %"
-					      PRIu64 ") is broken", d->filename, best_tail, best_off,
-					      best_seq);
+				rc = vstd_err(VSTD_ECORRUPT,
+				              "%s: VHDX log: the active sequence from "
+				              "offset 0x%x to the head at 0x%" PRIx64
+				              " (sequence %" PRIu64 ") is broken",
+				              d->filename, best_tail, best_off, best_seq);
 				break;
 			}
 			if ((rc = collect(&c, out)) < 0)
@@ -311,12 +315,12 @@ static void ov_close(void *self)
 }
 
 static const vstd_io_methods overlay_methods = {
-	.version = VSTD_IO_METHODS_VERSION,
-	.kind = "vhdx-replay",
-	.pread = ov_pread,
-	.pwrite = ov_pwrite,
-	.size = ov_size,
-	.close = ov_close,
+        .version = VSTD_IO_METHODS_VERSION,
+        .kind = "vhdx-replay",
+        .pread = ov_pread,
+        .pwrite = ov_pwrite,
+        .size = ov_size,
+        .close = ov_close,
 };
 
 int vhdx_log_overlay(vstd_disk *d, struct vhdx_state *s)
@@ -340,8 +344,8 @@ int vhdx_log_overlay(vstd_disk *d, struct vhdx_state *s)
 
 #define DESC_PER_ENTRY 126u /* (4096 - 64) / 32: one descriptor page */
 
-int vhdx_log_write(vstd_disk *d, struct vhdx_state *s, const uint64_t *offs,
-		   uint8_t *const *pages, size_t n)
+int vhdx_log_write(vstd_disk *d, struct vhdx_state *s, const uint64_t *offs, uint8_t *const *pages,
+                   size_t n)
 {
 	uint64_t L = s->hdr.log_length, size;
 	uint8_t *entry = NULL;
@@ -349,8 +353,8 @@ int vhdx_log_write(vstd_disk *d, struct vhdx_state *s, const uint64_t *offs,
 	if (n == 0)
 		return 0;
 	if (L < 2 * LOG_PAGE)
-		return vstd_err(VSTD_ECORRUPT, "%s: VHDX image has no log to write metadata through",
-				d->filename);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: VHDX image has no log to write metadata through", d->filename);
 	/* data before the metadata that points to it */
 	if ((rc = vstd_io_flush(s->io)) < 0 || (rc = vstd_io_size(s->io, &size)) < 0)
 		return rc;
@@ -402,7 +406,8 @@ int vhdx_log_write(vstd_disk *d, struct vhdx_state *s, const uint64_t *offs,
 				vstd_put_le32(ds + 4092, (uint32_t)seq);
 			}
 			vstd_put_le32(entry + 4, vhdx_crc32c(entry, (size_t)elen));
-			if ((rc = vstd_io_pwrite(s->io, entry, (size_t)elen, s->hdr.log_offset + o)) < 0)
+			if ((rc = vstd_io_pwrite(s->io, entry, (size_t)elen,
+			                         s->hdr.log_offset + o)) < 0)
 				break;
 			o += elen;
 			offs += k;

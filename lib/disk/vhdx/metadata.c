@@ -17,19 +17,19 @@
 #include "disk/vhdx/vhdx_internal.h"
 
 static const uint8_t g_file_params[16] = {0x37, 0x67, 0xA1, 0xCA, 0x36, 0xFA, 0x43, 0x4D,
-					  0xB3, 0xB6, 0x33, 0xF0, 0xAA, 0x44, 0xE7, 0x6B};
+                                          0xB3, 0xB6, 0x33, 0xF0, 0xAA, 0x44, 0xE7, 0x6B};
 static const uint8_t g_vdisk_size[16] = {0x24, 0x42, 0xA5, 0x2F, 0x1B, 0xCD, 0x76, 0x48,
-					 0xB2, 0x11, 0x5D, 0xBE, 0xD8, 0x3B, 0xF4, 0xB8};
+                                         0xB2, 0x11, 0x5D, 0xBE, 0xD8, 0x3B, 0xF4, 0xB8};
 static const uint8_t g_page83[16] = {0xAB, 0x12, 0xCA, 0xBE, 0xE6, 0xB2, 0x23, 0x45,
-				     0x93, 0xEF, 0xC3, 0x09, 0xE0, 0x00, 0xC7, 0x46};
+                                     0x93, 0xEF, 0xC3, 0x09, 0xE0, 0x00, 0xC7, 0x46};
 static const uint8_t g_lsec[16] = {0x1D, 0xBF, 0x41, 0x81, 0x6F, 0xA9, 0x09, 0x47,
-				   0xBA, 0x47, 0xF2, 0x33, 0xA8, 0xFA, 0xAB, 0x5F};
+                                   0xBA, 0x47, 0xF2, 0x33, 0xA8, 0xFA, 0xAB, 0x5F};
 static const uint8_t g_psec[16] = {0xC7, 0x48, 0xA3, 0xCD, 0x5D, 0x44, 0x71, 0x44,
-				   0x9C, 0xC9, 0xE9, 0x88, 0x52, 0x51, 0xC5, 0x56};
+                                   0x9C, 0xC9, 0xE9, 0x88, 0x52, 0x51, 0xC5, 0x56};
 static const uint8_t g_parent[16] = {0x2D, 0x5F, 0xD3, 0xA8, 0x0B, 0xB3, 0x4D, 0x45,
-				     0xAB, 0xF7, 0xD3, 0xD8, 0x48, 0x34, 0xAB, 0x0C};
+                                     0xAB, 0xF7, 0xD3, 0xD8, 0x48, 0x34, 0xAB, 0x0C};
 static const uint8_t g_loc_vhdx[16] = {0xB7, 0xEF, 0x4A, 0xB0, 0x9E, 0xD1, 0x81, 0x4A,
-				       0xB7, 0x89, 0x25, 0xB8, 0xE9, 0x44, 0x59, 0x13};
+                                       0xB7, 0x89, 0x25, 0xB8, 0xE9, 0x44, 0x59, 0x13};
 
 /* UTF-16LE to UTF-8 (new string); unpaired surrogates become U+FFFD. */
 static char *utf16_to_utf8(const uint8_t *p, size_t bytes)
@@ -80,21 +80,25 @@ static int parse_locator(vstd_disk *d, struct vhdx_state *s, const uint8_t *p, u
 	uint32_t count;
 	if (len < 20)
 		return vstd_err(VSTD_ECORRUPT, "%s: parent locator of %u bytes is too short",
-				d->filename, len);
+		                d->filename, len);
 	if (memcmp(p, g_loc_vhdx, 16) != 0)
 		return vstd_err(VSTD_ENOTSUP, "%s: parent locator of an unknown type", d->filename);
 	count = vstd_le16(p + 18);
 	if (count > (len - 20) / 12)
-		return vstd_err(VSTD_ECORRUPT, "%s: parent locator: %u entries do not fit its %u "
-				"bytes", d->filename, count, len);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: parent locator: %u entries do not fit its %u "
+		                "bytes",
+		                d->filename, count, len);
 	for (uint32_t i = 0; i < count; i++) {
 		const uint8_t *e = p + 20 + 12 * (size_t)i;
 		uint32_t ko = vstd_le32(e), vo = vstd_le32(e + 4);
 		uint32_t kl = vstd_le16(e + 8), vl = vstd_le16(e + 10);
 		char *key, *val, **slot = NULL;
 		if (!vstd_range_inside(ko, kl, len) || !vstd_range_inside(vo, vl, len))
-			return vstd_err(VSTD_ECORRUPT, "%s: parent locator entry %u points outside "
-					"the locator", d->filename, i);
+			return vstd_err(VSTD_ECORRUPT,
+			                "%s: parent locator entry %u points outside "
+			                "the locator",
+			                d->filename, i);
 		key = utf16_to_utf8(p + ko, kl);
 		val = utf16_to_utf8(p + vo, vl);
 		if (key == NULL || val == NULL) {
@@ -127,8 +131,10 @@ int vhdx_metadata_read(vstd_disk *d, struct vhdx_state *s)
 	uint32_t n, found = 0;
 	int rc;
 	if (s->meta_len > ((uint64_t)32 << 20))
-		return vstd_err(VSTD_ELIMIT, "%s: metadata region of %" PRIu64 " bytes is above the "
-				"32 MiB limit", d->filename, s->meta_len);
+		return vstd_err(VSTD_ELIMIT,
+		                "%s: metadata region of %" PRIu64 " bytes is above the "
+		                "32 MiB limit",
+		                d->filename, s->meta_len);
 	m = vstd_malloc((size_t)s->meta_len);
 	if (m == NULL)
 		return vstd_err_code();
@@ -137,7 +143,7 @@ int vhdx_metadata_read(vstd_disk *d, struct vhdx_state *s)
 	rc = VSTD_ECORRUPT;
 	if (memcmp(m, "metadata", 8) != 0) {
 		vstd_err(rc, "%s: metadata region at offset 0x%" PRIx64 ": bad signature",
-			 d->filename, s->meta_off);
+		         d->filename, s->meta_off);
 		goto out;
 	}
 	n = vstd_le16(m + 10);
@@ -150,8 +156,10 @@ int vhdx_metadata_read(vstd_disk *d, struct vhdx_state *s)
 		uint32_t off = vstd_le32(e + 16), len = vstd_le32(e + 20), fl = vstd_le32(e + 24);
 		const uint8_t *v = m + off;
 		if (len != 0 && (off < 65536 || !vstd_range_inside(off, len, s->meta_len))) {
-			vstd_err(rc, "%s: metadata entry %u at 0x%x (%u bytes) lies outside the "
-				 "metadata region", d->filename, i, off, len);
+			vstd_err(rc,
+			         "%s: metadata entry %u at 0x%x (%u bytes) lies outside the "
+			         "metadata region",
+			         d->filename, i, off, len);
 			goto out;
 		}
 		if (memcmp(e, g_file_params, 16) == 0 && len >= 8) {
@@ -183,29 +191,33 @@ int vhdx_metadata_read(vstd_disk *d, struct vhdx_state *s)
 			vhdx_guid_load(&guid, e);
 			vhdx_guid_format(&guid, g);
 			rc = vstd_err(VSTD_ENOTSUP, "%s: unknown required metadata item %s",
-				      d->filename, g);
+			              d->filename, g);
 			goto out;
 		}
 	}
 	if ((found & 0x1f) != 0x1f) {
-		vstd_err(rc, "%s: metadata region lacks a required item (file parameters, disk "
-			 "size, page 83 data or sector sizes)", d->filename);
+		vstd_err(rc,
+		         "%s: metadata region lacks a required item (file parameters, disk "
+		         "size, page 83 data or sector sizes)",
+		         d->filename);
 		goto out;
 	}
 	if (s->block_size < VHDX_MIB || s->block_size > 256 * VHDX_MIB ||
 	    (s->block_size & (s->block_size - 1)) != 0) {
 		vstd_err(rc, "%s: block size %u is not a power of two of 1 to 256 MiB", d->filename,
-			 s->block_size);
+		         s->block_size);
 		goto out;
 	}
 	if ((s->lsec != 512 && s->lsec != 4096) || (s->psec != 512 && s->psec != 4096)) {
 		vstd_err(rc, "%s: sector sizes %u/%u: only 512 and 4096 are valid", d->filename,
-			 s->lsec, s->psec);
+		         s->lsec, s->psec);
 		goto out;
 	}
 	if (s->vsize == 0 || s->vsize > ((uint64_t)64 << 40) || s->vsize % s->lsec != 0) {
-		vstd_err(rc, "%s: virtual disk size %" PRIu64 " is 0, above 64 TiB or not a "
-			 "multiple of the sector size", d->filename, s->vsize);
+		vstd_err(rc,
+		         "%s: virtual disk size %" PRIu64 " is 0, above 64 TiB or not a "
+		         "multiple of the sector size",
+		         d->filename, s->vsize);
 		goto out;
 	}
 	if (s->has_parent && !(found & 32)) {
@@ -228,8 +240,8 @@ static size_t put_utf16(uint8_t *p, const char *s)
 }
 
 size_t vhdx_metadata_build(uint8_t *buf, size_t cap, uint32_t block_size, int leave_alloc,
-			   uint64_t vsize, uint32_t lsec, uint32_t psec, const char *parent_rel,
-			   const char *parent_abs, const vhdx_guid *parent_link)
+                           uint64_t vsize, uint32_t lsec, uint32_t psec, const char *parent_rel,
+                           const char *parent_abs, const vhdx_guid *parent_link)
 {
 	const uint8_t *ids[6] = {g_file_params, g_vdisk_size, g_page83, g_lsec, g_psec, g_parent};
 	uint32_t offs[6], lens[6] = {8, 8, 16, 4, 4, 0};

@@ -16,9 +16,9 @@
 #include "disk/vhdx/vhdx_internal.h"
 
 static const uint8_t guid_bat[16] = {0x66, 0x77, 0xC2, 0x2D, 0x23, 0xF6, 0x00, 0x42,
-				     0x9D, 0x64, 0x11, 0x5E, 0x9B, 0xFD, 0x4A, 0x08};
+                                     0x9D, 0x64, 0x11, 0x5E, 0x9B, 0xFD, 0x4A, 0x08};
 static const uint8_t guid_meta[16] = {0x06, 0xA2, 0x7C, 0x8B, 0x90, 0x47, 0x9A, 0x4B,
-				      0xB8, 0xFE, 0x57, 0x5F, 0x05, 0x0F, 0x88, 0x6E};
+                                      0xB8, 0xFE, 0x57, 0x5F, 0x05, 0x0F, 0x88, 0x6E};
 
 static int overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
@@ -26,16 +26,21 @@ static int overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 }
 
 static int parse_table(vstd_disk *d, struct vhdx_state *s, const uint8_t *t, uint64_t at,
-		       uint64_t file_size)
+                       uint64_t file_size)
 {
 	uint32_t n = vstd_le32(t + 8);
 	int have_bat = 0, have_meta = 0;
-	if (vstd_le32(t) != VHDX_SIG_REGI || vstd_le32(t + 4) != vhdx_crc32c_skip(t, VHDX_REGION_SIZE, 4))
-		return vstd_err(VSTD_ECORRUPT, "%s: region table at offset 0x%" PRIx64 ": bad "
-				"signature or CRC-32C", d->filename, at);
+	if (vstd_le32(t) != VHDX_SIG_REGI ||
+	    vstd_le32(t + 4) != vhdx_crc32c_skip(t, VHDX_REGION_SIZE, 4))
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: region table at offset 0x%" PRIx64 ": bad "
+		                "signature or CRC-32C",
+		                d->filename, at);
 	if (n > 2047)
-		return vstd_err(VSTD_ECORRUPT, "%s: region table at offset 0x%" PRIx64 ": %u "
-				"entries (at most 2047)", d->filename, at, n);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: region table at offset 0x%" PRIx64 ": %u "
+		                "entries (at most 2047)",
+		                d->filename, at, n);
 	for (uint32_t i = 0; i < n; i++) {
 		const uint8_t *e = t + 16 + 32 * (size_t)i;
 		uint64_t off = vstd_le64(e + 16), len = vstd_le32(e + 24);
@@ -43,19 +48,23 @@ static int parse_table(vstd_disk *d, struct vhdx_state *s, const uint8_t *t, uin
 		int is_bat = memcmp(e, guid_bat, 16) == 0, is_meta = memcmp(e, guid_meta, 16) == 0;
 		if (!is_bat && !is_meta) {
 			if (req)
-				return vstd_err(VSTD_ENOTSUP, "%s: region table entry %u: unknown "
-						"required region", d->filename, i);
+				return vstd_err(VSTD_ENOTSUP,
+				                "%s: region table entry %u: unknown "
+				                "required region",
+				                d->filename, i);
 			continue;
 		}
 		if (off % VHDX_MIB || len % VHDX_MIB || len == 0 || off < VHDX_MIB ||
 		    !vstd_range_inside(off, len, file_size))
-			return vstd_err(VSTD_ECORRUPT, "%s: region table entry %u (%s) at offset 0x%"
-					PRIx64 ", %" PRIu64 " bytes: not 1 MiB aligned or past the "
-					"end of the file (%" PRIu64 " bytes)", d->filename, i,
-					is_bat ? "BAT" : "metadata", off, len, file_size);
+			return vstd_err(VSTD_ECORRUPT,
+			                "%s: region table entry %u (%s) at offset 0x%" PRIx64
+			                ", %" PRIu64 " bytes: not 1 MiB aligned or past the "
+			                "end of the file (%" PRIu64 " bytes)",
+			                d->filename, i, is_bat ? "BAT" : "metadata", off, len,
+			                file_size);
 		if ((is_bat && have_bat) || (is_meta && have_meta))
 			return vstd_err(VSTD_ECORRUPT, "%s: region table lists the %s twice",
-					d->filename, is_bat ? "BAT" : "metadata region");
+			                d->filename, is_bat ? "BAT" : "metadata region");
 		if (is_bat) {
 			s->bat_off = off;
 			s->bat_len = len;
@@ -67,13 +76,15 @@ static int parse_table(vstd_disk *d, struct vhdx_state *s, const uint8_t *t, uin
 		}
 	}
 	if (!have_bat || !have_meta)
-		return vstd_err(VSTD_ECORRUPT, "%s: region table at offset 0x%" PRIx64 " lacks the "
-				"%s", d->filename, at, have_bat ? "metadata region" : "BAT");
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: region table at offset 0x%" PRIx64 " lacks the "
+		                "%s",
+		                d->filename, at, have_bat ? "metadata region" : "BAT");
 	if (overlap(s->bat_off, s->bat_len, s->meta_off, s->meta_len) ||
 	    overlap(s->bat_off, s->bat_len, s->hdr.log_offset, s->hdr.log_length) ||
 	    overlap(s->meta_off, s->meta_len, s->hdr.log_offset, s->hdr.log_length))
 		return vstd_err(VSTD_ECORRUPT, "%s: the BAT, metadata region and log overlap",
-				d->filename);
+		                d->filename);
 	return 0;
 }
 
@@ -97,14 +108,15 @@ int vhdx_regions_read(vstd_disk *d, struct vhdx_state *s, uint64_t file_size)
 	vstd_free(t);
 	if (rc == 0 && s->hdr.log_length != 0 &&
 	    !vstd_range_inside(s->hdr.log_offset, s->hdr.log_length, file_size))
-		rc = vstd_err(VSTD_ECORRUPT, "%s: VHDX log at offset 0x%" PRIx64 " (%u bytes) is "
-			      "past the end of the file", d->filename, s->hdr.log_offset,
-			      s->hdr.log_length);
+		rc = vstd_err(VSTD_ECORRUPT,
+		              "%s: VHDX log at offset 0x%" PRIx64 " (%u bytes) is "
+		              "past the end of the file",
+		              d->filename, s->hdr.log_offset, s->hdr.log_length);
 	return rc;
 }
 
 void vhdx_region_build(uint8_t *buf, uint64_t bat_off, uint32_t bat_len, uint64_t meta_off,
-		       uint32_t meta_len)
+                       uint32_t meta_len)
 {
 	memset(buf, 0, VHDX_REGION_SIZE);
 	vstd_put_le32(buf, VHDX_SIG_REGI);

@@ -43,7 +43,9 @@
 #define VHDX_MAX_LOG ((uint64_t)256 << 20)
 #define VHDX_MAX_BAT ((uint64_t)1 << 30)
 
-typedef struct { uint8_t b[16]; } vhdx_guid;
+typedef struct {
+	uint8_t b[16];
+} vhdx_guid;
 
 struct vhdx_header {
 	uint64_t seq;
@@ -67,30 +69,30 @@ struct vhdx_log_replay {
 };
 
 struct vhdx_state {
-	vstd_io *io;              /* d->io, or a replay overlay over it */
-	vstd_io *overlay;         /* owned overlay (read-only replay) */
+	vstd_io *io;      /* d->io, or a replay overlay over it */
+	vstd_io *overlay; /* owned overlay (read-only replay) */
 	struct vhdx_log_replay replayed;
 	struct vhdx_header hdr;
-	int cur_header;           /* 0 or 1: slot of hdr */
+	int cur_header; /* 0 or 1: slot of hdr */
 	uint64_t bat_off, bat_len, meta_off, meta_len;
 	/* metadata */
 	uint32_t block_size, lsec, psec;
 	int leave_alloc, has_parent;
 	uint64_t vsize;
-	uint64_t vsize_at;         /* file offset of the disk size item */
+	uint64_t vsize_at; /* file offset of the disk size item */
 	vhdx_guid page83;
-	char *parent_linkage;     /* "{...}" as recorded */
+	char *parent_linkage; /* "{...}" as recorded */
 	char *parent_rel, *parent_abs, *parent_vol;
 	/* BAT */
 	uint64_t chunk_ratio, n_payload, n_sb, n_entries;
 	uint64_t *bat;
-	uint8_t *bat_dirty;       /* per 4 KiB page of the BAT */
+	uint8_t *bat_dirty; /* per 4 KiB page of the BAT */
 	int dirty_any;
-	uint64_t *sb_pending;     /* differencing: blocks whose bitmap bits to set */
+	uint64_t *sb_pending; /* differencing: blocks whose bitmap bits to set */
 	size_t n_sb_pending, cap_sb_pending;
-	uint64_t file_end;        /* next allocation (1 MiB aligned) */
+	uint64_t file_end; /* next allocation (1 MiB aligned) */
 	int headers_updated;
-	uint64_t log_seq;         /* last log sequence used */
+	uint64_t log_seq; /* last log sequence used */
 	int parent_checked;
 };
 
@@ -111,13 +113,13 @@ int vhdx_header_update(vstd_disk *d, struct vhdx_state *s);
 /* region.c */
 int vhdx_regions_read(vstd_disk *d, struct vhdx_state *s, uint64_t file_size);
 void vhdx_region_build(uint8_t *buf, uint64_t bat_off, uint32_t bat_len, uint64_t meta_off,
-		       uint32_t meta_len);
+                       uint32_t meta_len);
 
 /* metadata.c */
 int vhdx_metadata_read(vstd_disk *d, struct vhdx_state *s);
 size_t vhdx_metadata_build(uint8_t *buf, size_t cap, uint32_t block_size, int leave_alloc,
-			   uint64_t vsize, uint32_t lsec, uint32_t psec, const char *parent_rel,
-			   const char *parent_abs, const vhdx_guid *parent_link);
+                           uint64_t vsize, uint32_t lsec, uint32_t psec, const char *parent_rel,
+                           const char *parent_abs, const vhdx_guid *parent_link);
 
 /* bat.c */
 int vhdx_bat_read(vstd_disk *d, struct vhdx_state *s, uint64_t file_size);
@@ -134,13 +136,13 @@ int vhdx_read_host(struct vhdx_state *s, void *buf, size_t len, uint64_t off);
 
 /* log.c */
 int vhdx_log_find(vstd_disk *d, struct vhdx_state *s, vstd_io *io, uint64_t file_size,
-		  struct vhdx_log_replay *out);
+                  struct vhdx_log_replay *out);
 int vhdx_log_apply(vstd_disk *d, struct vhdx_state *s, const struct vhdx_log_replay *r);
 int vhdx_log_overlay(vstd_disk *d, struct vhdx_state *s);
 void vhdx_log_replay_clear(struct vhdx_log_replay *r);
 /* Write `n` 4 KiB pages (offsets offs[], data pages[]) through the log. */
-int vhdx_log_write(vstd_disk *d, struct vhdx_state *s, const uint64_t *offs,
-		   uint8_t *const *pages, size_t n);
+int vhdx_log_write(vstd_disk *d, struct vhdx_state *s, const uint64_t *offs, uint8_t *const *pages,
+                   size_t n);
 
 extern const struct vstd_disk_driver vstd_driver_vhdx;
 

@@ -80,7 +80,7 @@ static int set_str(char **dst, const char *v, size_t n)
 }
 
 static int parse_extent(const char *line, size_t n, const char *name, size_t lineno,
-			struct vmdk_desc *out)
+                        struct vmdk_desc *out)
 {
 	struct vmdk_desc_extent x;
 	const char *p = line, *end = line + n, *tok;
@@ -128,7 +128,8 @@ static int parse_extent(const char *line, size_t n, const char *name, size_t lin
 		while (p < end && !is_space(*p))
 			p++;
 		if (p > tok) {
-			if (parse_u64(tok, (size_t)(p - tok), 10, &v) < 0 || v > ((uint64_t)1 << 53)) {
+			if (parse_u64(tok, (size_t)(p - tok), 10, &v) < 0 ||
+			    v > ((uint64_t)1 << 53)) {
 				vstd_free(x.file);
 				goto bad;
 			}
@@ -139,7 +140,7 @@ static int parse_extent(const char *line, size_t n, const char *name, size_t lin
 	if (out->n_ext >= VMDK_MAX_EXTENTS) {
 		vstd_free(x.file);
 		return vstd_err(VSTD_ELIMIT, "%s: descriptor line %zu: more than %u extents", name,
-				lineno, VMDK_MAX_EXTENTS);
+		                lineno, VMDK_MAX_EXTENTS);
 	}
 	if ((out->n_ext & (out->n_ext - 1)) == 0) {
 		size_t cap = out->n_ext ? out->n_ext * 2 : 4;
@@ -153,8 +154,8 @@ static int parse_extent(const char *line, size_t n, const char *name, size_t lin
 	out->ext[out->n_ext++] = x;
 	return 0;
 bad:
-	return vstd_err(VSTD_ECORRUPT, "%s: descriptor line %zu: malformed extent line '%.*s'", name,
-			lineno, (int)(n > 80 ? 80 : n), line);
+	return vstd_err(VSTD_ECORRUPT, "%s: descriptor line %zu: malformed extent line '%.*s'",
+	                name, lineno, (int)(n > 80 ? 80 : n), line);
 }
 
 int vmdk_desc_parse(const char *text, size_t len, const char *name, struct vmdk_desc *out)
@@ -191,9 +192,10 @@ int vmdk_desc_parse(const char *text, size_t len, const char *name, struct vmdk_
 		}
 		eq = memchr(ls, '=', (size_t)(le - ls));
 		if (eq == NULL) {
-			rc = vstd_err(VSTD_ECORRUPT, "%s: descriptor line %zu is neither a setting "
-				      "nor an extent: '%.*s'", name, lineno,
-				      (int)(le - ls > 80 ? 80 : le - ls), ls);
+			rc = vstd_err(VSTD_ECORRUPT,
+			              "%s: descriptor line %zu is neither a setting "
+			              "nor an extent: '%.*s'",
+			              name, lineno, (int)(le - ls > 80 ? 80 : le - ls), ls);
 			break;
 		}
 		{
@@ -208,15 +210,18 @@ int vmdk_desc_parse(const char *text, size_t len, const char *name, struct vmdk_
 			vn = (size_t)(le - vs);
 			if (kn == 3 && memcmp(ls, "CID", 3) == 0) {
 				if (parse_u64(vs, vn, 16, &v) < 0 || v > UINT32_MAX)
-					rc = vstd_err(VSTD_ECORRUPT, "%s: descriptor line %zu: CID "
-						      "is not a 32-bit hex number", name, lineno);
+					rc = vstd_err(VSTD_ECORRUPT,
+					              "%s: descriptor line %zu: CID "
+					              "is not a 32-bit hex number",
+					              name, lineno);
 				out->cid = (uint32_t)v;
 				out->has_cid = 1;
 			} else if (kn == 9 && memcmp(ls, "parentCID", 9) == 0) {
 				if (parse_u64(vs, vn, 16, &v) < 0 || v > UINT32_MAX)
-					rc = vstd_err(VSTD_ECORRUPT, "%s: descriptor line %zu: "
-						      "parentCID is not a 32-bit hex number", name,
-						      lineno);
+					rc = vstd_err(VSTD_ECORRUPT,
+					              "%s: descriptor line %zu: "
+					              "parentCID is not a 32-bit hex number",
+					              name, lineno);
 				out->parent_cid = (uint32_t)v;
 			} else if (kn == 7 && memcmp(ls, "version", 7) == 0) {
 				if (parse_u64(vs, vn, 10, &v) == 0 && v < 100)
@@ -235,8 +240,10 @@ int vmdk_desc_parse(const char *text, size_t len, const char *name, struct vmdk_
 		}
 	}
 	if (rc == 0 && out->create_type == NULL && !seen_header && out->n_ext == 0)
-		rc = vstd_err(VSTD_ECORRUPT, "%s: not a VMDK descriptor (no createType, no "
-			      "'# Disk DescriptorFile' line, no extents)", name);
+		rc = vstd_err(VSTD_ECORRUPT,
+		              "%s: not a VMDK descriptor (no createType, no "
+		              "'# Disk DescriptorFile' line, no extents)",
+		              name);
 	if (rc == 0 && out->n_ext == 0)
 		rc = vstd_err(VSTD_ECORRUPT, "%s: the VMDK descriptor lists no extents", name);
 	if (rc < 0)
@@ -301,8 +308,8 @@ int vmdk_desc_set_cid(char *text, size_t len, uint32_t cid)
 			char hex[9];
 			while (j + n < len && n < 8 &&
 			       ((text[j + n] >= '0' && text[j + n] <= '9') ||
-				(text[j + n] >= 'a' && text[j + n] <= 'f') ||
-				(text[j + n] >= 'A' && text[j + n] <= 'F')))
+			        (text[j + n] >= 'a' && text[j + n] <= 'f') ||
+			        (text[j + n] >= 'A' && text[j + n] <= 'F')))
 				n++;
 			if (n != 8)
 				return -1;
@@ -336,8 +343,8 @@ char *vmdk_desc_set_extent_sectors(const char *text, size_t len, size_t index, u
 				b = a;
 				while (b < line + n && !is_space(*b))
 					b++;
-				return vstd_asprintf("%.*s%" PRIu64 "%.*s", (int)(a - text), text, sectors,
-						     (int)(len - (size_t)(b - text)), b);
+				return vstd_asprintf("%.*s%" PRIu64 "%.*s", (int)(a - text), text,
+				                     sectors, (int)(len - (size_t)(b - text)), b);
 			}
 		}
 		i += n + 1;

@@ -70,23 +70,30 @@ int vmdk_extent_open_file(vstd_disk *d, struct vmdk_extent *e, const char *file,
 	int external = (d->flags & VSTD_DISK_EXTERNAL_EXTENTS) != 0;
 	int rc;
 	if (strcmp(vstd_io_kind(d->io), "file") != 0)
-		return vstd_err(VSTD_ENOTSUP, "%s: extent file '%s': the descriptor is not a file, "
-				"so extent files are not opened", d->filename, file);
+		return vstd_err(VSTD_ENOTSUP,
+		                "%s: extent file '%s': the descriptor is not a file, "
+		                "so extent files are not opened",
+		                d->filename, file);
 	if (!external && !name_is_safe(file))
-		return vstd_err(VSTD_EPERM, "%s: extent file name '%s' leaves the image's directory "
-				"(absolute or '..'); refused (open with external extents allowed "
-				"to accept it)", d->filename, file);
+		return vstd_err(VSTD_EPERM,
+		                "%s: extent file name '%s' leaves the image's directory "
+		                "(absolute or '..'); refused (open with external extents allowed "
+		                "to accept it)",
+		                d->filename, file);
 	e->path = vstd_disk_resolve_backing(d->filename, file);
 	if (e->path == NULL)
 		return vstd_err_code();
-	rc = vstd_io_file_open(&e->io, e->path, VSTD_IO_READ | (writable ? VSTD_IO_WRITE : 0) |
-				 ((d->flags & VSTD_DISK_DIRECT) ? VSTD_IO_DIRECT : 0));
+	rc = vstd_io_file_open(&e->io, e->path,
+	                       VSTD_IO_READ | (writable ? VSTD_IO_WRITE : 0) |
+	                               ((d->flags & VSTD_DISK_DIRECT) ? VSTD_IO_DIRECT : 0));
 	if (rc < 0)
 		return vstd_err_prefix("%s: extent file '%s': ", d->filename, file);
 	e->owns_io = 1;
 	if (!external && !inside_dir(d->filename, e->path))
-		return vstd_err(VSTD_EPERM, "%s: extent file '%s' resolves (through a symbolic link) "
-				"outside the image's directory; refused", d->filename, file);
+		return vstd_err(VSTD_EPERM,
+		                "%s: extent file '%s' resolves (through a symbolic link) "
+		                "outside the image's directory; refused",
+		                d->filename, file);
 	return 0;
 }
 

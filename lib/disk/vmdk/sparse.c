@@ -16,8 +16,8 @@
 #include "disk/vmdk/vmdk_internal.h"
 
 void vmdk_sparse_build_header(uint8_t *h, uint32_t version, uint32_t flags, uint64_t capacity,
-			      uint64_t grain, uint64_t desc_off, uint64_t desc_size,
-			      uint64_t rgd_off, uint64_t gd_off, uint64_t overhead)
+                              uint64_t grain, uint64_t desc_off, uint64_t desc_size,
+                              uint64_t rgd_off, uint64_t gd_off, uint64_t overhead)
 {
 	memset(h, 0, VMDK_SECTOR);
 	vstd_put_le32(h, VMDK4_MAGIC);
@@ -40,7 +40,7 @@ void vmdk_sparse_build_header(uint8_t *h, uint32_t version, uint32_t flags, uint
 }
 
 int vmdk_sparse_parse_header(const char *name, const uint8_t *h, uint64_t file_size,
-			     struct vmdk_extent *e)
+                             struct vmdk_extent *e)
 {
 	uint64_t cap = vstd_le64(h + 12), grain = vstd_le64(h + 20);
 	uint64_t gd = vstd_le64(h + 56), rgd = vstd_le64(h + 48);
@@ -50,18 +50,26 @@ int vmdk_sparse_parse_header(const char *name, const uint8_t *h, uint64_t file_s
 	if (vstd_le32(h) != VMDK4_MAGIC)
 		return vstd_err(VSTD_ECORRUPT, "%s: sparse extent header: bad magic", name);
 	if (e->version < 1 || e->version > 3)
-		return vstd_err(VSTD_ENOTSUP, "%s: sparse extent header: version %u is not 1, 2 "
-				"or 3", name, e->version);
+		return vstd_err(VSTD_ENOTSUP,
+		                "%s: sparse extent header: version %u is not 1, 2 "
+		                "or 3",
+		                name, e->version);
 	if (grain == 0 || grain > VMDK_MAX_GRAIN / VMDK_SECTOR)
-		return vstd_err(VSTD_ECORRUPT, "%s: sparse extent header at offset 0x0: grain "
-				"size %" PRIu64 " sectors is 0 or above the limit", name, grain);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: sparse extent header at offset 0x0: grain "
+		                "size %" PRIu64 " sectors is 0 or above the limit",
+		                name, grain);
 	e->ngte = vstd_le32(h + 44);
 	if (e->ngte == 0 || e->ngte > VMDK_MAX_GTES)
-		return vstd_err(VSTD_ECORRUPT, "%s: sparse extent header: %u grain table entries "
-				"per table is out of range (1-%u)", name, e->ngte, VMDK_MAX_GTES);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: sparse extent header: %u grain table entries "
+		                "per table is out of range (1-%u)",
+		                name, e->ngte, VMDK_MAX_GTES);
 	if (cap > ((uint64_t)1 << 44))
-		return vstd_err(VSTD_ECORRUPT, "%s: sparse extent header: capacity %" PRIu64
-				" sectors is too large", name, cap);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: sparse extent header: capacity %" PRIu64
+		                " sectors is too large",
+		                name, cap);
 	e->capacity = cap * VMDK_SECTOR;
 	e->grain = grain * VMDK_SECTOR;
 	e->compressed = vstd_le16(h + 77) == 1;
@@ -69,17 +77,22 @@ int vmdk_sparse_parse_header(const char *name, const uint8_t *h, uint64_t file_s
 	e->zeroed_grain = (e->flags & VMDK4_FLAG_ZERO_GRAIN) != 0;
 	e->unclean = h[72] != 0;
 	if (vstd_le16(h + 77) > 1)
-		return vstd_err(VSTD_ENOTSUP, "%s: sparse extent header: compression algorithm %u "
-				"unknown", name, vstd_le16(h + 77));
+		return vstd_err(VSTD_ENOTSUP,
+		                "%s: sparse extent header: compression algorithm %u "
+		                "unknown",
+		                name, vstd_le16(h + 77));
 	per_gd = grain * e->ngte;
 	n_gd = (cap + per_gd - 1) / per_gd;
 	if (n_gd > VMDK_MAX_METADATA / 4 / e->ngte)
-		return vstd_err(VSTD_ELIMIT, "%s: sparse extent: grain tables would need more than "
-				"%" PRIu64 " bytes", name, VMDK_MAX_METADATA);
+		return vstd_err(VSTD_ELIMIT,
+		                "%s: sparse extent: grain tables would need more than "
+		                "%" PRIu64 " bytes",
+		                name, VMDK_MAX_METADATA);
 	e->n_gd = n_gd;
 	e->desc_off = vstd_le64(h + 28);
 	e->desc_size = vstd_le64(h + 36);
-	if (e->desc_off > file_size / VMDK_SECTOR || e->desc_size > VMDK_MAX_DESC_SIZE / VMDK_SECTOR)
+	if (e->desc_off > file_size / VMDK_SECTOR ||
+	    e->desc_size > VMDK_MAX_DESC_SIZE / VMDK_SECTOR)
 		e->desc_off = e->desc_size = 0;
 	else {
 		e->desc_off *= VMDK_SECTOR;
@@ -91,9 +104,10 @@ int vmdk_sparse_parse_header(const char *name, const uint8_t *h, uint64_t file_s
 		return 0;
 	}
 	if (gd == 0 || gd > file_size / VMDK_SECTOR || n_gd * 4 > file_size - gd * VMDK_SECTOR)
-		return vstd_err(VSTD_ECORRUPT, "%s: grain directory at sector %" PRIu64 " (%" PRIu64
-				" entries) is outside the file (%" PRIu64 " bytes)", name, gd, n_gd,
-				file_size);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: grain directory at sector %" PRIu64 " (%" PRIu64
+		                " entries) is outside the file (%" PRIu64 " bytes)",
+		                name, gd, n_gd, file_size);
 	e->gd_off = gd * VMDK_SECTOR;
 	e->rgd_off = 0;
 	if ((e->flags & VMDK4_FLAG_RGD) && rgd != 0 && rgd <= file_size / VMDK_SECTOR &&
@@ -109,7 +123,7 @@ int vmdk_sparse_parse_header(const char *name, const uint8_t *h, uint64_t file_s
  * zero grains, no redundant directory.
  */
 static int cowd_parse_header(const char *name, const uint8_t *h, uint64_t file_size,
-			     struct vmdk_extent *e)
+                             struct vmdk_extent *e)
 {
 	uint64_t cap = vstd_le32(h + 12), grain = vstd_le32(h + 16);
 	uint64_t gd = vstd_le32(h + 20), n_gd = vstd_le32(h + 24), need;
@@ -117,16 +131,21 @@ static int cowd_parse_header(const char *name, const uint8_t *h, uint64_t file_s
 	e->flags = 0;
 	e->ngte = 4096;
 	if (grain == 0 || grain > VMDK_MAX_GRAIN / VMDK_SECTOR)
-		return vstd_err(VSTD_ECORRUPT, "%s: COWD header: grain size %" PRIu64 " sectors is 0 "
-				"or above the limit", name, grain);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: COWD header: grain size %" PRIu64 " sectors is 0 "
+		                "or above the limit",
+		                name, grain);
 	need = (cap + grain * 4096 - 1) / (grain * 4096);
 	if (n_gd < need || n_gd > VMDK_MAX_METADATA / 4 / 4096)
-		return vstd_err(VSTD_ECORRUPT, "%s: COWD header: %" PRIu64 " directory entries for "
-				"%" PRIu64 " sectors (%" PRIu64 " needed, or above the limit)", name,
-				n_gd, cap, need);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: COWD header: %" PRIu64 " directory entries for "
+		                "%" PRIu64 " sectors (%" PRIu64 " needed, or above the limit)",
+		                name, n_gd, cap, need);
 	if (gd == 0 || gd > file_size / VMDK_SECTOR || n_gd * 4 > file_size - gd * VMDK_SECTOR)
-		return vstd_err(VSTD_ECORRUPT, "%s: COWD grain directory at sector %" PRIu64 " is "
-				"outside the file", name, gd);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: COWD grain directory at sector %" PRIu64 " is "
+		                "outside the file",
+		                name, gd);
 	e->capacity = cap * VMDK_SECTOR;
 	e->grain = grain * VMDK_SECTOR;
 	e->n_gd = n_gd;
@@ -159,7 +178,7 @@ static int read_dir(vstd_disk *d, struct vmdk_extent *e, uint64_t off, uint32_t 
 	if (rc < 0) {
 		vstd_free(t);
 		return vstd_err_prefix("%s: grain directory at offset 0x%" PRIx64 ": ", d->filename,
-				       off);
+		                       off);
 	}
 	*out = t;
 	return 0;
@@ -172,27 +191,33 @@ static int read_footer(vstd_disk *d, struct vmdk_extent *e, uint64_t file_size)
 	uint64_t at;
 	int rc;
 	if (file_size < 4 * VMDK_SECTOR)
-		return vstd_err(VSTD_ECORRUPT, "%s: streamOptimized extent: directory at the end "
-				"but the file is too short for a footer", d->filename);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: streamOptimized extent: directory at the end "
+		                "but the file is too short for a footer",
+		                d->filename);
 	at = vstd_align_down(file_size, VMDK_SECTOR) - 3 * VMDK_SECTOR;
 	if ((rc = vstd_io_pread(e->io, f, sizeof(f), at)) < 0)
 		return rc;
 	if (vstd_le32(f + 8) != 0 || vstd_le32(f + 12) != VMDK_MARKER_FOOTER ||
 	    vstd_le32(f + 1024 + 8) != 0 || vstd_le32(f + 1024 + 12) != VMDK_MARKER_EOS)
-		return vstd_err(VSTD_ECORRUPT, "%s: streamOptimized footer at offset 0x%" PRIx64
-				": footer or end-of-stream marker missing", d->filename, at);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: streamOptimized footer at offset 0x%" PRIx64
+		                ": footer or end-of-stream marker missing",
+		                d->filename, at);
 	{
 		uint64_t cap0 = e->capacity, grain0 = e->grain;
 		if ((rc = vmdk_sparse_parse_header(d->filename, f + VMDK_SECTOR, file_size, e)) < 0)
 			return vstd_err_prefix("footer: ");
 		if (e->gd_off == VMDK_GD_AT_END)
-			return vstd_err(VSTD_ECORRUPT, "%s: streamOptimized footer at offset 0x%" PRIx64
-					" points to itself for the grain directory", d->filename,
-					at + VMDK_SECTOR);
+			return vstd_err(VSTD_ECORRUPT,
+			                "%s: streamOptimized footer at offset 0x%" PRIx64
+			                " points to itself for the grain directory",
+			                d->filename, at + VMDK_SECTOR);
 		if (e->capacity != cap0 || e->grain != grain0)
-			return vstd_err(VSTD_ECORRUPT, "%s: streamOptimized footer at offset 0x%" PRIx64
-					" disagrees with the header (capacity or grain size)",
-					d->filename, at + VMDK_SECTOR);
+			return vstd_err(VSTD_ECORRUPT,
+			                "%s: streamOptimized footer at offset 0x%" PRIx64
+			                " disagrees with the header (capacity or grain size)",
+			                d->filename, at + VMDK_SECTOR);
 	}
 	e->footer = 1;
 	return 0;
@@ -206,7 +231,7 @@ int vmdk_sparse_open(vstd_disk *d, struct vmdk_extent *e)
 		return rc;
 	if (file_size < VMDK_SECTOR)
 		return vstd_err(VSTD_ECORRUPT, "%s: sparse extent shorter than its header",
-				d->filename);
+		                d->filename);
 	if ((rc = vstd_io_pread(e->io, e->hdr, VMDK_SECTOR, 0)) < 0)
 		return rc;
 	if (vstd_le32(e->hdr) == VMDK3_MAGIC)
@@ -218,8 +243,10 @@ int vmdk_sparse_open(vstd_disk *d, struct vmdk_extent *e)
 	if (e->gd_off == VMDK_GD_AT_END && (rc = read_footer(d, e, file_size)) < 0)
 		return rc;
 	if (e->version == 3 && (d->flags & VSTD_DISK_RDWR) && !e->markers)
-		return vstd_err(VSTD_ENOTSUP, "%s: VMDK version 3 sparse extents (changed block "
-				"tracking) can only be opened read-only", d->filename);
+		return vstd_err(VSTD_ENOTSUP,
+		                "%s: VMDK version 3 sparse extents (changed block "
+		                "tracking) can only be opened read-only",
+		                d->filename);
 	if ((rc = read_dir(d, e, e->gd_off, &e->gd)) < 0)
 		return rc;
 	if (e->rgd_off != 0 && (d->flags & VSTD_DISK_RDWR) &&
@@ -247,9 +274,10 @@ int vmdk_sparse_load_gt(vstd_disk *d, struct vmdk_extent *e, uint64_t gdi)
 	if ((rc = vstd_io_size(e->io, &size)) < 0)
 		return rc;
 	if (!vstd_range_inside(off, n, size))
-		return vstd_err(VSTD_ECORRUPT, "%s: grain directory entry %" PRIu64 ": grain table "
-				"at offset 0x%" PRIx64 " is past the end of the file", d->filename,
-				gdi, off);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: grain directory entry %" PRIu64 ": grain table "
+		                "at offset 0x%" PRIx64 " is past the end of the file",
+		                d->filename, gdi, off);
 	raw = vstd_malloc(n);
 	t = vstd_malloc_array(e->ngte, sizeof(uint32_t));
 	if (raw == NULL || t == NULL) {
@@ -270,8 +298,8 @@ int vmdk_sparse_load_gt(vstd_disk *d, struct vmdk_extent *e, uint64_t gdi)
 	return 0;
 }
 
-int vmdk_sparse_lookup(vstd_disk *d, struct vmdk_extent *e, uint64_t gi,
-		       enum vmdk_grain_kind *kind, uint64_t *host)
+int vmdk_sparse_lookup(vstd_disk *d, struct vmdk_extent *e, uint64_t gi, enum vmdk_grain_kind *kind,
+                       uint64_t *host)
 {
 	uint64_t gdi = gi / e->ngte;
 	uint32_t gte;
@@ -309,7 +337,7 @@ int vmdk_sparse_alloc_gt(vstd_disk *d, struct vmdk_extent *e, uint64_t gdi)
 		uint64_t at = e->file_end;
 		if (at / VMDK_SECTOR + bytes / VMDK_SECTOR > UINT32_MAX)
 			return vstd_err(VSTD_ELIMIT, "%s: sparse extent is full (4 G sectors)",
-					d->filename);
+			                d->filename);
 		if ((rc = vstd_io_write_zeroes(e->io, at, bytes, 0)) < 0)
 			return rc;
 		e->file_end += bytes;
@@ -338,12 +366,14 @@ int vmdk_sparse_set_gte(vstd_disk *d, struct vmdk_extent *e, uint64_t gi, uint32
 	int rc;
 	if (gdi >= e->n_gd)
 		return vstd_err(VSTD_ERANGE, "%s: grain %" PRIu64 " is past the extent's capacity",
-				d->filename, gi);
+		                d->filename, gi);
 	if (e->gt[gdi] == NULL) {
 		if (e->gd[gdi] != 0)
 			rc = vmdk_sparse_load_gt(d, e, gdi);
 		else if (e->markers)
-			rc = (e->gt[gdi] = vstd_calloc(e->ngte, sizeof(uint32_t))) ? 0 : vstd_err_code();
+			rc = (e->gt[gdi] = vstd_calloc(e->ngte, sizeof(uint32_t)))
+			             ? 0
+			             : vstd_err_code();
 		else
 			rc = vmdk_sparse_alloc_gt(d, e, gdi);
 		if (rc < 0)
@@ -385,9 +415,7 @@ int vmdk_sparse_read(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, void *bu
 		case VMDK_GRAIN_UNALLOC:
 			rc = vstd_disk_read_below(d, e->vstart + rel, out, n);
 			break;
-		case VMDK_GRAIN_ZERO:
-			memset(out, 0, n);
-			break;
+		case VMDK_GRAIN_ZERO: memset(out, 0, n); break;
 		case VMDK_GRAIN_DATA:
 			/* one read for grains that follow each other in the file */
 			while (n < len && rel + n < e->capacity && n < ((size_t)8 << 20) &&
@@ -395,8 +423,8 @@ int vmdk_sparse_read(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, void *bu
 				enum vmdk_grain_kind k2;
 				uint64_t h2, g2 = gi + (in + n) / e->grain;
 				size_t more;
-				if (vmdk_sparse_lookup(d, e, g2, &k2, &h2) < 0 || k2 != VMDK_GRAIN_DATA ||
-				    h2 != host + (g2 - gi) * e->grain)
+				if (vmdk_sparse_lookup(d, e, g2, &k2, &h2) < 0 ||
+				    k2 != VMDK_GRAIN_DATA || h2 != host + (g2 - gi) * e->grain)
 					break;
 				more = e->grain < len - n ? (size_t)e->grain : len - n;
 				if (rel + n + more > e->capacity)
@@ -406,7 +434,7 @@ int vmdk_sparse_read(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, void *bu
 			rc = vstd_io_pread(e->io, out, n, host + in);
 			if (rc < 0)
 				vstd_err_prefix("%s: grain %" PRIu64 " at offset 0x%" PRIx64 ": ",
-						d->filename, gi, host);
+				                d->filename, gi, host);
 			break;
 		case VMDK_GRAIN_COMPRESSED:
 			if (!e->cache_valid || e->cache_grain != gi) {
@@ -423,7 +451,7 @@ int vmdk_sparse_read(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, void *bu
 		}
 		if (rc < 0)
 			return rc;
-next:
+	next:
 		out += n;
 		rel += n;
 		len -= n;
@@ -433,7 +461,7 @@ next:
 
 /* Fill a whole grain buffer with the current contents of grain gi. */
 static int grain_base(vstd_disk *d, struct vmdk_extent *e, uint64_t gi, enum vmdk_grain_kind kind,
-		      uint64_t host, uint8_t *g)
+                      uint64_t host, uint8_t *g)
 {
 	uint64_t start = gi * e->grain;
 	size_t n = (size_t)e->grain;
@@ -441,21 +469,16 @@ static int grain_base(vstd_disk *d, struct vmdk_extent *e, uint64_t gi, enum vmd
 		n = (size_t)(e->vlen - start);
 	memset(g + n, 0, (size_t)e->grain - n);
 	switch (kind) {
-	case VMDK_GRAIN_UNALLOC:
-		return vstd_disk_read_below(d, e->vstart + start, g, n);
-	case VMDK_GRAIN_ZERO:
-		memset(g, 0, n);
-		return 0;
-	case VMDK_GRAIN_DATA:
-		return vstd_io_pread(e->io, g, (size_t)e->grain, host);
-	case VMDK_GRAIN_COMPRESSED:
-		return vmdk_stream_read_grain(d, e, gi, host, g);
+	case VMDK_GRAIN_UNALLOC: return vstd_disk_read_below(d, e->vstart + start, g, n);
+	case VMDK_GRAIN_ZERO: memset(g, 0, n); return 0;
+	case VMDK_GRAIN_DATA: return vstd_io_pread(e->io, g, (size_t)e->grain, host);
+	case VMDK_GRAIN_COMPRESSED: return vmdk_stream_read_grain(d, e, gi, host, g);
 	}
 	return 0;
 }
 
 int vmdk_sparse_write(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, const void *buf,
-		      size_t len)
+                      size_t len)
 {
 	const uint8_t *in = buf;
 	uint8_t *g = NULL;
@@ -467,8 +490,10 @@ int vmdk_sparse_write(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, const v
 		size_t n = e->grain - off < len ? (size_t)(e->grain - off) : len;
 		enum vmdk_grain_kind kind;
 		if (rel + n > e->capacity) {
-			rc = vstd_err(VSTD_ECORRUPT, "%s: write past the sparse extent's capacity "
-				      "(descriptor and header disagree)", d->filename);
+			rc = vstd_err(VSTD_ECORRUPT,
+			              "%s: write past the sparse extent's capacity "
+			              "(descriptor and header disagree)",
+			              d->filename);
 			break;
 		}
 		if ((rc = vmdk_sparse_lookup(d, e, gi, &kind, &host)) < 0)
@@ -479,8 +504,10 @@ int vmdk_sparse_write(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, const v
 			const uint8_t *src = in;
 			uint64_t at = e->file_end;
 			if (at / VMDK_SECTOR + e->grain / VMDK_SECTOR > UINT32_MAX) {
-				rc = vstd_err(VSTD_ELIMIT, "%s: sparse extent is full (grain offsets "
-					      "pass 2^32 sectors)", d->filename);
+				rc = vstd_err(VSTD_ELIMIT,
+				              "%s: sparse extent is full (grain offsets "
+				              "pass 2^32 sectors)",
+				              d->filename);
 				break;
 			}
 			if (n < e->grain) {
@@ -518,23 +545,25 @@ int vmdk_sparse_create(vstd_io *io, uint64_t capacity, int zeroed_grain, const c
 	uint8_t *dir;
 	int rc;
 	if (desc != NULL && strlen(desc) > desc_size * VMDK_SECTOR)
-		return vstd_err(VSTD_ERANGE, "VMDK descriptor is longer than its %" PRIu64
-				" sectors", desc_size);
+		return vstd_err(VSTD_ERANGE,
+		                "VMDK descriptor is longer than its %" PRIu64 " sectors",
+		                desc_size);
 	rgd = desc_off + desc_size;
 	gd = rgd + gd_sectors + n_gd * gt_sectors;
 	overhead = vstd_align_up(gd + gd_sectors + n_gd * gt_sectors, grain / VMDK_SECTOR);
 	if (capacity > ((uint64_t)64 << 40) || overhead > UINT32_MAX)
 		return vstd_err(VSTD_ERANGE, "VMDK sparse extent of %" PRIu64 " bytes is too large",
-				capacity);
-	vmdk_sparse_build_header(h, zeroed_grain ? 2 : 1,
-				 VMDK4_FLAG_NL_DETECT | VMDK4_FLAG_RGD |
-					 (zeroed_grain ? VMDK4_FLAG_ZERO_GRAIN : 0),
-				 sectors * VMDK_SECTOR, grain, desc_off, desc_size, rgd, gd, overhead);
+		                capacity);
+	vmdk_sparse_build_header(
+	        h, zeroed_grain ? 2 : 1,
+	        VMDK4_FLAG_NL_DETECT | VMDK4_FLAG_RGD | (zeroed_grain ? VMDK4_FLAG_ZERO_GRAIN : 0),
+	        sectors * VMDK_SECTOR, grain, desc_off, desc_size, rgd, gd, overhead);
 	if ((rc = vstd_io_truncate(io, overhead * VMDK_SECTOR)) < 0)
 		return rc;
 	if ((rc = vstd_io_pwrite(io, h, sizeof(h), 0)) < 0)
 		return rc;
-	if (desc != NULL && (rc = vstd_io_pwrite(io, desc, strlen(desc), desc_off * VMDK_SECTOR)) < 0)
+	if (desc != NULL &&
+	    (rc = vstd_io_pwrite(io, desc, strlen(desc), desc_off * VMDK_SECTOR)) < 0)
 		return rc;
 	dir = vstd_calloc((size_t)gd_sectors, VMDK_SECTOR);
 	if (dir == NULL)
@@ -543,7 +572,8 @@ int vmdk_sparse_create(vstd_io *io, uint64_t capacity, int zeroed_grain, const c
 		uint64_t base = copy == 0 ? rgd : gd;
 		for (uint64_t i = 0; i < n_gd; i++)
 			vstd_put_le32(dir + 4 * i, (uint32_t)(base + gd_sectors + i * gt_sectors));
-		rc = vstd_io_pwrite(io, dir, (size_t)(gd_sectors * VMDK_SECTOR), base * VMDK_SECTOR);
+		rc = vstd_io_pwrite(io, dir, (size_t)(gd_sectors * VMDK_SECTOR),
+		                    base * VMDK_SECTOR);
 	}
 	vstd_free(dir);
 	return rc;

@@ -40,7 +40,7 @@ static int ensure_zbuf(struct vmdk_extent *e)
 }
 
 int vmdk_stream_read_grain(vstd_disk *d, struct vmdk_extent *e, uint64_t gi, uint64_t host,
-			   uint8_t *out)
+                           uint8_t *out)
 {
 	size_t got = 0, zlen, hdr = e->markers ? 12 : 0;
 	uLongf olen = (uLongf)e->grain;
@@ -52,20 +52,26 @@ int vmdk_stream_read_grain(vstd_disk *d, struct vmdk_extent *e, uint64_t gi, uin
 		return rc;
 	if (e->markers) {
 		if (got < 12)
-			return vstd_err(VSTD_ECORRUPT, "%s: compressed grain %" PRIu64 " at offset 0x%"
-					PRIx64 " is past the end of the file", d->filename, gi, host);
+			return vstd_err(VSTD_ECORRUPT,
+			                "%s: compressed grain %" PRIu64 " at offset 0x%" PRIx64
+			                " is past the end of the file",
+			                d->filename, gi, host);
 		zlen = vstd_le32(e->zbuf + 8);
 		if (zlen == 0 || zlen > got - 12)
-			return vstd_err(VSTD_ECORRUPT, "%s: compressed grain %" PRIu64 " at offset 0x%"
-					PRIx64 ": length %zu is 0, too large or past the end of "
-					"the file", d->filename, gi, host, zlen);
+			return vstd_err(VSTD_ECORRUPT,
+			                "%s: compressed grain %" PRIu64 " at offset 0x%" PRIx64
+			                ": length %zu is 0, too large or past the end of "
+			                "the file",
+			                d->filename, gi, host, zlen);
 	} else {
 		zlen = got;
 	}
 	zr = uncompress(out, &olen, e->zbuf + hdr, (uLong)zlen);
 	if (zr != Z_OK && !(zr == Z_BUF_ERROR && !e->markers && olen == e->grain))
-		return vstd_err(VSTD_ECORRUPT, "%s: compressed grain %" PRIu64 " at offset 0x%" PRIx64
-				" does not inflate (zlib error %d)", d->filename, gi, host, zr);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: compressed grain %" PRIu64 " at offset 0x%" PRIx64
+		                " does not inflate (zlib error %d)",
+		                d->filename, gi, host, zr);
 	if (olen < e->grain)
 		memset(out + olen, 0, (size_t)(e->grain - olen));
 	return 0;
@@ -131,8 +137,10 @@ int vmdk_stream_begin_write(vstd_disk *d, struct vmdk_extent *e)
 	if (e->gt_dirty != NULL)
 		return 0;
 	if (!e->markers)
-		return vstd_err(VSTD_ENOTSUP, "%s: compressed sparse extents without markers are "
-				"read-only", d->filename);
+		return vstd_err(VSTD_ENOTSUP,
+		                "%s: compressed sparse extents without markers are "
+		                "read-only",
+		                d->filename);
 	if ((rc = vstd_io_size(e->io, &size)) < 0)
 		return rc;
 	append = vstd_align_up(size, VMDK_SECTOR);
@@ -171,14 +179,14 @@ int vmdk_stream_begin_write(vstd_disk *d, struct vmdk_extent *e)
 }
 
 int vmdk_stream_put_compressed(vstd_disk *d, struct vmdk_extent *e, uint64_t gi, const void *z,
-			       size_t zlen)
+                               size_t zlen)
 {
 	uint64_t at = e->file_end, total = vstd_align_up(12 + (uint64_t)zlen, VMDK_SECTOR);
 	uint8_t *buf;
 	int rc;
 	if (zlen > e->zbuf_cap || at / VMDK_SECTOR + total / VMDK_SECTOR > UINT32_MAX)
 		return vstd_err(VSTD_ELIMIT, "%s: compressed grain does not fit the extent",
-				d->filename);
+		                d->filename);
 	buf = vstd_calloc(1, (size_t)total);
 	if (buf == NULL)
 		return vstd_err_code();
@@ -219,7 +227,7 @@ static int commit_pending(vstd_disk *d, struct vmdk_extent *e)
 }
 
 int vmdk_stream_write(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, const void *buf,
-		      size_t len)
+                      size_t len)
 {
 	const uint8_t *in = buf;
 	int rc;
@@ -229,8 +237,8 @@ int vmdk_stream_write(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, const v
 		uint64_t gi = rel / e->grain, off = rel % e->grain;
 		size_t n = e->grain - off < len ? (size_t)(e->grain - off) : len;
 		if (rel + n > e->capacity)
-			return vstd_err(VSTD_ECORRUPT, "%s: write past the stream extent's capacity",
-					d->filename);
+			return vstd_err(VSTD_ECORRUPT,
+			                "%s: write past the stream extent's capacity", d->filename);
 		if (e->pend_valid && e->pend_grain != gi && (rc = commit_pending(d, e)) < 0)
 			return rc;
 		if (!e->pend_valid) {
@@ -244,7 +252,8 @@ int vmdk_stream_write(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, const v
 				if ((rc = vmdk_sparse_lookup(d, e, gi, &kind, &host)) < 0)
 					return rc;
 				if (kind == VMDK_GRAIN_UNALLOC)
-					rc = vstd_disk_read_below(d, e->vstart + start, e->pend, have);
+					rc = vstd_disk_read_below(d, e->vstart + start, e->pend,
+					                          have);
 				else if (kind == VMDK_GRAIN_ZERO)
 					memset(e->pend, 0, have);
 				else
@@ -308,7 +317,7 @@ int vmdk_stream_flush(vstd_disk *d, struct vmdk_extent *e)
 	put_marker(m, 1, VMDK_MARKER_FOOTER);
 	memcpy(h, e->hdr, sizeof(h));
 	vstd_put_le32(h + 8, (vstd_le32(h + 8) & ~VMDK4_FLAG_RGD) | VMDK4_FLAG_COMPRESS |
-				     VMDK4_FLAG_MARKER | VMDK4_FLAG_NL_DETECT);
+	                             VMDK4_FLAG_MARKER | VMDK4_FLAG_NL_DETECT);
 	vstd_put_le64(h + 48, 0);
 	vstd_put_le64(h + 56, (gd_at + VMDK_SECTOR) / VMDK_SECTOR);
 	if ((rc = vstd_io_pwrite(e->io, m, sizeof(m), at)) < 0 ||
@@ -319,7 +328,8 @@ int vmdk_stream_flush(vstd_disk *d, struct vmdk_extent *e)
 	if ((rc = vstd_io_pwrite(e->io, m, sizeof(m), at)) < 0)
 		goto out;
 	at += VMDK_SECTOR;
-	if ((rc = vstd_io_size(e->io, &size)) < 0 || (size > at && (rc = vstd_io_truncate(e->io, at)) < 0))
+	if ((rc = vstd_io_size(e->io, &size)) < 0 ||
+	    (size > at && (rc = vstd_io_truncate(e->io, at)) < 0))
 		goto out;
 	/* the header at 0 now says "directory at the end" */
 	vstd_put_le32(h + 8, vstd_le32(h + 8));
@@ -350,11 +360,11 @@ int vmdk_stream_create(vstd_io *io, uint64_t capacity, const char *desc)
 	int rc;
 	if (capacity > ((uint64_t)64 << 40))
 		return vstd_err(VSTD_ERANGE, "VMDK stream extent of %" PRIu64 " bytes is too large",
-				capacity);
+		                capacity);
 	if (desc != NULL && strlen(desc) > 20 * VMDK_SECTOR)
 		return vstd_err(VSTD_ERANGE, "VMDK descriptor is longer than 20 sectors");
 	vmdk_sparse_build_header(h, 3, flags, sectors * VMDK_SECTOR, grain, 1, 20, 0,
-				 VMDK_GD_AT_END, overhead);
+	                         VMDK_GD_AT_END, overhead);
 	if ((rc = vstd_io_pwrite(io, h, sizeof(h), 0)) < 0)
 		return rc;
 	if (desc != NULL && (rc = vstd_io_pwrite(io, desc, strlen(desc), VMDK_SECTOR)) < 0)

@@ -41,54 +41,58 @@
 enum vmdk_ext_type {
 	VMDK_EXT_FLAT,
 	VMDK_EXT_ZERO,
-	VMDK_EXT_SPARSE,   /* hosted sparse, also streamOptimized */
-	VMDK_EXT_COWD,     /* vmfsSparse / ESX 2 "COWD" */
+	VMDK_EXT_SPARSE, /* hosted sparse, also streamOptimized */
+	VMDK_EXT_COWD,   /* vmfsSparse / ESX 2 "COWD" */
 	VMDK_EXT_SESPARSE,
 };
 
 /* Where a grain is. */
-enum vmdk_grain_kind { VMDK_GRAIN_UNALLOC, VMDK_GRAIN_ZERO, VMDK_GRAIN_DATA,
-		       VMDK_GRAIN_COMPRESSED };
+enum vmdk_grain_kind {
+	VMDK_GRAIN_UNALLOC,
+	VMDK_GRAIN_ZERO,
+	VMDK_GRAIN_DATA,
+	VMDK_GRAIN_COMPRESSED
+};
 
 struct vmdk_extent {
 	enum vmdk_ext_type type;
-	const char *type_name;   /* as in the descriptor: "SPARSE", "FLAT" ... */
-	char *path;              /* resolved path (NULL: the descriptor's io) */
-	char *name;              /* as written in the descriptor */
+	const char *type_name; /* as in the descriptor: "SPARSE", "FLAT" ... */
+	char *path;            /* resolved path (NULL: the descriptor's io) */
+	char *name;            /* as written in the descriptor */
 	vstd_io *io;
 	int owns_io;
-	int read_only;           /* RDONLY / NOACCESS access */
+	int read_only; /* RDONLY / NOACCESS access */
 	int no_access;
-	uint64_t vstart;         /* guest byte offset of the extent */
-	uint64_t vlen;           /* bytes */
-	uint64_t flat_off;       /* FLAT: byte offset in the file */
+	uint64_t vstart;   /* guest byte offset of the extent */
+	uint64_t vlen;     /* bytes */
+	uint64_t flat_off; /* FLAT: byte offset in the file */
 
 	/* sparse extents */
 	uint32_t version;
 	uint32_t flags;
-	uint64_t capacity;       /* bytes the header covers */
-	uint64_t grain;          /* grain size in bytes */
-	uint32_t ngte;           /* entries per grain table */
-	uint64_t gd_off, rgd_off;/* bytes; 0: none */
-	uint64_t n_gd;           /* grain directory entries */
-	uint32_t *gd, *rgd;      /* sector numbers of the tables */
-	uint32_t **gt;           /* loaded tables, by directory index */
-	uint8_t *gt_dirty;       /* stream: tables to write at flush */
-	uint64_t gt_bytes;       /* memory held by gt */
+	uint64_t capacity;        /* bytes the header covers */
+	uint64_t grain;           /* grain size in bytes */
+	uint32_t ngte;            /* entries per grain table */
+	uint64_t gd_off, rgd_off; /* bytes; 0: none */
+	uint64_t n_gd;            /* grain directory entries */
+	uint32_t *gd, *rgd;       /* sector numbers of the tables */
+	uint32_t **gt;            /* loaded tables, by directory index */
+	uint8_t *gt_dirty;        /* stream: tables to write at flush */
+	uint64_t gt_bytes;        /* memory held by gt */
 	int compressed, markers, zeroed_grain, unclean;
-	uint64_t file_end;       /* where the next allocation goes */
+	uint64_t file_end;            /* where the next allocation goes */
 	uint64_t desc_off, desc_size; /* embedded descriptor (bytes) */
-	uint8_t hdr[VMDK_SECTOR];/* the header as read (for rewriting) */
+	uint8_t hdr[VMDK_SECTOR];     /* the header as read (for rewriting) */
 
 	/* streamOptimized writing */
-	int footer;              /* GD_AT_END: metadata at the tail */
-	int stream_dirty;        /* metadata must be rewritten at flush */
-	uint8_t *pend;           /* one-grain write buffer */
+	int footer;       /* GD_AT_END: metadata at the tail */
+	int stream_dirty; /* metadata must be rewritten at flush */
+	uint8_t *pend;    /* one-grain write buffer */
 	uint64_t pend_grain;
 	int pend_valid;
-	uint8_t *zbuf;           /* compressed-grain buffer */
+	uint8_t *zbuf; /* compressed-grain buffer */
 	size_t zbuf_cap;
-	uint8_t *cache;          /* last decompressed grain */
+	uint8_t *cache; /* last decompressed grain */
 	uint64_t cache_grain;
 	int cache_valid;
 
@@ -102,8 +106,8 @@ struct vmdk_desc_extent {
 	char access[16];
 	uint64_t sectors;
 	char type[24];
-	char *file;              /* NULL for ZERO */
-	uint64_t offset;         /* sectors (FLAT) */
+	char *file;      /* NULL for ZERO */
+	uint64_t offset; /* sectors (FLAT) */
 };
 
 struct vmdk_desc {
@@ -121,9 +125,9 @@ struct vmdk_desc {
 
 struct vmdk_state {
 	struct vmdk_desc desc;
-	char *desc_text;         /* raw descriptor */
+	char *desc_text; /* raw descriptor */
 	size_t desc_len;
-	int desc_embedded;       /* inside extent 0's sparse file */
+	int desc_embedded; /* inside extent 0's sparse file */
 	struct vmdk_extent *ext;
 	size_t n_ext;
 	int cid_updated;
@@ -148,31 +152,31 @@ int vmdk_flat_read(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, void *buf,
 
 /* sparse.c */
 int vmdk_sparse_parse_header(const char *name, const uint8_t *h, uint64_t file_size,
-			     struct vmdk_extent *e);
+                             struct vmdk_extent *e);
 int vmdk_sparse_open(vstd_disk *d, struct vmdk_extent *e);
 int vmdk_sparse_lookup(vstd_disk *d, struct vmdk_extent *e, uint64_t grain_idx,
-		       enum vmdk_grain_kind *kind, uint64_t *host);
+                       enum vmdk_grain_kind *kind, uint64_t *host);
 int vmdk_sparse_set_gte(vstd_disk *d, struct vmdk_extent *e, uint64_t grain_idx, uint32_t val);
 int vmdk_sparse_read(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, void *buf, size_t len);
 int vmdk_sparse_write(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, const void *buf,
-		      size_t len);
+                      size_t len);
 /* A new zeroed grain table (and redundant copy) for directory entry gdi. */
 int vmdk_sparse_alloc_gt(vstd_disk *d, struct vmdk_extent *e, uint64_t gdi);
 int vmdk_sparse_load_gt(vstd_disk *d, struct vmdk_extent *e, uint64_t gdi);
 void vmdk_sparse_build_header(uint8_t *h, uint32_t version, uint32_t flags, uint64_t capacity,
-			      uint64_t grain, uint64_t desc_off, uint64_t desc_size,
-			      uint64_t rgd_off, uint64_t gd_off, uint64_t overhead);
+                              uint64_t grain, uint64_t desc_off, uint64_t desc_size,
+                              uint64_t rgd_off, uint64_t gd_off, uint64_t overhead);
 /* Write an empty hosted sparse extent (non-stream) holding `desc` if given. */
 int vmdk_sparse_create(vstd_io *io, uint64_t capacity, int zeroed_grain, const char *desc);
 
 /* stream.c */
-int vmdk_stream_read_grain(vstd_disk *d, struct vmdk_extent *e, uint64_t grain_idx,
-			   uint64_t host, uint8_t *out);
+int vmdk_stream_read_grain(vstd_disk *d, struct vmdk_extent *e, uint64_t grain_idx, uint64_t host,
+                           uint8_t *out);
 int vmdk_stream_write(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, const void *buf,
-		      size_t len);
+                      size_t len);
 int vmdk_stream_flush(vstd_disk *d, struct vmdk_extent *e);
 int vmdk_stream_put_compressed(vstd_disk *d, struct vmdk_extent *e, uint64_t grain_idx,
-			       const void *z, size_t zlen);
+                               const void *z, size_t zlen);
 int vmdk_stream_create(vstd_io *io, uint64_t capacity, const char *desc);
 int vmdk_looks_random(const void *in, size_t len);
 int vmdk_deflate(const void *in, size_t in_len, void *out, size_t out_cap, size_t *out_len);
@@ -180,10 +184,9 @@ int vmdk_stream_begin_write(vstd_disk *d, struct vmdk_extent *e);
 
 /* sesparse.c */
 int vmdk_sesparse_open(vstd_disk *d, struct vmdk_extent *e);
-int vmdk_sesparse_read(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, void *buf,
-		       size_t len);
+int vmdk_sesparse_read(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, void *buf, size_t len);
 int vmdk_sesparse_status(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, uint64_t max,
-			 vstd_block_status *st);
+                         vstd_block_status *st);
 
 extern const struct vstd_disk_driver vstd_driver_vmdk;
 

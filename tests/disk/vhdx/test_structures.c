@@ -42,7 +42,7 @@ START_TEST(libyal_region_table)
 	struct vhdx_state s;
 	vstd_io *io = NULL;
 	size_t n = slurp_into("corpus/disk/fragments/libyal-libvhdi-region_table.1",
-			      img + VHDX_REGION1, 65536);
+	                      img + VHDX_REGION1, 65536);
 	ck_assert_uint_eq(n, 80);
 	memset(&d, 0, sizeof(d));
 	memset(&s, 0, sizeof(s));
@@ -71,10 +71,12 @@ START_TEST(libyal_metadata)
 	struct vstd_disk d;
 	struct vhdx_state s;
 	vstd_io *io = NULL;
-	ck_assert_uint_eq(slurp_into("corpus/disk/fragments/libyal-libvhdi-metadata_table_header.1",
-				     m, 32), 32);
+	ck_assert_uint_eq(
+	        slurp_into("corpus/disk/fragments/libyal-libvhdi-metadata_table_header.1", m, 32),
+	        32);
 	ck_assert_uint_eq(slurp_into("corpus/disk/fragments/libyal-libvhdi-metadata_table_entry.1",
-				     m + 32, 32), 32);
+	                             m + 32, 32),
+	                  32);
 	ck_assert_uint_eq(vstd_le16(m + 10), 5);
 	ck_assert_uint_eq(vstd_le32(m + 32 + 16), 0x10000);
 	/* the other four entries, from a table vstd builds */
@@ -82,7 +84,8 @@ START_TEST(libyal_metadata)
 		uint8_t *ref = calloc(1, 1 << 20);
 		vhdx_guid link;
 		memset(&link, 0, sizeof(link));
-		vhdx_metadata_build(ref, 1 << 20, 1 << 21, 0, 10 << 20, 512, 4096, NULL, NULL, &link);
+		vhdx_metadata_build(ref, 1 << 20, 1 << 21, 0, 10 << 20, 512, 4096, NULL, NULL,
+		                    &link);
 		memcpy(m + 64, ref + 64, 4 * 32);
 		memcpy(m + 0x10000, ref + 0x10000, 0x10000);
 		free(ref);
@@ -112,7 +115,7 @@ int main(void)
 	Suite *s = suite_create("disk/vhdx/structures");
 	TCase *tc = tcase_create("structures");
 	vt_require_file(vt_shared("corpus/disk/fragments/libyal-libvhdi-region_table.1"),
-			"the shared corpus");
+	                "the shared corpus");
 	tcase_add_test(tc, crc32c_known);
 	tcase_add_test(tc, libyal_region_table);
 	tcase_add_test(tc, libyal_metadata);

@@ -63,20 +63,23 @@ END_TEST
 START_TEST(edge_cases)
 {
 	static const char *const bad[] = {
-		"", "hello\n", "# Disk DescriptorFile\nCID=xyz\nRW 1 ZERO\n",
-		"# Disk DescriptorFile\nRW 99999999999999999999 ZERO\n",
-		"# Disk DescriptorFile\nRW 8 FLAT \"unterminated\n",
-		"# Disk DescriptorFile\nRW 8 FLAT \"\" 0\n",
-		"# Disk DescriptorFile\nRW 8 FLAT \"a\" 12x\n",
+	        "",
+	        "hello\n",
+	        "# Disk DescriptorFile\nCID=xyz\nRW 1 ZERO\n",
+	        "# Disk DescriptorFile\nRW 99999999999999999999 ZERO\n",
+	        "# Disk DescriptorFile\nRW 8 FLAT \"unterminated\n",
+	        "# Disk DescriptorFile\nRW 8 FLAT \"\" 0\n",
+	        "# Disk DescriptorFile\nRW 8 FLAT \"a\" 12x\n",
 	};
 	struct vmdk_desc d;
 	char *t;
 	const char *ok = "# Disk DescriptorFile\r\nversion=1\r\nCID=0000abcd\r\n"
-			 "parentCID=12345678\r\ncreateType = \"twoGbMaxExtentFlat\"\r\n"
-			 "parentFileNameHint=\"base.vmdk\"\r\n  RW 4 FLAT \"a b.vmdk\" 7\r\n"
-			 "RDONLY 8 ZERO\r\nNOACCESS 2 VMFS \"c.vmdk\"\r\n";
+	                 "parentCID=12345678\r\ncreateType = \"twoGbMaxExtentFlat\"\r\n"
+	                 "parentFileNameHint=\"base.vmdk\"\r\n  RW 4 FLAT \"a b.vmdk\" 7\r\n"
+	                 "RDONLY 8 ZERO\r\nNOACCESS 2 VMFS \"c.vmdk\"\r\n";
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(vmdk_desc_parse(bad[i], strlen(bad[i]), "bad", &d) < 0, "case %zu", i);
+		ck_assert_msg(vmdk_desc_parse(bad[i], strlen(bad[i]), "bad", &d) < 0, "case %zu",
+		              i);
 	vt_ok(vmdk_desc_parse(ok, strlen(ok), "ok", &d));
 	ck_assert_uint_eq(d.cid, 0xabcd);
 	ck_assert_uint_eq(d.parent_cid, 0x12345678);
@@ -108,7 +111,7 @@ int main(void)
 	Suite *s = suite_create("disk/vmdk/descriptor");
 	TCase *tc = tcase_create("descriptor");
 	vt_require_file(vt_shared("corpus/disk/fragments/libyal-libvmdk-descriptor_file.1"),
-			"the shared corpus");
+	                "the shared corpus");
 	tcase_add_test(tc, libyal_descriptor_file);
 	tcase_add_test(tc, libyal_extent_values);
 	tcase_add_test(tc, edge_cases);

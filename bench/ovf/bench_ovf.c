@@ -32,19 +32,28 @@ static char *make_descriptor(unsigned long n, size_t *len)
 {
 	size_t cap = 4096 + n * 400;
 	char *b = malloc(cap);
-	size_t k = (size_t)snprintf(b, cap,
-		"<?xml version=\"1.0\"?><Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\" "
-		"xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\" "
-		"xmlns:rasd=\"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData\">"
-		"<References/><NetworkSection><Info>n</Info><Network ovf:name=\"lan\"/></NetworkSection>"
-		"<VirtualSystem ovf:id=\"big\"><Info>i</Info><VirtualHardwareSection><Info>h</Info>\n");
+	size_t k = (size_t)snprintf(
+	        b, cap,
+	        "<?xml version=\"1.0\"?><Envelope xmlns=\"http://schemas.dmtf.org/ovf/envelope/1\" "
+	        "xmlns:ovf=\"http://schemas.dmtf.org/ovf/envelope/1\" "
+	        "xmlns:rasd=\"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/"
+	        "CIM_ResourceAllocationSettingData\">"
+	        "<References/><NetworkSection><Info>n</Info><Network "
+	        "ovf:name=\"lan\"/></NetworkSection>"
+	        "<VirtualSystem "
+	        "ovf:id=\"big\"><Info>i</Info><VirtualHardwareSection><Info>h</Info>\n");
 	for (unsigned long i = 0; i < n; i++)
-		k += (size_t)snprintf(b + k, cap - k,
-			"<Item><rasd:AddressOnParent>%lu</rasd:AddressOnParent><rasd:Connection>lan</rasd:Connection>"
-			"<rasd:ElementName>nic %lu</rasd:ElementName><rasd:InstanceID>%lu</rasd:InstanceID>"
-			"<rasd:ResourceSubType>E1000</rasd:ResourceSubType><rasd:ResourceType>10</rasd:ResourceType></Item>\n",
-			i, i, i + 1);
-	k += (size_t)snprintf(b + k, cap - k, "</VirtualHardwareSection></VirtualSystem></Envelope>\n");
+		k += (size_t)snprintf(
+		        b + k, cap - k,
+		        "<Item><rasd:AddressOnParent>%lu</"
+		        "rasd:AddressOnParent><rasd:Connection>lan</rasd:Connection>"
+		        "<rasd:ElementName>nic "
+		        "%lu</rasd:ElementName><rasd:InstanceID>%lu</rasd:InstanceID>"
+		        "<rasd:ResourceSubType>E1000</rasd:ResourceSubType><rasd:ResourceType>10</"
+		        "rasd:ResourceType></Item>\n",
+		        i, i, i + 1);
+	k += (size_t)snprintf(b + k, cap - k,
+	                      "</VirtualHardwareSection></VirtualSystem></Envelope>\n");
 	*len = k;
 	return b;
 }
@@ -87,9 +96,10 @@ int main(int argc, char **argv)
 	qsort(t, runs, sizeof(double), cmp_double);
 	qsort(cpu, runs, sizeof(double), cmp_double);
 	/* CPU time too: on a loaded machine wall time measures the neighbours */
-	printf("parse+validate %lu items (%zu bytes): wall min %.1f ms median %.1f ms; CPU min %.1f ms "
-	       "median %.1f ms (goal < 100 ms)\n", n, len, t[0] * 1e3, t[runs / 2] * 1e3, cpu[0] * 1e3,
-	       cpu[runs / 2] * 1e3);
+	printf("parse+validate %lu items (%zu bytes): wall min %.1f ms median %.1f ms; CPU min "
+	       "%.1f ms "
+	       "median %.1f ms (goal < 100 ms)\n",
+	       n, len, t[0] * 1e3, t[runs / 2] * 1e3, cpu[0] * 1e3, cpu[runs / 2] * 1e3);
 	free(x);
 	if (optind >= argc)
 		return 0;
@@ -116,7 +126,10 @@ int main(int argc, char **argv)
 		vstd_ovf_verify_result_clear(&res);
 		vstd_ova_close(ova);
 		ours[r] = now() - t0;
-		snprintf(cmd, sizeof(cmd), "cd '%s' && sha256sum $(ls | grep -v '\\.mf$' | grep -v '\\.cert$') > /dev/null", dir);
+		snprintf(cmd, sizeof(cmd),
+		         "cd '%s' && sha256sum $(ls | grep -v '\\.mf$' | grep -v '\\.cert$') > "
+		         "/dev/null",
+		         dir);
 		t0 = now();
 		if (system(cmd) != 0)
 			return 1;
@@ -125,8 +138,9 @@ int main(int argc, char **argv)
 	qsort(ours, runs, sizeof(double), cmp_double);
 	qsort(theirs, runs, sizeof(double), cmp_double);
 	printf("verify %s: vstd min %.3f s median %.3f s; sha256sum min %.3f s median %.3f s; "
-	       "ratio (median) %.2f (goal <= 1.1)\n", ova_path, ours[0], ours[runs / 2], theirs[0],
-	       theirs[runs / 2], ours[runs / 2] / theirs[runs / 2]);
+	       "ratio (median) %.2f (goal <= 1.1)\n",
+	       ova_path, ours[0], ours[runs / 2], theirs[0], theirs[runs / 2],
+	       ours[runs / 2] / theirs[runs / 2]);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : 1;
 }

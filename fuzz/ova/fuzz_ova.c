@@ -32,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (size_t i = 0; i < m->n_files && i < 8; i++) {
 				uint64_t n = 0;
 				if (m->files[i].id)
-					(void)vstd_ova_stream_file(ova, m->files[i].id, 0, sink, &n);
+					(void)vstd_ova_stream_file(ova, m->files[i].id, 0, sink,
+					                           &n);
 			}
 			vstd_ovf_validate_opts vo = VSTD_OVF_VALIDATE_OPTS_INIT;
 			vo.ova = ova;

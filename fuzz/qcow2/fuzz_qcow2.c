@@ -45,10 +45,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			vstd_disk *v = NULL;
 			if (vstd_disk_snapshot_open(&v, d, list[0].id) == 0) {
 				if (vstd_disk_size(v) > 0)
-					(void)vstd_disk_read(v, 0,
-							     buf, vstd_disk_size(v) < 65536
-									  ? (size_t)vstd_disk_size(v)
-									  : 65536);
+					(void)vstd_disk_read(v, 0, buf,
+					                     vstd_disk_size(v) < 65536
+					                             ? (size_t)vstd_disk_size(v)
+					                             : 65536);
 				vstd_disk_close(v);
 			}
 		}

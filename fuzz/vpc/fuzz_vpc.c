@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	/* writable copy: allocation, bitmap/map updates, flush, repair */
 	if (vstd_io_mem_new(&io, data, size, size + ((size_t)8 << 20),
-			    VSTD_IO_READ | VSTD_IO_WRITE) < 0)
+	                    VSTD_IO_READ | VSTD_IO_WRITE) < 0)
 		return 0;
 	oo.flags = VSTD_DISK_RDWR;
 	if (vstd_disk_open_io(&d, io, NULL, &oo) == 0) {

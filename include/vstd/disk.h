@@ -34,14 +34,14 @@ typedef struct vstd_disk vstd_disk;
 /* ------------------------------------------------------------ opening */
 
 enum vstd_disk_open_flag {
-	VSTD_DISK_RDWR = 0x01,          /* open the top layer for writing */
-	VSTD_DISK_NO_BACKING = 0x02,    /* do not open backing files; unallocated
-	                                   areas then read as zeroes */
-	VSTD_DISK_PROBE_BACKING = 0x04, /* allow probing a backing file's format
-	                                   when the image does not record it */
-	VSTD_DISK_DIRECT = 0x08,        /* O_DIRECT on every layer */
-	VSTD_DISK_NO_REPLAY = 0x10,     /* open read-only images that would need
-	                                   log replay or repair as they are */
+	VSTD_DISK_RDWR = 0x01,            /* open the top layer for writing */
+	VSTD_DISK_NO_BACKING = 0x02,      /* do not open backing files; unallocated
+	                                     areas then read as zeroes */
+	VSTD_DISK_PROBE_BACKING = 0x04,   /* allow probing a backing file's format
+	                                     when the image does not record it */
+	VSTD_DISK_DIRECT = 0x08,          /* O_DIRECT on every layer */
+	VSTD_DISK_NO_REPLAY = 0x10,       /* open read-only images that would need
+	                                     log replay or repair as they are */
 	VSTD_DISK_EXTERNAL_EXTENTS = 0x20 /* VMDK: allow extent files outside the
 	                                   descriptor's directory (absolute
 	                                   names, "..", symbolic links out) */

@@ -41,16 +41,16 @@ typedef struct vstd_ova vstd_ova;
 /* ------------------------------------------------------------ the model */
 
 enum vstd_ovf_version {
-	VSTD_OVF_V0_9 = 9,  /* VMware-era 0.9 namespace or the pre-1.0 DMTF draft */
-	VSTD_OVF_V1 = 10,   /* http://schemas.dmtf.org/ovf/envelope/1 (1.0, 1.1) */
-	VSTD_OVF_V2 = 20    /* http://schemas.dmtf.org/ovf/envelope/2 (2.0, 2.1) */
+	VSTD_OVF_V0_9 = 9, /* VMware-era 0.9 namespace or the pre-1.0 DMTF draft */
+	VSTD_OVF_V1 = 10,  /* http://schemas.dmtf.org/ovf/envelope/1 (1.0, 1.1) */
+	VSTD_OVF_V2 = 20   /* http://schemas.dmtf.org/ovf/envelope/2 (2.0, 2.1) */
 };
 
 /** References/File (DSP0243 7.1). */
 typedef struct vstd_ovf_file {
-	const char *id;          /* ovf:id */
-	const char *href;        /* ovf:href, relative to the descriptor */
-	uint64_t size;           /* ovf:size, valid when has_size */
+	const char *id;   /* ovf:id */
+	const char *href; /* ovf:href, relative to the descriptor */
+	uint64_t size;    /* ovf:size, valid when has_size */
 	int has_size;
 	uint64_t chunk_size;     /* ovf:chunkSize; 0: not chunked */
 	const char *compression; /* ovf:compression ("gzip"), or NULL */
@@ -67,7 +67,7 @@ typedef struct vstd_ovf_disk {
 	const char *capacity_units; /* ovf:capacityAllocationUnits or NULL (bytes) */
 	uint64_t capacity_bytes;    /* valid when capacity_known */
 	int capacity_known;
-	uint64_t populated_size;    /* valid when has_populated_size */
+	uint64_t populated_size; /* valid when has_populated_size */
 	int has_populated_size;
 	unsigned line;
 } vstd_ovf_disk;
@@ -96,56 +96,77 @@ enum vstd_ovf_item_kind {
 
 /* CIM ResourceType codes (DSP0243 8.3, CIM_ResourceAllocationSettingData). */
 enum vstd_ovf_resource_type {
-	VSTD_RT_OTHER = 1, VSTD_RT_COMPUTER_SYSTEM = 2, VSTD_RT_PROCESSOR = 3,
-	VSTD_RT_MEMORY = 4, VSTD_RT_IDE = 5, VSTD_RT_SCSI = 6, VSTD_RT_FC = 7,
-	VSTD_RT_ISCSI = 8, VSTD_RT_IB = 9, VSTD_RT_ETHERNET = 10,
-	VSTD_RT_OTHER_NET = 11, VSTD_RT_IO_SLOT = 12, VSTD_RT_IO_DEVICE = 13,
-	VSTD_RT_FLOPPY = 14, VSTD_RT_CDROM = 15, VSTD_RT_DVD = 16,
-	VSTD_RT_DISK = 17, VSTD_RT_TAPE = 18, VSTD_RT_STORAGE_EXTENT = 19,
-	VSTD_RT_OTHER_STORAGE = 20, VSTD_RT_SERIAL = 21, VSTD_RT_PARALLEL = 22,
-	VSTD_RT_USB = 23, VSTD_RT_GRAPHICS = 24, VSTD_RT_IEEE1394 = 25,
-	VSTD_RT_PARTITIONABLE_UNIT = 26, VSTD_RT_BASE_PARTITIONABLE_UNIT = 27,
-	VSTD_RT_POWER = 28, VSTD_RT_COOLING = 29, VSTD_RT_ETHERNET_SWITCH_PORT = 30,
-	VSTD_RT_LOGICAL_DISK = 31, VSTD_RT_STORAGE_VOLUME = 32,
+	VSTD_RT_OTHER = 1,
+	VSTD_RT_COMPUTER_SYSTEM = 2,
+	VSTD_RT_PROCESSOR = 3,
+	VSTD_RT_MEMORY = 4,
+	VSTD_RT_IDE = 5,
+	VSTD_RT_SCSI = 6,
+	VSTD_RT_FC = 7,
+	VSTD_RT_ISCSI = 8,
+	VSTD_RT_IB = 9,
+	VSTD_RT_ETHERNET = 10,
+	VSTD_RT_OTHER_NET = 11,
+	VSTD_RT_IO_SLOT = 12,
+	VSTD_RT_IO_DEVICE = 13,
+	VSTD_RT_FLOPPY = 14,
+	VSTD_RT_CDROM = 15,
+	VSTD_RT_DVD = 16,
+	VSTD_RT_DISK = 17,
+	VSTD_RT_TAPE = 18,
+	VSTD_RT_STORAGE_EXTENT = 19,
+	VSTD_RT_OTHER_STORAGE = 20,
+	VSTD_RT_SERIAL = 21,
+	VSTD_RT_PARALLEL = 22,
+	VSTD_RT_USB = 23,
+	VSTD_RT_GRAPHICS = 24,
+	VSTD_RT_IEEE1394 = 25,
+	VSTD_RT_PARTITIONABLE_UNIT = 26,
+	VSTD_RT_BASE_PARTITIONABLE_UNIT = 27,
+	VSTD_RT_POWER = 28,
+	VSTD_RT_COOLING = 29,
+	VSTD_RT_ETHERNET_SWITCH_PORT = 30,
+	VSTD_RT_LOGICAL_DISK = 31,
+	VSTD_RT_STORAGE_VOLUME = 32,
 	VSTD_RT_ETHERNET_CONNECTION = 33 /* 34..32767 DMTF reserved, 32768..65535 vendor */
 };
 
 /** VirtualHardwareSection/Item, EthernetPortItem or StorageItem (DSP0243 8.3). */
 typedef struct vstd_ovf_item {
-	int kind;                   /* enum vstd_ovf_item_kind */
-	int resource_type;          /* 0 when absent or not a number */
+	int kind;          /* enum vstd_ovf_item_kind */
+	int resource_type; /* 0 when absent or not a number */
 	const char *resource_sub_type;
 	const char *other_resource_type;
 	const char *instance_id;
 	const char *element_name;
 	const char *description;
-	const char *parent;         /* InstanceID of the controller */
+	const char *parent; /* InstanceID of the controller */
 	const char *address;
 	const char *address_on_parent;
 	const char *allocation_units;
 	const char *virtual_quantity_text;
-	uint64_t virtual_quantity;  /* valid when has_virtual_quantity */
+	uint64_t virtual_quantity; /* valid when has_virtual_quantity */
 	int has_virtual_quantity;
-	int automatic_allocation;   /* -1 absent, 0 false, 1 true */
+	int automatic_allocation;          /* -1 absent, 0 false, 1 true */
 	const char *const *host_resources; /* "ovf:/disk/id", "ovf:/file/id", ... */
 	size_t n_host_resources;
 	const char *const *connections;
 	size_t n_connections;
-	int required;               /* ovf:required (default 1) */
-	const char *configuration;  /* ovf:configuration (space-separated ids) */
-	const char *bound;          /* ovf:bound ("min", "max", "normal") */
+	int required;              /* ovf:required (default 1) */
+	const char *configuration; /* ovf:configuration (space-separated ids) */
+	const char *bound;         /* ovf:bound ("min", "max", "normal") */
 	unsigned line;
 } vstd_ovf_item;
 
 /** ProductSection/Property (DSP0243 9.5). */
 typedef struct vstd_ovf_property {
 	const char *key;
-	const char *type;        /* "string", "uint16", "boolean", ... */
+	const char *type; /* "string", "uint16", "boolean", ... */
 	const char *qualifiers;
 	const char *default_value; /* ovf:value */
 	const char *label;
 	const char *description;
-	const char *category;    /* the Category heading in force, or NULL */
+	const char *category; /* the Category heading in force, or NULL */
 	int user_configurable;
 	int password;
 	unsigned line;
@@ -153,8 +174,8 @@ typedef struct vstd_ovf_property {
 
 /** ProductSection (DSP0243 9.5). */
 typedef struct vstd_ovf_product {
-	const char *class_name;  /* ovf:class */
-	const char *instance;    /* ovf:instance */
+	const char *class_name; /* ovf:class */
+	const char *instance;   /* ovf:instance */
 	const char *product, *vendor, *version, *full_version;
 	const char *product_url, *vendor_url;
 	const vstd_ovf_property *properties;
@@ -182,18 +203,18 @@ typedef struct vstd_vm {
 	const char *info;
 	const char *name;
 	int is_collection;
-	const struct vstd_vm *parent;             /* NULL at the top */
-	const struct vstd_vm *const *children;    /* collections only */
+	const struct vstd_vm *parent;          /* NULL at the top */
+	const struct vstd_vm *const *children; /* collections only */
 	size_t n_children;
 	/* VirtualHardwareSection (the first one; n_hardware_sections counts all) */
 	size_t n_hardware_sections;
-	const char *system_type;  /* vssd:VirtualSystemType, e.g. "vmx-11" */
-	const char *transport;    /* ovf:transport ("iso", "com.vmware.guestInfo") */
+	const char *system_type; /* vssd:VirtualSystemType, e.g. "vmx-11" */
+	const char *transport;   /* ovf:transport ("iso", "com.vmware.guestInfo") */
 	const vstd_ovf_item *items;
 	size_t n_items;
 	/* OperatingSystemSection */
 	int has_os;
-	int os_id;                /* CIM OperatingSystem type code */
+	int os_id; /* CIM OperatingSystem type code */
 	const char *os_version;
 	const char *os_description;
 	const vstd_ovf_product *products;
@@ -201,8 +222,8 @@ typedef struct vstd_vm {
 	const char *const *eulas; /* License texts */
 	size_t n_eulas;
 	const char *annotation;
-	int has_install;          /* InstallSection present */
-	int install_delay;        /* ovf:initialBootStopDelay, seconds */
+	int has_install;   /* InstallSection present */
+	int install_delay; /* ovf:initialBootStopDelay, seconds */
 	const vstd_ovf_startup *startup;
 	size_t n_startup;
 	const char *const *other_sections; /* "{ns}Name" of unmodelled sections */
@@ -212,9 +233,9 @@ typedef struct vstd_vm {
 
 /** The whole descriptor. */
 typedef struct vstd_ovf_model {
-	int version;               /* enum vstd_ovf_version */
-	const char *ns;            /* the envelope namespace URI as written */
-	const char *version_attr;  /* ovf:version on the Envelope, or NULL */
+	int version;              /* enum vstd_ovf_version */
+	const char *ns;           /* the envelope namespace URI as written */
+	const char *version_attr; /* ovf:version on the Envelope, or NULL */
 	const vstd_ovf_file *files;
 	size_t n_files;
 	const vstd_ovf_disk *disks;
@@ -223,8 +244,8 @@ typedef struct vstd_ovf_model {
 	size_t n_networks;
 	const vstd_ovf_config *configs;
 	size_t n_configs;
-	const vstd_vm *root;       /* the VirtualSystem or top collection; NULL if none */
-	size_t n_vms;              /* VirtualSystems and collections, all levels */
+	const vstd_vm *root;               /* the VirtualSystem or top collection; NULL if none */
+	size_t n_vms;                      /* VirtualSystems and collections, all levels */
 	const char *const *other_sections; /* envelope-level unmodelled sections */
 	size_t n_other_sections;
 } vstd_ovf_model;
@@ -241,16 +262,19 @@ enum vstd_ovf_parse_flag {
 #define VSTD_OVF_PARSE_OPTS_VERSION 1
 
 typedef struct vstd_ovf_parse_opts {
-	unsigned version;          /* VSTD_OVF_PARSE_OPTS_VERSION */
-	unsigned flags;            /* enum vstd_ovf_parse_flag */
-	size_t max_input;          /* bytes; 0: 32 MiB */
-	unsigned long max_elements;/* 0: 1,000,000 */
-	unsigned max_depth;        /* element nesting; 0: 64 */
-	unsigned long max_items;   /* hardware items in the whole file; 0: 100,000 */
+	unsigned version;              /* VSTD_OVF_PARSE_OPTS_VERSION */
+	unsigned flags;                /* enum vstd_ovf_parse_flag */
+	size_t max_input;              /* bytes; 0: 32 MiB */
+	unsigned long max_elements;    /* 0: 1,000,000 */
+	unsigned max_depth;            /* element nesting; 0: 64 */
+	unsigned long max_items;       /* hardware items in the whole file; 0: 100,000 */
 	unsigned max_collection_depth; /* nested VirtualSystemCollections; 0: 16 */
 } vstd_ovf_parse_opts;
 
-#define VSTD_OVF_PARSE_OPTS_INIT {VSTD_OVF_PARSE_OPTS_VERSION, 0, 0, 0, 0, 0, 0}
+#define VSTD_OVF_PARSE_OPTS_INIT                                                                   \
+	{                                                                                          \
+		VSTD_OVF_PARSE_OPTS_VERSION, 0, 0, 0, 0, 0, 0                                      \
+	}
 
 /**
  * vstd_ovf_parse - parse a descriptor held in memory (not retained).
@@ -262,7 +286,7 @@ typedef struct vstd_ovf_parse_opts {
  * envelope/3), VSTD_ELIMIT (a limit of opts), VSTD_ENOMEM.
  */
 VSTD_API int vstd_ovf_parse(vstd_ovf **out, const void *data, size_t len, const char *name,
-			    const vstd_ovf_parse_opts *opts);
+                            const vstd_ovf_parse_opts *opts);
 
 /** vstd_ovf_open - read a file (at most max_input bytes) and parse it. */
 VSTD_API int vstd_ovf_open(vstd_ovf **out, const char *path, const vstd_ovf_parse_opts *opts);
@@ -291,7 +315,7 @@ VSTD_API const vstd_ovf_file *vstd_ovf_find_file(const vstd_ovf *ovf, const char
  * `config` (NULL: the default option, or none declared).
  */
 VSTD_API int vstd_ovf_item_active(const vstd_ovf *ovf, const vstd_ovf_item *item,
-				  const char *config);
+                                  const char *config);
 
 /**
  * vstd_ovf_parse_units - bytes per unit of a programmatic unit such as
@@ -315,18 +339,18 @@ VSTD_API void vstd_ovf_buffer_free(void *data);
 
 /** A disk for vstd_ovf_build. */
 typedef struct vstd_ovf_build_disk {
-	const char *href;        /* file name in the package */
-	uint64_t file_size;      /* bytes of that file */
-	uint64_t capacity;       /* virtual size in bytes */
-	const char *format_uri;  /* NULL: streamOptimized VMDK */
-	const char *controller;  /* "ide", "scsi", "sata", "virtio"; NULL: "scsi" */
-	int cdrom;               /* 1: an ISO attached as CD-ROM (capacity unused) */
+	const char *href;       /* file name in the package */
+	uint64_t file_size;     /* bytes of that file */
+	uint64_t capacity;      /* virtual size in bytes */
+	const char *format_uri; /* NULL: streamOptimized VMDK */
+	const char *controller; /* "ide", "scsi", "sata", "virtio"; NULL: "scsi" */
+	int cdrom;              /* 1: an ISO attached as CD-ROM (capacity unused) */
 } vstd_ovf_build_disk;
 
 typedef struct vstd_ovf_build_nic {
-	const char *network;     /* network name */
-	const char *model;       /* ResourceSubType: "E1000", "VmxNet3", "virtio" */
-	const char *mac;         /* NULL: none */
+	const char *network; /* network name */
+	const char *model;   /* ResourceSubType: "E1000", "VmxNet3", "virtio" */
+	const char *mac;     /* NULL: none */
 } vstd_ovf_build_nic;
 
 typedef struct vstd_ovf_build_property {
@@ -357,7 +381,7 @@ typedef struct vstd_ovf_build_spec {
 	size_t n_properties;
 	const char *annotation;
 	const char *eula;
-	const char *transport;   /* ovf:transport, e.g. "iso" */
+	const char *transport; /* ovf:transport, e.g. "iso" */
 } vstd_ovf_build_spec;
 
 /**
@@ -373,19 +397,19 @@ enum vstd_ovf_severity { VSTD_OVF_WARNING = 1, VSTD_OVF_ERROR = 2 };
 
 /** One finding. */
 typedef struct vstd_ovf_diag {
-	int severity;            /* enum vstd_ovf_severity */
-	unsigned line;           /* 0 when not tied to a line */
-	const char *element;     /* e.g. "Disk", "Item" */
-	const char *rule;        /* e.g. "DSP0243 9.1 capacity" */
+	int severity;        /* enum vstd_ovf_severity */
+	unsigned line;       /* 0 when not tied to a line */
+	const char *element; /* e.g. "Disk", "Item" */
+	const char *rule;    /* e.g. "DSP0243 9.1 capacity" */
 	const char *message;
 } vstd_ovf_diag;
 
 typedef struct vstd_ovf_report vstd_ovf_report;
 
 enum vstd_ovf_validate_flag {
-	VSTD_OVF_STRICT = 0x01,          /* DSP8023 structure violations are errors
-	                                    (lax: warnings, as ovftool --lax) */
-	VSTD_OVF_DESCRIPTOR_ONLY = 0x02  /* do not look at the referenced files */
+	VSTD_OVF_STRICT = 0x01,         /* DSP8023 structure violations are errors
+	                                   (lax: warnings, as ovftool --lax) */
+	VSTD_OVF_DESCRIPTOR_ONLY = 0x02 /* do not look at the referenced files */
 };
 
 /**
@@ -398,15 +422,18 @@ typedef int (*vstd_ovf_file_size_fn)(void *opaque, const char *href, uint64_t *s
 #define VSTD_OVF_VALIDATE_OPTS_VERSION 1
 
 typedef struct vstd_ovf_validate_opts {
-	unsigned version;         /* VSTD_OVF_VALIDATE_OPTS_VERSION */
-	unsigned flags;           /* enum vstd_ovf_validate_flag */
-	const char *base_dir;     /* directory holding the files, or NULL */
-	vstd_ova *ova;            /* package holding the files, or NULL */
+	unsigned version;     /* VSTD_OVF_VALIDATE_OPTS_VERSION */
+	unsigned flags;       /* enum vstd_ovf_validate_flag */
+	const char *base_dir; /* directory holding the files, or NULL */
+	vstd_ova *ova;        /* package holding the files, or NULL */
 	vstd_ovf_file_size_fn file_size;
 	void *file_size_opaque;
 } vstd_ovf_validate_opts;
 
-#define VSTD_OVF_VALIDATE_OPTS_INIT {VSTD_OVF_VALIDATE_OPTS_VERSION, 0, NULL, NULL, NULL, NULL}
+#define VSTD_OVF_VALIDATE_OPTS_INIT                                                                \
+	{                                                                                          \
+		VSTD_OVF_VALIDATE_OPTS_VERSION, 0, NULL, NULL, NULL, NULL                          \
+	}
 
 /**
  * vstd_ovf_validate - check the document.  Returns 0 when the checks ran
@@ -415,7 +442,7 @@ typedef struct vstd_ovf_validate_opts {
  * vstd_ovf_report_free().
  */
 VSTD_API int vstd_ovf_validate(const vstd_ovf *ovf, const vstd_ovf_validate_opts *opts,
-			       vstd_ovf_report **out);
+                               vstd_ovf_report **out);
 VSTD_API size_t vstd_ovf_report_count(const vstd_ovf_report *report);
 VSTD_API size_t vstd_ovf_report_errors(const vstd_ovf_report *report);
 VSTD_API size_t vstd_ovf_report_warnings(const vstd_ovf_report *report);
@@ -429,19 +456,22 @@ VSTD_API void vstd_ovf_report_free(vstd_ovf_report *report);
 typedef struct vstd_ova_member {
 	const char *name;
 	uint64_t size;
-	uint64_t offset;  /* of the data in the (decompressed) tar */
-	char type;        /* ustar typeflag: '0' regular (others are refused) */
+	uint64_t offset; /* of the data in the (decompressed) tar */
+	char type;       /* ustar typeflag: '0' regular (others are refused) */
 } vstd_ova_member;
 
 #define VSTD_OVA_OPEN_OPTS_VERSION 1
 typedef struct vstd_ova_open_opts {
-	unsigned version;          /* VSTD_OVA_OPEN_OPTS_VERSION */
-	unsigned long max_members; /* 0: 10,000 */
-	uint64_t max_gzip_tar;     /* gzip-wrapped OVAs are inflated in memory up to
-	                              this many bytes; 0: 256 MiB */
+	unsigned version;                 /* VSTD_OVA_OPEN_OPTS_VERSION */
+	unsigned long max_members;        /* 0: 10,000 */
+	uint64_t max_gzip_tar;            /* gzip-wrapped OVAs are inflated in memory up to
+	                                     this many bytes; 0: 256 MiB */
 	const vstd_ovf_parse_opts *parse; /* for the descriptor; NULL: defaults */
 } vstd_ova_open_opts;
-#define VSTD_OVA_OPEN_OPTS_INIT {VSTD_OVA_OPEN_OPTS_VERSION, 0, 0, NULL}
+#define VSTD_OVA_OPEN_OPTS_INIT                                                                    \
+	{                                                                                          \
+		VSTD_OVA_OPEN_OPTS_VERSION, 0, 0, NULL                                             \
+	}
 
 /**
  * vstd_ova_open - index an OVA (tar headers only; data is read on demand).
@@ -455,7 +485,7 @@ typedef struct vstd_ova_open_opts {
 VSTD_API int vstd_ova_open(vstd_ova **out, const char *path, const vstd_ova_open_opts *opts);
 /** vstd_ova_open_io - the same over an I/O object (borrowed; must outlive the OVA). */
 VSTD_API int vstd_ova_open_io(vstd_ova **out, vstd_io *io, const char *name,
-			      const vstd_ova_open_opts *opts);
+                              const vstd_ova_open_opts *opts);
 VSTD_API void vstd_ova_close(vstd_ova *ova);
 VSTD_API size_t vstd_ova_member_count(const vstd_ova *ova);
 VSTD_API const vstd_ova_member *vstd_ova_member_get(const vstd_ova *ova, size_t i);
@@ -486,7 +516,7 @@ enum vstd_ova_stream_flag {
  * the size.  VSTD_ENOENT names the missing member.
  */
 VSTD_API int vstd_ova_stream_file(vstd_ova *ova, const char *file_id, unsigned flags,
-				  vstd_ova_data_fn fn, void *opaque);
+                                  vstd_ova_data_fn fn, void *opaque);
 
 /**
  * vstd_ova_extract - write every member into dir (which must exist).  A
@@ -497,20 +527,24 @@ VSTD_API int vstd_ova_extract(vstd_ova *ova, const char *dir);
 
 /** A file to put into a package. */
 typedef struct vstd_ova_input {
-	const char *name;  /* member name (plain name, no '/') */
-	const char *path;  /* file to copy, or NULL with data */
-	const void *data;  /* in-memory contents when path is NULL */
+	const char *name; /* member name (plain name, no '/') */
+	const char *path; /* file to copy, or NULL with data */
+	const void *data; /* in-memory contents when path is NULL */
 	size_t len;
 } vstd_ova_input;
 
 #define VSTD_OVA_CREATE_OPTS_VERSION 1
 typedef struct vstd_ova_create_opts {
-	unsigned version;         /* VSTD_OVA_CREATE_OPTS_VERSION */
-	const char *digest;       /* manifest digest: "sha1", "sha256" (default), "sha512"; "none": no manifest */
-	const char *sign_key;     /* PEM private key: also write a .cert; NULL: unsigned */
-	const char *sign_cert;    /* PEM certificate (chain) matching the key */
+	unsigned version;      /* VSTD_OVA_CREATE_OPTS_VERSION */
+	const char *digest;    /* manifest digest: "sha1", "sha256" (default), "sha512"; "none": no
+	                          manifest */
+	const char *sign_key;  /* PEM private key: also write a .cert; NULL: unsigned */
+	const char *sign_cert; /* PEM certificate (chain) matching the key */
 } vstd_ova_create_opts;
-#define VSTD_OVA_CREATE_OPTS_INIT {VSTD_OVA_CREATE_OPTS_VERSION, NULL, NULL, NULL}
+#define VSTD_OVA_CREATE_OPTS_INIT                                                                  \
+	{                                                                                          \
+		VSTD_OVA_CREATE_OPTS_VERSION, NULL, NULL, NULL                                     \
+	}
 
 /**
  * vstd_ova_create - write an OVA at path: the descriptor (inputs[0], must
@@ -520,33 +554,36 @@ typedef struct vstd_ova_create_opts {
  * failure the partial file is removed.
  */
 VSTD_API int vstd_ova_create(const char *path, const vstd_ova_input *inputs, size_t n_inputs,
-			     const vstd_ova_create_opts *opts);
+                             const vstd_ova_create_opts *opts);
 
 /* ------------------------------------------------------------ manifest and signature */
 
 #define VSTD_OVF_VERIFY_OPTS_VERSION 1
 typedef struct vstd_ovf_verify_opts {
-	unsigned version;        /* VSTD_OVF_VERIFY_OPTS_VERSION */
-	const char *ca_file;     /* PEM CA bundle; NULL with ca_dir NULL: system default */
+	unsigned version;    /* VSTD_OVF_VERIFY_OPTS_VERSION */
+	const char *ca_file; /* PEM CA bundle; NULL with ca_dir NULL: system default */
 	const char *ca_dir;
-	int require_signature;   /* 1: a missing .cert is an error */
-	int ignore_time;         /* 1: accept expired certificates */
+	int require_signature; /* 1: a missing .cert is an error */
+	int ignore_time;       /* 1: accept expired certificates */
 } vstd_ovf_verify_opts;
-#define VSTD_OVF_VERIFY_OPTS_INIT {VSTD_OVF_VERIFY_OPTS_VERSION, NULL, NULL, 0, 0}
+#define VSTD_OVF_VERIFY_OPTS_INIT                                                                  \
+	{                                                                                          \
+		VSTD_OVF_VERIFY_OPTS_VERSION, NULL, NULL, 0, 0                                     \
+	}
 
 /** What vstd_ova_verify / vstd_ovf_dir_verify found. */
 typedef struct vstd_ovf_verify_result {
 	int has_manifest;
 	int has_certificate;
-	size_t files_checked;    /* manifest entries whose digest matched */
-	int signature_valid;     /* the .cert signature matches the manifest */
-	int chain_trusted;       /* the certificate chains to the CA store */
-	char *signer;            /* subject of the signing certificate, or NULL */
-	char *failed_file;       /* the first member that failed, or NULL */
-	size_t n_unlisted;       /* package files the manifest does not list
-	                            (DSP0243 5.1 wants all; VirtualBox blanks the
-	                            descriptor's line): reported, not failed */
-	char *unlisted_file;     /* the first of them, or NULL */
+	size_t files_checked; /* manifest entries whose digest matched */
+	int signature_valid;  /* the .cert signature matches the manifest */
+	int chain_trusted;    /* the certificate chains to the CA store */
+	char *signer;         /* subject of the signing certificate, or NULL */
+	char *failed_file;    /* the first member that failed, or NULL */
+	size_t n_unlisted;    /* package files the manifest does not list
+	                         (DSP0243 5.1 wants all; VirtualBox blanks the
+	                         descriptor's line): reported, not failed */
+	char *unlisted_file;  /* the first of them, or NULL */
 } vstd_ovf_verify_result;
 
 /**
@@ -558,10 +595,10 @@ typedef struct vstd_ovf_verify_result {
  * vstd_ovf_verify_result_clear().
  */
 VSTD_API int vstd_ova_verify(vstd_ova *ova, const vstd_ovf_verify_opts *opts,
-			     vstd_ovf_verify_result *result);
+                             vstd_ovf_verify_result *result);
 /** vstd_ovf_dir_verify - the same for an unpacked package: descriptor path; .mf/.cert beside it. */
 VSTD_API int vstd_ovf_dir_verify(const char *ovf_path, const vstd_ovf_verify_opts *opts,
-				 vstd_ovf_verify_result *result);
+                                 vstd_ovf_verify_result *result);
 VSTD_API void vstd_ovf_verify_result_clear(vstd_ovf_verify_result *result);
 
 /**
@@ -570,7 +607,7 @@ VSTD_API void vstd_ovf_verify_result_clear(vstd_ovf_verify_result *result);
  * referenced file) and, with key and cert, the .cert beside it.
  */
 VSTD_API int vstd_ovf_dir_sign(const char *ovf_path, const char *digest, const char *key_pem,
-			       const char *cert_pem);
+                               const char *cert_pem);
 
 /* ------------------------------------------------------------ OVF environment */
 
@@ -584,11 +621,11 @@ VSTD_API int vstd_ovf_dir_sign(const char *ovf_path, const char *digest, const c
  * vstd_ovf_buffer_free().
  */
 VSTD_API int vstd_ovf_env_build(const vstd_ovf *ovf, const char *vm_id, const char *const *keys,
-				const char *const *values, size_t n, char **xml, size_t *len);
+                                const char *const *values, size_t n, char **xml, size_t *len);
 
 /** A file placed into an ISO image. */
 typedef struct vstd_iso_file {
-	const char *name;   /* ISO 9660 level-1 compatible after upper-casing, e.g. "ovf-env.xml" */
+	const char *name; /* ISO 9660 level-1 compatible after upper-casing, e.g. "ovf-env.xml" */
 	const void *data;
 	size_t len;
 } vstd_iso_file;
@@ -599,32 +636,36 @@ typedef struct vstd_iso_file {
  * A-Z 0-9 _ (NULL: "OVF_ENV").  This is the ISO transport of DSP0243 11.
  */
 VSTD_API int vstd_iso9660_write(const char *path, const char *volume_id, const vstd_iso_file *files,
-				size_t n_files);
+                                size_t n_files);
 
 /* ------------------------------------------------------------ translation */
 
 #define VSTD_OVF_TRANSLATE_OPTS_VERSION 1
 typedef struct vstd_ovf_translate_opts {
-	unsigned version;         /* VSTD_OVF_TRANSLATE_OPTS_VERSION */
-	const char *vm_id;        /* NULL: the first VirtualSystem */
-	const char *config;       /* deployment option; NULL: the default */
-	const char *disk_dir;     /* where the disks live (paths are disk_dir/href) */
-	const char *disk_format;  /* format of those files for the emulator; NULL:
-	                             from the Disk's format URI */
-	const char *emulator;     /* libvirt <emulator>; NULL: omitted */
-	const char *env_iso;      /* an ISO with ovf-env.xml attached as CD-ROM, or NULL */
+	unsigned version;        /* VSTD_OVF_TRANSLATE_OPTS_VERSION */
+	const char *vm_id;       /* NULL: the first VirtualSystem */
+	const char *config;      /* deployment option; NULL: the default */
+	const char *disk_dir;    /* where the disks live (paths are disk_dir/href) */
+	const char *disk_format; /* format of those files for the emulator; NULL:
+	                            from the Disk's format URI */
+	const char *emulator;    /* libvirt <emulator>; NULL: omitted */
+	const char *env_iso;     /* an ISO with ovf-env.xml attached as CD-ROM, or NULL */
 } vstd_ovf_translate_opts;
-#define VSTD_OVF_TRANSLATE_OPTS_INIT {VSTD_OVF_TRANSLATE_OPTS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL}
+#define VSTD_OVF_TRANSLATE_OPTS_INIT                                                               \
+	{                                                                                          \
+		VSTD_OVF_TRANSLATE_OPTS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL                \
+	}
 
-/** vstd_ovf_to_libvirt - a libvirt <domain type="kvm"> document.  Free with vstd_ovf_buffer_free(). */
+/** vstd_ovf_to_libvirt - a libvirt <domain type="kvm"> document.  Free with vstd_ovf_buffer_free().
+ */
 VSTD_API int vstd_ovf_to_libvirt(const vstd_ovf *ovf, const vstd_ovf_translate_opts *opts,
-				 char **xml, size_t *len);
+                                 char **xml, size_t *len);
 /**
  * vstd_ovf_to_qemu_argv - a qemu-system-x86_64 argument vector (argv[0] is
  * the program).  Free with vstd_ovf_argv_free().
  */
 VSTD_API int vstd_ovf_to_qemu_argv(const vstd_ovf *ovf, const vstd_ovf_translate_opts *opts,
-				   char ***argv, size_t *argc);
+                                   char ***argv, size_t *argc);
 VSTD_API void vstd_ovf_argv_free(char **argv);
 /**
  * vstd_ovf_from_libvirt - a descriptor from a libvirt domain XML (hardened

@@ -655,10 +655,10 @@ int vstd_disk_convert_hooked(vstd_disk *src, const char *dst_path,
 	oo.backing_format = o.backing_format;
 	/* -t unsafe: the format's own ordering flushes cost real syncs of
 	 * the whole target; like qemu-img's cache=unsafe, skip them all. */
-	if ((rc = vstd_io_file_open(&io, dst_path,
-	                            VSTD_IO_WRITE | ((o.flags & VSTD_CONVERT_NO_FLUSH)
-	                                                     ? VSTD_IO_NO_FLUSH
-	                                                     : 0))) < 0)
+	if ((rc = vstd_io_file_open(
+	             &io, dst_path,
+	             VSTD_IO_WRITE | ((o.flags & VSTD_CONVERT_NO_FLUSH) ? VSTD_IO_NO_FLUSH : 0))) <
+	    0)
 		goto fail;
 	wrapped = io;
 	if (hook != NULL && hook->wrap != NULL && (rc = hook->wrap(&wrapped, hook->opaque)) < 0) {

@@ -16,15 +16,26 @@
 #include "vstd/ovf.h"
 #include "vtest.h"
 
-static const char *const corpus_ovas[] = {
-	"forklift-2nd_disk.ova", "ganeti-ova.ova", "glance-testserver.ova",
-	"govcd-template_with_custom_chunk_size.ova", "govcd-template_without_vmdk_size.ova",
-	"govcd-test_vapp_template.ova", "govcd-vapp_with_3_vms.ova", "openovf-ourOVF.ova",
-	"vbox-tdAppliance1-t1.ova", "vbox-tdAppliance1-t2-ovftool-4.1.0.ova", "vbox-tdAppliance1-t2.ova",
-	"vbox-tdAppliance1-t3-ovftool-4.1.0.ova", "vbox-tdAppliance1-t3.ova",
-	"vbox-tdAppliance1-t4-ovftool-4.1.0.ova", "vbox-tdAppliance1-t4.ova",
-	"vbox-tdAppliance1-t5-ovftool-4.1.0.ova", "vbox-tdAppliance1-t5.ova",
-	"vbox-tdAppliance1-t6-ovftool-4.1.0.ova", "vbox-tdAppliance1-t6.ova", NULL};
+static const char *const corpus_ovas[] = {"forklift-2nd_disk.ova",
+                                          "ganeti-ova.ova",
+                                          "glance-testserver.ova",
+                                          "govcd-template_with_custom_chunk_size.ova",
+                                          "govcd-template_without_vmdk_size.ova",
+                                          "govcd-test_vapp_template.ova",
+                                          "govcd-vapp_with_3_vms.ova",
+                                          "openovf-ourOVF.ova",
+                                          "vbox-tdAppliance1-t1.ova",
+                                          "vbox-tdAppliance1-t2-ovftool-4.1.0.ova",
+                                          "vbox-tdAppliance1-t2.ova",
+                                          "vbox-tdAppliance1-t3-ovftool-4.1.0.ova",
+                                          "vbox-tdAppliance1-t3.ova",
+                                          "vbox-tdAppliance1-t4-ovftool-4.1.0.ova",
+                                          "vbox-tdAppliance1-t4.ova",
+                                          "vbox-tdAppliance1-t5-ovftool-4.1.0.ova",
+                                          "vbox-tdAppliance1-t5.ova",
+                                          "vbox-tdAppliance1-t6-ovftool-4.1.0.ova",
+                                          "vbox-tdAppliance1-t6.ova",
+                                          NULL};
 
 static const char *corpus(const char *name)
 {
@@ -109,7 +120,9 @@ START_TEST(gzip_file_inflates)
 	ck_assert_uint_gt(inflated.bytes, raw.bytes);
 	/* Same result as gzip -dc of the member (the real peer). */
 	vt_ok(vt_run("cd '%s' && tar xf '%s' && gzip -dc *.gz | wc -c", vt_tmpdir(),
-		     corpus("vbox-tdAppliance1-t3.ova")) == 0 ? 0 : -1);
+	             corpus("vbox-tdAppliance1-t3.ova")) == 0
+	              ? 0
+	              : -1);
 	ck_assert_uint_eq(strtoull(vt_output(), NULL, 10), inflated.bytes);
 	vstd_ova_close(ova);
 }
@@ -131,18 +144,18 @@ START_TEST(invalid_packages_rejected)
 		int code;
 		const char *needle;
 	} cases[] = {
-		{"invalid/ganeti-no_ovf.ova", VSTD_ENOENT, "no .ovf"},
-		{"invalid/ganeti-wrong_ova.ova", VSTD_ECORRUPT, "tar"},
-		{"invalid/glance-testserver-not-tar.ova", VSTD_ECORRUPT, "tar"},
-		{"invalid/glance-testserver-no-ovf.ova", VSTD_ENOENT, "no .ovf"},
+	        {"invalid/ganeti-no_ovf.ova", VSTD_ENOENT, "no .ovf"},
+	        {"invalid/ganeti-wrong_ova.ova", VSTD_ECORRUPT, "tar"},
+	        {"invalid/glance-testserver-not-tar.ova", VSTD_ECORRUPT, "tar"},
+	        {"invalid/glance-testserver-no-ovf.ova", VSTD_ENOENT, "no .ovf"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		vstd_ova *ova = NULL;
 		int rc = vstd_ova_open(&ova, corpus(cases[i].file), NULL);
 		ck_assert_msg(rc == cases[i].code, "%s: %d %s", cases[i].file, rc,
-			      vstd_error_last()->message);
+		              vstd_error_last()->message);
 		ck_assert_msg(strstr(vstd_error_last()->message, cases[i].needle) != NULL, "%s: %s",
-			      cases[i].file, vstd_error_last()->message);
+		              cases[i].file, vstd_error_last()->message);
 	}
 	/* Malformed descriptor inside: refused when parsed. */
 	vstd_ova *ova = NULL;
@@ -160,7 +173,8 @@ START_TEST(invalid_packages_rejected)
 	ck_assert_uint_gt(vstd_ovf_report_errors(rep), 0);
 	int named = 0;
 	for (size_t i = 0; i < vstd_ovf_report_count(rep); i++)
-		named |= strstr(vstd_ovf_report_get(rep, i)->message, "testserver-disk1.vmdk") != NULL;
+		named |= strstr(vstd_ovf_report_get(rep, i)->message, "testserver-disk1.vmdk") !=
+		         NULL;
 	ck_assert(named);
 	vstd_ovf_report_free(rep);
 	vstd_ova_close(ova);
@@ -173,8 +187,9 @@ START_TEST(corpus_signatures)
 {
 	vstd_ovf_verify_opts vo = VSTD_OVF_VERIFY_OPTS_INIT;
 	vstd_ovf_verify_result r;
-	const char *signed_ovas[] = {"vbox-tdAppliance1-t4.ova", "vbox-tdAppliance1-t4-ovftool-4.1.0.ova",
-				     "vbox-tdAppliance1-t5.ova", "vbox-tdAppliance1-t6.ova"};
+	const char *signed_ovas[] = {"vbox-tdAppliance1-t4.ova",
+	                             "vbox-tdAppliance1-t4-ovftool-4.1.0.ova",
+	                             "vbox-tdAppliance1-t5.ova", "vbox-tdAppliance1-t6.ova"};
 	for (size_t i = 0; i < 4; i++) {
 		vstd_ova *ova = NULL;
 		vt_ok(vstd_ova_open(&ova, corpus(signed_ovas[i]), NULL));
@@ -182,7 +197,7 @@ START_TEST(corpus_signatures)
 		int rc = vstd_ova_verify(ova, &vo, &r);
 		/* digests and signatures hold; the chains are not in the system store */
 		ck_assert_msg(r.has_manifest && r.has_certificate && r.signature_valid, "%s: %s",
-			      signed_ovas[i], vstd_error_last()->message);
+		              signed_ovas[i], vstd_error_last()->message);
 		ck_assert_uint_gt(r.files_checked, 0);
 		ck_assert_int_eq(rc, VSTD_EVERIFY);
 		ck_assert_int_eq(r.chain_trusted, 0);
@@ -194,8 +209,11 @@ START_TEST(corpus_signatures)
 	/* t4 is self-signed: trusted when its own certificate is the CA. */
 	vstd_ova *ova = NULL;
 	vt_ok(vstd_ova_open(&ova, corpus("vbox-tdAppliance1-t4.ova"), NULL));
-	vt_ok(vt_run("cd '%s' && tar xf '%s' tdAppliance1-t4.cert && sed -n '2,$p' tdAppliance1-t4.cert > t4ca.pem",
-		     vt_tmpdir(), corpus("vbox-tdAppliance1-t4.ova")) == 0 ? 0 : -1);
+	vt_ok(vt_run("cd '%s' && tar xf '%s' tdAppliance1-t4.cert && sed -n '2,$p' "
+	             "tdAppliance1-t4.cert > t4ca.pem",
+	             vt_tmpdir(), corpus("vbox-tdAppliance1-t4.ova")) == 0
+	              ? 0
+	              : -1);
 	vo.ca_file = vt_path("t4ca.pem");
 	vo.ignore_time = 1;
 	memset(&r, 0, sizeof(r));
@@ -209,7 +227,8 @@ START_TEST(corpus_signatures)
 	memset(&r, 0, sizeof(r));
 	vo.ca_file = vt_path("t4ca.pem");
 	int rc6 = vstd_ova_verify(ova, &vo, &r);
-	fprintf(stderr, "t6 with t4 as CA: %s\n", rc6 == 0 ? "trusted" : vstd_error_last()->message);
+	fprintf(stderr, "t6 with t4 as CA: %s\n",
+	        rc6 == 0 ? "trusted" : vstd_error_last()->message);
 	ck_assert_int_eq(r.signature_valid, 1);
 	vstd_ovf_verify_result_clear(&r);
 	vstd_ova_close(ova);
@@ -223,10 +242,10 @@ START_TEST(wrong_manifest_named)
 	vstd_ovf_verify_result r;
 	memset(&r, 0, sizeof(r));
 	vt_ok(vt_run("cp '%s' '%s'/wrong_manifest.ovf && cp '%s' '%s'/wrong_manifest.mf && "
-		     "cp '%s' '%s'/new_disk.vmdk 2>/dev/null; true",
-		     corpus("invalid/ganeti-wrong_manifest.ovf"), vt_tmpdir(),
-		     corpus("invalid/ganeti-wrong_manifest.mf"), vt_tmpdir(),
-		     corpus("ganeti-ganeti.mf"), vt_tmpdir()));
+	             "cp '%s' '%s'/new_disk.vmdk 2>/dev/null; true",
+	             corpus("invalid/ganeti-wrong_manifest.ovf"), vt_tmpdir(),
+	             corpus("invalid/ganeti-wrong_manifest.mf"), vt_tmpdir(),
+	             corpus("ganeti-ganeti.mf"), vt_tmpdir()));
 	int rc = vstd_ovf_dir_verify(vt_path("wrong_manifest.ovf"), &vo, &r);
 	ck_assert_int_eq(rc, VSTD_EVERIFY);
 	ck_assert_ptr_nonnull(r.failed_file);
@@ -250,11 +269,14 @@ START_TEST(create_read_by_gnu_tar_and_back)
 	vt_require_tool("openssl", "openssl");
 	make_disk(vt_path("d1.img"), 3 * 512 + 7, 1);
 	make_disk(vt_path("d2.img"), 100000, 2);
-	ck_assert_int_eq(vt_run("cd '%s' && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem "
-				"-out cert.pem -days 2 -subj /CN=vstd-ova-test", vt_tmpdir()), 0);
+	ck_assert_int_eq(
+	        vt_run("cd '%s' && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem "
+	               "-out cert.pem -days 2 -subj /CN=vstd-ova-test",
+	               vt_tmpdir()),
+	        0);
 	vstd_ovf_build_disk disks[2] = {
-		{"d1.img", 3 * 512 + 7, 1 << 20, "http://en.wikipedia.org/wiki/Byte", NULL, 0},
-		{"d2.img", 100000, 1 << 20, "http://en.wikipedia.org/wiki/Byte", "ide", 0}};
+	        {"d1.img", 3 * 512 + 7, 1 << 20, "http://en.wikipedia.org/wiki/Byte", NULL, 0},
+	        {"d2.img", 100000, 1 << 20, "http://en.wikipedia.org/wiki/Byte", "ide", 0}};
 	vstd_ovf_build_spec spec = {VSTD_OVF_BUILD_SPEC_VERSION};
 	spec.name = "packed";
 	spec.disks = disks;
@@ -265,8 +287,8 @@ START_TEST(create_read_by_gnu_tar_and_back)
 	size_t dl = 0;
 	vt_ok(vstd_ovf_write(ovf, &desc, &dl));
 	vstd_ova_input in[3] = {{"packed.ovf", NULL, desc, dl},
-				{"d1.img", vt_path("d1.img"), NULL, 0},
-				{"d2.img", vt_path("d2.img"), NULL, 0}};
+	                        {"d1.img", vt_path("d1.img"), NULL, 0},
+	                        {"d2.img", vt_path("d2.img"), NULL, 0}};
 	vstd_ova_create_opts co = VSTD_OVA_CREATE_OPTS_INIT;
 	co.digest = "sha512";
 	co.sign_key = vt_path("key.pem");
@@ -275,10 +297,13 @@ START_TEST(create_read_by_gnu_tar_and_back)
 	/* GNU tar lists the members in the DSP0243 5.3 order and extracts them intact. */
 	ck_assert_int_eq(vt_run("tar tf '%s'", vt_path("p.ova")), 0);
 	ck_assert_str_eq(vt_output(), "packed.ovf\npacked.mf\npacked.cert\nd1.img\nd2.img\n");
-	ck_assert_int_eq(vt_run("mkdir -p '%s/gnu' && tar xf '%s' -C '%s/gnu' && cmp '%s/gnu/d2.img' '%s' "
-				"&& cd '%s/gnu' && sed 's/^SHA512(\\(.*\\))= \\(.*\\)$/\\2  \\1/' packed.mf | sha512sum -c",
-				vt_tmpdir(), vt_path("p.ova"), vt_tmpdir(), vt_tmpdir(), vt_path("d2.img"),
-				vt_tmpdir()), 0);
+	ck_assert_int_eq(
+	        vt_run("mkdir -p '%s/gnu' && tar xf '%s' -C '%s/gnu' && cmp '%s/gnu/d2.img' '%s' "
+	               "&& cd '%s/gnu' && sed 's/^SHA512(\\(.*\\))= \\(.*\\)$/\\2  \\1/' packed.mf "
+	               "| sha512sum -c",
+	               vt_tmpdir(), vt_path("p.ova"), vt_tmpdir(), vt_tmpdir(), vt_path("d2.img"),
+	               vt_tmpdir()),
+	        0);
 	/* Ours verifies it; a CA store with the signer trusts it. */
 	vstd_ova *ova = NULL;
 	vt_ok(vstd_ova_open(&ova, vt_path("p.ova"), NULL));
@@ -293,8 +318,11 @@ START_TEST(create_read_by_gnu_tar_and_back)
 	vstd_ovf_verify_result_clear(&r);
 	vstd_ova_close(ova);
 	/* A tar written by GNU tar (from the extracted files) opens with us. */
-	ck_assert_int_eq(vt_run("cd '%s/gnu' && tar --format=ustar -cf ../gnu.ova packed.ovf packed.mf "
-				"packed.cert d1.img d2.img", vt_tmpdir()), 0);
+	ck_assert_int_eq(
+	        vt_run("cd '%s/gnu' && tar --format=ustar -cf ../gnu.ova packed.ovf packed.mf "
+	               "packed.cert d1.img d2.img",
+	               vt_tmpdir()),
+	        0);
 	vt_ok(vstd_ova_open(&ova, vt_path("gnu.ova"), NULL));
 	memset(&r, 0, sizeof(r));
 	vt_ok(vstd_ova_verify(ova, &vo, &r));
@@ -302,9 +330,12 @@ START_TEST(create_read_by_gnu_tar_and_back)
 	vstd_ovf_verify_result_clear(&r);
 	vstd_ova_close(ova);
 	/* One flipped byte in a disk: verification names the file. */
-	ck_assert_int_eq(vt_run("cd '%s/gnu' && printf 'X' | dd of=d1.img bs=1 seek=100 conv=notrunc "
-				"2>/dev/null && tar --format=ustar -cf ../bad.ova packed.ovf packed.mf "
-				"packed.cert d1.img d2.img", vt_tmpdir()), 0);
+	ck_assert_int_eq(
+	        vt_run("cd '%s/gnu' && printf 'X' | dd of=d1.img bs=1 seek=100 conv=notrunc "
+	               "2>/dev/null && tar --format=ustar -cf ../bad.ova packed.ovf packed.mf "
+	               "packed.cert d1.img d2.img",
+	               vt_tmpdir()),
+	        0);
 	vt_ok(vstd_ova_open(&ova, vt_path("bad.ova"), NULL));
 	memset(&r, 0, sizeof(r));
 	ck_assert_int_eq(vstd_ova_verify(ova, &vo, &r), VSTD_EVERIFY);
@@ -313,9 +344,12 @@ START_TEST(create_read_by_gnu_tar_and_back)
 	vstd_ovf_verify_result_clear(&r);
 	vstd_ova_close(ova);
 	/* A tampered manifest breaks the signature. */
-	ck_assert_int_eq(vt_run("cd '%s/gnu' && tar xf ../p.ova d1.img && sed -i 's/^SHA512(d2/SHA512(d2/;$s/.$/0/' packed.mf && "
-				"tar --format=ustar -cf ../bad2.ova packed.ovf packed.mf packed.cert d1.img d2.img",
-				vt_tmpdir()), 0);
+	ck_assert_int_eq(vt_run("cd '%s/gnu' && tar xf ../p.ova d1.img && sed -i "
+	                        "'s/^SHA512(d2/SHA512(d2/;$s/.$/0/' packed.mf && "
+	                        "tar --format=ustar -cf ../bad2.ova packed.ovf packed.mf "
+	                        "packed.cert d1.img d2.img",
+	                        vt_tmpdir()),
+	                 0);
 	vt_ok(vstd_ova_open(&ova, vt_path("bad2.ova"), NULL));
 	memset(&r, 0, sizeof(r));
 	ck_assert_int_eq(vstd_ova_verify(ova, &vo, &r), VSTD_EVERIFY);
@@ -332,33 +366,45 @@ START_TEST(hostile_members_refused)
 {
 	const char *t = vt_tmpdir();
 	/* ../ path, absolute path, symlink, hard link, device: all refused at open. */
-	ck_assert_int_eq(vt_run("cd '%s' && mkdir -p h/in && cd h/in && echo '<x/>' > a.ovf && "
-				"echo evil > evil && ln -sf /etc/passwd link && "
-				"tar --format=ustar -cf ../dotdot.ova a.ovf --transform 's,^evil$,../../escape,' evil && "
-				"tar --format=ustar -cf ../abs.ova a.ovf --absolute-names /etc/hostname && "
-				"tar --format=ustar -cf ../sym.ova a.ovf link && "
-				"ln -f evil hard && tar --format=ustar -cf ../hard.ova a.ovf evil hard", t), 0);
+	ck_assert_int_eq(
+	        vt_run("cd '%s' && mkdir -p h/in && cd h/in && echo '<x/>' > a.ovf && "
+	               "echo evil > evil && ln -sf /etc/passwd link && "
+	               "tar --format=ustar -cf ../dotdot.ova a.ovf --transform "
+	               "'s,^evil$,../../escape,' evil && "
+	               "tar --format=ustar -cf ../abs.ova a.ovf --absolute-names /etc/hostname && "
+	               "tar --format=ustar -cf ../sym.ova a.ovf link && "
+	               "ln -f evil hard && tar --format=ustar -cf ../hard.ova a.ovf evil hard",
+	               t),
+	        0);
 	const char *names[] = {"h/dotdot.ova", "h/abs.ova", "h/sym.ova", "h/hard.ova"};
 	for (size_t i = 0; i < 4; i++) {
 		vstd_ova *ova = NULL;
 		int rc = vstd_ova_open(&ova, vt_path(names[i]), NULL);
-		ck_assert_msg(rc == VSTD_EPERM, "%s opened: %d %s", names[i], rc, vstd_error_last()->message);
+		ck_assert_msg(rc == VSTD_EPERM, "%s opened: %d %s", names[i], rc,
+		              vstd_error_last()->message);
 		fprintf(stderr, "%s: %s\n", names[i], vstd_error_last()->message);
 	}
 	/* Nothing was written outside. */
 	struct stat st;
 	ck_assert_int_ne(stat(vt_path("escape"), &st), 0);
 	/* A member claiming more bytes than the archive has. */
-	ck_assert_int_eq(vt_run("cd '%s/h/in' && tar --format=ustar -cf ../big.ova a.ovf && "
-				"python3 -c \"import sys;b=bytearray(open('../big.ova','rb').read());"
-				"b[124:136]=b'77777777777\\0';s=sum(b[:148])+sum(b[156:512])+256;"
-				"b[148:156]=('%%06o' %% s).encode()+b'\\0 ';open('../big.ova','wb').write(b)\"", t), 0);
+	ck_assert_int_eq(
+	        vt_run("cd '%s/h/in' && tar --format=ustar -cf ../big.ova a.ovf && "
+	               "python3 -c \"import sys;b=bytearray(open('../big.ova','rb').read());"
+	               "b[124:136]=b'77777777777\\0';s=sum(b[:148])+sum(b[156:512])+256;"
+	               "b[148:156]=('%%06o' %% s).encode()+b'\\0 "
+	               "';open('../big.ova','wb').write(b)\"",
+	               t),
+	        0);
 	vstd_ova *ova = NULL;
 	ck_assert_int_eq(vstd_ova_open(&ova, vt_path("h/big.ova"), NULL), VSTD_ECORRUPT);
 	ck_assert(strstr(vstd_error_last()->message, "past the end") != NULL);
 	/* Extraction refuses to overwrite and never follows a planted link. */
-	ck_assert_int_eq(vt_run("cd '%s/h/in' && tar --format=ustar -cf ../ok.ova a.ovf evil && mkdir -p ../out && "
-				"ln -sf /tmp/vstd-should-not-exist ../out/evil", t), 0);
+	ck_assert_int_eq(vt_run("cd '%s/h/in' && tar --format=ustar -cf ../ok.ova a.ovf evil && "
+	                        "mkdir -p ../out && "
+	                        "ln -sf /tmp/vstd-should-not-exist ../out/evil",
+	                        t),
+	                 0);
 	vt_ok(vstd_ova_open(&ova, vt_path("h/ok.ova"), NULL));
 	ck_assert_int_lt(vstd_ova_extract(ova, vt_path("h/out")), 0);
 	ck_assert_int_ne(stat("/tmp/vstd-should-not-exist", &st), 0);

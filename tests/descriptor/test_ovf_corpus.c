@@ -20,20 +20,49 @@
 #include "vstd/ovf.h"
 #include "vtest.h"
 
-static const char *const valid_descriptors[] = {
-	"cloudinit-ubuntu-server.ovf", "cot-csr1000v.ovf", "cot-csr1000v_2017.ovf", "cot-input.ovf",
-	"cot-iosv.ovf", "cot-minimal.ovf", "cot-ubuntu.2.0.ovf", "cot-v0.9.ovf", "cot-vmware.ovf",
-	"ganeti-empty.ovf", "ganeti-ganeti.ovf", "ganeti-gzip_disk.ovf", "ganeti-virtualbox.ovf",
-	"glance-testserver.ovf", "govcd-descriptor.ovf", "govcd-template_with_custom_chunk_size.ovf",
-	"govcd-vapp_with_3_vms.ovf", "openovf-examples-someOVF.ovf", "openovf-ourOVF.ovf",
-	"openovf-someOVF.ovf", "pve-Win10-Liz.ovf", "pve-Win10-Liz_no_default_ns.ovf",
-	"pve-Win_2008_R2_two-disks.ovf", "v2v-test-i-ova-as-root.ovf", "v2v-test-i-ova-formats.ovf",
-	"v2v-test-i-ova-gz.ovf", "v2v-test-i-ova-snapshots.ovf", "v2v-test-i-ova-two-disks.ovf",
-	"v2v-test-i-ova.ovf", "v2v-test-o-ovirt.ovf", "v2v-test-o-vdsm-options.ovf",
-	"vbox-WinXP-audio-nodisks.ovf", "vbox-joomla-1.1.4-ovf.ovf", "vbox-tdAppliance1-t1.ovf",
-	"vbox-tdAppliance1-t4-ovftool-4.1.0.ovf", "vbox-winxp-sharedfolders.ovf",
-	"virtmgr-CentOS-6.4-i386-Gnome.ovf", "virtmgr-test1.ovf", "virtmgr-test2.ovf",
-	"virtmgr-test_gzip.ovf", "xenadmin-sample_app.ovf", "nova-ovf.xml", NULL};
+static const char *const valid_descriptors[] = {"cloudinit-ubuntu-server.ovf",
+                                                "cot-csr1000v.ovf",
+                                                "cot-csr1000v_2017.ovf",
+                                                "cot-input.ovf",
+                                                "cot-iosv.ovf",
+                                                "cot-minimal.ovf",
+                                                "cot-ubuntu.2.0.ovf",
+                                                "cot-v0.9.ovf",
+                                                "cot-vmware.ovf",
+                                                "ganeti-empty.ovf",
+                                                "ganeti-ganeti.ovf",
+                                                "ganeti-gzip_disk.ovf",
+                                                "ganeti-virtualbox.ovf",
+                                                "glance-testserver.ovf",
+                                                "govcd-descriptor.ovf",
+                                                "govcd-template_with_custom_chunk_size.ovf",
+                                                "govcd-vapp_with_3_vms.ovf",
+                                                "openovf-examples-someOVF.ovf",
+                                                "openovf-ourOVF.ovf",
+                                                "openovf-someOVF.ovf",
+                                                "pve-Win10-Liz.ovf",
+                                                "pve-Win10-Liz_no_default_ns.ovf",
+                                                "pve-Win_2008_R2_two-disks.ovf",
+                                                "v2v-test-i-ova-as-root.ovf",
+                                                "v2v-test-i-ova-formats.ovf",
+                                                "v2v-test-i-ova-gz.ovf",
+                                                "v2v-test-i-ova-snapshots.ovf",
+                                                "v2v-test-i-ova-two-disks.ovf",
+                                                "v2v-test-i-ova.ovf",
+                                                "v2v-test-o-ovirt.ovf",
+                                                "v2v-test-o-vdsm-options.ovf",
+                                                "vbox-WinXP-audio-nodisks.ovf",
+                                                "vbox-joomla-1.1.4-ovf.ovf",
+                                                "vbox-tdAppliance1-t1.ovf",
+                                                "vbox-tdAppliance1-t4-ovftool-4.1.0.ovf",
+                                                "vbox-winxp-sharedfolders.ovf",
+                                                "virtmgr-CentOS-6.4-i386-Gnome.ovf",
+                                                "virtmgr-test1.ovf",
+                                                "virtmgr-test2.ovf",
+                                                "virtmgr-test_gzip.ovf",
+                                                "xenadmin-sample_app.ovf",
+                                                "nova-ovf.xml",
+                                                NULL};
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -81,7 +110,7 @@ START_TEST(valid_parse_validate_roundtrip)
 			fprintf(stderr, "%s:%u: %s [%s]\n", name, d->line, d->message, d->rule);
 	}
 	ck_assert_msg(vstd_ovf_report_errors(rep) == 0, "%s: %zu errors in lax mode", name,
-		      vstd_ovf_report_errors(rep));
+	              vstd_ovf_report_errors(rep));
 	vstd_ovf_report_free(rep);
 
 	/* Round trip: write, parse again, the model and the bytes are stable. */
@@ -108,11 +137,12 @@ START_TEST(valid_parse_validate_roundtrip)
 	/* Every vendor element of the input is still there, verbatim. */
 	size_t in_len = 0;
 	char *in = slurp(path, &in_len);
-	const char *vendor[] = {"vbox:Machine", "vmw:Config", "gnt:GanetiSection", "vcloud:",
-				"xenovf:", "ovirt:", NULL};
+	const char *vendor[] = {
+	        "vbox:Machine", "vmw:Config", "gnt:GanetiSection", "vcloud:", "xenovf:",
+	        "ovirt:",       NULL};
 	for (size_t k = 0; vendor[k]; k++)
 		ck_assert_msg((strstr(in, vendor[k]) != NULL) == (strstr(out, vendor[k]) != NULL),
-			      "%s: extension %s lost in the round trip", name, vendor[k]);
+		              "%s: extension %s lost in the round trip", name, vendor[k]);
 	free(in);
 	vstd_ovf_buffer_free(out);
 	vstd_ovf_buffer_free(out2);
@@ -121,24 +151,25 @@ START_TEST(valid_parse_validate_roundtrip)
 }
 END_TEST
 
-/* invalid/ descriptors: (file, expected error code from parse or 0, message or finding substring) */
+/* invalid/ descriptors: (file, expected error code from parse or 0, message or finding substring)
+ */
 static const struct {
 	const char *file;
-	int parse_code;       /* expected vstd_ovf_open result */
-	const char *needle;   /* in the error message or one finding */
-	int strict_only;      /* the finding is an error in strict mode only */
-	int check_files;      /* validate with the referenced files looked up */
+	int parse_code;     /* expected vstd_ovf_open result */
+	const char *needle; /* in the error message or one finding */
+	int strict_only;    /* the finding is an error in strict mode only */
+	int check_files;    /* validate with the referenced files looked up */
 } invalid_cases[] = {
-	{"invalid/cot-ersatz_ovf_3.0.ovf", VSTD_ENOTSUP, "envelope/3", 0, 0},
-	{"invalid/cot-invalid.ovf", 0, "fileRef 'flash2'", 0, 0},
-	{"invalid/cot-invalid.ovf", 0, "HostResource 'nonexistent.vmdk'", 0, 0},
-	{"invalid/cot-invalid.ovf", 0, "Parent '27'", 0, 0},
-	{"invalid/ganeti-corrupted_resources.ovf", 0, "does not exist in the package", 0, 1},
-	{"invalid/ganeti-no_disk_in_ref.ovf", 0, "is not found in References", 0, 0},
-	{"invalid/ganeti-wrong_extension.ovd", 0, "extension .ovf", 1, 0},
-	{"invalid/ganeti-wrong_xml.ovf", VSTD_ECORRUPT, "not well-formed", 0, 0},
-	{"invalid/pve-XEE.ovf", VSTD_EPERM, "entity", 0, 0},
-	{"invalid/vbox-tdAppliance1-t7-bad-instance.ovf", 0, "InstanceID '%iid%'", 0, 0},
+        {"invalid/cot-ersatz_ovf_3.0.ovf", VSTD_ENOTSUP, "envelope/3", 0, 0},
+        {"invalid/cot-invalid.ovf", 0, "fileRef 'flash2'", 0, 0},
+        {"invalid/cot-invalid.ovf", 0, "HostResource 'nonexistent.vmdk'", 0, 0},
+        {"invalid/cot-invalid.ovf", 0, "Parent '27'", 0, 0},
+        {"invalid/ganeti-corrupted_resources.ovf", 0, "does not exist in the package", 0, 1},
+        {"invalid/ganeti-no_disk_in_ref.ovf", 0, "is not found in References", 0, 0},
+        {"invalid/ganeti-wrong_extension.ovd", 0, "extension .ovf", 1, 0},
+        {"invalid/ganeti-wrong_xml.ovf", VSTD_ECORRUPT, "not well-formed", 0, 0},
+        {"invalid/pve-XEE.ovf", VSTD_EPERM, "entity", 0, 0},
+        {"invalid/vbox-tdAppliance1-t7-bad-instance.ovf", 0, "InstanceID '%iid%'", 0, 0},
 };
 
 START_TEST(invalid_rejected)
@@ -151,14 +182,14 @@ START_TEST(invalid_rejected)
 	if (invalid_cases[_i].parse_code != 0) {
 		ck_assert_int_eq(rc, invalid_cases[_i].parse_code);
 		ck_assert_msg(strstr(vstd_error_last()->message, invalid_cases[_i].needle) != NULL,
-			      "message '%s' lacks '%s'", vstd_error_last()->message,
-			      invalid_cases[_i].needle);
+		              "message '%s' lacks '%s'", vstd_error_last()->message,
+		              invalid_cases[_i].needle);
 		return;
 	}
 	vt_ok(rc);
 	vstd_ovf_validate_opts vo = VSTD_OVF_VALIDATE_OPTS_INIT;
 	vo.flags = (invalid_cases[_i].strict_only ? VSTD_OVF_STRICT : 0) |
-		   (invalid_cases[_i].check_files ? 0 : VSTD_OVF_DESCRIPTOR_ONLY);
+	           (invalid_cases[_i].check_files ? 0 : VSTD_OVF_DESCRIPTOR_ONLY);
 	char dir[1024];
 	snprintf(dir, sizeof(dir), "%s", path);
 	*strrchr(dir, '/') = 0;
@@ -171,11 +202,11 @@ START_TEST(invalid_rejected)
 		if (d->severity == VSTD_OVF_ERROR && strstr(d->message, invalid_cases[_i].needle)) {
 			found = 1;
 			ck_assert_msg(d->rule[0] != '\0' && (d->line > 0 || strstr(d->rule, "5.1")),
-				      "finding without rule or line");
+			              "finding without rule or line");
 		}
 	}
 	ck_assert_msg(found, "%s: no error mentioning '%s'", invalid_cases[_i].file,
-		      invalid_cases[_i].needle);
+	              invalid_cases[_i].needle);
 	ck_assert_uint_gt(vstd_ovf_report_errors(rep), 0);
 	vstd_ovf_report_free(rep);
 	vstd_ovf_free(ovf);
@@ -231,8 +262,9 @@ START_TEST(strict_agrees_with_xmllint)
 		struct dirent *e;
 		while ((e = readdir(dir)) != NULL) {
 			size_t l = strlen(e->d_name);
-			if (l < 5 || (strcmp(e->d_name + l - 4, ".ovf") && strcmp(e->d_name + l - 4, ".xml") &&
-				      strcmp(e->d_name + l - 4, ".ovd")))
+			if (l < 5 || (strcmp(e->d_name + l - 4, ".ovf") &&
+			              strcmp(e->d_name + l - 4, ".xml") &&
+			              strcmp(e->d_name + l - 4, ".ovd")))
 				continue;
 			char rel[512];
 			snprintf(rel, sizeof(rel), "%s/%s", dirs[d], e->d_name);
@@ -241,7 +273,8 @@ START_TEST(strict_agrees_with_xmllint)
 			const char *x = schema_for(path);
 			if (x == NULL)
 				continue; /* 0.9 and unknown namespaces: no DMTF schema */
-			int st = vt_run("xmllint --nonet --noout --schema '%s' '%s'", vt_shared(x), path);
+			int st = vt_run("xmllint --nonet --noout --schema '%s' '%s'", vt_shared(x),
+			                path);
 			int theirs = st != 0;
 			int ours = our_structural_verdict(path);
 			compared++;
@@ -249,7 +282,7 @@ START_TEST(strict_agrees_with_xmllint)
 				agreed++;
 			else
 				fprintf(stderr, "DISAGREE %s: xmllint %s, vstd strict %s\n", rel,
-					theirs ? "invalid" : "valid", ours ? "invalid" : "valid");
+				        theirs ? "invalid" : "valid", ours ? "invalid" : "valid");
 		}
 		closedir(dir);
 	}
@@ -272,7 +305,7 @@ int main(void)
 	(void)pref;
 	tcase_add_loop_test(tc, valid_parse_validate_roundtrip, 0, (int)nv);
 	tcase_add_loop_test(tc, invalid_rejected, 0,
-			    (int)(sizeof(invalid_cases) / sizeof(invalid_cases[0])));
+	                    (int)(sizeof(invalid_cases) / sizeof(invalid_cases[0])));
 	tcase_add_test(tc, strict_agrees_with_xmllint);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);

@@ -25,12 +25,10 @@ static int write_out(const char *path, const char *data, size_t len)
 
 int ovf_cmd_env(int argc, char **argv)
 {
-	static const struct option opts[] = {{"vm", required_argument, NULL, 'v'},
-					     {"set", required_argument, NULL, 's'},
-					     {"output", required_argument, NULL, 'o'},
-					     {"iso", required_argument, NULL, 'i'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	        {"vm", required_argument, NULL, 'v'},     {"set", required_argument, NULL, 's'},
+	        {"output", required_argument, NULL, 'o'}, {"iso", required_argument, NULL, 'i'},
+	        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
 	const char *vm = NULL, *out = NULL, *iso = NULL;
 	const char *keys[MAX_SET], *values[MAX_SET];
 	size_t n = 0;
@@ -38,9 +36,7 @@ int ovf_cmd_env(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'v':
-			vm = optarg;
-			break;
+		case 'v': vm = optarg; break;
 		case 's': {
 			char *eq = strchr(optarg, '=');
 			if (eq == NULL || n >= MAX_SET)
@@ -50,19 +46,16 @@ int ovf_cmd_env(int argc, char **argv)
 			values[n++] = eq + 1;
 			break;
 		}
-		case 'o':
-			out = optarg;
-			break;
-		case 'i':
-			iso = optarg;
-			break;
+		case 'o': out = optarg; break;
+		case 'i': iso = optarg; break;
 		case 'h':
-			return cli_usage("usage: vstd ovf env [--vm ID] [--set KEY=VALUE]... [-o FILE] "
-					 "[--iso OUT.iso] INPUT\n"
-					 "Write the OVF environment (ovf-env.xml) of INPUT's properties; "
-					 "--iso also writes an ISO 9660 image holding it (ISO transport).\n");
-		default:
-			return CLI_EXIT_USAGE;
+			return cli_usage(
+			        "usage: vstd ovf env [--vm ID] [--set KEY=VALUE]... [-o FILE] "
+			        "[--iso OUT.iso] INPUT\n"
+			        "Write the OVF environment (ovf-env.xml) of INPUT's properties; "
+			        "--iso also writes an ISO 9660 image holding it (ISO "
+			        "transport).\n");
+		default: return CLI_EXIT_USAGE;
 		}
 	}
 	if (optind + 1 != argc)
@@ -73,7 +66,8 @@ int ovf_cmd_env(int argc, char **argv)
 	char *xml = NULL;
 	size_t len = 0;
 	int rc = vstd_ovf_env_build(in.doc, vm, keys, values, n, &xml, &len) < 0
-			 ? ovf_fail(CLI_EXIT_ERROR) : 0;
+	                 ? ovf_fail(CLI_EXIT_ERROR)
+	                 : 0;
 	if (rc == 0 && iso != NULL) {
 		vstd_iso_file f = {"ovf-env.xml", xml, len};
 		if (vstd_iso9660_write(iso, "OVF_ENV", &f, 1) < 0)
@@ -109,52 +103,36 @@ static void print_shell_word(FILE *f, const char *s)
 int ovf_cmd_convert(int argc, char **argv)
 {
 	static const struct option opts[] = {{"to", required_argument, NULL, 't'},
-					     {"output", required_argument, NULL, 'o'},
-					     {"disk-dir", required_argument, NULL, 'd'},
-					     {"disk-format", required_argument, NULL, 'f'},
-					     {"config", required_argument, NULL, 'c'},
-					     {"vm", required_argument, NULL, 'v'},
-					     {"env-iso", required_argument, NULL, 'i'},
-					     {"emulator", required_argument, NULL, 'e'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	                                     {"output", required_argument, NULL, 'o'},
+	                                     {"disk-dir", required_argument, NULL, 'd'},
+	                                     {"disk-format", required_argument, NULL, 'f'},
+	                                     {"config", required_argument, NULL, 'c'},
+	                                     {"vm", required_argument, NULL, 'v'},
+	                                     {"env-iso", required_argument, NULL, 'i'},
+	                                     {"emulator", required_argument, NULL, 'e'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	const char *to = NULL, *out = NULL;
 	vstd_ovf_translate_opts to_opts = VSTD_OVF_TRANSLATE_OPTS_INIT;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 't':
-			to = optarg;
-			break;
-		case 'o':
-			out = optarg;
-			break;
-		case 'd':
-			to_opts.disk_dir = optarg;
-			break;
-		case 'f':
-			to_opts.disk_format = optarg;
-			break;
-		case 'c':
-			to_opts.config = optarg;
-			break;
-		case 'v':
-			to_opts.vm_id = optarg;
-			break;
-		case 'i':
-			to_opts.env_iso = optarg;
-			break;
-		case 'e':
-			to_opts.emulator = optarg;
-			break;
+		case 't': to = optarg; break;
+		case 'o': out = optarg; break;
+		case 'd': to_opts.disk_dir = optarg; break;
+		case 'f': to_opts.disk_format = optarg; break;
+		case 'c': to_opts.config = optarg; break;
+		case 'v': to_opts.vm_id = optarg; break;
+		case 'i': to_opts.env_iso = optarg; break;
+		case 'e': to_opts.emulator = optarg; break;
 		case 'h':
 			return cli_usage("usage: vstd ovf convert --to libvirt|qemu|ovf [-o OUT] "
-					 "[--disk-dir D] [--disk-format F] [--config ID] [--vm ID] "
-					 "[--env-iso ISO] [--emulator PATH] INPUT\n"
-					 "libvirt, qemu: INPUT is an OVF/OVA; ovf: INPUT is a libvirt domain XML\n");
-		default:
-			return CLI_EXIT_USAGE;
+			                 "[--disk-dir D] [--disk-format F] [--config ID] [--vm ID] "
+			                 "[--env-iso ISO] [--emulator PATH] INPUT\n"
+			                 "libvirt, qemu: INPUT is an OVF/OVA; ovf: INPUT is a "
+			                 "libvirt domain XML\n");
+		default: return CLI_EXIT_USAGE;
 		}
 	}
 	if (to == NULL || optind + 1 != argc)
@@ -168,8 +146,9 @@ int ovf_cmd_convert(int argc, char **argv)
 		size_t len = buf ? fread(buf, 1, 16u << 20, f) : 0;
 		fclose(f);
 		vstd_ovf *ovf = NULL;
-		int rc = buf && vstd_ovf_from_libvirt(&ovf, buf, len, input) == 0 ? 0
-						      : ovf_fail(CLI_EXIT_ERROR);
+		int rc = buf && vstd_ovf_from_libvirt(&ovf, buf, len, input) == 0
+		                 ? 0
+		                 : ovf_fail(CLI_EXIT_ERROR);
 		free(buf);
 		char *xml = NULL;
 		size_t xl = 0;
@@ -191,7 +170,7 @@ int ovf_cmd_convert(int argc, char **argv)
 		char *xml = NULL;
 		size_t xl = 0;
 		rc = vstd_ovf_to_libvirt(in.doc, &to_opts, &xml, &xl) < 0 ? ovf_fail(CLI_EXIT_ERROR)
-									  : write_out(out, xml, xl);
+		                                                          : write_out(out, xml, xl);
 		vstd_ovf_buffer_free(xml);
 	} else if (strcmp(to, "qemu") == 0) {
 		char **av = NULL;

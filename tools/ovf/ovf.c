@@ -16,19 +16,19 @@
 #include "ovf/ovf.h"
 
 static const char ovf_usage[] =
-	"usage: vstd ovf <command> [<args>]\n"
-	"\n"
-	"Commands:\n"
-	"  validate [--strict|--lax] [--descriptor-only] [--output=json] INPUT\n"
-	"        check an .ovf, a directory holding one, or an .ova\n"
-	"        exit 0 valid (warnings allowed), 1 invalid, 2 could not check\n"
-	"  info [--output=json] INPUT        describe the appliance\n"
-	"  pack [options] -o OUT.ova DISK... build an OVA from disks (see pack --help)\n"
-	"  unpack INPUT.ova DIR               extract an OVA safely\n"
-	"  sign --key KEY.pem --cert CERT.pem [--digest sha256] [-o OUT.ova] INPUT\n"
-	"  verify [--ca-file F] [--ca-dir D] [--require-signature] [--ignore-time] INPUT\n"
-	"  env [--vm ID] [--set KEY=VALUE]... [-o ovf-env.xml] [--iso OUT.iso] INPUT\n"
-	"  convert --to libvirt|qemu|ovf [--disk-dir D] [--config ID] [--vm ID] INPUT\n";
+        "usage: vstd ovf <command> [<args>]\n"
+        "\n"
+        "Commands:\n"
+        "  validate [--strict|--lax] [--descriptor-only] [--output=json] INPUT\n"
+        "        check an .ovf, a directory holding one, or an .ova\n"
+        "        exit 0 valid (warnings allowed), 1 invalid, 2 could not check\n"
+        "  info [--output=json] INPUT        describe the appliance\n"
+        "  pack [options] -o OUT.ova DISK... build an OVA from disks (see pack --help)\n"
+        "  unpack INPUT.ova DIR               extract an OVA safely\n"
+        "  sign --key KEY.pem --cert CERT.pem [--digest sha256] [-o OUT.ova] INPUT\n"
+        "  verify [--ca-file F] [--ca-dir D] [--require-signature] [--ignore-time] INPUT\n"
+        "  env [--vm ID] [--set KEY=VALUE]... [-o ovf-env.xml] [--iso OUT.iso] INPUT\n"
+        "  convert --to libvirt|qemu|ovf [--disk-dir D] [--config ID] [--vm ID] INPUT\n";
 
 int ovf_fail(int code)
 {
@@ -90,7 +90,8 @@ int ovf_input_open(ovf_input *in, const char *path)
 		}
 		closedir(d);
 		if (best == NULL)
-			return cli_error(OVF_EXIT_INVALID, "%s: no .ovf descriptor in this directory", path);
+			return cli_error(OVF_EXIT_INVALID,
+			                 "%s: no .ovf descriptor in this directory", path);
 		size_t n = strlen(path) + strlen(best) + 2;
 		in->ovf_path = malloc(n);
 		snprintf(in->ovf_path, n, "%s/%s", path, best);
@@ -102,7 +103,7 @@ int ovf_input_open(ovf_input *in, const char *path)
 			rc = vstd_ova_descriptor(in->ova, &in->doc);
 		if (rc < 0) {
 			int code = ovf_error_is_invalid(rc) || rc == VSTD_ENOENT ? OVF_EXIT_INVALID
-										 : OVF_EXIT_CANNOT;
+			                                                         : OVF_EXIT_CANNOT;
 			cli_lib_error(code, NULL);
 			ovf_input_close(in);
 			return code;
@@ -136,35 +137,31 @@ void ovf_input_close(ovf_input *in)
 
 int ovf_cmd_validate(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"strict", no_argument, NULL, 's'},      {"lax", no_argument, NULL, 'l'},
-		{"descriptor-only", no_argument, NULL, 'd'}, {"output", required_argument, NULL, 'O'},
-		{"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"strict", no_argument, NULL, 's'},
+	                                     {"lax", no_argument, NULL, 'l'},
+	                                     {"descriptor-only", no_argument, NULL, 'd'},
+	                                     {"output", required_argument, NULL, 'O'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	unsigned flags = 0;
 	enum cli_output out = CLI_OUTPUT_HUMAN;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 's':
-			flags |= VSTD_OVF_STRICT;
-			break;
-		case 'l':
-			flags &= ~(unsigned)VSTD_OVF_STRICT;
-			break;
-		case 'd':
-			flags |= VSTD_OVF_DESCRIPTOR_ONLY;
-			break;
+		case 's': flags |= VSTD_OVF_STRICT; break;
+		case 'l': flags &= ~(unsigned)VSTD_OVF_STRICT; break;
+		case 'd': flags |= VSTD_OVF_DESCRIPTOR_ONLY; break;
 		case 'O':
 			if (cli_parse_output(optarg, &out) < 0)
 				return OVF_EXIT_CANNOT;
 			break;
 		case 'h':
-			return cli_usage("usage: vstd ovf validate [--strict|--lax] [--descriptor-only] "
-					 "[--output=json] INPUT\n"
-					 "exit 0 valid (warnings allowed), 1 invalid, 2 could not check\n");
-		default:
-			return OVF_EXIT_CANNOT;
+			return cli_usage(
+			        "usage: vstd ovf validate [--strict|--lax] [--descriptor-only] "
+			        "[--output=json] INPUT\n"
+			        "exit 0 valid (warnings allowed), 1 invalid, 2 could not check\n");
+		default: return OVF_EXIT_CANNOT;
 		}
 	}
 	if (optind + 1 != argc)
@@ -177,9 +174,10 @@ int ovf_cmd_validate(int argc, char **argv)
 			json_object *o = json_object_new_object();
 			json_object_object_add(o, "input", json_object_new_string(path));
 			json_object_object_add(o, "valid", json_object_new_boolean(0));
-			json_object_object_add(o, "checked", json_object_new_boolean(rc == OVF_EXIT_INVALID));
+			json_object_object_add(o, "checked",
+			                       json_object_new_boolean(rc == OVF_EXIT_INVALID));
 			json_object_object_add(o, "error",
-					       json_object_new_string(vstd_error_last()->message));
+			                       json_object_new_string(vstd_error_last()->message));
 			cli_print_json(o);
 		}
 		return rc;
@@ -202,7 +200,7 @@ int ovf_cmd_validate(int argc, char **argv)
 	if (!(flags & VSTD_OVF_DESCRIPTOR_ONLY)) {
 		vstd_ovf_verify_opts vopts = VSTD_OVF_VERIFY_OPTS_INIT;
 		vrc = in.ova ? vstd_ova_verify(in.ova, &vopts, &vr)
-			     : vstd_ovf_dir_verify(in.ovf_path, &vopts, &vr);
+		             : vstd_ovf_dir_verify(in.ovf_path, &vopts, &vr);
 		if (vrc < 0)
 			snprintf(vmsg, sizeof(vmsg), "%s", vstd_error_last()->message);
 	}
@@ -211,12 +209,14 @@ int ovf_cmd_validate(int argc, char **argv)
 	int manifest_warning = vrc < 0 && !manifest_error;
 	size_t errors = vstd_ovf_report_errors(rep) + (manifest_error ? 1 : 0);
 	size_t warnings = vstd_ovf_report_warnings(rep) + (manifest_warning ? 1 : 0) +
-			  (vr.n_unlisted ? 1 : 0);
+	                  (vr.n_unlisted ? 1 : 0);
 	char umsg[600] = "";
 	if (vr.n_unlisted)
-		snprintf(umsg, sizeof(umsg), "the manifest does not list %zu file%s of the package "
-			 "(first: '%s')", vr.n_unlisted, vr.n_unlisted == 1 ? "" : "s",
-			 vr.unlisted_file ? vr.unlisted_file : "?");
+		snprintf(umsg, sizeof(umsg),
+		         "the manifest does not list %zu file%s of the package "
+		         "(first: '%s')",
+		         vr.n_unlisted, vr.n_unlisted == 1 ? "" : "s",
+		         vr.unlisted_file ? vr.unlisted_file : "?");
 	const char *name = vstd_ovf_name(in.doc);
 	if (out == CLI_OUTPUT_JSON) {
 		json_object *o = json_object_new_object();
@@ -224,8 +224,10 @@ int ovf_cmd_validate(int argc, char **argv)
 		for (size_t i = 0; i < vstd_ovf_report_count(rep); i++) {
 			const vstd_ovf_diag *d = vstd_ovf_report_get(rep, i);
 			json_object *f = json_object_new_object();
-			json_object_object_add(f, "severity", json_object_new_string(
-							     d->severity == VSTD_OVF_ERROR ? "error" : "warning"));
+			json_object_object_add(f, "severity",
+			                       json_object_new_string(d->severity == VSTD_OVF_ERROR
+			                                                      ? "error"
+			                                                      : "warning"));
 			json_object_object_add(f, "line", json_object_new_int((int)d->line));
 			json_object_object_add(f, "element", json_object_new_string(d->element));
 			json_object_object_add(f, "rule", json_object_new_string(d->rule));
@@ -234,14 +236,16 @@ int ovf_cmd_validate(int argc, char **argv)
 		}
 		if (vrc < 0) {
 			json_object *f = json_object_new_object();
-			json_object_object_add(f, "severity",
-					       json_object_new_string(manifest_error ? "error" : "warning"));
+			json_object_object_add(
+			        f, "severity",
+			        json_object_new_string(manifest_error ? "error" : "warning"));
 			json_object_object_add(f, "line", json_object_new_int(0));
 			json_object_object_add(f, "element", json_object_new_string("manifest"));
 			json_object_object_add(f, "rule", json_object_new_string("DSP0243 5.1"));
 			json_object_object_add(f, "message", json_object_new_string(vmsg));
 			if (vr.failed_file)
-				json_object_object_add(f, "file", json_object_new_string(vr.failed_file));
+				json_object_object_add(f, "file",
+				                       json_object_new_string(vr.failed_file));
 			json_object_array_add(arr, f);
 		}
 		if (vr.n_unlisted) {
@@ -255,8 +259,9 @@ int ovf_cmd_validate(int argc, char **argv)
 		}
 		json_object_object_add(o, "input", json_object_new_string(path));
 		json_object_object_add(o, "descriptor", json_object_new_string(name));
-		json_object_object_add(o, "mode", json_object_new_string(flags & VSTD_OVF_STRICT ? "strict"
-												  : "lax"));
+		json_object_object_add(
+		        o, "mode",
+		        json_object_new_string(flags & VSTD_OVF_STRICT ? "strict" : "lax"));
 		json_object_object_add(o, "valid", json_object_new_boolean(errors == 0));
 		json_object_object_add(o, "checked", json_object_new_boolean(1));
 		json_object_object_add(o, "errors", json_object_new_int64((int64_t)errors));
@@ -269,11 +274,12 @@ int ovf_cmd_validate(int argc, char **argv)
 		for (size_t i = 0; i < vstd_ovf_report_count(rep); i++) {
 			const vstd_ovf_diag *d = vstd_ovf_report_get(rep, i);
 			printf("%s:%u: %s: <%s>: %s [%s]\n", name, d->line,
-			       d->severity == VSTD_OVF_ERROR ? "error" : "warning", d->element, d->message,
-			       d->rule);
+			       d->severity == VSTD_OVF_ERROR ? "error" : "warning", d->element,
+			       d->message, d->rule);
 		}
 		if (vrc < 0)
-			printf("%s: %s: %s [DSP0243 5.1]\n", name, manifest_error ? "error" : "warning", vmsg);
+			printf("%s: %s: %s [DSP0243 5.1]\n", name,
+			       manifest_error ? "error" : "warning", vmsg);
 		if (vr.n_unlisted)
 			printf("%s: warning: %s [DSP0243 5.1]\n", name, umsg);
 		printf("%s: %s (%zu error%s, %zu warning%s, %s mode)\n", name,
@@ -322,16 +328,19 @@ static json_object *vm_json(const vstd_ovf *ovf, const vstd_vm *vm)
 	for (size_t i = 0; i < vm->n_items; i++) {
 		const vstd_ovf_item *it = &vm->items[i];
 		json_object *j = json_object_new_object();
-		json_object_object_add(j, "kind", json_object_new_string(
-						      it->kind == VSTD_OVF_ITEM_EPASD ? "epasd" :
-						      it->kind == VSTD_OVF_ITEM_SASD ? "sasd" : "rasd"));
+		json_object_object_add(
+		        j, "kind",
+		        json_object_new_string(it->kind == VSTD_OVF_ITEM_EPASD  ? "epasd"
+		                               : it->kind == VSTD_OVF_ITEM_SASD ? "sasd"
+		                                                                : "rasd"));
 		json_object_object_add(j, "instance_id", jstr(it->instance_id));
 		json_object_object_add(j, "resource_type", json_object_new_int(it->resource_type));
 		json_object_object_add(j, "resource_sub_type", jstr(it->resource_sub_type));
 		json_object_object_add(j, "element_name", jstr(it->element_name));
 		if (it->has_virtual_quantity)
-			json_object_object_add(j, "virtual_quantity",
-					       json_object_new_int64((int64_t)it->virtual_quantity));
+			json_object_object_add(
+			        j, "virtual_quantity",
+			        json_object_new_int64((int64_t)it->virtual_quantity));
 		json_object_object_add(j, "allocation_units", jstr(it->allocation_units));
 		json_object_object_add(j, "parent", jstr(it->parent));
 		json_object_object_add(j, "address_on_parent", jstr(it->address_on_parent));
@@ -365,7 +374,7 @@ static json_object *vm_json(const vstd_ovf *ovf, const vstd_vm *vm)
 			json_object_object_add(k, "type", jstr(q->type));
 			json_object_object_add(k, "value", jstr(q->default_value));
 			json_object_object_add(k, "user_configurable",
-					       json_object_new_boolean(q->user_configurable));
+			                       json_object_new_boolean(q->user_configurable));
 			json_object_object_add(k, "label", jstr(q->label));
 			json_object_array_add(props, k);
 		}
@@ -382,7 +391,8 @@ static json_object *vm_json(const vstd_ovf *ovf, const vstd_vm *vm)
 
 static void vm_print(const vstd_vm *vm, int depth)
 {
-	printf("%*s%s '%s'%s%s\n", depth * 2, "", vm->is_collection ? "VirtualSystemCollection" : "VirtualSystem",
+	printf("%*s%s '%s'%s%s\n", depth * 2, "",
+	       vm->is_collection ? "VirtualSystemCollection" : "VirtualSystem",
 	       vm->id ? vm->id : "", vm->name ? " name: " : "", vm->name ? vm->name : "");
 	if (vm->is_collection) {
 		for (size_t i = 0; i < vm->n_children; i++)
@@ -396,11 +406,13 @@ static void vm_print(const vstd_vm *vm, int depth)
 		       vm->os_description ? " " : "", vm->os_description ? vm->os_description : "");
 	for (size_t i = 0; i < vm->n_items; i++) {
 		const vstd_ovf_item *it = &vm->items[i];
-		printf("%*s  item %s: type %d %s", depth * 2, "", it->instance_id ? it->instance_id : "?",
-		       it->resource_type, it->element_name ? it->element_name : "");
+		printf("%*s  item %s: type %d %s", depth * 2, "",
+		       it->instance_id ? it->instance_id : "?", it->resource_type,
+		       it->element_name ? it->element_name : "");
 		if (it->has_virtual_quantity)
 			printf(" quantity %llu%s%s", (unsigned long long)it->virtual_quantity,
-			       it->allocation_units ? " " : "", it->allocation_units ? it->allocation_units : "");
+			       it->allocation_units ? " " : "",
+			       it->allocation_units ? it->allocation_units : "");
 		for (size_t k = 0; k < it->n_host_resources; k++)
 			printf(" -> %s", it->host_resources[k]);
 		for (size_t k = 0; k < it->n_connections; k++)
@@ -422,8 +434,8 @@ static void vm_print(const vstd_vm *vm, int depth)
 int ovf_cmd_info(int argc, char **argv)
 {
 	static const struct option opts[] = {{"output", required_argument, NULL, 'O'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	enum cli_output out = CLI_OUTPUT_HUMAN;
 	int c;
 	optind = 1;
@@ -446,8 +458,10 @@ int ovf_cmd_info(int argc, char **argv)
 	const vstd_ovf_model *m = vstd_ovf_model_get(in.doc);
 	if (out == CLI_OUTPUT_JSON) {
 		json_object *o = json_object_new_object();
-		json_object_object_add(o, "descriptor", json_object_new_string(vstd_ovf_name(in.doc)));
-		json_object_object_add(o, "ovf_version", json_object_new_string(version_name(m->version)));
+		json_object_object_add(o, "descriptor",
+		                       json_object_new_string(vstd_ovf_name(in.doc)));
+		json_object_object_add(o, "ovf_version",
+		                       json_object_new_string(version_name(m->version)));
 		json_object_object_add(o, "namespace", jstr(m->ns));
 		json_object *files = json_object_new_array();
 		for (size_t i = 0; i < m->n_files; i++) {
@@ -456,10 +470,12 @@ int ovf_cmd_info(int argc, char **argv)
 			json_object_object_add(j, "id", jstr(f->id));
 			json_object_object_add(j, "href", jstr(f->href));
 			if (f->has_size)
-				json_object_object_add(j, "size", json_object_new_int64((int64_t)f->size));
+				json_object_object_add(j, "size",
+				                       json_object_new_int64((int64_t)f->size));
 			if (f->chunk_size)
-				json_object_object_add(j, "chunk_size",
-						       json_object_new_int64((int64_t)f->chunk_size));
+				json_object_object_add(
+				        j, "chunk_size",
+				        json_object_new_int64((int64_t)f->chunk_size));
 			json_object_object_add(j, "compression", jstr(f->compression));
 			json_object_array_add(files, j);
 		}
@@ -473,8 +489,9 @@ int ovf_cmd_info(int argc, char **argv)
 			json_object_object_add(j, "format", jstr(d->format));
 			json_object_object_add(j, "parent_ref", jstr(d->parent_ref));
 			if (d->capacity_known)
-				json_object_object_add(j, "capacity_bytes",
-						       json_object_new_int64((int64_t)d->capacity_bytes));
+				json_object_object_add(
+				        j, "capacity_bytes",
+				        json_object_new_int64((int64_t)d->capacity_bytes));
 			json_object_object_add(j, "capacity", jstr(d->capacity_text));
 			json_object_object_add(j, "capacity_units", jstr(d->capacity_units));
 			json_object_array_add(disks, j);
@@ -489,7 +506,8 @@ int ovf_cmd_info(int argc, char **argv)
 			json_object *j = json_object_new_object();
 			json_object_object_add(j, "id", jstr(m->configs[i].id));
 			json_object_object_add(j, "label", jstr(m->configs[i].label));
-			json_object_object_add(j, "default", json_object_new_boolean(m->configs[i].is_default));
+			json_object_object_add(j, "default",
+			                       json_object_new_boolean(m->configs[i].is_default));
 			json_object_array_add(cfg, j);
 		}
 		json_object_object_add(o, "deployment_options", cfg);
@@ -500,8 +518,10 @@ int ovf_cmd_info(int argc, char **argv)
 		printf("descriptor: %s\nOVF version: %s (%s)\n", vstd_ovf_name(in.doc),
 		       version_name(m->version), m->ns);
 		for (size_t i = 0; i < m->n_files; i++)
-			printf("file %s: %s%s%llu bytes%s%s\n", m->files[i].id ? m->files[i].id : "?",
-			       m->files[i].href ? m->files[i].href : "?", m->files[i].has_size ? ", " : "",
+			printf("file %s: %s%s%llu bytes%s%s\n",
+			       m->files[i].id ? m->files[i].id : "?",
+			       m->files[i].href ? m->files[i].href : "?",
+			       m->files[i].has_size ? ", " : "",
 			       (unsigned long long)m->files[i].size,
 			       m->files[i].compression ? ", compression " : "",
 			       m->files[i].compression ? m->files[i].compression : "");
@@ -514,7 +534,8 @@ int ovf_cmd_info(int argc, char **argv)
 		for (size_t i = 0; i < m->n_networks; i++)
 			printf("network: %s\n", m->networks[i].name ? m->networks[i].name : "?");
 		for (size_t i = 0; i < m->n_configs; i++)
-			printf("deployment option: %s%s\n", m->configs[i].id ? m->configs[i].id : "?",
+			printf("deployment option: %s%s\n",
+			       m->configs[i].id ? m->configs[i].id : "?",
 			       m->configs[i].is_default ? " (default)" : "");
 		if (m->root)
 			vm_print(m->root, 0);
@@ -531,9 +552,10 @@ int vstd_cmd_ovf(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} subs[] = {
-		{"validate", ovf_cmd_validate}, {"info", ovf_cmd_info},     {"pack", ovf_cmd_pack},
-		{"unpack", ovf_cmd_unpack},     {"sign", ovf_cmd_sign},     {"verify", ovf_cmd_verify},
-		{"env", ovf_cmd_env},           {"convert", ovf_cmd_convert},
+	        {"validate", ovf_cmd_validate}, {"info", ovf_cmd_info},
+	        {"pack", ovf_cmd_pack},         {"unpack", ovf_cmd_unpack},
+	        {"sign", ovf_cmd_sign},         {"verify", ovf_cmd_verify},
+	        {"env", ovf_cmd_env},           {"convert", ovf_cmd_convert},
 	};
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {

@@ -63,40 +63,68 @@ static int format_registered(const char *fmt)
 /* ------------------------------------------------------------ pack */
 
 static const char pack_help[] =
-	"usage: vstd ovf pack -o OUT.ova [options] DISK...\n"
-	"  --name NAME               virtual machine name (default: vm)\n"
-	"  --cpus N, --memory MIB    hardware (default 1 CPU, 512 MiB)\n"
-	"  --disk-format F           vmdk (streamOptimized, default), qcow2 or raw\n"
-	"  --controller C            ide, scsi (default), sata or virtio\n"
-	"  --nic NETWORK[:MODEL]     a network adapter (MODEL E1000, VmxNet3, virtio)\n"
-	"  --iso FILE                attach FILE as a CD-ROM\n"
-	"  --product P --vendor V --product-version X   ProductSection\n"
-	"  --property KEY=VALUE      a user-configurable string property\n"
-	"  --annotation TEXT, --eula TEXT, --os-id N, --ovf-version 1|2\n"
-	"  --digest sha1|sha256|sha512|none   manifest (default sha256)\n"
-	"  --sign-key KEY.pem --sign-cert CERT.pem    also sign\n";
+        "usage: vstd ovf pack -o OUT.ova [options] DISK...\n"
+        "  --name NAME               virtual machine name (default: vm)\n"
+        "  --cpus N, --memory MIB    hardware (default 1 CPU, 512 MiB)\n"
+        "  --disk-format F           vmdk (streamOptimized, default), qcow2 or raw\n"
+        "  --controller C            ide, scsi (default), sata or virtio\n"
+        "  --nic NETWORK[:MODEL]     a network adapter (MODEL E1000, VmxNet3, virtio)\n"
+        "  --iso FILE                attach FILE as a CD-ROM\n"
+        "  --product P --vendor V --product-version X   ProductSection\n"
+        "  --property KEY=VALUE      a user-configurable string property\n"
+        "  --annotation TEXT, --eula TEXT, --os-id N, --ovf-version 1|2\n"
+        "  --digest sha1|sha256|sha512|none   manifest (default sha256)\n"
+        "  --sign-key KEY.pem --sign-cert CERT.pem    also sign\n";
 
 int ovf_cmd_pack(int argc, char **argv)
 {
-	enum { O_NAME = 256, O_CPUS, O_MEM, O_FMT, O_CTRL, O_NIC, O_ISO, O_PRODUCT, O_VENDOR, O_PVER,
-	       O_PROP, O_ANN, O_EULA, O_OSID, O_OVFV, O_DIGEST, O_KEY, O_CERT };
-	static const struct option opts[] = {
-		{"name", required_argument, NULL, O_NAME},     {"cpus", required_argument, NULL, O_CPUS},
-		{"memory", required_argument, NULL, O_MEM},    {"disk-format", required_argument, NULL, O_FMT},
-		{"controller", required_argument, NULL, O_CTRL}, {"nic", required_argument, NULL, O_NIC},
-		{"iso", required_argument, NULL, O_ISO},       {"product", required_argument, NULL, O_PRODUCT},
-		{"vendor", required_argument, NULL, O_VENDOR}, {"product-version", required_argument, NULL, O_PVER},
-		{"property", required_argument, NULL, O_PROP}, {"annotation", required_argument, NULL, O_ANN},
-		{"eula", required_argument, NULL, O_EULA},     {"os-id", required_argument, NULL, O_OSID},
-		{"ovf-version", required_argument, NULL, O_OVFV}, {"digest", required_argument, NULL, O_DIGEST},
-		{"sign-key", required_argument, NULL, O_KEY},  {"sign-cert", required_argument, NULL, O_CERT},
-		{"output", required_argument, NULL, 'o'},      {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+	enum {
+		O_NAME = 256,
+		O_CPUS,
+		O_MEM,
+		O_FMT,
+		O_CTRL,
+		O_NIC,
+		O_ISO,
+		O_PRODUCT,
+		O_VENDOR,
+		O_PVER,
+		O_PROP,
+		O_ANN,
+		O_EULA,
+		O_OSID,
+		O_OVFV,
+		O_DIGEST,
+		O_KEY,
+		O_CERT
+	};
+	static const struct option opts[] = {{"name", required_argument, NULL, O_NAME},
+	                                     {"cpus", required_argument, NULL, O_CPUS},
+	                                     {"memory", required_argument, NULL, O_MEM},
+	                                     {"disk-format", required_argument, NULL, O_FMT},
+	                                     {"controller", required_argument, NULL, O_CTRL},
+	                                     {"nic", required_argument, NULL, O_NIC},
+	                                     {"iso", required_argument, NULL, O_ISO},
+	                                     {"product", required_argument, NULL, O_PRODUCT},
+	                                     {"vendor", required_argument, NULL, O_VENDOR},
+	                                     {"product-version", required_argument, NULL, O_PVER},
+	                                     {"property", required_argument, NULL, O_PROP},
+	                                     {"annotation", required_argument, NULL, O_ANN},
+	                                     {"eula", required_argument, NULL, O_EULA},
+	                                     {"os-id", required_argument, NULL, O_OSID},
+	                                     {"ovf-version", required_argument, NULL, O_OVFV},
+	                                     {"digest", required_argument, NULL, O_DIGEST},
+	                                     {"sign-key", required_argument, NULL, O_KEY},
+	                                     {"sign-cert", required_argument, NULL, O_CERT},
+	                                     {"output", required_argument, NULL, 'o'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	vstd_ovf_build_spec spec;
 	memset(&spec, 0, sizeof(spec));
 	spec.version = VSTD_OVF_BUILD_SPEC_VERSION;
 	spec.ovf_version = VSTD_OVF_V1;
-	const char *out = NULL, *fmt = "vmdk", *ctrl = NULL, *digest = NULL, *key = NULL, *cert = NULL;
+	const char *out = NULL, *fmt = "vmdk", *ctrl = NULL, *digest = NULL, *key = NULL,
+	           *cert = NULL;
 	vstd_ovf_build_nic nics[MAX_ITEMS];
 	vstd_ovf_build_property props[MAX_ITEMS];
 	const char *isos[MAX_ITEMS];
@@ -106,9 +134,7 @@ int ovf_cmd_pack(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'o':
-			out = optarg;
-			break;
+		case 'o': out = optarg; break;
 		case O_NAME:
 			spec.name = optarg;
 			spec.vm_id = optarg;
@@ -123,12 +149,8 @@ int ovf_cmd_pack(int argc, char **argv)
 				return CLI_EXIT_USAGE;
 			spec.memory_mib = v;
 			break;
-		case O_FMT:
-			fmt = optarg;
-			break;
-		case O_CTRL:
-			ctrl = optarg;
-			break;
+		case O_FMT: fmt = optarg; break;
+		case O_CTRL: ctrl = optarg; break;
 		case O_NIC: {
 			if (spec.n_nics >= MAX_ITEMS)
 				return cli_error(CLI_EXIT_USAGE, "too many --nic");
@@ -146,15 +168,9 @@ int ovf_cmd_pack(int argc, char **argv)
 				return cli_error(CLI_EXIT_USAGE, "too many --iso");
 			isos[n_isos++] = optarg;
 			break;
-		case O_PRODUCT:
-			spec.product = optarg;
-			break;
-		case O_VENDOR:
-			spec.vendor = optarg;
-			break;
-		case O_PVER:
-			spec.product_version = optarg;
-			break;
+		case O_PRODUCT: spec.product = optarg; break;
+		case O_VENDOR: spec.vendor = optarg; break;
+		case O_PVER: spec.product_version = optarg; break;
 		case O_PROP: {
 			char *eq = strchr(optarg, '=');
 			if (eq == NULL || eq == optarg || spec.n_properties >= MAX_ITEMS)
@@ -168,12 +184,8 @@ int ovf_cmd_pack(int argc, char **argv)
 			spec.n_properties++;
 			break;
 		}
-		case O_ANN:
-			spec.annotation = optarg;
-			break;
-		case O_EULA:
-			spec.eula = optarg;
-			break;
+		case O_ANN: spec.annotation = optarg; break;
+		case O_EULA: spec.eula = optarg; break;
 		case O_OSID:
 			if (cli_parse_uint(optarg, "--os-id", 65535, &v) < 0)
 				return CLI_EXIT_USAGE;
@@ -182,45 +194,41 @@ int ovf_cmd_pack(int argc, char **argv)
 		case O_OVFV:
 			spec.ovf_version = strcmp(optarg, "2") == 0 ? VSTD_OVF_V2 : VSTD_OVF_V1;
 			break;
-		case O_DIGEST:
-			digest = optarg;
-			break;
-		case O_KEY:
-			key = optarg;
-			break;
-		case O_CERT:
-			cert = optarg;
-			break;
-		case 'h':
-			return cli_usage(pack_help);
-		default:
-			return CLI_EXIT_USAGE;
+		case O_DIGEST: digest = optarg; break;
+		case O_KEY: key = optarg; break;
+		case O_CERT: cert = optarg; break;
+		case 'h': return cli_usage(pack_help);
+		default: return CLI_EXIT_USAGE;
 		}
 	}
 	if (out == NULL || optind >= argc)
-		return cli_error(CLI_EXIT_USAGE, "need -o OUT.ova and at least one DISK (see --help)");
+		return cli_error(CLI_EXIT_USAGE,
+		                 "need -o OUT.ova and at least one DISK (see --help)");
 	if (strcmp(fmt, "vmdk") && strcmp(fmt, "qcow2") && strcmp(fmt, "raw"))
 		return cli_error(CLI_EXIT_USAGE, "--disk-format must be vmdk, qcow2 or raw");
 	if (!format_registered(fmt))
-		return cli_error(CLI_EXIT_ERROR, "disk format '%s' is not registered in this build; "
-				 "use --disk-format raw or another registered format", fmt);
+		return cli_error(CLI_EXIT_ERROR,
+		                 "disk format '%s' is not registered in this build; "
+		                 "use --disk-format raw or another registered format",
+		                 fmt);
 	size_t n_disks = (size_t)(argc - optind);
 	if (n_disks + n_isos > MAX_ITEMS)
 		return cli_error(CLI_EXIT_USAGE, "too many disks");
 	const char *vm = spec.name ? spec.name : "vm";
 	char *tmp = temp_dir_near(out);
 	if (tmp == NULL)
-		return cli_error(CLI_EXIT_ERROR, "cannot create a temporary directory near %s: %s", out,
-				 strerror(errno));
+		return cli_error(CLI_EXIT_ERROR, "cannot create a temporary directory near %s: %s",
+		                 out, strerror(errno));
 	vstd_ovf_build_disk disks[MAX_ITEMS];
 	char *paths[MAX_ITEMS], *names[MAX_ITEMS];
 	size_t n = 0;
 	int rc = 0;
 	const char *ext = strcmp(fmt, "raw") == 0 ? "img" : fmt;
-	const char *uri = strcmp(fmt, "vmdk") == 0
-				  ? "http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"
-			  : strcmp(fmt, "qcow2") == 0 ? "http://www.gnome.org/~markmc/qcow-image-format.html"
-						      : "http://en.wikipedia.org/wiki/Byte";
+	const char *uri = strcmp(fmt, "vmdk") == 0 ? "http://www.vmware.com/interfaces/"
+	                                             "specifications/vmdk.html#streamOptimized"
+	                  : strcmp(fmt, "qcow2") == 0
+	                          ? "http://www.gnome.org/~markmc/qcow-image-format.html"
+	                          : "http://en.wikipedia.org/wiki/Byte";
 	for (int i = optind; rc == 0 && i < argc; i++, n++) {
 		vstd_disk *src = NULL;
 		if (cli_open(&src, argv[i], NULL, 0, NULL) < 0) {
@@ -310,9 +318,10 @@ int ovf_cmd_pack(int argc, char **argv)
 int ovf_cmd_unpack(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "--help") == 0)
-		return cli_usage("usage: vstd ovf unpack INPUT.ova DIR\n"
-				 "Extract every member into DIR (created if missing); refuses links, "
-				 "devices, absolute names and '..'; never overwrites.\n");
+		return cli_usage(
+		        "usage: vstd ovf unpack INPUT.ova DIR\n"
+		        "Extract every member into DIR (created if missing); refuses links, "
+		        "devices, absolute names and '..'; never overwrites.\n");
 	if (argc != 3)
 		return cli_error(CLI_EXIT_USAGE, "usage: vstd ovf unpack INPUT.ova DIR");
 	vstd_ova *ova = NULL;
@@ -324,7 +333,8 @@ int ovf_cmd_unpack(int argc, char **argv)
 	}
 	int rc = vstd_ova_extract(ova, argv[2]) < 0 ? ovf_fail(CLI_EXIT_ERROR) : 0;
 	if (rc == 0)
-		printf("%s: %zu members extracted into %s\n", argv[1], vstd_ova_member_count(ova), argv[2]);
+		printf("%s: %zu members extracted into %s\n", argv[1], vstd_ova_member_count(ova),
+		       argv[2]);
 	vstd_ova_close(ova);
 	return rc;
 }
@@ -333,36 +343,26 @@ int ovf_cmd_unpack(int argc, char **argv)
 
 int ovf_cmd_sign(int argc, char **argv)
 {
-	static const struct option opts[] = {{"key", required_argument, NULL, 'k'},
-					     {"cert", required_argument, NULL, 'c'},
-					     {"digest", required_argument, NULL, 'd'},
-					     {"output", required_argument, NULL, 'o'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	        {"key", required_argument, NULL, 'k'},    {"cert", required_argument, NULL, 'c'},
+	        {"digest", required_argument, NULL, 'd'}, {"output", required_argument, NULL, 'o'},
+	        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
 	const char *key = NULL, *cert = NULL, *digest = "sha256", *out = NULL;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'k':
-			key = optarg;
-			break;
-		case 'c':
-			cert = optarg;
-			break;
-		case 'd':
-			digest = optarg;
-			break;
-		case 'o':
-			out = optarg;
-			break;
+		case 'k': key = optarg; break;
+		case 'c': cert = optarg; break;
+		case 'd': digest = optarg; break;
+		case 'o': out = optarg; break;
 		case 'h':
-			return cli_usage("usage: vstd ovf sign --key KEY.pem --cert CERT.pem "
-					 "[--digest sha1|sha256|sha512] [-o OUT.ova] INPUT\n"
-					 "INPUT .ovf or directory: writes the .mf and .cert beside it.\n"
-					 "INPUT .ova: writes a signed copy to OUT.ova.\n");
-		default:
-			return CLI_EXIT_USAGE;
+			return cli_usage(
+			        "usage: vstd ovf sign --key KEY.pem --cert CERT.pem "
+			        "[--digest sha1|sha256|sha512] [-o OUT.ova] INPUT\n"
+			        "INPUT .ovf or directory: writes the .mf and .cert beside it.\n"
+			        "INPUT .ova: writes a signed copy to OUT.ova.\n");
+		default: return CLI_EXIT_USAGE;
 		}
 	}
 	if (key == NULL || cert == NULL || optind + 1 != argc)
@@ -373,7 +373,8 @@ int ovf_cmd_sign(int argc, char **argv)
 		return CLI_EXIT_ERROR;
 	if (in.ova == NULL) {
 		rc = vstd_ovf_dir_sign(in.ovf_path, digest, key, cert) < 0
-			     ? ovf_fail(CLI_EXIT_ERROR) : 0;
+		             ? ovf_fail(CLI_EXIT_ERROR)
+		             : 0;
 		if (rc == 0)
 			printf("%s: manifest and certificate written\n", in.ovf_path);
 		ovf_input_close(&in);
@@ -386,7 +387,8 @@ int ovf_cmd_sign(int argc, char **argv)
 	char *tmp = temp_dir_near(out);
 	if (tmp == NULL) {
 		ovf_input_close(&in);
-		return cli_error(CLI_EXIT_ERROR, "cannot create a temporary directory: %s", strerror(errno));
+		return cli_error(CLI_EXIT_ERROR, "cannot create a temporary directory: %s",
+		                 strerror(errno));
 	}
 	if (vstd_ova_extract(in.ova, tmp) < 0)
 		rc = ovf_fail(CLI_EXIT_ERROR);
@@ -401,7 +403,8 @@ int ovf_cmd_sign(int argc, char **argv)
 			int is_desc = strcmp(name, dname) == 0;
 			size_t l = strlen(name);
 			int skip = (l > 3 && strcasecmp(name + l - 3, ".mf") == 0) ||
-				   (l > 5 && strcasecmp(name + l - 5, ".cert") == 0) || strchr(name, '/');
+			           (l > 5 && strcasecmp(name + l - 5, ".cert") == 0) ||
+			           strchr(name, '/');
 			if ((pass == 0) != is_desc || (pass == 1 && skip))
 				continue;
 			paths[k] = malloc(strlen(tmp) + l + 2);
@@ -434,41 +437,33 @@ int ovf_cmd_sign(int argc, char **argv)
 int ovf_cmd_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {{"ca-file", required_argument, NULL, 'f'},
-					     {"ca-dir", required_argument, NULL, 'd'},
-					     {"require-signature", no_argument, NULL, 'r'},
-					     {"ignore-time", no_argument, NULL, 't'},
-					     {"output", required_argument, NULL, 'O'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
+	                                     {"ca-dir", required_argument, NULL, 'd'},
+	                                     {"require-signature", no_argument, NULL, 'r'},
+	                                     {"ignore-time", no_argument, NULL, 't'},
+	                                     {"output", required_argument, NULL, 'O'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	vstd_ovf_verify_opts vo = VSTD_OVF_VERIFY_OPTS_INIT;
 	enum cli_output out = CLI_OUTPUT_HUMAN;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'f':
-			vo.ca_file = optarg;
-			break;
-		case 'd':
-			vo.ca_dir = optarg;
-			break;
-		case 'r':
-			vo.require_signature = 1;
-			break;
-		case 't':
-			vo.ignore_time = 1;
-			break;
+		case 'f': vo.ca_file = optarg; break;
+		case 'd': vo.ca_dir = optarg; break;
+		case 'r': vo.require_signature = 1; break;
+		case 't': vo.ignore_time = 1; break;
 		case 'O':
 			if (cli_parse_output(optarg, &out) < 0)
 				return OVF_EXIT_CANNOT;
 			break;
 		case 'h':
-			return cli_usage("usage: vstd ovf verify [--ca-file F] [--ca-dir D] "
-					 "[--require-signature] [--ignore-time] [--output=json] INPUT\n"
-					 "exit 0 verified, 1 a digest, signature or chain failed, 2 could "
-					 "not check\n");
-		default:
-			return OVF_EXIT_CANNOT;
+			return cli_usage(
+			        "usage: vstd ovf verify [--ca-file F] [--ca-dir D] "
+			        "[--require-signature] [--ignore-time] [--output=json] INPUT\n"
+			        "exit 0 verified, 1 a digest, signature or chain failed, 2 could "
+			        "not check\n");
+		default: return OVF_EXIT_CANNOT;
 		}
 	}
 	if (optind + 1 != argc)
@@ -480,25 +475,30 @@ int ovf_cmd_verify(int argc, char **argv)
 	vstd_ovf_verify_result r;
 	memset(&r, 0, sizeof(r));
 	rc = in.ova ? vstd_ova_verify(in.ova, &vo, &r) : vstd_ovf_dir_verify(in.ovf_path, &vo, &r);
-	int code = rc == 0 ? OVF_EXIT_VALID
-			   : (ovf_error_is_invalid(rc) || rc == VSTD_ENOENT) ? OVF_EXIT_INVALID
-									     : OVF_EXIT_CANNOT;
+	int code = rc == 0                                           ? OVF_EXIT_VALID
+	           : (ovf_error_is_invalid(rc) || rc == VSTD_ENOENT) ? OVF_EXIT_INVALID
+	                                                             : OVF_EXIT_CANNOT;
 	const char *msg = rc < 0 ? vstd_error_last()->message : "";
 	if (out == CLI_OUTPUT_JSON) {
 		json_object *o = json_object_new_object();
 		json_object_object_add(o, "input", json_object_new_string(argv[optind]));
 		json_object_object_add(o, "verified", json_object_new_boolean(rc == 0));
 		json_object_object_add(o, "manifest", json_object_new_boolean(r.has_manifest));
-		json_object_object_add(o, "files_checked", json_object_new_int64((int64_t)r.files_checked));
+		json_object_object_add(o, "files_checked",
+		                       json_object_new_int64((int64_t)r.files_checked));
 		json_object_object_add(o, "signed", json_object_new_boolean(r.has_certificate));
-		json_object_object_add(o, "signature_valid", json_object_new_boolean(r.signature_valid));
-		json_object_object_add(o, "chain_trusted", json_object_new_boolean(r.chain_trusted));
+		json_object_object_add(o, "signature_valid",
+		                       json_object_new_boolean(r.signature_valid));
+		json_object_object_add(o, "chain_trusted",
+		                       json_object_new_boolean(r.chain_trusted));
 		if (r.signer)
 			json_object_object_add(o, "signer", json_object_new_string(r.signer));
 		if (r.failed_file)
-			json_object_object_add(o, "failed_file", json_object_new_string(r.failed_file));
+			json_object_object_add(o, "failed_file",
+			                       json_object_new_string(r.failed_file));
 		if (r.unlisted_file)
-			json_object_object_add(o, "unlisted_file", json_object_new_string(r.unlisted_file));
+			json_object_object_add(o, "unlisted_file",
+			                       json_object_new_string(r.unlisted_file));
 		if (rc < 0)
 			json_object_object_add(o, "error", json_object_new_string(msg));
 		cli_print_json(o);
@@ -508,14 +508,18 @@ int ovf_cmd_verify(int argc, char **argv)
 		printf("%s: manifest %s, %zu file%s verified, %s%s%s%s\n", argv[optind],
 		       r.has_manifest ? "present" : "absent", r.files_checked,
 		       r.files_checked == 1 ? "" : "s",
-		       !r.has_certificate ? "not signed" : r.signature_valid ? "signature valid" : "signature BAD",
-		       r.has_certificate && r.signature_valid ? (r.chain_trusted ? ", chain trusted" : ", chain NOT trusted") : "",
+		       !r.has_certificate  ? "not signed"
+		       : r.signature_valid ? "signature valid"
+		                           : "signature BAD",
+		       r.has_certificate && r.signature_valid
+		               ? (r.chain_trusted ? ", chain trusted" : ", chain NOT trusted")
+		               : "",
 		       r.signer ? ", signer " : "", r.signer ? r.signer : "");
 		if (r.failed_file)
 			printf("%s: failed: %s\n", argv[optind], r.failed_file);
 		if (r.unlisted_file)
-			printf("%s: warning: %zu file(s) not in the manifest, first '%s'\n", argv[optind],
-			       r.n_unlisted, r.unlisted_file);
+			printf("%s: warning: %zu file(s) not in the manifest, first '%s'\n",
+			       argv[optind], r.n_unlisted, r.unlisted_file);
 	}
 	vstd_ovf_verify_result_clear(&r);
 	ovf_input_close(&in);

@@ -64,13 +64,13 @@ static void vd_date(uint8_t *p, const struct tm *t)
 {
 	char b[64];
 	snprintf(b, sizeof(b), "%04d%02d%02d%02d%02d%02d00", t->tm_year + 1900, t->tm_mon + 1,
-		 t->tm_mday, t->tm_hour, t->tm_min, t->tm_sec);
+	         t->tm_mday, t->tm_hour, t->tm_min, t->tm_sec);
 	memcpy(p, b, 16);
 	p[16] = 0;
 }
 
 static size_t dir_record(uint8_t *p, uint32_t extent, uint32_t size, int dir, const char *id,
-			 size_t id_len, const struct tm *t)
+                         size_t id_len, const struct tm *t)
 {
 	size_t len = 33 + id_len + ((id_len & 1) ? 0 : 1);
 	memset(p, 0, len);
@@ -101,9 +101,10 @@ static int iso_name(const char *in, char *out, size_t out_size)
 			continue;
 		}
 		c = (char)toupper((unsigned char)c);
-		if (!(isupper((unsigned char)c) || isdigit((unsigned char)c) || c == '_' || c == '-'))
-			return vstd_err(VSTD_EINVAL, "ISO 9660: '%s' has a character outside A-Z 0-9 _ -",
-					in);
+		if (!(isupper((unsigned char)c) || isdigit((unsigned char)c) || c == '_' ||
+		      c == '-'))
+			return vstd_err(VSTD_EINVAL,
+			                "ISO 9660: '%s' has a character outside A-Z 0-9 _ -", in);
 		out[k++] = c;
 	}
 	if (!dot)
@@ -113,7 +114,7 @@ static int iso_name(const char *in, char *out, size_t out_size)
 }
 
 int vstd_iso9660_write(const char *path, const char *volume_id, const vstd_iso_file *files,
-		       size_t n_files)
+                       size_t n_files)
 {
 	if (path == NULL || (n_files > 0 && files == NULL))
 		return vstd_err(VSTD_EINVAL, "vstd_iso9660_write: NULL argument");
@@ -124,13 +125,15 @@ int vstd_iso9660_write(const char *path, const char *volume_id, const vstd_iso_f
 		return vstd_err(VSTD_EINVAL, "ISO 9660: volume id '%s' longer than 32", vol);
 	for (const char *c = vol; *c; c++)
 		if (!(isupper((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '_'))
-			return vstd_err(VSTD_EINVAL, "ISO 9660: volume id '%s' is not d-characters", vol);
+			return vstd_err(VSTD_EINVAL, "ISO 9660: volume id '%s' is not d-characters",
+			                vol);
 	char names[MAX_ISO_FILES][16];
 	size_t order[MAX_ISO_FILES];
 	for (size_t i = 0; i < n_files; i++) {
 		if (files[i].name == NULL || files[i].len > MAX_ISO_FILE ||
 		    (files[i].len > 0 && files[i].data == NULL))
-			return vstd_err(VSTD_EINVAL, "ISO 9660: file %zu has no name or is too large", i);
+			return vstd_err(VSTD_EINVAL,
+			                "ISO 9660: file %zu has no name or is too large", i);
 		int rc = iso_name(files[i].name, names[i], sizeof(names[i]));
 		if (rc < 0)
 			return rc;
@@ -145,7 +148,8 @@ int vstd_iso9660_write(const char *path, const char *volume_id, const vstd_iso_f
 		}
 	for (size_t i = 1; i < n_files; i++)
 		if (strcmp(names[order[i - 1]], names[order[i]]) == 0)
-			return vstd_err(VSTD_EINVAL, "ISO 9660: two files named %s", names[order[i]]);
+			return vstd_err(VSTD_EINVAL, "ISO 9660: two files named %s",
+			                names[order[i]]);
 
 	time_t now = time(NULL);
 	struct tm t;
@@ -170,7 +174,7 @@ int vstd_iso9660_write(const char *path, const char *volume_id, const vstd_iso_f
 	for (size_t k = 0; k < n_files; k++) {
 		size_t i = order[k];
 		off += dir_record(root + off, extent[i], (uint32_t)files[i].len, 0, names[i],
-				  strlen(names[i]), &t);
+		                  strlen(names[i]), &t);
 	}
 	/* Path tables (sectors 18 and 19): the root only. */
 	uint8_t *lpt = img + 18 * SECTOR, *mpt = img + 19 * SECTOR;
@@ -219,7 +223,8 @@ int vstd_iso9660_write(const char *path, const char *volume_id, const vstd_iso_f
 		rc = vstd_io_pwrite(io, img, 21 * SECTOR, 0);
 	for (size_t i = 0; rc == 0 && i < n_files; i++)
 		if (files[i].len > 0)
-			rc = vstd_io_pwrite(io, files[i].data, files[i].len, (uint64_t)extent[i] * SECTOR);
+			rc = vstd_io_pwrite(io, files[i].data, files[i].len,
+			                    (uint64_t)extent[i] * SECTOR);
 	if (rc == 0)
 		rc = vstd_io_truncate(io, (uint64_t)total * SECTOR);
 	if (rc == 0)

@@ -29,7 +29,7 @@ static char *qualified_key(const vstd_ovf_product *p, const vstd_ovf_property *p
 	int has_class = p->class_name != NULL && p->class_name[0] != '\0';
 	int has_inst = p->instance != NULL && p->instance[0] != '\0';
 	return vstd_asprintf("%s%s%s%s%s", has_class ? p->class_name : "", has_class ? "." : "",
-			     pr->key, has_inst ? "." : "", has_inst ? p->instance : "");
+	                     pr->key, has_inst ? "." : "", has_inst ? p->instance : "");
 }
 
 static int qualifier_number(const char *q, const char *name, uint64_t *out)
@@ -53,21 +53,23 @@ static int check_value(const vstd_ovf_property *pr, const char *key, const char 
 		if (type[0] == 's' && *p == '-')
 			p++;
 		if (*p == '\0')
-			return vstd_err(VSTD_EINVAL, "property '%s': '%s' is not a %s", key, value, type);
+			return vstd_err(VSTD_EINVAL, "property '%s': '%s' is not a %s", key, value,
+			                type);
 		for (; *p; p++)
 			if (!isdigit((unsigned char)*p))
-				return vstd_err(VSTD_EINVAL, "property '%s': '%s' is not a %s", key, value,
-						type);
+				return vstd_err(VSTD_EINVAL, "property '%s': '%s' is not a %s", key,
+				                value, type);
 	} else if (strcmp(type, "boolean") == 0) {
 		if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
-			return vstd_err(VSTD_EINVAL, "property '%s': '%s' is not true or false", key, value);
+			return vstd_err(VSTD_EINVAL, "property '%s': '%s' is not true or false",
+			                key, value);
 	}
 	if (qualifier_number(pr->qualifiers, "MaxLen", &n) && strlen(value) > n)
-		return vstd_err(VSTD_EINVAL, "property '%s': value longer than MaxLen(%" PRIu64 ")", key,
-				n);
+		return vstd_err(VSTD_EINVAL, "property '%s': value longer than MaxLen(%" PRIu64 ")",
+		                key, n);
 	if (qualifier_number(pr->qualifiers, "MinLen", &n) && strlen(value) < n)
-		return vstd_err(VSTD_EINVAL, "property '%s': value shorter than MinLen(%" PRIu64 ")", key,
-				n);
+		return vstd_err(VSTD_EINVAL,
+		                "property '%s': value shorter than MinLen(%" PRIu64 ")", key, n);
 	const char *vm = pr->qualifiers ? strstr(pr->qualifiers, "ValueMap{") : NULL;
 	if (vm != NULL) {
 		/* ValueMap{"a", "b"}: the value must be one of them */
@@ -79,12 +81,14 @@ static int check_value(const vstd_ovf_property *pr, const char *key, const char 
 			const char *q = memchr(p + 1, '"', (size_t)(end - p - 1));
 			if (q == NULL)
 				break;
-			if ((size_t)(q - p - 1) == strlen(value) && strncmp(p + 1, value, strlen(value)) == 0)
+			if ((size_t)(q - p - 1) == strlen(value) &&
+			    strncmp(p + 1, value, strlen(value)) == 0)
 				found = 1;
 			p = q;
 		}
 		if (end != NULL && !found)
-			return vstd_err(VSTD_EINVAL, "property '%s': '%s' is not in its ValueMap", key, value);
+			return vstd_err(VSTD_EINVAL, "property '%s': '%s' is not in its ValueMap",
+			                key, value);
 	}
 	return 0;
 }
@@ -92,27 +96,31 @@ static int check_value(const vstd_ovf_property *pr, const char *key, const char 
 static int add_property(xmlNodePtr sec, xmlNsPtr oe, const char *key, const char *value)
 {
 	xmlNodePtr p = xmlNewChild(sec, NULL, (const xmlChar *)"Property", NULL);
-	if (p == NULL || xmlNewNsProp(p, oe, (const xmlChar *)"key", (const xmlChar *)key) == NULL ||
-	    xmlNewNsProp(p, oe, (const xmlChar *)"value", (const xmlChar *)(value ? value : "")) == NULL)
+	if (p == NULL ||
+	    xmlNewNsProp(p, oe, (const xmlChar *)"key", (const xmlChar *)key) == NULL ||
+	    xmlNewNsProp(p, oe, (const xmlChar *)"value", (const xmlChar *)(value ? value : "")) ==
+	            NULL)
 		return VSTD_ENOMEM;
 	return 0;
 }
 
 int vstd_ovf_env_build(const vstd_ovf *ovf, const char *vm_id, const char *const *keys,
-		       const char *const *values, size_t n, char **xml, size_t *len)
+                       const char *const *values, size_t n, char **xml, size_t *len)
 {
-	if (ovf == NULL || xml == NULL || len == NULL || (n > 0 && (keys == NULL || values == NULL)))
+	if (ovf == NULL || xml == NULL || len == NULL ||
+	    (n > 0 && (keys == NULL || values == NULL)))
 		return vstd_err(VSTD_EINVAL, "vstd_ovf_env_build: NULL argument");
 	const vstd_vm *vm = vstd_ovf_find_vm(ovf, vm_id);
 	if (vm == NULL)
 		return vstd_err(VSTD_ENOENT, "%s: no VirtualSystem%s%s", vstd_ovf_name(ovf),
-				vm_id ? " with id " : "", vm_id ? vm_id : "");
+		                vm_id ? " with id " : "", vm_id ? vm_id : "");
 	/* Every user value must name a property. */
 	unsigned char *used = n ? vstd_calloc(n, 1) : NULL;
 	if (n && used == NULL)
 		return VSTD_ENOMEM;
 	xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
-	xmlNodePtr env = doc ? xmlNewDocNode(doc, NULL, (const xmlChar *)"Environment", NULL) : NULL;
+	xmlNodePtr env =
+	        doc ? xmlNewDocNode(doc, NULL, (const xmlChar *)"Environment", NULL) : NULL;
 	int rc = env ? 0 : VSTD_ENOMEM;
 	xmlNsPtr def = NULL, oe = NULL;
 	if (rc == 0) {
@@ -128,9 +136,10 @@ int vstd_ovf_env_build(const vstd_ovf *ovf, const char *vm_id, const char *const
 	}
 	if (rc == 0) {
 		xmlNodePtr plat = xmlNewChild(env, NULL, (const xmlChar *)"PlatformSection", NULL);
-		if (plat == NULL || !xmlNewChild(plat, NULL, (const xmlChar *)"Kind", (const xmlChar *)"vstd") ||
+		if (plat == NULL ||
+		    !xmlNewChild(plat, NULL, (const xmlChar *)"Kind", (const xmlChar *)"vstd") ||
 		    !xmlNewChild(plat, NULL, (const xmlChar *)"Version",
-				 (const xmlChar *)vstd_version(NULL, NULL, NULL)) ||
+		                 (const xmlChar *)vstd_version(NULL, NULL, NULL)) ||
 		    !xmlNewChild(plat, NULL, (const xmlChar *)"Vendor", (const xmlChar *)"vstd") ||
 		    !xmlNewChild(plat, NULL, (const xmlChar *)"Locale", (const xmlChar *)"en"))
 			rc = VSTD_ENOMEM;
@@ -154,12 +163,15 @@ int vstd_ovf_env_build(const vstd_ovf *ovf, const char *vm_id, const char *const
 			}
 			const char *value = pr->default_value;
 			for (size_t k = 0; k < n; k++) {
-				if (keys[k] == NULL || (strcmp(keys[k], q) != 0 && strcmp(keys[k], pr->key) != 0))
+				if (keys[k] == NULL ||
+				    (strcmp(keys[k], q) != 0 && strcmp(keys[k], pr->key) != 0))
 					continue;
 				used[k] = 1;
 				if (!pr->user_configurable) {
-					rc = vstd_err(VSTD_EINVAL, "property '%s' is not user-configurable "
-						      "(ovf:userConfigurable is false)", q);
+					rc = vstd_err(VSTD_EINVAL,
+					              "property '%s' is not user-configurable "
+					              "(ovf:userConfigurable is false)",
+					              q);
 					break;
 				}
 				rc = check_value(pr, q, values[k] ? values[k] : "");
@@ -173,7 +185,7 @@ int vstd_ovf_env_build(const vstd_ovf *ovf, const char *vm_id, const char *const
 	for (size_t k = 0; rc == 0 && k < n; k++)
 		if (!used[k])
 			rc = vstd_err(VSTD_EINVAL, "'%s' is not a property of VirtualSystem '%s'",
-				      keys[k] ? keys[k] : "(null)", vm->id ? vm->id : "");
+			              keys[k] ? keys[k] : "(null)", vm->id ? vm->id : "");
 	if (rc == 0) {
 		xmlChar *mem = NULL;
 		int sz = 0;

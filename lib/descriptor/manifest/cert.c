@@ -72,7 +72,7 @@ static int read_pem_file(const char *path, char **out, size_t *len)
 }
 
 int ovf_cert_make(const char *mf_name, const void *mf, size_t mf_len, const char *alg,
-		  const char *key_pem, const char *cert_pem, char **out, size_t *out_len)
+                  const char *key_pem, const char *cert_pem, char **out, size_t *out_len)
 {
 	const EVP_MD *md = md_of(alg);
 	if (md == NULL)
@@ -91,7 +91,7 @@ int ovf_cert_make(const char *mf_name, const void *mf, size_t mf_len, const char
 	if (key == NULL) {
 		vstd_free(cert_text);
 		return vstd_err(VSTD_EINVAL, "%s: cannot read a PEM private key (%s)", key_pem,
-				ssl_reason());
+		                ssl_reason());
 	}
 	/* The certificate must match the key. */
 	BIO *cb = BIO_new_mem_buf(cert_text, (int)cert_len);
@@ -100,15 +100,15 @@ int ovf_cert_make(const char *mf_name, const void *mf, size_t mf_len, const char
 	if (x == NULL) {
 		rc = vstd_err(VSTD_EINVAL, "%s: no PEM certificate (%s)", cert_pem, ssl_reason());
 	} else if (X509_check_private_key(x, key) != 1) {
-		rc = vstd_err(VSTD_EINVAL, "%s: the certificate does not match the key %s", cert_pem,
-			      key_pem);
+		rc = vstd_err(VSTD_EINVAL, "%s: the certificate does not match the key %s",
+		              cert_pem, key_pem);
 	}
 	X509_free(x);
 	unsigned char *sig = NULL;
 	size_t sig_len = 0;
 	EVP_MD_CTX *ctx = rc == 0 ? EVP_MD_CTX_new() : NULL;
 	if (rc == 0 && (ctx == NULL || EVP_DigestSignInit(ctx, NULL, md, NULL, key) != 1 ||
-			EVP_DigestSign(ctx, NULL, &sig_len, mf, mf_len) != 1))
+	                EVP_DigestSign(ctx, NULL, &sig_len, mf, mf_len) != 1))
 		rc = vstd_err(VSTD_ERROR, "signing %s failed (%s)", mf_name, ssl_reason());
 	if (rc == 0) {
 		sig = vstd_malloc(sig_len);
@@ -141,26 +141,31 @@ int ovf_cert_make(const char *mf_name, const void *mf, size_t mf_len, const char
 }
 
 int ovf_cert_verify(const char *cert_name, const char *cert, size_t cert_len, const char *mf_name,
-		    const void *mf, size_t mf_len, const vstd_ovf_verify_opts *opts,
-		    vstd_ovf_verify_result *res)
+                    const void *mf, size_t mf_len, const vstd_ovf_verify_opts *opts,
+                    vstd_ovf_verify_result *res)
 {
 	/* First line: ALG(name)= hex */
 	const char *nl = memchr(cert, '\n', cert_len);
 	size_t ll = nl ? (size_t)(nl - cert) : cert_len;
 	const char *lp = memchr(cert, '(', ll);
 	const char *rp = lp ? memchr(lp, ')', ll - (size_t)(lp - cert)) : NULL;
-	if (lp == NULL || rp == NULL || (size_t)(lp - cert) >= 16 || rp + 2 > cert + ll || rp[1] != '=')
-		return vstd_err(VSTD_ECORRUPT, "%s: line 1 is not 'ALG(name.mf)= signature' (DSP0243 5.1)",
-				cert_name);
+	if (lp == NULL || rp == NULL || (size_t)(lp - cert) >= 16 || rp + 2 > cert + ll ||
+	    rp[1] != '=')
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: line 1 is not 'ALG(name.mf)= signature' (DSP0243 5.1)",
+		                cert_name);
 	char alg[16];
 	memcpy(alg, cert, (size_t)(lp - cert));
 	alg[lp - cert] = '\0';
 	const EVP_MD *md = md_of(alg);
 	if (md == NULL)
-		return vstd_err(VSTD_ENOTSUP, "%s: signature digest '%s' is not supported", cert_name, alg);
-	if ((size_t)(rp - lp - 1) != strlen(mf_name) || memcmp(lp + 1, mf_name, strlen(mf_name)) != 0)
-		return vstd_err(VSTD_EVERIFY, "%s: the signature is over '%.*s', not the manifest '%s'",
-				cert_name, (int)(rp - lp - 1), lp + 1, mf_name);
+		return vstd_err(VSTD_ENOTSUP, "%s: signature digest '%s' is not supported",
+		                cert_name, alg);
+	if ((size_t)(rp - lp - 1) != strlen(mf_name) ||
+	    memcmp(lp + 1, mf_name, strlen(mf_name)) != 0)
+		return vstd_err(VSTD_EVERIFY,
+		                "%s: the signature is over '%.*s', not the manifest '%s'",
+		                cert_name, (int)(rp - lp - 1), lp + 1, mf_name);
 	const char *h = rp + 2;
 	while (h < cert + ll && *h == ' ')
 		h++;
@@ -172,9 +177,11 @@ int ovf_cert_verify(const char *cert_name, const char *cert, size_t cert_len, co
 	unsigned char sig[4096];
 	size_t sig_len = hl / 2;
 	for (size_t i = 0; i < sig_len; i++) {
-		int hi = isxdigit((unsigned char)h[2 * i]), lo = isxdigit((unsigned char)h[2 * i + 1]);
+		int hi = isxdigit((unsigned char)h[2 * i]),
+		    lo = isxdigit((unsigned char)h[2 * i + 1]);
 		if (!hi || !lo)
-			return vstd_err(VSTD_ECORRUPT, "%s: signature is not hexadecimal", cert_name);
+			return vstd_err(VSTD_ECORRUPT, "%s: signature is not hexadecimal",
+			                cert_name);
 		char pair[3] = {h[2 * i], h[2 * i + 1], 0};
 		sig[i] = (unsigned char)strtoul(pair, NULL, 16);
 	}
@@ -206,7 +213,8 @@ int ovf_cert_verify(const char *cert_name, const char *cert, size_t cert_len, co
 	}
 	ERR_clear_error();
 	if (signer == NULL) {
-		rc = vstd_err(VSTD_ECORRUPT, "%s: no PEM certificate after the signature line", cert_name);
+		rc = vstd_err(VSTD_ECORRUPT, "%s: no PEM certificate after the signature line",
+		              cert_name);
 		goto out;
 	}
 	char subject[512];
@@ -218,12 +226,13 @@ int ovf_cert_verify(const char *cert_name, const char *cert, size_t cert_len, co
 		goto out;
 	}
 	int ok = EVP_DigestVerifyInit(ctx, NULL, md, NULL, X509_get0_pubkey(signer)) == 1 &&
-		 EVP_DigestVerify(ctx, sig, sig_len, mf, mf_len) == 1;
+	         EVP_DigestVerify(ctx, sig, sig_len, mf, mf_len) == 1;
 	EVP_MD_CTX_free(ctx);
 	ERR_clear_error();
 	if (!ok) {
-		rc = vstd_err(VSTD_EVERIFY, "%s: the signature of '%s' does not verify with the key of %s",
-			      cert_name, mf_name, subject);
+		rc = vstd_err(VSTD_EVERIFY,
+		              "%s: the signature of '%s' does not verify with the key of %s",
+		              cert_name, mf_name, subject);
 		goto out;
 	}
 	res->signature_valid = 1;
@@ -238,8 +247,8 @@ int ovf_cert_verify(const char *cert_name, const char *cert, size_t cert_len, co
 	if (opts->ca_file != NULL || opts->ca_dir != NULL) {
 		if (X509_STORE_load_locations(store, opts->ca_file, opts->ca_dir) != 1)
 			rc = vstd_err(VSTD_EINVAL, "cannot load the CA store %s%s (%s)",
-				      opts->ca_file ? opts->ca_file : "", opts->ca_dir ? opts->ca_dir : "",
-				      ssl_reason());
+			              opts->ca_file ? opts->ca_file : "",
+			              opts->ca_dir ? opts->ca_dir : "", ssl_reason());
 	} else {
 		X509_STORE_set_default_paths(store);
 	}
@@ -250,8 +259,8 @@ int ovf_cert_verify(const char *cert_name, const char *cert, size_t cert_len, co
 			res->chain_trusted = 1;
 		} else {
 			int e = X509_STORE_CTX_get_error(sctx);
-			rc = vstd_err(VSTD_EVERIFY, "%s: the certificate of %s is not trusted: %s", cert_name,
-				      subject, X509_verify_cert_error_string(e));
+			rc = vstd_err(VSTD_EVERIFY, "%s: the certificate of %s is not trusted: %s",
+			              cert_name, subject, X509_verify_cert_error_string(e));
 		}
 	}
 	ERR_clear_error();

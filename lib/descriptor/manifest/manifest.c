@@ -78,8 +78,9 @@ int ovf_mf_parse(ovf_mf *mf, const char *data, size_t len, const char *what)
 		if (lp == NULL || rp == NULL || rp < lp || (size_t)(lp - l) >= 16 ||
 		    rp + 2 > l + ll || rp[1] != '=') {
 			ovf_mf_free(mf);
-			return vstd_err(VSTD_ECORRUPT, "%s: line %u is not 'ALG(name)= digest' (DSP0243 5.1)",
-					what, line);
+			return vstd_err(VSTD_ECORRUPT,
+			                "%s: line %u is not 'ALG(name)= digest' (DSP0243 5.1)",
+			                what, line);
 		}
 		ovf_mf_entry e;
 		memset(&e, 0, sizeof(e));
@@ -87,8 +88,9 @@ int ovf_mf_parse(ovf_mf *mf, const char *data, size_t len, const char *what)
 		memcpy(e.alg, l, (size_t)(lp - l));
 		if (md_of(e.alg) == NULL) {
 			ovf_mf_free(mf);
-			return vstd_err(VSTD_ENOTSUP, "%s: line %u: digest '%s' is not SHA1, SHA256 or SHA512",
-					what, line, e.alg);
+			return vstd_err(VSTD_ENOTSUP,
+			                "%s: line %u: digest '%s' is not SHA1, SHA256 or SHA512",
+			                what, line, e.alg);
 		}
 		const char *h = rp + 2;
 		while (h < l + ll && *h == ' ')
@@ -96,19 +98,22 @@ int ovf_mf_parse(ovf_mf *mf, const char *data, size_t len, const char *what)
 		size_t hl = (size_t)(l + ll - h);
 		if (hl == 0 || hl >= sizeof(e.hex)) {
 			ovf_mf_free(mf);
-			return vstd_err(VSTD_ECORRUPT, "%s: line %u: digest has %zu characters", what, line, hl);
+			return vstd_err(VSTD_ECORRUPT, "%s: line %u: digest has %zu characters",
+			                what, line, hl);
 		}
 		for (size_t k = 0; k < hl; k++) {
 			if (!isxdigit((unsigned char)h[k])) {
 				ovf_mf_free(mf);
-				return vstd_err(VSTD_ECORRUPT, "%s: line %u: digest is not hexadecimal", what,
-						line);
+				return vstd_err(VSTD_ECORRUPT,
+				                "%s: line %u: digest is not hexadecimal", what,
+				                line);
 			}
 			e.hex[k] = (char)tolower((unsigned char)h[k]);
 		}
 		if (mf->n >= MF_MAX_ENTRIES) {
 			ovf_mf_free(mf);
-			return vstd_err(VSTD_ELIMIT, "%s: more than %d entries", what, MF_MAX_ENTRIES);
+			return vstd_err(VSTD_ELIMIT, "%s: more than %d entries", what,
+			                MF_MAX_ENTRIES);
 		}
 		e.name = vstd_strndup(lp + 1, (size_t)(rp - lp - 1));
 		if (e.name == NULL) {
@@ -147,7 +152,8 @@ static int hash_cb(const void *data, size_t len, void *opaque)
 	return EVP_DigestUpdate(opaque, data, len) == 1 ? 0 : 1;
 }
 
-int ovf_pkg_digest(const ovf_pkg *pkg, const char *name, const char *alg, char *hex, size_t hex_size)
+int ovf_pkg_digest(const ovf_pkg *pkg, const char *name, const char *alg, char *hex,
+                   size_t hex_size)
 {
 	const EVP_MD *md = md_of(alg);
 	if (md == NULL)
@@ -211,7 +217,7 @@ static int fail_file(vstd_ovf_verify_result *res, const char *name)
 }
 
 static int verify_pkg(const ovf_pkg *pkg, const char *ovf_name, const vstd_ovf *ovf,
-		      const vstd_ovf_verify_opts *opts, vstd_ovf_verify_result *res)
+                      const vstd_ovf_verify_opts *opts, vstd_ovf_verify_result *res)
 {
 	vstd_ovf_verify_opts o = VSTD_OVF_VERIFY_OPTS_INIT;
 	if (opts != NULL)
@@ -227,8 +233,9 @@ static int verify_pkg(const ovf_pkg *pkg, const char *ovf_name, const vstd_ovf *
 	if (rc == 0 && ovf_pkg_size(pkg, mf_name, &sz) < 0) {
 		vstd_error_clear();
 		if (o.require_signature)
-			rc = vstd_err(VSTD_EVERIFY, "%s: the package has no manifest '%s' (required)",
-				      ovf_name, mf_name);
+			rc = vstd_err(VSTD_EVERIFY,
+			              "%s: the package has no manifest '%s' (required)", ovf_name,
+			              mf_name);
 		goto out;
 	}
 	res->has_manifest = 1;
@@ -240,8 +247,9 @@ static int verify_pkg(const ovf_pkg *pkg, const char *ovf_name, const vstd_ovf *
 		char hex[129];
 		const ovf_mf_entry *e = &mf.e[i];
 		if (ovf_pkg_size(pkg, e->name, &sz) < 0) {
-			rc = vstd_err(VSTD_EVERIFY, "%s: line %u lists '%s', which is not in the package",
-				      mf_name, e->line, e->name);
+			rc = vstd_err(VSTD_EVERIFY,
+			              "%s: line %u lists '%s', which is not in the package",
+			              mf_name, e->line, e->name);
 			fail_file(res, e->name);
 			break;
 		}
@@ -249,8 +257,10 @@ static int verify_pkg(const ovf_pkg *pkg, const char *ovf_name, const vstd_ovf *
 		if (rc < 0)
 			break;
 		if (strcmp(hex, e->hex) != 0) {
-			rc = vstd_err(VSTD_EVERIFY, "%s: %s digest of '%s' is %s, but the manifest "
-				      "(line %u) says %s", mf_name, e->alg, e->name, hex, e->line, e->hex);
+			rc = vstd_err(VSTD_EVERIFY,
+			              "%s: %s digest of '%s' is %s, but the manifest "
+			              "(line %u) says %s",
+			              mf_name, e->alg, e->name, hex, e->line, e->hex);
 			fail_file(res, e->name);
 			break;
 		}
@@ -281,15 +291,15 @@ static int verify_pkg(const ovf_pkg *pkg, const char *ovf_name, const vstd_ovf *
 		res->has_certificate = 1;
 		rc = ovf_pkg_read_all(pkg, cert_name, MF_MAX_SIZE, &cert_data, &cert_len);
 		if (rc == 0)
-			rc = ovf_cert_verify(cert_name, cert_data, cert_len, mf_name, mf_data, mf_len, &o,
-					     res);
+			rc = ovf_cert_verify(cert_name, cert_data, cert_len, mf_name, mf_data,
+			                     mf_len, &o, res);
 		if (rc < 0)
 			fail_file(res, cert_name);
 	} else if (rc == 0) {
 		vstd_error_clear();
 		if (o.require_signature)
-			rc = vstd_err(VSTD_EVERIFY, "%s: the package is not signed (no '%s')", ovf_name,
-				      cert_name);
+			rc = vstd_err(VSTD_EVERIFY, "%s: the package is not signed (no '%s')",
+			              ovf_name, cert_name);
 	}
 out:
 	ovf_mf_free(&mf);
@@ -315,14 +325,15 @@ int vstd_ova_verify(vstd_ova *ova, const vstd_ovf_verify_opts *opts, vstd_ovf_ve
 static int split_path(const char *path, char **dir, const char **base)
 {
 	const char *slash = strrchr(path, '/');
-	*dir = slash ? (slash == path ? vstd_strdup("/") : vstd_strndup(path, (size_t)(slash - path)))
-		     : vstd_strdup(".");
+	*dir = slash ? (slash == path ? vstd_strdup("/")
+	                              : vstd_strndup(path, (size_t)(slash - path)))
+	             : vstd_strdup(".");
 	*base = slash ? slash + 1 : path;
 	return *dir ? 0 : VSTD_ENOMEM;
 }
 
 int vstd_ovf_dir_verify(const char *ovf_path, const vstd_ovf_verify_opts *opts,
-			vstd_ovf_verify_result *result)
+                        vstd_ovf_verify_result *result)
 {
 	if (ovf_path == NULL || result == NULL)
 		return vstd_err(VSTD_EINVAL, "vstd_ovf_dir_verify: NULL argument");
@@ -367,14 +378,16 @@ static int write_file(const char *path, const void *data, size_t len)
 }
 
 int vstd_ovf_dir_sign(const char *ovf_path, const char *digest, const char *key_pem,
-		      const char *cert_pem)
+                      const char *cert_pem)
 {
 	const char *alg = ovf_mf_alg_name(digest);
 	if (ovf_path == NULL || alg == NULL)
-		return vstd_err(VSTD_EINVAL, "vstd_ovf_dir_sign: unknown digest '%s' (sha1, sha256, sha512)",
-				digest ? digest : "(null)");
+		return vstd_err(VSTD_EINVAL,
+		                "vstd_ovf_dir_sign: unknown digest '%s' (sha1, sha256, sha512)",
+		                digest ? digest : "(null)");
 	if ((key_pem == NULL) != (cert_pem == NULL))
-		return vstd_err(VSTD_EINVAL, "vstd_ovf_dir_sign: give both the key and the certificate");
+		return vstd_err(VSTD_EINVAL,
+		                "vstd_ovf_dir_sign: give both the key and the certificate");
 	char *dir;
 	const char *base;
 	int rc = split_path(ovf_path, &dir, &base);
@@ -421,8 +434,8 @@ int vstd_ovf_dir_sign(const char *ovf_path, const char *digest, const char *key_
 				mf = nb;
 				mf_cap = nc;
 			}
-			mf_len += (size_t)snprintf(mf + mf_len, mf_cap - mf_len, "%s(%s)= %s\n", alg, cname,
-						   hex);
+			mf_len += (size_t)snprintf(mf + mf_len, mf_cap - mf_len, "%s(%s)= %s\n",
+			                           alg, cname, hex);
 		}
 	}
 	if (rc == 0) {
@@ -430,7 +443,8 @@ int vstd_ovf_dir_sign(const char *ovf_path, const char *digest, const char *key_
 		rc = mf_path ? write_file(mf_path, mf ? mf : "", mf_len) : VSTD_ENOMEM;
 	}
 	if (rc == 0 && key_pem != NULL) {
-		rc = ovf_cert_make(mf_name, mf ? mf : "", mf_len, alg, key_pem, cert_pem, &cert, &cert_len);
+		rc = ovf_cert_make(mf_name, mf ? mf : "", mf_len, alg, key_pem, cert_pem, &cert,
+		                   &cert_len);
 		if (rc == 0) {
 			cert_path = vstd_asprintf("%s/%s", dir, cert_name);
 			rc = cert_path ? write_file(cert_path, cert, cert_len) : VSTD_ENOMEM;

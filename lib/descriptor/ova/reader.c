@@ -32,13 +32,13 @@
 
 struct vstd_ova {
 	vstd_io *io;
-	vstd_io *owned_io;      /* closed with the OVA */
-	vstd_io *file_io;       /* the file, when opened by path */
-	void *inflated;         /* gzip-wrapped: the inflated tar */
+	vstd_io *owned_io; /* closed with the OVA */
+	vstd_io *file_io;  /* the file, when opened by path */
+	void *inflated;    /* gzip-wrapped: the inflated tar */
 	char *name;
 	vstd_ova_member *m;
 	size_t n;
-	size_t descriptor;      /* index, or SIZE_MAX */
+	size_t descriptor; /* index, or SIZE_MAX */
 	vstd_ovf *ovf;
 	vstd_ova_open_opts opts;
 	vstd_ovf_parse_opts parse_opts;
@@ -66,7 +66,8 @@ static int inflate_all(vstd_io *io, const char *name, uint64_t max, void **out, 
 	while (zrc != Z_STREAM_END) {
 		if (zs.avail_in == 0) {
 			size_t done = 0;
-			size_t want = (size_t)(size - off < OVA_IO_CHUNK ? size - off : OVA_IO_CHUNK);
+			size_t want =
+			        (size_t)(size - off < OVA_IO_CHUNK ? size - off : OVA_IO_CHUNK);
 			if (want == 0) {
 				rc = vstd_err(VSTD_ECORRUPT, "%s: gzip stream ends early", name);
 				goto out;
@@ -80,8 +81,10 @@ static int inflate_all(vstd_io *io, const char *name, uint64_t max, void **out, 
 		}
 		if (len == cap) {
 			if (cap >= max) {
-				rc = vstd_err(VSTD_ELIMIT, "%s: gzip-wrapped OVA inflates to more than %" PRIu64
-					      " bytes (limit max_gzip_tar)", name, max);
+				rc = vstd_err(VSTD_ELIMIT,
+				              "%s: gzip-wrapped OVA inflates to more than %" PRIu64
+				              " bytes (limit max_gzip_tar)",
+				              name, max);
 				goto out;
 			}
 			size_t ncap = cap * 2 > max ? (size_t)max : cap * 2;
@@ -98,8 +101,10 @@ static int inflate_all(vstd_io *io, const char *name, uint64_t max, void **out, 
 		zrc = inflate(&zs, Z_NO_FLUSH);
 		len = cap - zs.avail_out;
 		if (zrc != Z_OK && zrc != Z_STREAM_END) {
-			rc = vstd_err(VSTD_ECORRUPT, "%s: gzip data is corrupt near input offset 0x%" PRIx64
-				      " (%s)", name, off, zs.msg ? zs.msg : "inflate error");
+			rc = vstd_err(VSTD_ECORRUPT,
+			              "%s: gzip data is corrupt near input offset 0x%" PRIx64
+			              " (%s)",
+			              name, off, zs.msg ? zs.msg : "inflate error");
 			goto out;
 		}
 	}
@@ -123,11 +128,12 @@ static int ends_with_ci(const char *s, const char *suffix)
 static int add_member(vstd_ova *ova, size_t *cap, const char *name, uint64_t size, uint64_t off)
 {
 	if (ova->n >= ova->opts.max_members)
-		return vstd_err(VSTD_ELIMIT, "%s: more than %lu members (limit max_members)", ova->name,
-				ova->opts.max_members);
+		return vstd_err(VSTD_ELIMIT, "%s: more than %lu members (limit max_members)",
+		                ova->name, ova->opts.max_members);
 	for (size_t i = 0; i < ova->n; i++)
 		if (strcmp(ova->m[i].name, name) == 0)
-			return vstd_err(VSTD_ECORRUPT, "%s: member '%s' appears twice", ova->name, name);
+			return vstd_err(VSTD_ECORRUPT, "%s: member '%s' appears twice", ova->name,
+			                name);
 	if (ova->n == *cap) {
 		size_t nc = *cap ? *cap * 2 : 16;
 		vstd_ova_member *m = vstd_realloc_array(ova->m, nc, sizeof(*m));
@@ -150,18 +156,12 @@ static int add_member(vstd_ova *ova, size_t *cap, const char *name, uint64_t siz
 static const char *type_name(char t)
 {
 	switch (t) {
-	case '1':
-		return "hard link";
-	case '2':
-		return "symbolic link";
-	case '3':
-		return "character device";
-	case '4':
-		return "block device";
-	case '6':
-		return "FIFO";
-	default:
-		return "special file";
+	case '1': return "hard link";
+	case '2': return "symbolic link";
+	case '3': return "character device";
+	case '4': return "block device";
+	case '6': return "FIFO";
+	default: return "special file";
 	}
 }
 
@@ -179,8 +179,10 @@ static int index_tar(vstd_ova *ova)
 	int pax_has_size = 0;
 	size_t cap = 0;
 	if (total < TAR_BLOCK)
-		return vstd_err(VSTD_ECORRUPT, "%s: %" PRIu64 " bytes is too short for a tar archive "
-				"(an OVA is a ustar archive, DSP0243 5.3)", ova->name, total);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: %" PRIu64 " bytes is too short for a tar archive "
+		                "(an OVA is a ustar archive, DSP0243 5.3)",
+		                ova->name, total);
 	while (off + TAR_BLOCK <= total) {
 		rc = vstd_io_pread(ova->io, blk, TAR_BLOCK, off);
 		if (rc < 0)
@@ -194,9 +196,10 @@ static int index_tar(vstd_ova *ova)
 		uint64_t data = off + TAR_BLOCK;
 		uint64_t size = pax_has_size ? pax_size : h.size;
 		if (size > total - data)
-			return vstd_err(VSTD_ECORRUPT, "%s: member '%s' at offset 0x%" PRIx64 " declares %"
-					PRIu64 " bytes, past the end of the archive (%" PRIu64 " bytes)",
-					ova->name, h.name, off, size, total);
+			return vstd_err(VSTD_ECORRUPT,
+			                "%s: member '%s' at offset 0x%" PRIx64 " declares %" PRIu64
+			                " bytes, past the end of the archive (%" PRIu64 " bytes)",
+			                ova->name, h.name, off, size, total);
 		uint64_t padded = vstd_align_up(size, TAR_BLOCK);
 		if (h.type == 'L' || h.type == 'x' || h.type == 'K' || h.type == 'g') {
 			if (h.type == 'g' || h.type == 'K') {
@@ -204,8 +207,10 @@ static int index_tar(vstd_ova *ova)
 				continue;
 			}
 			if (h.size > 65536)
-				return vstd_err(VSTD_ELIMIT, "%s: extended header at 0x%" PRIx64
-						" is %" PRIu64 " bytes (limit 64 KiB)", ova->name, off, h.size);
+				return vstd_err(VSTD_ELIMIT,
+				                "%s: extended header at 0x%" PRIx64 " is %" PRIu64
+				                " bytes (limit 64 KiB)",
+				                ova->name, off, h.size);
 			char *ext = vstd_malloc((size_t)h.size + 1);
 			if (ext == NULL)
 				return VSTD_ENOMEM;
@@ -215,8 +220,9 @@ static int index_tar(vstd_ova *ova)
 				if (h.type == 'L')
 					snprintf(long_name, sizeof(long_name), "%s", ext);
 				else
-					rc = tar_pax_parse(ext, (size_t)h.size, pax_path, sizeof(pax_path),
-							   &pax_size, &pax_has_size);
+					rc = tar_pax_parse(ext, (size_t)h.size, pax_path,
+					                   sizeof(pax_path), &pax_size,
+					                   &pax_has_size);
 			}
 			vstd_free(ext);
 			if (rc < 0)
@@ -227,17 +233,22 @@ static int index_tar(vstd_ova *ova)
 		const char *name = pax_path[0] ? pax_path : long_name[0] ? long_name : h.name;
 		while (strncmp(name, "./", 2) == 0)
 			name += 2;
-		if (h.type == '1' || h.type == '2' || h.type == '3' || h.type == '4' || h.type == '6')
-			return vstd_err(VSTD_EPERM, "%s: member '%s' is a %s; an OVA holds only regular "
-					"files (DSP0243 5.3), refused", ova->name, name, type_name(h.type));
+		if (h.type == '1' || h.type == '2' || h.type == '3' || h.type == '4' ||
+		    h.type == '6')
+			return vstd_err(VSTD_EPERM,
+			                "%s: member '%s' is a %s; an OVA holds only regular "
+			                "files (DSP0243 5.3), refused",
+			                ova->name, name, type_name(h.type));
 		if (name[0] != '\0' && !tar_name_safe(name))
-			return vstd_err(VSTD_EPERM, "%s: member name '%s' is absolute or contains '..' "
-					"(refused: it could write outside the target)", ova->name, name);
+			return vstd_err(VSTD_EPERM,
+			                "%s: member name '%s' is absolute or contains '..' "
+			                "(refused: it could write outside the target)",
+			                ova->name, name);
 		if (h.type == '5' || name[0] == '\0') {
 			/* directories carry nothing */
 		} else if (h.type != '0' && h.type != '7') {
-			vstd_warn("ova", "%s: member '%s' has tar type '%c'; skipped", ova->name, name,
-				  h.type);
+			vstd_warn("ova", "%s: member '%s' has tar type '%c'; skipped", ova->name,
+			          name, h.type);
 		} else {
 			rc = add_member(ova, &cap, name, size, data);
 			if (rc < 0)
@@ -309,11 +320,13 @@ int vstd_ova_open_io(vstd_ova **out, vstd_io *io, const char *name, const vstd_o
 				break;
 			}
 		if (ova->descriptor == SIZE_MAX)
-			rc = vstd_err(VSTD_ENOENT, "%s: no .ovf descriptor in the package (DSP0243 5.3)",
-				      ova->name);
+			rc = vstd_err(VSTD_ENOENT,
+			              "%s: no .ovf descriptor in the package (DSP0243 5.3)",
+			              ova->name);
 		else if (ova->descriptor != 0)
-			vstd_warn("ova", "%s: the descriptor '%s' is not the first member (DSP0243 5.3)",
-				  ova->name, ova->m[ova->descriptor].name);
+			vstd_warn("ova",
+			          "%s: the descriptor '%s' is not the first member (DSP0243 5.3)",
+			          ova->name, ova->m[ova->descriptor].name);
 	}
 	if (rc < 0) {
 		vstd_ova_close(ova);
@@ -371,8 +384,10 @@ int vstd_ova_read(vstd_ova *ova, size_t i, uint64_t off, void *buf, size_t len)
 		return vstd_err(VSTD_EINVAL, "vstd_ova_read: bad member index");
 	const vstd_ova_member *m = &ova->m[i];
 	if (!vstd_range_inside(off, len, m->size))
-		return vstd_err(VSTD_ERANGE, "%s: read of %zu bytes at 0x%" PRIx64 " passes the end of "
-				"member '%s' (%" PRIu64 " bytes)", ova->name, len, off, m->name, m->size);
+		return vstd_err(VSTD_ERANGE,
+		                "%s: read of %zu bytes at 0x%" PRIx64 " passes the end of "
+		                "member '%s' (%" PRIu64 " bytes)",
+		                ova->name, len, off, m->name, m->size);
 	return vstd_io_pread(ova->io, buf, len, m->offset + off);
 }
 
@@ -383,8 +398,9 @@ int vstd_ova_descriptor(vstd_ova *ova, const vstd_ovf **out)
 	if (ova->ovf == NULL) {
 		const vstd_ova_member *m = &ova->m[ova->descriptor];
 		if (m->size > ova->parse_opts.max_input)
-			return vstd_err(VSTD_ELIMIT, "%s: descriptor '%s' is %" PRIu64 " bytes (limit %zu)",
-					ova->name, m->name, m->size, ova->parse_opts.max_input);
+			return vstd_err(VSTD_ELIMIT,
+			                "%s: descriptor '%s' is %" PRIu64 " bytes (limit %zu)",
+			                ova->name, m->name, m->size, ova->parse_opts.max_input);
 		char *buf = vstd_malloc((size_t)m->size + 1);
 		if (buf == NULL)
 			return VSTD_ENOMEM;
@@ -422,7 +438,9 @@ typedef struct inflater {
 static int feed(inflater *z, const unsigned char *data, size_t len)
 {
 	if (!z->active)
-		return z->fn(data, len, z->opaque) ? vstd_err(VSTD_ECANCELED, "%s: stopped", z->what) : 0;
+		return z->fn(data, len, z->opaque)
+		               ? vstd_err(VSTD_ECANCELED, "%s: stopped", z->what)
+		               : 0;
 	z->zs.next_in = (unsigned char *)data;
 	z->zs.avail_in = (uInt)len;
 	while (z->zs.avail_in > 0) {
@@ -437,7 +455,7 @@ static int feed(inflater *z, const unsigned char *data, size_t len)
 		int zrc = inflate(&z->zs, Z_NO_FLUSH);
 		if (zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR)
 			return vstd_err(VSTD_ECORRUPT, "%s: gzip data is corrupt (%s)", z->what,
-					z->zs.msg ? z->zs.msg : "inflate error");
+			                z->zs.msg ? z->zs.msg : "inflate error");
 		size_t produced = OVA_IO_CHUNK - z->zs.avail_out;
 		if (produced > 0 && z->fn(z->out, produced, z->opaque))
 			return vstd_err(VSTD_ECANCELED, "%s: stopped by the callback", z->what);
@@ -466,7 +484,7 @@ static int stream_member(vstd_ova *ova, size_t idx, inflater *z, unsigned char *
 }
 
 int vstd_ova_stream_file(vstd_ova *ova, const char *file_id, unsigned flags, vstd_ova_data_fn fn,
-			 void *opaque)
+                         void *opaque)
 {
 	if (ova == NULL || file_id == NULL || fn == NULL)
 		return vstd_err(VSTD_EINVAL, "vstd_ova_stream_file: NULL argument");
@@ -477,7 +495,7 @@ int vstd_ova_stream_file(vstd_ova *ova, const char *file_id, unsigned flags, vst
 	const vstd_ovf_file *f = vstd_ovf_find_file(ovf, file_id);
 	if (f == NULL || f->href == NULL)
 		return vstd_err(VSTD_ENOENT, "%s: References has no File with id '%s'", ova->name,
-				file_id);
+		                file_id);
 	inflater z;
 	memset(&z, 0, sizeof(z));
 	z.fn = fn;
@@ -503,8 +521,8 @@ int vstd_ova_stream_file(vstd_ova *ova, const char *file_id, unsigned flags, vst
 			snprintf(name, sizeof(name), "%s.%09lu", f->href, i);
 			if (vstd_ova_find(ova, name, &idx) < 0) {
 				if (i == 0)
-					rc = vstd_err(VSTD_ENOENT, "%s: chunk '%s' is missing", ova->name,
-						      name);
+					rc = vstd_err(VSTD_ENOENT, "%s: chunk '%s' is missing",
+					              ova->name, name);
 				break;
 			}
 			rc = stream_member(ova, idx, &z, buf);
@@ -587,25 +605,26 @@ int vstd_ova_extract(vstd_ova *ova, const char *dir)
 		int owned = 0;
 		int pfd = open_parent(dirfd, m->name, leaf, sizeof(leaf), &owned);
 		if (pfd < 0) {
-			rc = vstd_err_errno(0, errno, "%s: cannot create the directories of '%s'", dir,
-					    m->name);
+			rc = vstd_err_errno(0, errno, "%s: cannot create the directories of '%s'",
+			                    dir, m->name);
 			break;
 		}
-		int fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		int fd = openat(pfd, leaf, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		                0644);
 		if (fd < 0) {
 			rc = vstd_err_errno(0, errno, "%s/%s: cannot create", dir, m->name);
 		} else {
 			for (uint64_t off = 0; rc == 0 && off < m->size;) {
 				size_t n = m->size - off < OVA_IO_CHUNK ? (size_t)(m->size - off)
-									: OVA_IO_CHUNK;
+				                                        : OVA_IO_CHUNK;
 				rc = vstd_io_pread(ova->io, buf, n, m->offset + off);
 				for (size_t w = 0; rc == 0 && w < n;) {
 					ssize_t k = write(fd, buf + w, n - w);
 					if (k < 0) {
 						if (errno == EINTR)
 							continue;
-						rc = vstd_err_errno(0, errno, "%s/%s: write failed", dir,
-								    m->name);
+						rc = vstd_err_errno(0, errno, "%s/%s: write failed",
+						                    dir, m->name);
 					} else {
 						w += (size_t)k;
 					}
@@ -671,7 +690,8 @@ int ovf_pkg_stream(const ovf_pkg *pkg, const char *name, vstd_ova_data_fn fn, vo
 	} else {
 		char *p = tar_name_safe(name) ? vstd_asprintf("%s/%s", pkg->dir, name) : NULL;
 		if (p == NULL)
-			rc = vstd_err(VSTD_EPERM, "'%s': refused (absolute or '..') or out of memory", name);
+			rc = vstd_err(VSTD_EPERM,
+			              "'%s': refused (absolute or '..') or out of memory", name);
 		if (rc == 0)
 			rc = vstd_io_file_open(&io, p, VSTD_IO_READ);
 		if (rc == 0)
@@ -698,8 +718,8 @@ int ovf_pkg_read_all(const ovf_pkg *pkg, const char *name, size_t max, char **da
 	if (rc < 0)
 		return rc;
 	if (size > max)
-		return vstd_err(VSTD_ELIMIT, "%s: %" PRIu64 " bytes, more than the limit of %zu", name,
-				size, max);
+		return vstd_err(VSTD_ELIMIT, "%s: %" PRIu64 " bytes, more than the limit of %zu",
+		                name, size, max);
 	char *buf = vstd_malloc((size_t)size + 1);
 	if (buf == NULL)
 		return VSTD_ENOMEM;

@@ -56,8 +56,10 @@ int tar_decode(const unsigned char *b, tar_header *h, const char *where, uint64_
 {
 	uint64_t sum_field, size;
 	if (octal(b + 148, 8, &sum_field) < 0)
-		return vstd_err(VSTD_ECORRUPT, "%s: tar header at offset 0x%" PRIx64
-				" has a malformed checksum field (not a tar archive?)", where, off);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: tar header at offset 0x%" PRIx64
+		                " has a malformed checksum field (not a tar archive?)",
+		                where, off);
 	uint64_t u = 0;
 	int64_t s = 0;
 	for (size_t i = 0; i < TAR_BLOCK; i++) {
@@ -66,12 +68,14 @@ int tar_decode(const unsigned char *b, tar_header *h, const char *where, uint64_
 		s += (signed char)c;
 	}
 	if (u != sum_field && (uint64_t)s != sum_field)
-		return vstd_err(VSTD_ECORRUPT, "%s: tar header at offset 0x%" PRIx64
-				" has checksum %" PRIu64 " but its bytes sum to %" PRIu64
-				" (not a tar archive, or damaged)", where, off, sum_field, u);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: tar header at offset 0x%" PRIx64 " has checksum %" PRIu64
+		                " but its bytes sum to %" PRIu64 " (not a tar archive, or damaged)",
+		                where, off, sum_field, u);
 	if (octal(b + 124, 12, &size) < 0)
-		return vstd_err(VSTD_ECORRUPT, "%s: tar header at offset 0x%" PRIx64
-				" has a malformed size field", where, off);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: tar header at offset 0x%" PRIx64 " has a malformed size field",
+		                where, off);
 	memset(h, 0, sizeof(*h));
 	h->size = size;
 	h->type = b[156] == 0 ? '0' : (char)b[156];
@@ -102,17 +106,20 @@ int tar_encode(unsigned char *b, const char *name, uint64_t size, uint64_t mtime
 	memset(b, 0, TAR_BLOCK);
 	size_t nl = strlen(name);
 	if (nl == 0 || nl > 255)
-		return vstd_err(VSTD_EINVAL, "tar: member name '%s' is empty or longer than 255 bytes", name);
+		return vstd_err(VSTD_EINVAL,
+		                "tar: member name '%s' is empty or longer than 255 bytes", name);
 	if (nl <= 100) {
 		memcpy(b, name, nl);
 	} else {
 		/* split at a '/' so that name <= 100 and prefix <= 155 */
 		const char *split = NULL;
 		for (const char *p = name; *p; p++)
-			if (*p == '/' && (size_t)(p - name) <= 155 && nl - (size_t)(p - name) - 1 <= 100)
+			if (*p == '/' && (size_t)(p - name) <= 155 &&
+			    nl - (size_t)(p - name) - 1 <= 100)
 				split = p;
 		if (split == NULL)
-			return vstd_err(VSTD_EINVAL, "tar: member name '%s' cannot be split for ustar", name);
+			return vstd_err(VSTD_EINVAL,
+			                "tar: member name '%s' cannot be split for ustar", name);
 		memcpy(b + 345, name, (size_t)(split - name));
 		memcpy(b, split + 1, nl - (size_t)(split - name) - 1);
 	}
@@ -145,7 +152,7 @@ int tar_encode(unsigned char *b, const char *name, uint64_t size, uint64_t mtime
 }
 
 int tar_pax_parse(const char *data, size_t len, char *path, size_t path_size, uint64_t *size,
-		  int *has_size)
+                  int *has_size)
 {
 	size_t off = 0;
 	while (off < len) {
@@ -165,8 +172,9 @@ int tar_pax_parse(const char *data, size_t len, char *path, size_t path_size, ui
 			size_t kl = (size_t)(eq - kv), vl = kvl - kl - 1;
 			if (kl == 4 && memcmp(kv, "path", 4) == 0) {
 				if (vl >= path_size)
-					return vstd_err(VSTD_ELIMIT, "tar: pax path longer than %zu bytes",
-							path_size - 1);
+					return vstd_err(VSTD_ELIMIT,
+					                "tar: pax path longer than %zu bytes",
+					                path_size - 1);
 				memcpy(path, eq + 1, vl);
 				path[vl] = '\0';
 			} else if (kl == 4 && memcmp(kv, "size", 4) == 0) {

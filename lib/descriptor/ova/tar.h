@@ -12,9 +12,9 @@
 #define TAR_BLOCK 512
 
 typedef struct tar_header {
-	char name[256 + 1];  /* prefix + "/" + name (before long-name extensions) */
+	char name[256 + 1]; /* prefix + "/" + name (before long-name extensions) */
 	uint64_t size;
-	char type;           /* typeflag; '\0' is mapped to '0' */
+	char type; /* typeflag; '\0' is mapped to '0' */
 	int is_ustar;
 } tar_header;
 
@@ -26,7 +26,7 @@ int tar_decode(const unsigned char *block, tar_header *h, const char *where, uin
 int tar_encode(unsigned char *block, const char *name, uint64_t size, uint64_t mtime, char type);
 /* Parse a pax extended header's records: path and size overrides. */
 int tar_pax_parse(const char *data, size_t len, char *path, size_t path_size, uint64_t *size,
-		  int *has_size);
+                  int *has_size);
 /* Is a member name safe to extract: relative, no "..", no empty component? */
 int tar_name_safe(const char *name);
 

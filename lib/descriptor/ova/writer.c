@@ -71,28 +71,34 @@ static int digest_input(const vstd_ova_input *in, const char *alg, char *hex, si
 }
 
 int vstd_ova_create(const char *path, const vstd_ova_input *inputs, size_t n_inputs,
-		    const vstd_ova_create_opts *opts)
+                    const vstd_ova_create_opts *opts)
 {
 	vstd_ova_create_opts o = VSTD_OVA_CREATE_OPTS_INIT;
 	if (opts != NULL)
 		o = *opts;
 	if (path == NULL || inputs == NULL || n_inputs == 0)
-		return vstd_err(VSTD_EINVAL, "vstd_ova_create: need a path and at least the descriptor");
+		return vstd_err(VSTD_EINVAL,
+		                "vstd_ova_create: need a path and at least the descriptor");
 	size_t dl = inputs[0].name ? strlen(inputs[0].name) : 0;
 	if (dl < 5 || strcasecmp(inputs[0].name + dl - 4, ".ovf") != 0)
-		return vstd_err(VSTD_EINVAL, "vstd_ova_create: the first input must be the .ovf descriptor");
+		return vstd_err(VSTD_EINVAL,
+		                "vstd_ova_create: the first input must be the .ovf descriptor");
 	for (size_t i = 0; i < n_inputs; i++)
 		if (inputs[i].name == NULL || strchr(inputs[i].name, '/') != NULL ||
 		    strcmp(inputs[i].name, "..") == 0 || inputs[i].name[0] == '\0')
-			return vstd_err(VSTD_EINVAL, "vstd_ova_create: input %zu: member name must be a "
-					"plain file name", i);
+			return vstd_err(VSTD_EINVAL,
+			                "vstd_ova_create: input %zu: member name must be a "
+			                "plain file name",
+			                i);
 	int manifest = !(o.digest != NULL && strcasecmp(o.digest, "none") == 0);
 	const char *alg = manifest ? ovf_mf_alg_name(o.digest) : NULL;
 	if (manifest && alg == NULL)
-		return vstd_err(VSTD_EINVAL, "vstd_ova_create: unknown digest '%s' (sha1, sha256, sha512)",
-				o.digest);
+		return vstd_err(VSTD_EINVAL,
+		                "vstd_ova_create: unknown digest '%s' (sha1, sha256, sha512)",
+		                o.digest);
 	if (o.sign_key != NULL && (!manifest || o.sign_cert == NULL))
-		return vstd_err(VSTD_EINVAL, "vstd_ova_create: signing needs a manifest and a certificate");
+		return vstd_err(VSTD_EINVAL,
+		                "vstd_ova_create: signing needs a manifest and a certificate");
 
 	char *mf = NULL, *cert = NULL, *mf_name = NULL, *cert_name = NULL;
 	size_t mf_len = 0, cert_len = 0;
@@ -116,7 +122,7 @@ int vstd_ova_create(const char *path, const vstd_ova_input *inputs, size_t n_inp
 				cap = nc;
 			}
 			mf_len += (size_t)snprintf(mf + mf_len, cap - mf_len, "%s(%s)= %s\n", alg,
-						   inputs[i].name, hex);
+			                           inputs[i].name, hex);
 		}
 		mf_name = ovf_sibling_name(inputs[0].name, ".mf");
 		cert_name = ovf_sibling_name(inputs[0].name, ".cert");
@@ -124,7 +130,7 @@ int vstd_ova_create(const char *path, const vstd_ova_input *inputs, size_t n_inp
 			rc = VSTD_ENOMEM;
 		if (rc == 0 && o.sign_key != NULL)
 			rc = ovf_cert_make(mf_name, mf, mf_len, alg, o.sign_key, o.sign_cert, &cert,
-					   &cert_len);
+			                   &cert_len);
 	}
 	tar_out t;
 	memset(&t, 0, sizeof(t));
@@ -132,8 +138,9 @@ int vstd_ova_create(const char *path, const vstd_ova_input *inputs, size_t n_inp
 	int created = 0;
 	if (rc == 0) {
 		t.buf = vstd_malloc(COPY_CHUNK);
-		rc = t.buf ? vstd_io_file_open(&t.io, path, VSTD_IO_WRITE | VSTD_IO_CREATE | VSTD_IO_TRUNC)
-			   : VSTD_ENOMEM;
+		rc = t.buf ? vstd_io_file_open(&t.io, path,
+		                               VSTD_IO_WRITE | VSTD_IO_CREATE | VSTD_IO_TRUNC)
+		           : VSTD_ENOMEM;
 		created = rc == 0;
 	}
 	for (size_t i = 0; rc == 0 && i < n_inputs; i++) {

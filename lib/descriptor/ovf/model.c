@@ -302,7 +302,8 @@ int vstd_ovf_item_active(const vstd_ovf *ovf, const vstd_ovf_item *item, const c
 			if (ovf->model.configs[i].is_default)
 				config = ovf->model.configs[i].id;
 		if (config == NULL && ovf->model.n_configs > 0)
-			config = ovf->model.configs[0].id; /* DSP0243 9.8: the first is the default */
+			config = ovf->model.configs[0]
+			                 .id; /* DSP0243 9.8: the first is the default */
 	}
 	if (config == NULL)
 		return 0;

@@ -15,10 +15,13 @@
 #define OVF_NS_V09_VMW "http://www.vmware.com/schema/ovf/1/envelope"
 #define OVF_NS_V09_DRAFT "http://schemas.dmtf.org/ovf/envelope"
 #define OVF_NS_ENV_V1 "http://schemas.dmtf.org/ovf/environment/1"
-#define OVF_NS_RASD "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData"
+#define OVF_NS_RASD                                                                                \
+	"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData"
 #define OVF_NS_VSSD "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData"
-#define OVF_NS_EPASD "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_EthernetPortAllocationSettingData"
-#define OVF_NS_SASD "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_StorageAllocationSettingData"
+#define OVF_NS_EPASD                                                                               \
+	"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_EthernetPortAllocationSettingData"
+#define OVF_NS_SASD                                                                                \
+	"http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_StorageAllocationSettingData"
 #define OVF_NS_XSI "http://www.w3.org/2001/XMLSchema-instance"
 #define OVF_NS_CIM "http://schemas.dmtf.org/wbem/wscim/1/common"
 
@@ -51,9 +54,9 @@ struct vstd_ovf {
 	xmlDocPtr doc;
 	xmlNodePtr envelope;
 	char *name;
-	const char *ns;       /* envelope namespace (points into doc) */
+	const char *ns; /* envelope namespace (points into doc) */
 	int version;
-	int encoding_fixed;   /* a false utf-16 declaration was overridden */
+	int encoding_fixed; /* a false utf-16 declaration was overridden */
 	ovf_arena arena;
 	vstd_ovf_model model;
 	vstd_ovf_parse_opts opts;
@@ -61,7 +64,7 @@ struct vstd_ovf {
 
 /* Safe XML loading (xml.c). */
 int ovf_xml_read(xmlDocPtr *out, const void *data, size_t len, const char *name,
-		 const vstd_ovf_parse_opts *opts, int *encoding_fixed);
+                 const vstd_ovf_parse_opts *opts, int *encoding_fixed);
 /* Fill opts defaults. */
 void ovf_parse_opts_defaults(vstd_ovf_parse_opts *o, const vstd_ovf_parse_opts *in);
 
@@ -69,7 +72,7 @@ void ovf_parse_opts_defaults(vstd_ovf_parse_opts *o, const vstd_ovf_parse_opts *
 int ovf_model_build(vstd_ovf *ovf);
 /* Wrap a loaded doc into a vstd_ovf (takes the doc). */
 int ovf_from_doc(vstd_ovf **out, xmlDocPtr doc, const char *name, const vstd_ovf_parse_opts *opts,
-		 int encoding_fixed);
+                 int encoding_fixed);
 
 /* Element helpers (model.c). */
 int ovf_is_ovf_ns(const vstd_ovf *ovf, const xmlNode *n);

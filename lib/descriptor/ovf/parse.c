@@ -82,7 +82,8 @@ static int parse_disks(vstd_ovf *ovf, xmlNodePtr sec, ovf_vec *disks)
 		d.capacity_units = KEEP(ovf_attr(ovf, n, "capacityAllocationUnits"));
 		uint64_t cap = 0, unit = 1;
 		if (d.capacity_text != NULL && ovf_parse_u64(d.capacity_text, &cap) == 0 &&
-		    (d.capacity_units == NULL || vstd_ovf_parse_units(d.capacity_units, &unit) == 0) &&
+		    (d.capacity_units == NULL ||
+		     vstd_ovf_parse_units(d.capacity_units, &unit) == 0) &&
 		    !__builtin_mul_overflow(cap, unit, &d.capacity_bytes))
 			d.capacity_known = 1;
 		char *s = ovf_attr(ovf, n, "populatedSize");
@@ -136,11 +137,28 @@ static int parse_configs(vstd_ovf *ovf, xmlNodePtr sec, ovf_vec *cfgs)
 }
 
 /* One pass over an item's children: the first element of each name. */
-enum { P_RT, P_RST, P_ORT, P_IID, P_IID09, P_EN, P_DESC, P_PAR, P_ADDR, P_AOP, P_AU, P_VQ, P_AA, P_N };
+enum {
+	P_RT,
+	P_RST,
+	P_ORT,
+	P_IID,
+	P_IID09,
+	P_EN,
+	P_DESC,
+	P_PAR,
+	P_ADDR,
+	P_AOP,
+	P_AU,
+	P_VQ,
+	P_AA,
+	P_N
+};
 static const char *const prop_names[P_N] = {
-	"ResourceType", "ResourceSubType", "OtherResourceType", "InstanceID", "InstanceId", "ElementName",
-	"Description", "Parent", "Address", "AddressOnParent", "AllocationUnits", "VirtualQuantity",
-	"AutomaticAllocation"};
+        "ResourceType",       "ResourceSubType", "OtherResourceType",
+        "InstanceID",         "InstanceId",      "ElementName",
+        "Description",        "Parent",          "Address",
+        "AddressOnParent",    "AllocationUnits", "VirtualQuantity",
+        "AutomaticAllocation"};
 
 static char *node_text(xmlNodePtr c)
 {
@@ -153,7 +171,8 @@ static char *node_text(xmlNodePtr c)
 	size_t b = 0, e = strlen(s);
 	while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\n' || s[b] == '\r'))
 		b++;
-	while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\n' || s[e - 1] == '\r'))
+	while (e > b &&
+	       (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\n' || s[e - 1] == '\r'))
 		e--;
 	memmove(s, s + b, e - b);
 	s[e - b] = '\0';
@@ -165,8 +184,9 @@ static int parse_item(build_ctx *bc, xmlNodePtr n, int kind, ovf_vec *items)
 	vstd_ovf *ovf = bc->ovf;
 	int oom = 0;
 	if (++bc->items > ovf->opts.max_items)
-		return vstd_err(VSTD_ELIMIT, "%s: line %u: more than %lu hardware items (limit max_items)",
-				vstd_ovf_name(ovf), ovf_line(n), ovf->opts.max_items);
+		return vstd_err(VSTD_ELIMIT,
+		                "%s: line %u: more than %lu hardware items (limit max_items)",
+		                vstd_ovf_name(ovf), ovf_line(n), ovf->opts.max_items);
 	vstd_ovf_item it;
 	memset(&it, 0, sizeof(it));
 	it.kind = kind;
@@ -366,15 +386,15 @@ static int is_content(vstd_ovf *ovf, xmlNodePtr n, int *collection)
 }
 
 static int parse_vm(build_ctx *bc, xmlNodePtr n, int collection, vstd_vm *parent, unsigned depth,
-		    vstd_vm **out)
+                    vstd_vm **out)
 {
 	vstd_ovf *ovf = bc->ovf;
 	int oom = 0, rc;
 	if (depth > ovf->opts.max_collection_depth)
 		return vstd_err(VSTD_ELIMIT,
-				"%s: line %u: VirtualSystemCollections nested deeper than %u "
-				"(limit max_collection_depth)",
-				vstd_ovf_name(ovf), ovf_line(n), ovf->opts.max_collection_depth);
+		                "%s: line %u: VirtualSystemCollections nested deeper than %u "
+		                "(limit max_collection_depth)",
+		                vstd_ovf_name(ovf), ovf_line(n), ovf->opts.max_collection_depth);
 	vstd_vm *vm = ovf_arena_alloc(&ovf->arena, sizeof(*vm));
 	if (vm == NULL)
 		return VSTD_ENOMEM;
@@ -397,7 +417,7 @@ static int parse_vm(build_ctx *bc, xmlNodePtr n, int collection, vstd_vm *parent
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
 		if (ovf_is_ovf_ns(ovf, c) && (strcmp((const char *)c->name, "Info") == 0 ||
-					      strcmp((const char *)c->name, "Name") == 0))
+		                              strcmp((const char *)c->name, "Name") == 0))
 			continue;
 		if (is_content(ovf, c, &coll)) {
 			vstd_vm *child = NULL;
@@ -414,7 +434,8 @@ static int parse_vm(build_ctx *bc, xmlNodePtr n, int collection, vstd_vm *parent
 				if (i->type != XML_ELEMENT_NODE)
 					continue;
 				if (strcmp((const char *)i->name, "System") == 0)
-					vm->system_type = KEEP(ovf_child_text(i, "VirtualSystemType"));
+					vm->system_type =
+					        KEEP(ovf_child_text(i, "VirtualSystemType"));
 				else if (strcmp((const char *)i->name, "Item") == 0)
 					rc = parse_item(bc, i, VSTD_OVF_ITEM_RASD, &items);
 				else if (strcmp((const char *)i->name, "EthernetPortItem") == 0)
@@ -467,13 +488,15 @@ static int parse_vm(build_ctx *bc, xmlNodePtr n, int collection, vstd_vm *parent
 static int detect_version(vstd_ovf *ovf, xmlNodePtr env, const char *nm)
 {
 	if (env == NULL || strcmp((const char *)env->name, "Envelope") != 0)
-		return vstd_err(VSTD_ECORRUPT,
-				"%s: line %u: root element is <%s>, not an OVF <Envelope> (DSP0243 7)", nm,
-				env ? ovf_line(env) : 0, env ? (const char *)env->name : "?");
+		return vstd_err(
+		        VSTD_ECORRUPT,
+		        "%s: line %u: root element is <%s>, not an OVF <Envelope> (DSP0243 7)", nm,
+		        env ? ovf_line(env) : 0, env ? (const char *)env->name : "?");
 	if (env->ns == NULL || env->ns->href == NULL)
 		return vstd_err(VSTD_ECORRUPT,
-				"%s: line %u: <Envelope> has no namespace; OVF needs %s or %s (DSP0243 5.2)",
-				nm, ovf_line(env), OVF_NS_V1, OVF_NS_V2);
+		                "%s: line %u: <Envelope> has no namespace; OVF needs %s or %s "
+		                "(DSP0243 5.2)",
+		                nm, ovf_line(env), OVF_NS_V1, OVF_NS_V2);
 	const char *ns = (const char *)env->ns->href;
 	ovf->ns = ns;
 	char *ver = ovf_attr(ovf, env, "version");
@@ -482,16 +505,18 @@ static int detect_version(vstd_ovf *ovf, xmlNodePtr env, const char *nm)
 	else if (strcmp(ns, OVF_NS_V2) == 0)
 		ovf->version = VSTD_OVF_V2;
 	else if (strcmp(ns, OVF_NS_V09_VMW) == 0 || strcmp(ns, OVF_NS_V09_DRAFT) == 0 ||
-		 strcmp(ns, OVF_NS_V1 "/") == 0)
+	         strcmp(ns, OVF_NS_V1 "/") == 0)
 		ovf->version = VSTD_OVF_V0_9;
 	else {
 		xmlFree(ver);
 		if (strstr(ns, "ovf/envelope") != NULL)
-			return vstd_err(VSTD_ENOTSUP,
-					"%s: line %u: unknown OVF envelope namespace '%s' (known: 0.9, "
-					"envelope/1, envelope/2)", nm, ovf_line(env), ns);
+			return vstd_err(
+			        VSTD_ENOTSUP,
+			        "%s: line %u: unknown OVF envelope namespace '%s' (known: 0.9, "
+			        "envelope/1, envelope/2)",
+			        nm, ovf_line(env), ns);
 		return vstd_err(VSTD_ECORRUPT, "%s: line %u: namespace '%s' is not an OVF envelope",
-				nm, ovf_line(env), ns);
+		                nm, ovf_line(env), ns);
 	}
 	if (ver != NULL && strncmp(ver, "0.9", 3) == 0)
 		ovf->version = VSTD_OVF_V0_9;
@@ -556,7 +581,7 @@ int ovf_model_build(vstd_ovf *ovf)
 }
 
 int ovf_from_doc(vstd_ovf **out, xmlDocPtr doc, const char *name, const vstd_ovf_parse_opts *opts,
-		 int encoding_fixed)
+                 int encoding_fixed)
 {
 	vstd_ovf *ovf = vstd_calloc(1, sizeof(*ovf));
 	if (ovf == NULL) {
@@ -581,7 +606,7 @@ int ovf_from_doc(vstd_ovf **out, xmlDocPtr doc, const char *name, const vstd_ovf
 }
 
 int vstd_ovf_parse(vstd_ovf **out, const void *data, size_t len, const char *name,
-		   const vstd_ovf_parse_opts *opts)
+                   const vstd_ovf_parse_opts *opts)
 {
 	if (out == NULL || (data == NULL && len > 0))
 		return vstd_err(VSTD_EINVAL, "vstd_ovf_parse: NULL argument");
@@ -606,8 +631,9 @@ int vstd_ovf_open(vstd_ovf **out, const char *path, const vstd_ovf_parse_opts *o
 	uint64_t size = 0;
 	rc = vstd_io_size(io, &size);
 	if (rc == 0 && size > o.max_input)
-		rc = vstd_err(VSTD_ELIMIT, "%s: descriptor is %" PRIu64 " bytes, more than the limit of %zu",
-			      path, size, o.max_input);
+		rc = vstd_err(VSTD_ELIMIT,
+		              "%s: descriptor is %" PRIu64 " bytes, more than the limit of %zu",
+		              path, size, o.max_input);
 	void *buf = NULL;
 	if (rc == 0) {
 		buf = vstd_malloc(size ? (size_t)size : 1);

@@ -21,9 +21,9 @@ static const struct {
 	const char *name;
 	unsigned shift;
 } named_units[] = {
-	{"byte", 0},      {"bytes", 0},      {"b", 0},          {"kilobytes", 10}, {"kb", 10},
-	{"kib", 10},      {"megabytes", 20}, {"mb", 20},        {"mib", 20},       {"gigabytes", 30},
-	{"gb", 30},       {"gib", 30},       {"terabytes", 40}, {"tb", 40},        {"tib", 40},
+        {"byte", 0}, {"bytes", 0},      {"b", 0},          {"kilobytes", 10}, {"kb", 10},
+        {"kib", 10}, {"megabytes", 20}, {"mb", 20},        {"mib", 20},       {"gigabytes", 30},
+        {"gb", 30},  {"gib", 30},       {"terabytes", 40}, {"tb", 40},        {"tib", 40},
 };
 
 static int read_uint(const char **p, uint64_t *v)
@@ -33,7 +33,8 @@ static int read_uint(const char **p, uint64_t *v)
 		return VSTD_EINVAL;
 	uint64_t r = 0;
 	while (isdigit((unsigned char)*s)) {
-		if (__builtin_mul_overflow(r, 10, &r) || __builtin_add_overflow(r, (uint64_t)(*s - '0'), &r))
+		if (__builtin_mul_overflow(r, 10, &r) ||
+		    __builtin_add_overflow(r, (uint64_t)(*s - '0'), &r))
 			return VSTD_ERANGE;
 		s++;
 	}
@@ -56,14 +57,16 @@ int vstd_ovf_parse_units(const char *units, uint64_t *bytes_per_unit)
 	uint64_t value = 0;
 	int found = 0;
 	for (size_t i = 0; i < sizeof(named_units) / sizeof(named_units[0]); i++) {
-		if (strlen(named_units[i].name) == bl && strncasecmp(b, named_units[i].name, bl) == 0) {
+		if (strlen(named_units[i].name) == bl &&
+		    strncasecmp(b, named_units[i].name, bl) == 0) {
 			value = (uint64_t)1 << named_units[i].shift;
 			found = 1;
 			break;
 		}
 	}
 	if (!found)
-		return vstd_err(VSTD_EINVAL, "units '%s': unknown base unit (DSP0004 Annex C: byte)", units);
+		return vstd_err(VSTD_EINVAL,
+		                "units '%s': unknown base unit (DSP0004 Annex C: byte)", units);
 	for (;;) {
 		while (isspace((unsigned char)*p))
 			p++;
@@ -86,7 +89,8 @@ int vstd_ovf_parse_units(const char *units, uint64_t *bytes_per_unit)
 		}
 		for (uint64_t i = 0; i < exp; i++) {
 			if (__builtin_mul_overflow(factor, base, &factor))
-				return vstd_err(VSTD_ERANGE, "units '%s': does not fit 64 bits", units);
+				return vstd_err(VSTD_ERANGE, "units '%s': does not fit 64 bits",
+				                units);
 			if (base <= 1)
 				break;
 		}

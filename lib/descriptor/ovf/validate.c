@@ -54,7 +54,7 @@ void ovf_diag(ovf_vctx *v, int severity, const xmlNode *n, const char *rule, con
 }
 
 int vstd_ovf_validate(const vstd_ovf *ovf, const vstd_ovf_validate_opts *opts,
-		      vstd_ovf_report **out)
+                      vstd_ovf_report **out)
 {
 	if (ovf == NULL || out == NULL)
 		return vstd_err(VSTD_EINVAL, "vstd_ovf_validate: NULL argument");
@@ -68,12 +68,14 @@ int vstd_ovf_validate(const vstd_ovf *ovf, const vstd_ovf_validate_opts *opts,
 	ovf_vctx v = {ovf, &o, r, (o.flags & VSTD_OVF_STRICT) != 0};
 	if (ovf->encoding_fixed)
 		ovf_diag(&v, v.strict ? VSTD_OVF_ERROR : VSTD_OVF_WARNING, NULL, "XML 1.0 4.3.3",
-			 "the XML declaration says UTF-16 but the document is single-byte; read as UTF-8");
+		         "the XML declaration says UTF-16 but the document is single-byte; read as "
+		         "UTF-8");
 	ovf_validate_schema(&v);
 	ovf_validate_rules(&v);
 	if (r->oom) {
 		vstd_ovf_report_free(r);
-		return vstd_err(VSTD_ENOMEM, "%s: out of memory while validating", vstd_ovf_name(ovf));
+		return vstd_err(VSTD_ENOMEM, "%s: out of memory while validating",
+		                vstd_ovf_name(ovf));
 	}
 	*out = r;
 	return 0;

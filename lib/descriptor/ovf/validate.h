@@ -12,7 +12,7 @@ struct vstd_ovf_report {
 	size_t n, cap;
 	size_t errors, warnings;
 	int oom;
-	size_t limit;       /* findings kept at most (the rest are counted) */
+	size_t limit; /* findings kept at most (the rest are counted) */
 	size_t dropped;
 	ovf_arena arena;
 };
@@ -26,7 +26,7 @@ typedef struct ovf_vctx {
 
 /* Record a finding on node n (may be NULL). */
 void ovf_diag(ovf_vctx *v, int severity, const xmlNode *n, const char *rule, const char *fmt, ...)
-	VSTD_PRINTF(5, 6);
+        VSTD_PRINTF(5, 6);
 /* Structure per DSP8023 (validate_schema.c): errors in strict mode, warnings in lax. */
 void ovf_validate_schema(ovf_vctx *v);
 /* Semantic rules of DSP0243 (validate_rules.c). */

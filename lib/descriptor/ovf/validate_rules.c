@@ -92,20 +92,23 @@ static void check_file_present(ovf_vctx *v, const xmlNode *n, const vstd_ovf_fil
 				break;
 			if (size > f->chunk_size)
 				ovf_diag(v, E, n, "DSP0243 7.1 chunkSize",
-					 "chunk %lu of '%s' is %" PRIu64 " bytes, more than chunkSize %" PRIu64,
-					 i, f->href, size, f->chunk_size);
+				         "chunk %lu of '%s' is %" PRIu64
+				         " bytes, more than chunkSize %" PRIu64,
+				         i, f->href, size, f->chunk_size);
 			total += size;
 		}
 		if (i == 0) {
 			ovf_diag(v, E, n, "DSP0243 7.1 chunkSize",
-				 "file '%s' is chunked but its first chunk '%s.000000000' is not in the package",
-				 f->href, f->href);
+			         "file '%s' is chunked but its first chunk '%s.000000000' is not "
+			         "in the package",
+			         f->href, f->href);
 			return;
 		}
 		if (f->has_size && total != f->size)
 			ovf_diag(v, E, n, "DSP0243 7.1 size",
-				 "the %lu chunks of '%s' hold %" PRIu64 " bytes; ovf:size says %" PRIu64, i,
-				 f->href, total, f->size);
+			         "the %lu chunks of '%s' hold %" PRIu64
+			         " bytes; ovf:size says %" PRIu64,
+			         i, f->href, total, f->size);
 		return;
 	}
 	int rc = member_size(v, f->href, &size);
@@ -113,13 +116,14 @@ static void check_file_present(ovf_vctx *v, const xmlNode *n, const vstd_ovf_fil
 		return;
 	if (rc < 0) {
 		ovf_diag(v, E, n, "DSP0243 7.1 References",
-			 "file '%s' (id '%s') does not exist in the package", f->href, f->id ? f->id : "");
+		         "file '%s' (id '%s') does not exist in the package", f->href,
+		         f->id ? f->id : "");
 		return;
 	}
 	if (f->has_size && size != f->size)
 		ovf_diag(v, E, n, "DSP0243 7.1 size",
-			 "file '%s' is %" PRIu64 " bytes; ovf:size declares %" PRIu64, f->href, size,
-			 f->size);
+		         "file '%s' is %" PRIu64 " bytes; ovf:size declares %" PRIu64, f->href,
+		         size, f->size);
 }
 
 static void check_references(ovf_vctx *v, const xmlNode *refs)
@@ -138,20 +142,22 @@ static void check_references(ovf_vctx *v, const xmlNode *refs)
 		}
 		for (size_t j = 0; j + 1 < fi; j++)
 			if (ovf->model.files[j].id && strcmp(ovf->model.files[j].id, f->id) == 0)
-				ovf_diag(v, E, n, "DSP0243 7.1", "File id '%s' is not unique (also line %u)",
-					 f->id, ovf->model.files[j].line);
+				ovf_diag(v, E, n, "DSP0243 7.1",
+				         "File id '%s' is not unique (also line %u)", f->id,
+				         ovf->model.files[j].line);
 		if (href_escapes(f->href)) {
 			ovf_diag(v, E, n, "DSP0243 7.1 href",
-				 "href '%s' is absolute or climbs out of the package with '..'", f->href);
+			         "href '%s' is absolute or climbs out of the package with '..'",
+			         f->href);
 			continue;
 		}
 		if (f->compression != NULL && strcmp(f->compression, "gzip") != 0 &&
 		    strcmp(f->compression, "identity") != 0)
 			ovf_diag(v, E, n, "DSP0243 7.1 compression",
-				 "compression '%s' is not supported (gzip is)", f->compression);
+			         "compression '%s' is not supported (gzip is)", f->compression);
 		if (href_is_remote(f->href)) {
-			ovf_diag(v, W, n, "DSP0243 7.1 href", "file '%s' is remote and was not fetched",
-				 f->href);
+			ovf_diag(v, W, n, "DSP0243 7.1 href",
+			         "file '%s' is remote and was not fetched", f->href);
 			continue;
 		}
 		check_file_present(v, n, f);
@@ -192,17 +198,18 @@ static void check_disks(ovf_vctx *v, const xmlNode *sec)
 		}
 		for (size_t j = 0; j + 1 < di; j++)
 			if (m->disks[j].disk_id && strcmp(m->disks[j].disk_id, d->disk_id) == 0)
-				ovf_diag(v, E, n, "DSP0243 9.1", "diskId '%s' is not unique (also line %u)",
-					 d->disk_id, m->disks[j].line);
+				ovf_diag(v, E, n, "DSP0243 9.1",
+				         "diskId '%s' is not unique (also line %u)", d->disk_id,
+				         m->disks[j].line);
 		if (d->file_ref != NULL && vstd_ovf_find_file(ovf, d->file_ref) == NULL)
 			ovf_diag(v, E, n, "DSP0243 9.1 fileRef",
-				 "fileRef '%s' of disk '%s' is not found in References", d->file_ref,
-				 d->disk_id);
+			         "fileRef '%s' of disk '%s' is not found in References",
+			         d->file_ref, d->disk_id);
 		if (d->capacity_text == NULL) {
 			/* Required by DSP8023; ganeti and VirtualBox 2.2 omit it.
 			 * The structure layer reports it; here: lax warning. */
 			ovf_diag(v, v->strict ? E : W, n, "DSP0243 9.1 capacity",
-				 "disk '%s' has no ovf:capacity", d->disk_id);
+			         "disk '%s' has no ovf:capacity", d->disk_id);
 		} else if (!d->capacity_known) {
 			uint64_t unit, cap;
 			const char *t = d->capacity_text;
@@ -212,26 +219,31 @@ static void check_disks(ovf_vctx *v, const xmlNode *sec)
 				snprintf(key, sizeof(key), "%.*s", (int)(tl - 3), t + 2);
 				if (!property_declared(m->root, key))
 					ovf_diag(v, E, n, "DSP0243 9.1 capacity",
-						 "capacity '%s' names property '%s', which no ProductSection declares",
-						 t, key);
+					         "capacity '%s' names property '%s', which no "
+					         "ProductSection declares",
+					         t, key);
 			} else if (d->capacity_units != NULL &&
-				   vstd_ovf_parse_units(d->capacity_units, &unit) < 0) {
+			           vstd_ovf_parse_units(d->capacity_units, &unit) < 0) {
 				ovf_diag(v, E, n, "DSP0243 9.1 capacityAllocationUnits",
-					 "capacityAllocationUnits '%s' is not a byte unit (DSP0004 Annex C)",
-					 d->capacity_units);
+				         "capacityAllocationUnits '%s' is not a byte unit (DSP0004 "
+				         "Annex C)",
+				         d->capacity_units);
 			} else if (ovf_parse_u64(t, &cap) != 0) {
 				ovf_diag(v, E, n, "DSP0243 9.1 capacity",
-					 "capacity '%s' is neither a number nor a ${property} reference", t);
+				         "capacity '%s' is neither a number nor a ${property} "
+				         "reference",
+				         t);
 			} else {
 				ovf_diag(v, E, n, "DSP0243 9.1 capacity",
-					 "capacity %s %s does not fit 64 bits", t,
-					 d->capacity_units ? d->capacity_units : "");
+				         "capacity %s %s does not fit 64 bits", t,
+				         d->capacity_units ? d->capacity_units : "");
 			}
 		}
-		if (d->has_populated_size && d->capacity_known && d->populated_size > d->capacity_bytes)
+		if (d->has_populated_size && d->capacity_known &&
+		    d->populated_size > d->capacity_bytes)
 			ovf_diag(v, W, n, "DSP0243 9.1 populatedSize",
-				 "populatedSize %" PRIu64 " exceeds the capacity %" PRIu64, d->populated_size,
-				 d->capacity_bytes);
+			         "populatedSize %" PRIu64 " exceeds the capacity %" PRIu64,
+			         d->populated_size, d->capacity_bytes);
 		if (d->parent_ref != NULL) {
 			/* DSP0243 9.1: parentRef names another disk; follow the chain. */
 			const vstd_ovf_disk *p = d;
@@ -240,7 +252,8 @@ static void check_disks(ovf_vctx *v, const xmlNode *sec)
 				const vstd_ovf_disk *q = vstd_ovf_find_disk(ovf, p->parent_ref);
 				if (q == NULL) {
 					ovf_diag(v, E, n, "DSP0243 9.1 parentRef",
-						 "parentRef '%s' does not name a Disk", p->parent_ref);
+					         "parentRef '%s' does not name a Disk",
+					         p->parent_ref);
 					break;
 				}
 				p = q;
@@ -248,7 +261,7 @@ static void check_disks(ovf_vctx *v, const xmlNode *sec)
 			}
 			if (steps > m->n_disks)
 				ovf_diag(v, E, n, "DSP0243 9.1 parentRef",
-					 "the parentRef chain of disk '%s' is a cycle", d->disk_id);
+				         "the parentRef chain of disk '%s' is a cycle", d->disk_id);
 		}
 	}
 }
@@ -257,13 +270,31 @@ static void check_disks(ovf_vctx *v, const xmlNode *sec)
 
 static int is_known_section(const char *kind)
 {
-	static const char *const known[] = {
-		"References", "DiskSection", "NetworkSection", "DeploymentOptionSection",
-		"VirtualHardwareSection", "ResourceAllocationSection", "AnnotationSection",
-		"ProductSection", "EulaSection", "StartupSection", "OperatingSystemSection",
-		"InstallSection", "Strings", "Info", "Name", "VirtualSystem", "VirtualSystemCollection",
-		"EnvironmentFilesSection", "BootDeviceSection", "SharedDiskSection", "ScaleOutSection",
-		"PlacementGroupSection", "PlacementSection", "EncryptionSection", NULL};
+	static const char *const known[] = {"References",
+	                                    "DiskSection",
+	                                    "NetworkSection",
+	                                    "DeploymentOptionSection",
+	                                    "VirtualHardwareSection",
+	                                    "ResourceAllocationSection",
+	                                    "AnnotationSection",
+	                                    "ProductSection",
+	                                    "EulaSection",
+	                                    "StartupSection",
+	                                    "OperatingSystemSection",
+	                                    "InstallSection",
+	                                    "Strings",
+	                                    "Info",
+	                                    "Name",
+	                                    "VirtualSystem",
+	                                    "VirtualSystemCollection",
+	                                    "EnvironmentFilesSection",
+	                                    "BootDeviceSection",
+	                                    "SharedDiskSection",
+	                                    "ScaleOutSection",
+	                                    "PlacementGroupSection",
+	                                    "PlacementSection",
+	                                    "EncryptionSection",
+	                                    NULL};
 	for (size_t i = 0; known[i] != NULL; i++)
 		if (strcmp(known[i], kind) == 0)
 			return 1;
@@ -293,8 +324,10 @@ static void check_config_attr(ovf_vctx *v, const xmlNode *n, const char *cfg)
 			break;
 		snprintf(word, sizeof(word), "%.*s", (int)(p - b), b);
 		if (!config_declared(m, word))
-			ovf_diag(v, E, n, "DSP0243 9.8 configuration",
-				 "ovf:configuration '%s' is not declared in DeploymentOptionSection", word);
+			ovf_diag(
+			        v, E, n, "DSP0243 9.8 configuration",
+			        "ovf:configuration '%s' is not declared in DeploymentOptionSection",
+			        word);
 	}
 }
 
@@ -322,7 +355,8 @@ static int same_config_set(const vstd_ovf_item *a, const vstd_ovf_item *b)
  * 10,000 items are validated in well under 100 ms). */
 static int cmp_iid(const void *a, const void *b)
 {
-	const vstd_ovf_item *x = *(const vstd_ovf_item *const *)a, *y = *(const vstd_ovf_item *const *)b;
+	const vstd_ovf_item *x = *(const vstd_ovf_item *const *)a,
+	                    *y = *(const vstd_ovf_item *const *)b;
 	int c = strcmp(x->instance_id ? x->instance_id : "", y->instance_id ? y->instance_id : "");
 	return c != 0 ? c : (x < y ? -1 : x > y);
 }
@@ -351,13 +385,15 @@ static const vstd_ovf_item *lookup_iid(const vstd_ovf_item **sorted, size_t n, c
 		else
 			hi = mid;
 	}
-	return lo < n && sorted[lo]->instance_id && strcmp(sorted[lo]->instance_id, iid) == 0 ? sorted[lo]
-												  : NULL;
+	return lo < n && sorted[lo]->instance_id && strcmp(sorted[lo]->instance_id, iid) == 0
+	               ? sorted[lo]
+	               : NULL;
 }
 
 static void check_items(ovf_vctx *v, const vstd_vm *vm, const xmlNode *vhs)
 {
-	const vstd_ovf_item **sorted = vstd_malloc_array(vm->n_items ? vm->n_items : 1, sizeof(*sorted));
+	const vstd_ovf_item **sorted =
+	        vstd_malloc_array(vm->n_items ? vm->n_items : 1, sizeof(*sorted));
 	if (sorted == NULL) {
 		v->r->oom = 1;
 		return;
@@ -385,13 +421,15 @@ static void check_items(ovf_vctx *v, const vstd_vm *vm, const xmlNode *vhs)
 		} else {
 			size_t k = lower_iid(sorted, vm->n_items, it->instance_id);
 			for (; k < vm->n_items && sorted[k] < it &&
-			       strcmp(sorted[k]->instance_id, it->instance_id) == 0; k++) {
+			       strcmp(sorted[k]->instance_id, it->instance_id) == 0;
+			     k++) {
 				const vstd_ovf_item *o = sorted[k];
-				if (same_config_set(o, it) && (o->bound == NULL) == (it->bound == NULL) &&
+				if (same_config_set(o, it) &&
+				    (o->bound == NULL) == (it->bound == NULL) &&
 				    (o->bound == NULL || strcmp(o->bound, it->bound) == 0)) {
 					ovf_diag(v, E, n, "DSP0243 8.3 InstanceID",
-						 "InstanceID '%s' is not unique (also line %u)",
-						 it->instance_id, o->line);
+					         "InstanceID '%s' is not unique (also line %u)",
+					         it->instance_id, o->line);
 					break;
 				}
 			}
@@ -401,12 +439,14 @@ static void check_items(ovf_vctx *v, const vstd_vm *vm, const xmlNode *vhs)
 		 * template placeholder. */
 		if (it->instance_id != NULL) {
 			for (const char *q = it->instance_id; *q; q++) {
-				if (!isalnum((unsigned char)*q) && *q != '-' && *q != '_' && *q != '.' &&
-				    *q != ':') {
+				if (!isalnum((unsigned char)*q) && *q != '-' && *q != '_' &&
+				    *q != '.' && *q != ':') {
 					ovf_diag(v, E, n, "DSP0243 8.3 InstanceID",
-						 "InstanceID '%s' contains '%c'; InstanceIDs are tokens of "
-						 "letters, digits and . _ : - (an unexpanded placeholder?)",
-						 it->instance_id, *q);
+					         "InstanceID '%s' contains '%c'; InstanceIDs are "
+					         "tokens of "
+					         "letters, digits and . _ : - (an unexpanded "
+					         "placeholder?)",
+					         it->instance_id, *q);
 					break;
 				}
 			}
@@ -415,14 +455,17 @@ static void check_items(ovf_vctx *v, const vstd_vm *vm, const xmlNode *vhs)
 		char *rt = ovf_child_text(n, "ResourceType");
 		uint64_t code = 0;
 		if (rt == NULL) {
-			ovf_diag(v, E, n, "DSP0243 8.3 ResourceType", "item '%s' has no ResourceType",
-				 it->instance_id ? it->instance_id : "?");
+			ovf_diag(v, E, n, "DSP0243 8.3 ResourceType",
+			         "item '%s' has no ResourceType",
+			         it->instance_id ? it->instance_id : "?");
 		} else if (ovf_parse_u64(rt, &code) != 0 || code == 0 || code > 65535) {
 			ovf_diag(v, E, n, "DSP0243 8.3 ResourceType",
-				 "ResourceType '%.32s' is not a CIM ResourceType code (1-65535)", rt);
+			         "ResourceType '%.32s' is not a CIM ResourceType code (1-65535)",
+			         rt);
 		} else if (code >= 34 && code <= 32767) {
 			ovf_diag(v, W, n, "DSP0243 8.3 ResourceType",
-				 "ResourceType %" PRIu64 " is in the DMTF-reserved range 34-32767", code);
+			         "ResourceType %" PRIu64 " is in the DMTF-reserved range 34-32767",
+			         code);
 		}
 		xmlFree(rt);
 		/* Parent resolves within the section, and the chain ends. */
@@ -433,10 +476,12 @@ static void check_items(ovf_vctx *v, const vstd_vm *vm, const xmlNode *vhs)
 			       steps <= vm->n_items) {
 				const vstd_ovf_item *q = lookup_iid(sorted, vm->n_items, p->parent);
 				if (q == NULL) {
-					/* ganeti and VMware exports leave some dangling: lax warning */
+					/* ganeti and VMware exports leave some dangling: lax
+					 * warning */
 					ovf_diag(v, v->strict ? E : W, n, "DSP0243 8.3 Parent",
-						 "Parent '%s' is not the InstanceID of an item in this section",
-						 p->parent);
+					         "Parent '%s' is not the InstanceID of an item in "
+					         "this section",
+					         p->parent);
 					break;
 				}
 				p = q;
@@ -444,77 +489,92 @@ static void check_items(ovf_vctx *v, const vstd_vm *vm, const xmlNode *vhs)
 			}
 			if (steps > vm->n_items)
 				ovf_diag(v, E, n, "DSP0243 8.3 Parent",
-					 "the Parent chain of item '%s' is a cycle", it->instance_id);
+				         "the Parent chain of item '%s' is a cycle",
+				         it->instance_id);
 			/* A drive's Parent is a controller (DSP0243 8.3 and the CIM
 			 * ResourceType values: 1 other, 5 IDE, 6 SCSI, 7 FC, 8 iSCSI,
 			 * 9 IB, 20 other storage, 23 USB). */
 			const vstd_ovf_item *par = lookup_iid(sorted, vm->n_items, it->parent);
 			int drive = it->resource_type >= 14 && it->resource_type <= 17;
 			int prt = par ? par->resource_type : 0;
-			if (drive && par != NULL && prt != 1 && !(prt >= 5 && prt <= 9) && prt != 20 && prt != 23 &&
-			    prt < 32768)
+			if (drive && par != NULL && prt != 1 && !(prt >= 5 && prt <= 9) &&
+			    prt != 20 && prt != 23 && prt < 32768)
 				ovf_diag(v, E, n, "DSP0243 8.3 Parent",
-					 "Parent '%s' of this drive is a ResourceType %d item, not a controller",
-					 it->parent, prt);
+				         "Parent '%s' of this drive is a ResourceType %d item, not "
+				         "a controller",
+				         it->parent, prt);
 		}
 		/* HostResource ovf:/disk/<id>, ovf:/file/<id> (DSP0243 8.3, 9.1). */
 		for (size_t h = 0; h < it->n_host_resources; h++) {
 			const char *hr = it->host_resources[h];
 			if (hr == NULL)
 				continue;
-			if (strncmp(hr, "ovf://disk/", 11) == 0 || strncmp(hr, "ovf://file/", 11) == 0) {
+			if (strncmp(hr, "ovf://disk/", 11) == 0 ||
+			    strncmp(hr, "ovf://file/", 11) == 0) {
 				/* pre-1.0 drafts wrote ovf://disk/<id> */
 				int disk = hr[6] == 'd';
 				const char *id = hr + 11;
-				if (disk ? vstd_ovf_find_disk(ovf, id) == NULL : vstd_ovf_find_file(ovf, id) == NULL)
+				if (disk ? vstd_ovf_find_disk(ovf, id) == NULL
+				         : vstd_ovf_find_file(ovf, id) == NULL)
 					ovf_diag(v, E, n, "DSP0243 8.3 HostResource",
-						 "HostResource '%s' names no %s", hr, disk ? "Disk" : "File");
+					         "HostResource '%s' names no %s", hr,
+					         disk ? "Disk" : "File");
 				else
-					ovf_diag(v, v->strict ? E : W, n, "DSP0243 8.3 HostResource",
-						 "HostResource '%s' uses the pre-1.0 form; DSP0243 writes ovf:/%s/%s",
-						 hr, disk ? "disk" : "file", id);
+					ovf_diag(v, v->strict ? E : W, n,
+					         "DSP0243 8.3 HostResource",
+					         "HostResource '%s' uses the pre-1.0 form; DSP0243 "
+					         "writes ovf:/%s/%s",
+					         hr, disk ? "disk" : "file", id);
 				continue;
 			}
 			if (strncmp(hr, "ovf:/disk/", 10) == 0 || strncmp(hr, "/disk/", 6) == 0) {
 				const char *id = hr + (hr[0] == 'o' ? 10 : 6);
 				if (vstd_ovf_find_disk(ovf, id) == NULL)
 					ovf_diag(v, E, n, "DSP0243 8.3 HostResource",
-						 "HostResource '%s' names no Disk in DiskSection", hr);
-			} else if (strncmp(hr, "ovf:/file/", 10) == 0 || strncmp(hr, "/file/", 6) == 0) {
+					         "HostResource '%s' names no Disk in DiskSection",
+					         hr);
+			} else if (strncmp(hr, "ovf:/file/", 10) == 0 ||
+			           strncmp(hr, "/file/", 6) == 0) {
 				const char *id = hr + (hr[0] == 'o' ? 10 : 6);
 				if (vstd_ovf_find_file(ovf, id) == NULL)
 					ovf_diag(v, E, n, "DSP0243 8.3 HostResource",
-						 "HostResource '%s' names no File in References", hr);
+					         "HostResource '%s' names no File in References",
+					         hr);
 			} else if (it->resource_type == VSTD_RT_DISK && hr[0] != '\0' &&
-				   ovf->version != VSTD_OVF_V0_9) {
+			           ovf->version != VSTD_OVF_V0_9) {
 				ovf_diag(v, E, n, "DSP0243 8.3 HostResource",
-					 "disk item HostResource '%s' is not an ovf:/disk/ or ovf:/file/ "
-					 "reference", hr);
+				         "disk item HostResource '%s' is not an ovf:/disk/ or "
+				         "ovf:/file/ "
+				         "reference",
+				         hr);
 			}
 		}
 		for (size_t c = 0; c < it->n_connections; c++) {
 			const char *cn = it->connections[c];
-			if (cn != NULL && cn[0] != '\0' && m->n_networks > 0 && !network_declared(m, cn))
+			if (cn != NULL && cn[0] != '\0' && m->n_networks > 0 &&
+			    !network_declared(m, cn))
 				ovf_diag(v, W, n, "DSP0243 9.2 Connection",
-					 "Connection '%s' names no Network in NetworkSection", cn);
+				         "Connection '%s' names no Network in NetworkSection", cn);
 		}
 		if (it->configuration != NULL)
 			check_config_attr(v, n, it->configuration);
-		if (it->bound != NULL && strcmp(it->bound, "min") != 0 && strcmp(it->bound, "max") != 0 &&
-		    strcmp(it->bound, "normal") != 0)
-			ovf_diag(v, E, n, "DSP0243 8.4 bound", "ovf:bound '%s' is not min, max or normal",
-				 it->bound);
+		if (it->bound != NULL && strcmp(it->bound, "min") != 0 &&
+		    strcmp(it->bound, "max") != 0 && strcmp(it->bound, "normal") != 0)
+			ovf_diag(v, E, n, "DSP0243 8.4 bound",
+			         "ovf:bound '%s' is not min, max or normal", it->bound);
 		if (it->resource_type == VSTD_RT_MEMORY && it->allocation_units != NULL) {
 			uint64_t unit;
 			if (vstd_ovf_parse_units(it->allocation_units, &unit) < 0)
 				ovf_diag(v, E, n, "DSP0243 8.3 AllocationUnits",
-					 "memory AllocationUnits '%s' is not a byte unit (DSP0004 Annex C)",
-					 it->allocation_units);
+				         "memory AllocationUnits '%s' is not a byte unit (DSP0004 "
+				         "Annex C)",
+				         it->allocation_units);
 		}
 		if (it->virtual_quantity_text != NULL && !it->has_virtual_quantity &&
 		    ovf->version != VSTD_OVF_V0_9)
 			ovf_diag(v, E, n, "DSP0243 8.3 VirtualQuantity",
-				 "VirtualQuantity '%s' is not an unsigned integer", it->virtual_quantity_text);
+			         "VirtualQuantity '%s' is not an unsigned integer",
+			         it->virtual_quantity_text);
 	}
 	vstd_free(sorted);
 }
@@ -542,8 +602,8 @@ static int type_ok(const char *type, const char *value)
 static void check_product(ovf_vctx *v, const xmlNode *sec, const vstd_ovf_product *p)
 {
 	static const char *const types[] = {"uint8",  "sint8",  "uint16", "sint16", "uint32",
-					    "sint32", "uint64", "sint64", "string", "boolean",
-					    "real32", "real64", NULL};
+	                                    "sint32", "uint64", "sint64", "string", "boolean",
+	                                    "real32", "real64", NULL};
 	size_t pi = 0;
 	for (const xmlNode *n = sec->children; n != NULL; n = n->next) {
 		if (n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, "Property") != 0 ||
@@ -559,21 +619,23 @@ static void check_product(ovf_vctx *v, const xmlNode *sec, const vstd_ovf_produc
 		for (size_t j = 0; j + 1 < pi; j++)
 			if (p->properties[j].key && strcmp(p->properties[j].key, pr->key) == 0)
 				ovf_diag(v, v->strict ? E : W, n, "DSP0243 9.5 Property",
-					 "property key '%s' is not unique in this ProductSection (also line %u)",
-					 pr->key, p->properties[j].line);
+				         "property key '%s' is not unique in this ProductSection "
+				         "(also line %u)",
+				         pr->key, p->properties[j].line);
 		if (pr->type == NULL)
 			continue;
 		int known = 0;
 		for (size_t t = 0; types[t] != NULL; t++)
 			known |= strcmp(types[t], pr->type) == 0;
 		if (!known)
-			ovf_diag(v, W, n, "DSP0243 9.5 Property type",
-				 "property '%s' has type '%s', which is not a DSP0243 property type",
-				 pr->key, pr->type);
+			ovf_diag(
+			        v, W, n, "DSP0243 9.5 Property type",
+			        "property '%s' has type '%s', which is not a DSP0243 property type",
+			        pr->key, pr->type);
 		else if (!type_ok(pr->type, pr->default_value))
 			ovf_diag(v, E, n, "DSP0243 9.5 Property value",
-				 "property '%s': value '%s' is not a valid %s", pr->key, pr->default_value,
-				 pr->type);
+			         "property '%s': value '%s' is not a valid %s", pr->key,
+			         pr->default_value, pr->type);
 	}
 }
 
@@ -594,35 +656,45 @@ static void check_unknown_section(ovf_vctx *v, const xmlNode *s)
 		return;
 	if (explicit_attr)
 		ovf_diag(v, E, s, "DSP0243 7.3 ovf:required",
-			 "section <%s> is not understood and is marked ovf:required=\"true\"", kind);
+		         "section <%s> is not understood and is marked ovf:required=\"true\"",
+		         kind);
 	else
 		ovf_diag(v, v->strict ? E : W, s, "DSP0243 7.3 ovf:required",
-			 "section <%s> is not understood and has no ovf:required=\"false\" (the default "
-			 "is true)", kind);
+		         "section <%s> is not understood and has no ovf:required=\"false\" (the "
+		         "default "
+		         "is true)",
+		         kind);
 }
 
 static void check_vm(ovf_vctx *v, const xmlNode *n, const vstd_vm *vm, size_t *ids_n,
-		     const char **ids, size_t ids_cap)
+                     const char **ids, size_t ids_cap)
 {
 	const vstd_ovf *ovf = v->ovf;
 	if (vm->id == NULL) {
 		ovf_diag(v, v->strict ? E : W, n, "DSP0243 7.2", "<%s> has no ovf:id",
-			 (const char *)n->name);
+		         (const char *)n->name);
 	} else {
 		/* vCloud Director gives a collection and its only system one id:
 		 * an error only between VirtualSystems, or in strict mode. */
 		for (size_t i = 0; i < *ids_n; i++)
 			if (strcmp(ids[i], vm->id) == 0)
-				ovf_diag(v, v->strict || !vm->parent || !vm->parent->is_collection ||
-						     strcmp(vm->parent->id ? vm->parent->id : "", vm->id) != 0
-					     ? E : W, n, "DSP0243 7.2",
-					 "ovf:id '%s' is used by another VirtualSystem or collection", vm->id);
+				ovf_diag(
+				        v,
+				        v->strict || !vm->parent || !vm->parent->is_collection ||
+				                        strcmp(vm->parent->id ? vm->parent->id : "",
+				                               vm->id) != 0
+				                ? E
+				                : W,
+				        n, "DSP0243 7.2",
+				        "ovf:id '%s' is used by another VirtualSystem or "
+				        "collection",
+				        vm->id);
 		if (*ids_n < ids_cap)
 			ids[(*ids_n)++] = vm->id;
 	}
 	if (vm->info == NULL && ovf->version != VSTD_OVF_V0_9)
 		ovf_diag(v, v->strict ? E : W, n, "DSP0243 7.2 Info", "<%s> has no <Info>",
-			 (const char *)n->name);
+		         (const char *)n->name);
 	size_t ci = 0, pi = 0;
 	int hw = 0;
 	for (const xmlNode *c = n->children; c != NULL; c = c->next) {
@@ -639,7 +711,8 @@ static void check_vm(ovf_vctx *v, const xmlNode *n, const vstd_vm *vm, size_t *i
 		const char *kind = ovf_kind(c, buf, sizeof(buf));
 		if (ovf_is_ovf_ns(ovf, c) && strstr(kind, "Section") != NULL &&
 		    ovf_first_child(c, "Info") == NULL && ovf->version != VSTD_OVF_V0_9)
-			ovf_diag(v, v->strict ? E : W, c, "DSP0243 9 Info", "<%s> has no <Info>", kind);
+			ovf_diag(v, v->strict ? E : W, c, "DSP0243 9 Info", "<%s> has no <Info>",
+			         kind);
 		if (ovf_is(ovf, c, "VirtualHardwareSection")) {
 			if (hw++ == 0)
 				check_items(v, vm, c);
@@ -649,19 +722,20 @@ static void check_vm(ovf_vctx *v, const xmlNode *n, const vstd_vm *vm, size_t *i
 		} else if (ovf_is(ovf, c, "StartupSection")) {
 			if (!vm->is_collection)
 				ovf_diag(v, E, c, "DSP0243 9.7",
-					 "StartupSection is allowed only in a VirtualSystemCollection");
+				         "StartupSection is allowed only in a "
+				         "VirtualSystemCollection");
 		} else if (ovf_is(ovf, c, "DiskSection") || ovf_is(ovf, c, "NetworkSection") ||
-			   ovf_is(ovf, c, "DeploymentOptionSection")) {
+		           ovf_is(ovf, c, "DeploymentOptionSection")) {
 			if (ovf->version != VSTD_OVF_V0_9)
 				ovf_diag(v, W, c, "DSP0243 9",
-					 "<%s> belongs to the Envelope; here it is ignored", kind);
+				         "<%s> belongs to the Envelope; here it is ignored", kind);
 		} else {
 			check_unknown_section(v, c);
 		}
 	}
 	if (!vm->is_collection && hw == 0)
 		ovf_diag(v, ovf->version == VSTD_OVF_V0_9 ? W : E, n, "DSP0243 8.1",
-			 "VirtualSystem '%s' has no VirtualHardwareSection", vm->id ? vm->id : "");
+		         "VirtualSystem '%s' has no VirtualHardwareSection", vm->id ? vm->id : "");
 }
 
 void ovf_validate_rules(ovf_vctx *v)
@@ -679,7 +753,7 @@ void ovf_validate_rules(ovf_vctx *v)
 		} else if (ovf_is(ovf, c, "DiskSection")) {
 			check_disks(v, c);
 		} else if (ovf_is(ovf, c, "VirtualSystem") ||
-			   ovf_is(ovf, c, "VirtualSystemCollection")) {
+		           ovf_is(ovf, c, "VirtualSystemCollection")) {
 			if (content == NULL)
 				content = c;
 		} else if (ovf_is(ovf, c, "DeploymentOptionSection")) {
@@ -690,11 +764,12 @@ void ovf_validate_rules(ovf_vctx *v)
 					if (m->configs[i].id && m->configs[j].id &&
 					    strcmp(m->configs[i].id, m->configs[j].id) == 0)
 						ovf_diag(v, E, c, "DSP0243 9.8",
-							 "Configuration id '%s' is not unique", m->configs[i].id);
+						         "Configuration id '%s' is not unique",
+						         m->configs[i].id);
 			}
 			if (defaults > 1)
-				ovf_diag(v, E, c, "DSP0243 9.8", "%d Configurations are marked default",
-					 defaults);
+				ovf_diag(v, E, c, "DSP0243 9.8",
+				         "%d Configurations are marked default", defaults);
 		} else if (ovf_is(ovf, c, "NetworkSection") || ovf_is(ovf, c, "Strings")) {
 			/* nothing beyond structure */
 		} else {
@@ -705,8 +780,8 @@ void ovf_validate_rules(ovf_vctx *v)
 			const char *kind = ovf_kind(c, buf, sizeof(buf));
 			if (strstr(kind, "Section") != NULL && ovf_first_child(c, "Info") == NULL &&
 			    ovf->version != VSTD_OVF_V0_9)
-				ovf_diag(v, v->strict ? E : W, c, "DSP0243 9 Info", "<%s> has no <Info>",
-					 kind);
+				ovf_diag(v, v->strict ? E : W, c, "DSP0243 9 Info",
+				         "<%s> has no <Info>", kind);
 		}
 	}
 	/* DSP0243 5.1: the descriptor's file name ends in .ovf. */
@@ -717,12 +792,13 @@ void ovf_validate_rules(ovf_vctx *v)
 	if (v->opts->file_size == NULL && strchr(base, '.') != NULL &&
 	    (nl < 4 || strcasecmp(nm + nl - 4, ".ovf") != 0) && strcmp(nm, "descriptor") != 0)
 		ovf_diag(v, v->strict ? E : W, NULL, "DSP0243 5.1",
-			 "the descriptor '%s' does not have the extension .ovf", nm);
+		         "the descriptor '%s' does not have the extension .ovf", nm);
 	if (!have_refs && ovf->version != VSTD_OVF_V0_9)
-		ovf_diag(v, v->strict ? E : W, ovf->envelope, "DSP0243 7.1", "Envelope has no References element");
+		ovf_diag(v, v->strict ? E : W, ovf->envelope, "DSP0243 7.1",
+		         "Envelope has no References element");
 	if (content == NULL || m->root == NULL) {
 		ovf_diag(v, ovf->version == VSTD_OVF_V0_9 ? W : E, ovf->envelope, "DSP0243 7.2",
-			 "Envelope has no VirtualSystem or VirtualSystemCollection");
+		         "Envelope has no VirtualSystem or VirtualSystemCollection");
 		return;
 	}
 	const char *ids[1024];

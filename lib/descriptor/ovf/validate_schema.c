@@ -27,111 +27,281 @@
 typedef struct particle {
 	const char *name; /* "A|B" is a choice */
 	unsigned min, max;
-	unsigned flags;   /* V2_ONLY */
+	unsigned flags; /* V2_ONLY */
 } particle;
 
 typedef struct model {
-	const char *element;   /* section/element kind */
-	unsigned flags;        /* ANY_OTHER, V2_ONLY */
+	const char *element; /* section/element kind */
+	unsigned flags;      /* ANY_OTHER, V2_ONLY */
 	const char *required_attrs[4];
 	particle p[12];
 } model;
 
 /* Sections start with Info (Section_Type); listed here after it. */
 static const model section_models[] = {
-	{"AnnotationSection", ANY_OTHER, {NULL}, {{"Annotation", 1, 1, 0}}},
-	{"ProductSection", ANY_OTHER, {NULL},
-	 {{"Product", 0, 1, 0}, {"Vendor", 0, 1, 0}, {"Version", 0, 1, 0}, {"FullVersion", 0, 1, 0},
-	  {"ProductUrl", 0, 1, 0}, {"VendorUrl", 0, 1, 0}, {"AppUrl", 0, 1, 0}, {"Icon", 0, UNB, 0},
-	  {"Category|Property", 0, UNB, 0}}},
-	{"NetworkSection", ANY_OTHER, {NULL}, {{"Network", 0, UNB, 0}}},
-	{"DiskSection", ANY_OTHER, {NULL}, {{"Disk", 0, UNB, 0}}},
-	{"OperatingSystemSection", ANY_OTHER, {"id"}, {{"Description", 0, 1, 0}}},
-	{"EulaSection", ANY_OTHER, {NULL}, {{"License", 1, 1, 0}}},
-	{"VirtualHardwareSection", ANY_OTHER, {NULL},
-	 {{"System", 0, 1, 0}, {"Item", 0, UNB, 0}, {"EthernetPortItem", 0, UNB, V2_ONLY},
-	  {"StorageItem", 0, UNB, V2_ONLY}}},
-	{"ResourceAllocationSection", ANY_OTHER, {NULL},
-	 {{"Item", 0, UNB, 0}, {"EthernetPortItem", 0, UNB, V2_ONLY}, {"StorageItem", 0, UNB, V2_ONLY}}},
-	{"InstallSection", ANY_OTHER, {"initialBootStopDelay"}, {{NULL, 0, 0, 0}}},
-	{"StartupSection", ANY_OTHER, {NULL}, {{"Item", 0, UNB, 0}}},
-	{"DeploymentOptionSection", ANY_OTHER, {NULL}, {{"Configuration", 1, UNB, 0}}},
-	{"EnvironmentFilesSection", ANY_OTHER | V2_ONLY, {NULL}, {{"File", 0, UNB, 0}}},
-	{"BootDeviceSection", V2_ONLY, {NULL}, {{NULL, 0, 0, 0}}},
-	{"SharedDiskSection", ANY_OTHER | V2_ONLY, {NULL}, {{"SharedDisk", 1, UNB, 0}}},
-	{"ScaleOutSection", ANY_OTHER | V2_ONLY, {"id"},
-	 {{"Description", 0, 1, 0}, {"InstanceCount", 1, UNB, 0}}},
-	{"PlacementGroupSection", ANY_OTHER | V2_ONLY, {"id", "policy"}, {{"Description", 0, 1, 0}}},
-	{"PlacementSection", ANY_OTHER | V2_ONLY, {"group"}, {{NULL, 0, 0, 0}}},
-	{"EncryptionSection", ANY_OTHER | V2_ONLY, {NULL}, {{NULL, 0, 0, 0}}},
+        {"AnnotationSection", ANY_OTHER, {NULL}, {{"Annotation", 1, 1, 0}}},
+        {"ProductSection",
+         ANY_OTHER,
+         {NULL},
+         {{"Product", 0, 1, 0},
+          {"Vendor", 0, 1, 0},
+          {"Version", 0, 1, 0},
+          {"FullVersion", 0, 1, 0},
+          {"ProductUrl", 0, 1, 0},
+          {"VendorUrl", 0, 1, 0},
+          {"AppUrl", 0, 1, 0},
+          {"Icon", 0, UNB, 0},
+          {"Category|Property", 0, UNB, 0}}},
+        {"NetworkSection", ANY_OTHER, {NULL}, {{"Network", 0, UNB, 0}}},
+        {"DiskSection", ANY_OTHER, {NULL}, {{"Disk", 0, UNB, 0}}},
+        {"OperatingSystemSection", ANY_OTHER, {"id"}, {{"Description", 0, 1, 0}}},
+        {"EulaSection", ANY_OTHER, {NULL}, {{"License", 1, 1, 0}}},
+        {"VirtualHardwareSection",
+         ANY_OTHER,
+         {NULL},
+         {{"System", 0, 1, 0},
+          {"Item", 0, UNB, 0},
+          {"EthernetPortItem", 0, UNB, V2_ONLY},
+          {"StorageItem", 0, UNB, V2_ONLY}}},
+        {"ResourceAllocationSection",
+         ANY_OTHER,
+         {NULL},
+         {{"Item", 0, UNB, 0},
+          {"EthernetPortItem", 0, UNB, V2_ONLY},
+          {"StorageItem", 0, UNB, V2_ONLY}}},
+        {"InstallSection", ANY_OTHER, {"initialBootStopDelay"}, {{NULL, 0, 0, 0}}},
+        {"StartupSection", ANY_OTHER, {NULL}, {{"Item", 0, UNB, 0}}},
+        {"DeploymentOptionSection", ANY_OTHER, {NULL}, {{"Configuration", 1, UNB, 0}}},
+        {"EnvironmentFilesSection", ANY_OTHER | V2_ONLY, {NULL}, {{"File", 0, UNB, 0}}},
+        {"BootDeviceSection", V2_ONLY, {NULL}, {{NULL, 0, 0, 0}}},
+        {"SharedDiskSection", ANY_OTHER | V2_ONLY, {NULL}, {{"SharedDisk", 1, UNB, 0}}},
+        {"ScaleOutSection",
+         ANY_OTHER | V2_ONLY,
+         {"id"},
+         {{"Description", 0, 1, 0}, {"InstanceCount", 1, UNB, 0}}},
+        {"PlacementGroupSection",
+         ANY_OTHER | V2_ONLY,
+         {"id", "policy"},
+         {{"Description", 0, 1, 0}}},
+        {"PlacementSection", ANY_OTHER | V2_ONLY, {"group"}, {{NULL, 0, 0, 0}}},
+        {"EncryptionSection", ANY_OTHER | V2_ONLY, {NULL}, {{NULL, 0, 0, 0}}},
 };
 
 /* Inner elements with a content model of their own. */
 static const model inner_models[] = {
-	{"References", ANY_OTHER, {NULL}, {{"File", 0, UNB, 0}}},
-	{"File", ANY_OTHER, {"id", "href"}, {{NULL, 0, 0, 0}}},
-	{"Disk", ANY_OTHER, {"diskId", "capacity"}, {{NULL, 0, 0, 0}}},
-	{"SharedDisk", ANY_OTHER, {"diskId", "capacity"}, {{NULL, 0, 0, 0}}},
-	{"Network", 0, {"name"},
-	 {{"Description", 0, 1, 0}, {"NetworkPortProfile|NetworkPortProfileURI", 0, UNB, V2_ONLY}}},
-	{"Configuration", 0, {"id"}, {{"Label", 1, 1, 0}, {"Description", 1, 1, 0}}},
-	{"Property", 0, {"key", "type"},
-	 {{"Label", 0, 1, 0}, {"Description", 0, 1, 0}, {"Value", 0, UNB, 0}}},
-	{"Icon", 0, {"fileRef"}, {{NULL, 0, 0, 0}}},
-	{"Strings", 0, {NULL}, {{"Msg", 0, UNB, 0}}},
+        {"References", ANY_OTHER, {NULL}, {{"File", 0, UNB, 0}}},
+        {"File", ANY_OTHER, {"id", "href"}, {{NULL, 0, 0, 0}}},
+        {"Disk", ANY_OTHER, {"diskId", "capacity"}, {{NULL, 0, 0, 0}}},
+        {"SharedDisk", ANY_OTHER, {"diskId", "capacity"}, {{NULL, 0, 0, 0}}},
+        {"Network",
+         0,
+         {"name"},
+         {{"Description", 0, 1, 0}, {"NetworkPortProfile|NetworkPortProfileURI", 0, UNB, V2_ONLY}}},
+        {"Configuration", 0, {"id"}, {{"Label", 1, 1, 0}, {"Description", 1, 1, 0}}},
+        {"Property",
+         0,
+         {"key", "type"},
+         {{"Label", 0, 1, 0}, {"Description", 0, 1, 0}, {"Value", 0, UNB, 0}}},
+        {"Icon", 0, {"fileRef"}, {{NULL, 0, 0, 0}}},
+        {"Strings", 0, {NULL}, {{"Msg", 0, UNB, 0}}},
 };
 
 /* CIM class property names in DSP8023's sequence order. */
-static const char *const rasd_v1[] = {
-	"Address", "AddressOnParent", "AllocationUnits", "AutomaticAllocation", "AutomaticDeallocation",
-	"Caption", "Connection", "ConsumerVisibility", "Description", "ElementName", "HostResource",
-	"InstanceID", "Limit", "MappingBehavior", "OtherResourceType", "Parent", "PoolID",
-	"Reservation", "ResourceSubType", "ResourceType", "VirtualQuantity", "VirtualQuantityUnits",
-	"Weight", NULL};
-static const char *const rasd_v2[] = {
-	"Address", "AddressOnParent", "AllocationUnits", "AutomaticAllocation", "AutomaticDeallocation",
-	"Caption", "ChangeableType", "ComponentSetting", "ConfigurationName", "Connection",
-	"ConsumerVisibility", "Description", "ElementName", "Generation", "HostResource", "InstanceID",
-	"Limit", "MappingBehavior", "OtherResourceType", "Parent", "PoolID", "Reservation",
-	"ResourceSubType", "ResourceType", "SoID", "SoOrgID", "VirtualQuantity",
-	"VirtualQuantityUnits", "Weight", NULL};
-static const char *const vssd_v1[] = {
-	"AutomaticRecoveryAction", "AutomaticShutdownAction", "AutomaticStartupAction",
-	"AutomaticStartupActionDelay", "AutomaticStartupActionSequenceNumber", "Caption",
-	"ConfigurationDataRoot", "ConfigurationFile", "ConfigurationID", "CreationTime", "Description",
-	"ElementName", "InstanceID", "LogDataRoot", "Notes", "RecoveryFile", "SnapshotDataRoot",
-	"SuspendDataRoot", "SwapFileDataRoot", "VirtualSystemIdentifier", "VirtualSystemType", NULL};
-static const char *const vssd_v2[] = {
-	"AutomaticRecoveryAction", "AutomaticShutdownAction", "AutomaticStartupAction",
-	"AutomaticStartupActionDelay", "AutomaticStartupActionSequenceNumber", "Caption",
-	"ChangeableType", "ComponentSetting", "ConfigurationDataRoot", "ConfigurationFile",
-	"ConfigurationID", "ConfigurationName", "CreationTime", "Description", "ElementName",
-	"Generation", "InstanceID", "LogDataRoot", "Notes", "RecoveryFile", "SnapshotDataRoot", "SoID",
-	"SoOrgID", "SuspendDataRoot", "SwapFileDataRoot", "VirtualSystemIdentifier",
-	"VirtualSystemType", NULL};
-static const char *const epasd_v2[] = {
-	"Address", "AddressOnParent", "AllocationUnits", "AllowedPriorities",
-	"AllowedToReceiveMACAddresses", "AllowedToReceiveVLANs", "AllowedToTransmitMACAddresses",
-	"AllowedToTransmitVLANs", "AutomaticAllocation", "AutomaticDeallocation", "Caption",
-	"ChangeableType", "ComponentSetting", "ConfigurationName", "Connection", "ConsumerVisibility",
-	"DefaultPortVID", "DefaultPriority", "Description", "DesiredVLANEndpointMode", "ElementName",
-	"Generation", "GroupID", "HostResource", "InstanceID", "Limit", "ManagerID", "MappingBehavior",
-	"NetworkPortProfileID", "NetworkPortProfileIDType", "OtherEndpointMode",
-	"OtherNetworkPortProfileIDTypeInfo", "OtherResourceType", "Parent", "PoolID",
-	"PortCorrelationID", "PortVID", "Promiscuous", "ReceiveBandwidthLimit",
-	"ReceiveBandwidthReservation", "Reservation", "ResourceSubType", "ResourceType", "SoID",
-	"SoOrgID", "SourceMACFilteringEnabled", "VSITypeID", "VSITypeIDVersion", "VirtualQuantity",
-	"VirtualQuantityUnits", "Weight", NULL};
-static const char *const sasd_v2[] = {
-	"Access", "Address", "AddressOnParent", "AllocationUnits", "AutomaticAllocation",
-	"AutomaticDeallocation", "Caption", "ChangeableType", "ComponentSetting", "ConfigurationName",
-	"Connection", "ConsumerVisibility", "Description", "ElementName", "Generation",
-	"HostExtentName", "HostExtentNameFormat", "HostExtentNameNamespace",
-	"HostExtentStartingAddress", "HostResource", "HostResourceBlockSize", "InstanceID", "Limit",
-	"MappingBehavior", "OtherHostExtentNameFormat", "OtherHostExtentNameNamespace",
-	"OtherResourceType", "Parent", "PoolID", "Reservation", "ResourceSubType", "ResourceType",
-	"SoID", "SoOrgID", "VirtualQuantity", "VirtualQuantityUnits", "VirtualResourceBlockSize",
-	"Weight", NULL};
+static const char *const rasd_v1[] = {"Address",
+                                      "AddressOnParent",
+                                      "AllocationUnits",
+                                      "AutomaticAllocation",
+                                      "AutomaticDeallocation",
+                                      "Caption",
+                                      "Connection",
+                                      "ConsumerVisibility",
+                                      "Description",
+                                      "ElementName",
+                                      "HostResource",
+                                      "InstanceID",
+                                      "Limit",
+                                      "MappingBehavior",
+                                      "OtherResourceType",
+                                      "Parent",
+                                      "PoolID",
+                                      "Reservation",
+                                      "ResourceSubType",
+                                      "ResourceType",
+                                      "VirtualQuantity",
+                                      "VirtualQuantityUnits",
+                                      "Weight",
+                                      NULL};
+static const char *const rasd_v2[] = {"Address",
+                                      "AddressOnParent",
+                                      "AllocationUnits",
+                                      "AutomaticAllocation",
+                                      "AutomaticDeallocation",
+                                      "Caption",
+                                      "ChangeableType",
+                                      "ComponentSetting",
+                                      "ConfigurationName",
+                                      "Connection",
+                                      "ConsumerVisibility",
+                                      "Description",
+                                      "ElementName",
+                                      "Generation",
+                                      "HostResource",
+                                      "InstanceID",
+                                      "Limit",
+                                      "MappingBehavior",
+                                      "OtherResourceType",
+                                      "Parent",
+                                      "PoolID",
+                                      "Reservation",
+                                      "ResourceSubType",
+                                      "ResourceType",
+                                      "SoID",
+                                      "SoOrgID",
+                                      "VirtualQuantity",
+                                      "VirtualQuantityUnits",
+                                      "Weight",
+                                      NULL};
+static const char *const vssd_v1[] = {"AutomaticRecoveryAction",
+                                      "AutomaticShutdownAction",
+                                      "AutomaticStartupAction",
+                                      "AutomaticStartupActionDelay",
+                                      "AutomaticStartupActionSequenceNumber",
+                                      "Caption",
+                                      "ConfigurationDataRoot",
+                                      "ConfigurationFile",
+                                      "ConfigurationID",
+                                      "CreationTime",
+                                      "Description",
+                                      "ElementName",
+                                      "InstanceID",
+                                      "LogDataRoot",
+                                      "Notes",
+                                      "RecoveryFile",
+                                      "SnapshotDataRoot",
+                                      "SuspendDataRoot",
+                                      "SwapFileDataRoot",
+                                      "VirtualSystemIdentifier",
+                                      "VirtualSystemType",
+                                      NULL};
+static const char *const vssd_v2[] = {"AutomaticRecoveryAction",
+                                      "AutomaticShutdownAction",
+                                      "AutomaticStartupAction",
+                                      "AutomaticStartupActionDelay",
+                                      "AutomaticStartupActionSequenceNumber",
+                                      "Caption",
+                                      "ChangeableType",
+                                      "ComponentSetting",
+                                      "ConfigurationDataRoot",
+                                      "ConfigurationFile",
+                                      "ConfigurationID",
+                                      "ConfigurationName",
+                                      "CreationTime",
+                                      "Description",
+                                      "ElementName",
+                                      "Generation",
+                                      "InstanceID",
+                                      "LogDataRoot",
+                                      "Notes",
+                                      "RecoveryFile",
+                                      "SnapshotDataRoot",
+                                      "SoID",
+                                      "SoOrgID",
+                                      "SuspendDataRoot",
+                                      "SwapFileDataRoot",
+                                      "VirtualSystemIdentifier",
+                                      "VirtualSystemType",
+                                      NULL};
+static const char *const epasd_v2[] = {"Address",
+                                       "AddressOnParent",
+                                       "AllocationUnits",
+                                       "AllowedPriorities",
+                                       "AllowedToReceiveMACAddresses",
+                                       "AllowedToReceiveVLANs",
+                                       "AllowedToTransmitMACAddresses",
+                                       "AllowedToTransmitVLANs",
+                                       "AutomaticAllocation",
+                                       "AutomaticDeallocation",
+                                       "Caption",
+                                       "ChangeableType",
+                                       "ComponentSetting",
+                                       "ConfigurationName",
+                                       "Connection",
+                                       "ConsumerVisibility",
+                                       "DefaultPortVID",
+                                       "DefaultPriority",
+                                       "Description",
+                                       "DesiredVLANEndpointMode",
+                                       "ElementName",
+                                       "Generation",
+                                       "GroupID",
+                                       "HostResource",
+                                       "InstanceID",
+                                       "Limit",
+                                       "ManagerID",
+                                       "MappingBehavior",
+                                       "NetworkPortProfileID",
+                                       "NetworkPortProfileIDType",
+                                       "OtherEndpointMode",
+                                       "OtherNetworkPortProfileIDTypeInfo",
+                                       "OtherResourceType",
+                                       "Parent",
+                                       "PoolID",
+                                       "PortCorrelationID",
+                                       "PortVID",
+                                       "Promiscuous",
+                                       "ReceiveBandwidthLimit",
+                                       "ReceiveBandwidthReservation",
+                                       "Reservation",
+                                       "ResourceSubType",
+                                       "ResourceType",
+                                       "SoID",
+                                       "SoOrgID",
+                                       "SourceMACFilteringEnabled",
+                                       "VSITypeID",
+                                       "VSITypeIDVersion",
+                                       "VirtualQuantity",
+                                       "VirtualQuantityUnits",
+                                       "Weight",
+                                       NULL};
+static const char *const sasd_v2[] = {"Access",
+                                      "Address",
+                                      "AddressOnParent",
+                                      "AllocationUnits",
+                                      "AutomaticAllocation",
+                                      "AutomaticDeallocation",
+                                      "Caption",
+                                      "ChangeableType",
+                                      "ComponentSetting",
+                                      "ConfigurationName",
+                                      "Connection",
+                                      "ConsumerVisibility",
+                                      "Description",
+                                      "ElementName",
+                                      "Generation",
+                                      "HostExtentName",
+                                      "HostExtentNameFormat",
+                                      "HostExtentNameNamespace",
+                                      "HostExtentStartingAddress",
+                                      "HostResource",
+                                      "HostResourceBlockSize",
+                                      "InstanceID",
+                                      "Limit",
+                                      "MappingBehavior",
+                                      "OtherHostExtentNameFormat",
+                                      "OtherHostExtentNameNamespace",
+                                      "OtherResourceType",
+                                      "Parent",
+                                      "PoolID",
+                                      "Reservation",
+                                      "ResourceSubType",
+                                      "ResourceType",
+                                      "SoID",
+                                      "SoOrgID",
+                                      "VirtualQuantity",
+                                      "VirtualQuantityUnits",
+                                      "VirtualResourceBlockSize",
+                                      "Weight",
+                                      NULL};
 
 #define RULE_SCHEMA "DSP8023"
 
@@ -175,34 +345,41 @@ static void check_required_attrs(ovf_vctx *v, const xmlNode *n, const char *cons
 			a = xmlGetNsProp(n, (const xmlChar *)attrs[i], (const xmlChar *)v->ovf->ns);
 		if (a == NULL)
 			ovf_diag(v, sev(v), n, RULE_SCHEMA,
-				 "the attribute ovf:%s is required but missing", attrs[i]);
+			         "the attribute ovf:%s is required but missing", attrs[i]);
 		xmlFree(a);
 	}
 }
 
 static void check_u64_attr(ovf_vctx *v, const xmlNode *n, const char *name, uint64_t max)
 {
-	xmlChar *a = v->ovf->ns ? xmlGetNsProp(n, (const xmlChar *)name, (const xmlChar *)v->ovf->ns) : NULL;
+	xmlChar *a = v->ovf->ns
+	                     ? xmlGetNsProp(n, (const xmlChar *)name, (const xmlChar *)v->ovf->ns)
+	                     : NULL;
 	uint64_t x;
 	if (a != NULL && (ovf_parse_u64((const char *)a, &x) != 0 || x > max))
 		ovf_diag(v, sev(v), n, RULE_SCHEMA, "ovf:%s='%.64s' is not a valid %s", name,
-			 (const char *)a, max == 0xffff ? "xs:unsignedShort" :
-			 max == INT64_MAX ? "xs:long (non-negative)" : "xs:unsignedLong");
+		         (const char *)a,
+		         max == 0xffff      ? "xs:unsignedShort"
+		         : max == INT64_MAX ? "xs:long (non-negative)"
+		                            : "xs:unsignedLong");
 	xmlFree(a);
 }
 
 static void check_bool_attr(ovf_vctx *v, const xmlNode *n, const char *name)
 {
-	xmlChar *a = v->ovf->ns ? xmlGetNsProp(n, (const xmlChar *)name, (const xmlChar *)v->ovf->ns) : NULL;
+	xmlChar *a = v->ovf->ns
+	                     ? xmlGetNsProp(n, (const xmlChar *)name, (const xmlChar *)v->ovf->ns)
+	                     : NULL;
 	int b;
-	if (a != NULL && strcmp((const char *)a, "true") != 0 && strcmp((const char *)a, "false") != 0 &&
-	    ovf_parse_bool((const char *)a, &b) != 0)
+	if (a != NULL && strcmp((const char *)a, "true") != 0 &&
+	    strcmp((const char *)a, "false") != 0 && ovf_parse_bool((const char *)a, &b) != 0)
 		ovf_diag(v, sev(v), n, RULE_SCHEMA, "ovf:%s='%.64s' is not an xs:boolean", name,
-			 (const char *)a);
+		         (const char *)a);
 	xmlFree(a);
 }
 
-static void check_cim(ovf_vctx *v, const xmlNode *n, const char *class_ns, const char *const *names);
+static void check_cim(ovf_vctx *v, const xmlNode *n, const char *class_ns,
+                      const char *const *names);
 static void check_element(ovf_vctx *v, const xmlNode *n, const model *m, int has_info);
 
 static const model *find_model(const model *tab, size_t count, const char *name, int v2)
@@ -277,7 +454,8 @@ static void check_element(ovf_vctx *v, const xmlNode *n, const model *m, int has
 	if (has_info) {
 		if (c == NULL || !in_ovf_ns(v, c) || strcmp((const char *)c->name, "Info") != 0) {
 			ovf_diag(v, sev(v), c ? c : n, RULE_SCHEMA,
-				 "<%s> must begin with <Info> (Section_Type)", (const char *)n->name);
+			         "<%s> must begin with <Info> (Section_Type)",
+			         (const char *)n->name);
 		} else {
 			c = c->next;
 		}
@@ -292,23 +470,24 @@ static void check_element(ovf_vctx *v, const xmlNode *n, const model *m, int has
 		if (!in_ovf_ns(v, c)) {
 			if (!(m->flags & ANY_OTHER))
 				ovf_diag(v, sev(v), c, RULE_SCHEMA,
-					 "element {%s}%s is not expected inside <%s>", ns_of(c), name,
-					 (const char *)n->name);
+				         "element {%s}%s is not expected inside <%s>", ns_of(c),
+				         name, (const char *)n->name);
 			seen_other = 1;
 			continue;
 		}
 		if (seen_other) {
 			ovf_diag(v, sev(v), c, RULE_SCHEMA,
-				 "<%s> is not expected after extension elements inside <%s>", name,
-				 (const char *)n->name);
+			         "<%s> is not expected after extension elements inside <%s>", name,
+			         (const char *)n->name);
 			continue;
 		}
 		/* Advance to a particle that accepts name. */
 		for (;;) {
 			const particle *p = &m->p[pi];
 			if (pi >= N(m->p) || p->name == NULL) {
-				ovf_diag(v, sev(v), c, RULE_SCHEMA, "<%s> is not expected inside <%s>",
-					 name, (const char *)n->name);
+				ovf_diag(v, sev(v), c, RULE_SCHEMA,
+				         "<%s> is not expected inside <%s>", name,
+				         (const char *)n->name);
 				goto next;
 			}
 			if ((p->flags & V2_ONLY) && !v2) {
@@ -322,20 +501,21 @@ static void check_element(ovf_vctx *v, const xmlNode *n, const model *m, int has
 			}
 			if (count < p->min)
 				ovf_diag(v, sev(v), c, RULE_SCHEMA,
-					 "<%s> found where <%s> is required inside <%s>", name, p->name,
-					 (const char *)n->name);
+				         "<%s> found where <%s> is required inside <%s>", name,
+				         p->name, (const char *)n->name);
 			pi++;
 			count = 0;
 		}
 		check_child(v, c);
-next:;
+	next:;
 	}
 	for (; pi < N(m->p) && m->p[pi].name != NULL; pi++, count = 0) {
 		if ((m->p[pi].flags & V2_ONLY) && !v2)
 			continue;
 		if (count < m->p[pi].min)
-			ovf_diag(v, sev(v), n, RULE_SCHEMA, "<%s> is missing the required child <%s>",
-				 (const char *)n->name, m->p[pi].name);
+			ovf_diag(v, sev(v), n, RULE_SCHEMA,
+			         "<%s> is missing the required child <%s>", (const char *)n->name,
+			         m->p[pi].name);
 	}
 }
 
@@ -350,8 +530,8 @@ static void check_cim(ovf_vctx *v, const xmlNode *n, const char *class_ns, const
 		const char *ns = ns_of(c);
 		if (in_ovf_ns(v, c)) {
 			ovf_diag(v, sev(v), c, RULE_SCHEMA,
-				 "<%s> in the OVF namespace is not a property of <%s>", name,
-				 (const char *)n->name);
+			         "<%s> in the OVF namespace is not a property of <%s>", name,
+			         (const char *)n->name);
 			continue;
 		}
 		if (strcmp(ns, class_ns) != 0) {
@@ -362,15 +542,15 @@ static void check_cim(ovf_vctx *v, const xmlNode *n, const char *class_ns, const
 				known |= strcmp(names[i], name) == 0;
 			if (known && strstr(ns, "CIM_") != NULL)
 				ovf_diag(v, sev(v), c, RULE_SCHEMA,
-					 "<%s> is in namespace %s; the CIM class namespace is %s", name, ns,
-					 class_ns);
+				         "<%s> is in namespace %s; the CIM class namespace is %s",
+				         name, ns, class_ns);
 			seen_other = 1;
 			continue;
 		}
 		if (seen_other) {
 			ovf_diag(v, sev(v), c, RULE_SCHEMA,
-				 "<%s> is not expected after extension elements in <%s>", name,
-				 (const char *)n->name);
+			         "<%s> is not expected after extension elements in <%s>", name,
+			         (const char *)n->name);
 			continue;
 		}
 		size_t i;
@@ -378,26 +558,31 @@ static void check_cim(ovf_vctx *v, const xmlNode *n, const char *class_ns, const
 			if (strcmp(names[i], name) == 0)
 				break;
 		if (names[i] == NULL) {
-			ovf_diag(v, sev(v), c, RULE_SCHEMA, "<%s> is not a property of %s", name, class_ns);
+			ovf_diag(v, sev(v), c, RULE_SCHEMA, "<%s> is not a property of %s", name,
+			         class_ns);
 			continue;
 		}
 		if (last != NULL && strcmp(name, last) < 0)
-			ovf_diag(v, sev(v), c, RULE_SCHEMA,
-				 "<%s> is out of order: CIM properties follow the schema's sequence "
-				 "(alphabetical), and it comes after <%s>", name, last);
-		else if (last != NULL && strcmp(name, last) == 0 && strcmp(name, "Connection") != 0 &&
-			 strcmp(name, "HostResource") != 0 && strncmp(name, "Allowed", 7) != 0)
+			ovf_diag(
+			        v, sev(v), c, RULE_SCHEMA,
+			        "<%s> is out of order: CIM properties follow the schema's sequence "
+			        "(alphabetical), and it comes after <%s>",
+			        name, last);
+		else if (last != NULL && strcmp(name, last) == 0 &&
+		         strcmp(name, "Connection") != 0 && strcmp(name, "HostResource") != 0 &&
+		         strncmp(name, "Allowed", 7) != 0)
 			ovf_diag(v, sev(v), c, RULE_SCHEMA, "<%s> may appear only once", name);
 		last = name;
 		have_en |= strcmp(name, "ElementName") == 0;
 		have_id |= strcmp(name, "InstanceID") == 0;
 	}
 	if (!have_en)
-		ovf_diag(v, sev(v), n, RULE_SCHEMA, "<%s> is missing the required property ElementName",
-			 (const char *)n->name);
+		ovf_diag(v, sev(v), n, RULE_SCHEMA,
+		         "<%s> is missing the required property ElementName",
+		         (const char *)n->name);
 	if (!have_id)
-		ovf_diag(v, sev(v), n, RULE_SCHEMA, "<%s> is missing the required property InstanceID",
-			 (const char *)n->name);
+		ovf_diag(v, sev(v), n, RULE_SCHEMA,
+		         "<%s> is missing the required property InstanceID", (const char *)n->name);
 }
 
 static void check_section(ovf_vctx *v, const xmlNode *s)
@@ -406,14 +591,15 @@ static void check_section(ovf_vctx *v, const xmlNode *s)
 	const char *name = (const char *)s->name;
 	if (!in_ovf_ns(v, s)) {
 		ovf_diag(v, sev(v), s, RULE_SCHEMA,
-			 "element {%s}%s is not a member of the ovf:Section substitution group "
-			 "(the schema has no extension point here)", ns_of(s), name);
+		         "element {%s}%s is not a member of the ovf:Section substitution group "
+		         "(the schema has no extension point here)",
+		         ns_of(s), name);
 		return;
 	}
 	const model *m = find_model(section_models, N(section_models), name, v2);
 	if (m == NULL) {
 		ovf_diag(v, sev(v), s, RULE_SCHEMA, "<%s> is not an OVF %s section", name,
-			 v2 ? "2.x" : "1.x");
+		         v2 ? "2.x" : "1.x");
 		return;
 	}
 	check_bool_attr(v, s, "required");
@@ -445,7 +631,7 @@ static void check_content(ovf_vctx *v, const xmlNode *n)
 				continue;
 			}
 			ovf_diag(v, sev(v), c, RULE_SCHEMA, "<%s> must begin with <Info>",
-				 (const char *)n->name);
+			         (const char *)n->name);
 			state = 1;
 		}
 		if (state == 1 && in_ovf_ns(v, c) && strcmp(name, "Name") == 0) {
@@ -455,14 +641,15 @@ static void check_content(ovf_vctx *v, const xmlNode *n)
 		if (in_ovf_ns(v, c) && is_content_name(name)) {
 			if (!collection)
 				ovf_diag(v, sev(v), c, RULE_SCHEMA,
-					 "<%s> is not expected inside a VirtualSystem", name);
+				         "<%s> is not expected inside a VirtualSystem", name);
 			state = 3;
 			check_content(v, c);
 			continue;
 		}
 		if (state == 3) {
 			ovf_diag(v, sev(v), c, RULE_SCHEMA,
-				 "<%s> is not expected after the VirtualSystems of a collection", name);
+			         "<%s> is not expected after the VirtualSystems of a collection",
+			         name);
 			continue;
 		}
 		state = 2;
@@ -470,7 +657,7 @@ static void check_content(ovf_vctx *v, const xmlNode *n)
 	}
 	if (state == 0)
 		ovf_diag(v, sev(v), n, RULE_SCHEMA, "<%s> is missing the required child <Info>",
-			 (const char *)n->name);
+		         (const char *)n->name);
 }
 
 void ovf_validate_schema(ovf_vctx *v)
@@ -478,8 +665,9 @@ void ovf_validate_schema(ovf_vctx *v)
 	const vstd_ovf *ovf = v->ovf;
 	if (ovf->version == VSTD_OVF_V0_9) {
 		if (v->strict)
-			ovf_diag(v, VSTD_OVF_WARNING, ovf->envelope, RULE_SCHEMA,
-				 "OVF 0.9 has no DMTF schema; only the semantic rules were checked");
+			ovf_diag(
+			        v, VSTD_OVF_WARNING, ovf->envelope, RULE_SCHEMA,
+			        "OVF 0.9 has no DMTF schema; only the semantic rules were checked");
 		return;
 	}
 	const xmlNode *env = ovf->envelope;
@@ -496,34 +684,42 @@ void ovf_validate_schema(ovf_vctx *v)
 				continue;
 			}
 			ovf_diag(v, sev(v), c, RULE_SCHEMA,
-				 "<%s> found where <References> is required (first child of Envelope)", name);
+			         "<%s> found where <References> is required (first child of "
+			         "Envelope)",
+			         name);
 			state = 1;
 		}
 		if (ovfns && is_content_name(name)) {
 			if (state >= 2)
 				ovf_diag(v, sev(v), c, RULE_SCHEMA,
-					 "a second <%s>: Envelope holds exactly one VirtualSystem or "
-					 "VirtualSystemCollection", name);
+				         "a second <%s>: Envelope holds exactly one VirtualSystem "
+				         "or "
+				         "VirtualSystemCollection",
+				         name);
 			state = 2;
 			check_content(v, c);
 			continue;
 		}
 		if (ovfns && strcmp(name, "Strings") == 0) {
 			if (state < 2)
-				ovf_diag(v, sev(v), c, RULE_SCHEMA, "<Strings> is not expected before the "
-					 "VirtualSystem or VirtualSystemCollection");
+				ovf_diag(v, sev(v), c, RULE_SCHEMA,
+				         "<Strings> is not expected before the "
+				         "VirtualSystem or VirtualSystemCollection");
 			state = 3;
-			check_element(v, c, find_model(inner_models, N(inner_models), "Strings", 1), 0);
+			check_element(v, c, find_model(inner_models, N(inner_models), "Strings", 1),
+			              0);
 			continue;
 		}
 		if (state >= 2) {
 			ovf_diag(v, sev(v), c, RULE_SCHEMA,
-				 "<%s> is not expected after the VirtualSystem or VirtualSystemCollection", name);
+			         "<%s> is not expected after the VirtualSystem or "
+			         "VirtualSystemCollection",
+			         name);
 			continue;
 		}
 		check_section(v, c);
 	}
 	if (state < 2)
 		ovf_diag(v, sev(v), env, RULE_SCHEMA,
-			 "Envelope has no VirtualSystem or VirtualSystemCollection");
+		         "Envelope has no VirtualSystem or VirtualSystemCollection");
 }

@@ -26,7 +26,8 @@ int vstd_ovf_write(const vstd_ovf *ovf, char **data, size_t *len)
 	int n = 0;
 	xmlDocDumpMemoryEnc(ovf->doc, &mem, &n, "UTF-8");
 	if (mem == NULL || n < 0)
-		return vstd_err(VSTD_ENOMEM, "%s: cannot serialise the descriptor", vstd_ovf_name(ovf));
+		return vstd_err(VSTD_ENOMEM, "%s: cannot serialise the descriptor",
+		                vstd_ovf_name(ovf));
 	char *out = vstd_malloc((size_t)n + 1);
 	if (out == NULL) {
 		xmlFree(mem);
@@ -114,26 +115,27 @@ static void item(bld *b, xmlNodePtr vhs, const rasd_fields *f)
 	const struct {
 		const char *name, *value;
 	} props[] = {
-		{"Address", f->address},
-		{"AddressOnParent", f->address_on_parent},
-		{"AllocationUnits", f->allocation_units},
-		{"AutomaticAllocation", f->automatic_allocation},
-		{"Connection", f->connection},
-		{"Description", f->description},
-		{"ElementName", f->element_name},
-		{"HostResource", f->host_resource},
-		{"InstanceID", f->instance_id},
-		{"Parent", f->parent},
-		{"ResourceSubType", f->resource_sub_type},
-		{"ResourceType", f->resource_type},
-		{"VirtualQuantity", f->virtual_quantity},
+	        {"Address", f->address},
+	        {"AddressOnParent", f->address_on_parent},
+	        {"AllocationUnits", f->allocation_units},
+	        {"AutomaticAllocation", f->automatic_allocation},
+	        {"Connection", f->connection},
+	        {"Description", f->description},
+	        {"ElementName", f->element_name},
+	        {"HostResource", f->host_resource},
+	        {"InstanceID", f->instance_id},
+	        {"Parent", f->parent},
+	        {"ResourceSubType", f->resource_sub_type},
+	        {"ResourceType", f->resource_type},
+	        {"VirtualQuantity", f->virtual_quantity},
 	};
 	for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
 		if (props[i].value != NULL)
 			el(b, it, b->rasd, props[i].name, props[i].value);
 }
 
-static const char *default_format = "http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized";
+static const char *default_format =
+        "http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized";
 
 static int controller_of(const char *c, const char **rt, const char **sub, const char **name)
 {
@@ -154,7 +156,9 @@ static int controller_of(const char *c, const char **rt, const char **sub, const
 		*sub = "virtio";
 		*name = "VirtIO Controller";
 	} else {
-		return vstd_err(VSTD_EINVAL, "vstd_ovf_build: unknown controller '%s' (ide, scsi, sata, virtio)", c);
+		return vstd_err(VSTD_EINVAL,
+		                "vstd_ovf_build: unknown controller '%s' (ide, scsi, sata, virtio)",
+		                c);
 	}
 	return 0;
 }
@@ -163,7 +167,8 @@ int vstd_ovf_build(vstd_ovf **out, const vstd_ovf_build_spec *spec)
 {
 	if (out == NULL || spec == NULL || spec->version != VSTD_OVF_BUILD_SPEC_VERSION)
 		return vstd_err(VSTD_EINVAL, "vstd_ovf_build: missing or unknown spec version");
-	if ((spec->n_disks > 0 && spec->disks == NULL) || (spec->n_nics > 0 && spec->nics == NULL) ||
+	if ((spec->n_disks > 0 && spec->disks == NULL) ||
+	    (spec->n_nics > 0 && spec->nics == NULL) ||
 	    (spec->n_properties > 0 && spec->properties == NULL))
 		return vstd_err(VSTD_EINVAL, "vstd_ovf_build: count without array");
 	if (spec->n_disks > 1000 || spec->n_nics > 1000 || spec->n_properties > 10000)
@@ -195,7 +200,9 @@ int vstd_ovf_build(vstd_ovf **out, const vstd_ovf_build_spec *spec)
 	for (size_t i = 0; i < spec->n_disks; i++) {
 		const vstd_ovf_build_disk *d = &spec->disks[i];
 		if (d->href == NULL || d->href[0] == '\0' || strchr(d->href, '/') != NULL) {
-			rc = vstd_err(VSTD_EINVAL, "vstd_ovf_build: disk %zu: href must be a plain file name", i);
+			rc = vstd_err(VSTD_EINVAL,
+			              "vstd_ovf_build: disk %zu: href must be a plain file name",
+			              i);
 			goto fail;
 		}
 		xmlNodePtr f = el(&b, refs, b.ovf, "File", NULL);
@@ -215,7 +222,9 @@ int vstd_ovf_build(vstd_ovf **out, const vstd_ovf_build_spec *spec)
 			if (d->cdrom)
 				continue;
 			if (d->capacity == 0) {
-				rc = vstd_err(VSTD_EINVAL, "vstd_ovf_build: disk %zu (%s): capacity is 0", i, d->href);
+				rc = vstd_err(VSTD_EINVAL,
+				              "vstd_ovf_build: disk %zu (%s): capacity is 0", i,
+				              d->href);
 				goto fail;
 			}
 			xmlNodePtr dk = el(&b, ds, b.ovf, "Disk", NULL);
@@ -235,7 +244,8 @@ int vstd_ovf_build(vstd_ovf **out, const vstd_ovf_build_spec *spec)
 			const char *nw = spec->nics[i].network ? spec->nics[i].network : "default";
 			int dup = 0;
 			for (size_t j = 0; j < i; j++) {
-				const char *o = spec->nics[j].network ? spec->nics[j].network : "default";
+				const char *o =
+				        spec->nics[j].network ? spec->nics[j].network : "default";
 				dup |= strcmp(o, nw) == 0;
 			}
 			if (dup)
@@ -256,7 +266,8 @@ int vstd_ovf_build(vstd_ovf **out, const vstd_ovf_build_spec *spec)
 		el(&b, a, b.ovf, "Annotation", spec->annotation);
 	}
 	if (spec->product != NULL || spec->n_properties > 0) {
-		xmlNodePtr p = section(&b, vs, "ProductSection", "Information about the installed software");
+		xmlNodePtr p = section(&b, vs, "ProductSection",
+		                       "Information about the installed software");
 		if (spec->product)
 			el(&b, p, b.ovf, "Product", spec->product);
 		if (spec->vendor)
@@ -266,7 +277,8 @@ int vstd_ovf_build(vstd_ovf **out, const vstd_ovf_build_spec *spec)
 		for (size_t i = 0; i < spec->n_properties; i++) {
 			const vstd_ovf_build_property *pp = &spec->properties[i];
 			if (pp->key == NULL || pp->key[0] == '\0') {
-				rc = vstd_err(VSTD_EINVAL, "vstd_ovf_build: property %zu has no key", i);
+				rc = vstd_err(VSTD_EINVAL,
+				              "vstd_ovf_build: property %zu has no key", i);
 				goto fail;
 			}
 			xmlNodePtr pr = el(&b, p, b.ovf, "Property", NULL);
@@ -304,15 +316,21 @@ int vstd_ovf_build(vstd_ovf **out, const vstd_ovf_build_spec *spec)
 	char iid_s[32], cpus[32], mem[32];
 	snprintf(cpus, sizeof(cpus), "%u", spec->cpus ? spec->cpus : 1);
 	snprintf(iid_s, sizeof(iid_s), "%u", iid++);
-	rasd_fields cpu = {.allocation_units = "hertz * 10^6", .description = "Number of virtual CPUs",
-			   .element_name = "virtual CPU(s)", .instance_id = iid_s, .resource_type = "3",
-			   .virtual_quantity = cpus};
+	rasd_fields cpu = {.allocation_units = "hertz * 10^6",
+	                   .description = "Number of virtual CPUs",
+	                   .element_name = "virtual CPU(s)",
+	                   .instance_id = iid_s,
+	                   .resource_type = "3",
+	                   .virtual_quantity = cpus};
 	item(&b, vhs, &cpu);
 	snprintf(mem, sizeof(mem), "%" PRIu64, spec->memory_mib ? spec->memory_mib : 512);
 	snprintf(iid_s, sizeof(iid_s), "%u", iid++);
-	rasd_fields memory = {.allocation_units = "byte * 2^20", .description = "Memory size",
-			      .element_name = "Memory", .instance_id = iid_s, .resource_type = "4",
-			      .virtual_quantity = mem};
+	rasd_fields memory = {.allocation_units = "byte * 2^20",
+	                      .description = "Memory size",
+	                      .element_name = "Memory",
+	                      .instance_id = iid_s,
+	                      .resource_type = "4",
+	                      .virtual_quantity = mem};
 	item(&b, vhs, &memory);
 
 	/* One controller per kind used, in order of first use. */
@@ -332,7 +350,8 @@ int vstd_ovf_build(vstd_ovf **out, const vstd_ovf_build_spec *spec)
 			goto fail;
 		if (k == n_kinds) {
 			if (n_kinds == 8) {
-				rc = vstd_err(VSTD_EINVAL, "vstd_ovf_build: too many controller kinds");
+				rc = vstd_err(VSTD_EINVAL,
+				              "vstd_ovf_build: too many controller kinds");
 				goto fail;
 			}
 			kinds[n_kinds] = kind;
@@ -341,8 +360,12 @@ int vstd_ovf_build(vstd_ovf **out, const vstd_ovf_build_spec *spec)
 			n_kinds++;
 			char ci[32];
 			snprintf(ci, sizeof(ci), "%u", kind_iid[k]);
-			rasd_fields c = {.address = "0", .description = cname, .element_name = cname,
-					 .instance_id = ci, .resource_sub_type = sub, .resource_type = rt};
+			rasd_fields c = {.address = "0",
+			                 .description = cname,
+			                 .element_name = cname,
+			                 .instance_id = ci,
+			                 .resource_sub_type = sub,
+			                 .resource_type = rt};
 			item(&b, vhs, &c);
 		}
 		char aop[32], par[32], hr[96], ii[32];
@@ -355,9 +378,12 @@ int vstd_ovf_build(vstd_ovf **out, const vstd_ovf_build_spec *spec)
 			snprintf(hr, sizeof(hr), "ovf:/disk/vmdisk%zu", i + 1);
 		char en[64];
 		snprintf(en, sizeof(en), d->cdrom ? "CD-ROM %zu" : "Hard disk %zu", i + 1);
-		rasd_fields f = {.address_on_parent = aop, .element_name = en, .host_resource = hr,
-				 .instance_id = ii, .parent = par,
-				 .resource_type = d->cdrom ? "15" : "17"};
+		rasd_fields f = {.address_on_parent = aop,
+		                 .element_name = en,
+		                 .host_resource = hr,
+		                 .instance_id = ii,
+		                 .parent = par,
+		                 .resource_type = d->cdrom ? "15" : "17"};
 		item(&b, vhs, &f);
 	}
 	for (size_t i = 0; i < spec->n_nics; i++) {
@@ -366,12 +392,14 @@ int vstd_ovf_build(vstd_ovf **out, const vstd_ovf_build_spec *spec)
 		snprintf(ii, sizeof(ii), "%u", iid++);
 		snprintf(en, sizeof(en), "Ethernet adapter %zu", i + 1);
 		snprintf(aop, sizeof(aop), "%zu", i);
-		rasd_fields f = {.address = nic->mac, .address_on_parent = aop,
-				 .automatic_allocation = "true",
-				 .connection = nic->network ? nic->network : "default",
-				 .element_name = en, .instance_id = ii,
-				 .resource_sub_type = nic->model ? nic->model : "E1000",
-				 .resource_type = "10"};
+		rasd_fields f = {.address = nic->mac,
+		                 .address_on_parent = aop,
+		                 .automatic_allocation = "true",
+		                 .connection = nic->network ? nic->network : "default",
+		                 .element_name = en,
+		                 .instance_id = ii,
+		                 .resource_sub_type = nic->model ? nic->model : "E1000",
+		                 .resource_type = "10"};
 		item(&b, vhs, &f);
 	}
 	if (b.oom) {

@@ -54,7 +54,7 @@ typedef struct xml_guard {
 	const vstd_ovf_parse_opts *opts;
 	unsigned long elements;
 	unsigned long items;
-	int refused;      /* error code of a policy refusal, 0 if none */
+	int refused; /* error code of a policy refusal, 0 if none */
 	char why[400];
 	int line;
 	int have_xml_error;
@@ -73,67 +73,71 @@ static void guard_refuse(xmlParserCtxtPtr ctxt, xml_guard *g, int code, const ch
 }
 
 static void hook_internal_subset(void *ctx, const xmlChar *name, const xmlChar *external_id,
-				 const xmlChar *system_id)
+                                 const xmlChar *system_id)
 {
 	xmlParserCtxtPtr ctxt = ctx;
 	xml_guard *g = ctxt->_private;
 	if (external_id != NULL || system_id != NULL) {
-		guard_refuse(ctxt, g, VSTD_EPERM,
-			     "DOCTYPE names an external DTD (refused: no external resource is loaded)");
+		guard_refuse(
+		        ctxt, g, VSTD_EPERM,
+		        "DOCTYPE names an external DTD (refused: no external resource is loaded)");
 		return;
 	}
 	xmlSAX2InternalSubset(ctx, name, external_id, system_id);
 }
 
 static void hook_entity_decl(void *ctx, const xmlChar *name, int type, const xmlChar *public_id,
-			     const xmlChar *system_id, xmlChar *content)
+                             const xmlChar *system_id, xmlChar *content)
 {
 	xmlParserCtxtPtr ctxt = ctx;
 	xml_guard *g = ctxt->_private;
 	char why[300];
 	snprintf(why, sizeof(why),
-		 "DOCTYPE declares entity '%.64s' (refused: entity declarations allow billion-laughs "
-		 "expansion and external-entity (XXE) reads; OVF descriptors never need them)",
-		 name != NULL ? (const char *)name : "?");
+	         "DOCTYPE declares entity '%.64s' (refused: entity declarations allow "
+	         "billion-laughs "
+	         "expansion and external-entity (XXE) reads; OVF descriptors never need them)",
+	         name != NULL ? (const char *)name : "?");
 	guard_refuse(ctxt, g, VSTD_EPERM, why);
 }
 
 static void hook_ignore_decl(void *ctx, const xmlChar *name, const xmlChar *public_id,
-			     const xmlChar *system_id)
+                             const xmlChar *system_id)
 {
 	xmlParserCtxtPtr ctxt = ctx;
 	guard_refuse(ctxt, ctxt->_private, VSTD_EPERM, "DOCTYPE declares a notation (refused)");
 }
 
 static void hook_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
-		       const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
-		       int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+                       const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
+                       int nb_attributes, int nb_defaulted, const xmlChar **attributes)
 {
 	xmlParserCtxtPtr ctxt = ctx;
 	xml_guard *g = ctxt->_private;
 	char why[160];
 	if (++g->elements > g->opts->max_elements) {
 		snprintf(why, sizeof(why), "more than %lu elements (limit max_elements)",
-			 g->opts->max_elements);
+		         g->opts->max_elements);
 		guard_refuse(ctxt, g, VSTD_ELIMIT, why);
 		return;
 	}
-	if (localname != NULL && (strcmp((const char *)localname, "Item") == 0 ||
-				  strcmp((const char *)localname, "EthernetPortItem") == 0 ||
-				  strcmp((const char *)localname, "StorageItem") == 0) &&
+	if (localname != NULL &&
+	    (strcmp((const char *)localname, "Item") == 0 ||
+	     strcmp((const char *)localname, "EthernetPortItem") == 0 ||
+	     strcmp((const char *)localname, "StorageItem") == 0) &&
 	    ++g->items > g->opts->max_items) {
-		snprintf(why, sizeof(why), "more than %lu items (limit max_items)", g->opts->max_items);
+		snprintf(why, sizeof(why), "more than %lu items (limit max_items)",
+		         g->opts->max_items);
 		guard_refuse(ctxt, g, VSTD_ELIMIT, why);
 		return;
 	}
 	if ((unsigned)ctxt->nodeNr >= g->opts->max_depth) {
 		snprintf(why, sizeof(why), "elements nested deeper than %u (limit max_depth)",
-			 g->opts->max_depth);
+		         g->opts->max_depth);
 		guard_refuse(ctxt, g, VSTD_ELIMIT, why);
 		return;
 	}
-	xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces,
-			      nb_attributes, nb_defaulted, attributes);
+	xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
+	                      nb_defaulted, attributes);
 }
 
 static void hook_reference(void *ctx, const xmlChar *name)
@@ -177,7 +181,7 @@ static int false_utf16(const unsigned char *p, size_t len)
 }
 
 int ovf_xml_read(xmlDocPtr *out, const void *data, size_t len, const char *name,
-		 const vstd_ovf_parse_opts *opts, int *encoding_fixed)
+                 const vstd_ovf_parse_opts *opts, int *encoding_fixed)
 {
 	const char *nm = name != NULL ? name : "descriptor";
 	xml_guard g;
@@ -186,8 +190,9 @@ int ovf_xml_read(xmlDocPtr *out, const void *data, size_t len, const char *name,
 	*encoding_fixed = 0;
 
 	if (len > opts->max_input)
-		return vstd_err(VSTD_ELIMIT, "%s: descriptor is %zu bytes, more than the limit of %zu",
-				nm, len, opts->max_input);
+		return vstd_err(VSTD_ELIMIT,
+		                "%s: descriptor is %zu bytes, more than the limit of %zu", nm, len,
+		                opts->max_input);
 	if (len > (size_t)INT32_MAX)
 		return vstd_err(VSTD_ELIMIT, "%s: descriptor too large", nm);
 	if (len == 0)
@@ -201,9 +206,11 @@ int ovf_xml_read(xmlDocPtr *out, const void *data, size_t len, const char *name,
 		const unsigned char *lt = memchr(p, '<', (size_t)(end - p));
 		const unsigned char *stop = lt ? lt : end;
 		if ((size_t)(stop - p) > OVF_MAX_RUN)
-			return vstd_err(VSTD_ELIMIT, "%s: a value or text of more than %u bytes at offset "
-					"0x%zx (limit of one attribute value or text node)", nm,
-					(unsigned)OVF_MAX_RUN, (size_t)(p - (const unsigned char *)data));
+			return vstd_err(VSTD_ELIMIT,
+			                "%s: a value or text of more than %u bytes at offset "
+			                "0x%zx (limit of one attribute value or text node)",
+			                nm, (unsigned)OVF_MAX_RUN,
+			                (size_t)(p - (const unsigned char *)data));
 		if (lt == NULL)
 			break;
 		p = lt + 1;
@@ -213,8 +220,9 @@ int ovf_xml_read(xmlDocPtr *out, const void *data, size_t len, const char *name,
 	if (false_utf16(data, len)) {
 		if (opts->flags & VSTD_OVF_PARSE_STRICT_ENCODING)
 			return vstd_err(VSTD_ECORRUPT,
-					"%s: line 1: XML declaration says UTF-16 but the bytes are "
-					"single-byte (XML 1.0 4.3.3)", nm);
+			                "%s: line 1: XML declaration says UTF-16 but the bytes are "
+			                "single-byte (XML 1.0 4.3.3)",
+			                nm);
 		encoding = "UTF-8";
 		*encoding_fixed = 1;
 	}
@@ -252,7 +260,7 @@ int ovf_xml_read(xmlDocPtr *out, const void *data, size_t len, const char *name,
 		xmlFreeDoc(doc);
 		if (g.have_xml_error)
 			return vstd_err(VSTD_ECORRUPT, "%s: line %d: not well-formed XML: %s", nm,
-					g.xml_error_line, g.xml_error);
+			                g.xml_error_line, g.xml_error);
 		return vstd_err(VSTD_ECORRUPT, "%s: not well-formed XML", nm);
 	}
 	/* Belt and braces: no entity may have been declared at all. */
@@ -260,7 +268,8 @@ int ovf_xml_read(xmlDocPtr *out, const void *data, size_t len, const char *name,
 		for (xmlNodePtr n = doc->intSubset->children; n != NULL; n = n->next) {
 			if (n->type == XML_ENTITY_DECL) {
 				xmlFreeDoc(doc);
-				return vstd_err(VSTD_EPERM, "%s: DOCTYPE declares entities (refused)", nm);
+				return vstd_err(VSTD_EPERM,
+				                "%s: DOCTYPE declares entities (refused)", nm);
 			}
 		}
 	}

@@ -95,7 +95,7 @@ int vstd_ovf_from_libvirt(vstd_ovf **out, const void *xml, size_t len, const cha
 		uint64_t v, f = unit_factor(munit);
 		if (ovf_parse_u64(mem, &v) < 0 || f == 0 || v > UINT64_MAX / f)
 			rc = vstd_err(VSTD_ECORRUPT, "%s: <memory> '%s %s' is not a size", nm, mem,
-				      munit ? munit : "KiB");
+			              munit ? munit : "KiB");
 		else
 			spec.memory_mib = v * f >> 20;
 	}
@@ -104,7 +104,8 @@ int vstd_ovf_from_libvirt(vstd_ovf **out, const void *xml, size_t len, const cha
 	if (vcpu != NULL) {
 		uint64_t v;
 		if (ovf_parse_u64(vcpu, &v) < 0 || v == 0 || v > 4096)
-			rc = vstd_err(VSTD_ECORRUPT, "%s: <vcpu> '%s' is not a CPU count", nm, vcpu);
+			rc = vstd_err(VSTD_ECORRUPT, "%s: <vcpu> '%s' is not a CPU count", nm,
+			              vcpu);
 		else
 			spec.cpus = (unsigned)v;
 	}
@@ -136,9 +137,11 @@ int vstd_ovf_from_libvirt(vstd_ovf **out, const void *xml, size_t len, const cha
 			const char *base = strrchr(src, '/');
 			d->href = base ? base + 1 : src;
 			d->cdrom = dev && strcmp(dev, "cdrom") == 0;
-			d->controller = bus && (strcmp(bus, "ide") == 0 || strcmp(bus, "sata") == 0 ||
-						strcmp(bus, "scsi") == 0 || strcmp(bus, "virtio") == 0)
-					    ? bus : (d->cdrom ? "ide" : "scsi");
+			d->controller =
+			        bus && (strcmp(bus, "ide") == 0 || strcmp(bus, "sata") == 0 ||
+			                strcmp(bus, "scsi") == 0 || strcmp(bus, "virtio") == 0)
+			                ? bus
+			                : (d->cdrom ? "ide" : "scsi");
 			d->format_uri = format_uri(type);
 			struct stat st;
 			if (stat(src, &st) == 0)
@@ -173,9 +176,11 @@ int vstd_ovf_from_libvirt(vstd_ovf **out, const void *xml, size_t len, const cha
 			vstd_ovf_build_nic *w = &nics[spec.n_nics++];
 			memset(w, 0, sizeof(*w));
 			w->network = net ? net : br ? br : "default";
-			w->model = model == NULL ? "E1000" : strcmp(model, "virtio") == 0 ? "virtio" :
-				   strcmp(model, "vmxnet3") == 0 ? "VmxNet3" : strcmp(model, "e1000") == 0 ? "E1000" :
-				   model;
+			w->model = model == NULL                   ? "E1000"
+			           : strcmp(model, "virtio") == 0  ? "virtio"
+			           : strcmp(model, "vmxnet3") == 0 ? "VmxNet3"
+			           : strcmp(model, "e1000") == 0   ? "E1000"
+			                                           : model;
 			w->mac = mac;
 		}
 		if (n_strs + 8 > MAX_DEV * 8)

@@ -27,11 +27,12 @@ static void target_dev(char *buf, size_t size, int bus, unsigned unit)
 		snprintf(buf, size, "%s%c%c", prefix, 'a' + unit / 26 - 1, 'a' + unit % 26);
 }
 
-#define ADD(parent, name, text) xmlNewChild(parent, NULL, (const xmlChar *)(name), (const xmlChar *)(text))
+#define ADD(parent, name, text)                                                                    \
+	xmlNewChild(parent, NULL, (const xmlChar *)(name), (const xmlChar *)(text))
 #define ATTR(node, name, value) xmlNewProp(node, (const xmlChar *)(name), (const xmlChar *)(value))
 
 int vstd_ovf_to_libvirt(const vstd_ovf *ovf, const vstd_ovf_translate_opts *opts, char **xml,
-			size_t *len)
+                        size_t *len)
 {
 	if (ovf == NULL || xml == NULL || len == NULL)
 		return vstd_err(VSTD_EINVAL, "vstd_ovf_to_libvirt: NULL argument");
@@ -104,7 +105,8 @@ int vstd_ovf_to_libvirt(const vstd_ovf *ovf, const vstd_ovf_translate_opts *opts
 		if (n->mac[0])
 			ATTR(ADD(ifc, "mac", NULL), "address", n->mac);
 		ATTR(ADD(ifc, "source", NULL), "network", n->network);
-		ATTR(ADD(ifc, "model", NULL), "type", strcmp(n->model, "pcnet") == 0 ? "pcnet" : n->model);
+		ATTR(ADD(ifc, "model", NULL), "type",
+		     strcmp(n->model, "pcnet") == 0 ? "pcnet" : n->model);
 	}
 	xmlNodePtr ser = ADD(dev, "serial", NULL);
 	ATTR(ser, "type", "pty");

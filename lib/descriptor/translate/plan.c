@@ -77,16 +77,13 @@ static int bus_of(const vstd_vm *vm, const vstd_ovf_item *it, int cdrom)
 	if (c == NULL)
 		return cdrom ? PLAN_BUS_IDE : PLAN_BUS_SCSI;
 	switch (c->resource_type) {
-	case VSTD_RT_IDE:
-		return PLAN_BUS_IDE;
-	case VSTD_RT_SCSI:
-		return PLAN_BUS_SCSI;
+	case VSTD_RT_IDE: return PLAN_BUS_IDE;
+	case VSTD_RT_SCSI: return PLAN_BUS_SCSI;
 	case VSTD_RT_OTHER_STORAGE:
 		if (c->resource_sub_type && strncasecmp(c->resource_sub_type, "virtio", 6) == 0)
 			return PLAN_BUS_VIRTIO;
 		return PLAN_BUS_SATA;
-	default:
-		return PLAN_BUS_IDE;
+	default: return PLAN_BUS_IDE;
 	}
 }
 
@@ -108,7 +105,7 @@ static char *join_path(const char *dir, const char *href)
 }
 
 static int add_disk(plan *p, const vstd_ovf_translate_opts *o, const char *href, const char *fmt,
-		    int bus, int cdrom, int compressed)
+                    int bus, int cdrom, int compressed)
 {
 	if (p->n_disks >= PLAN_MAX_DISKS)
 		return vstd_err(VSTD_ELIMIT, "more than %d disks", PLAN_MAX_DISKS);
@@ -137,39 +134,45 @@ int plan_build(plan *p, const vstd_ovf *ovf, const vstd_ovf_translate_opts *opts
 	const vstd_vm *vm = vstd_ovf_find_vm(ovf, o.vm_id);
 	if (vm == NULL || vm->is_collection)
 		return vstd_err(VSTD_ENOENT, "%s: no VirtualSystem%s%s", vstd_ovf_name(ovf),
-				o.vm_id ? " with id " : "", o.vm_id ? o.vm_id : "");
+		                o.vm_id ? " with id " : "", o.vm_id ? o.vm_id : "");
 	p->name = vm->name ? vm->name : vm->id ? vm->id : "vm";
 	p->cpus = 1;
 	p->memory_mib = 512;
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < vm->n_items; i++) {
 		const vstd_ovf_item *it = &vm->items[i];
-		if (!vstd_ovf_item_active(ovf, it, o.config) || (it->bound && strcmp(it->bound, "normal")))
+		if (!vstd_ovf_item_active(ovf, it, o.config) ||
+		    (it->bound && strcmp(it->bound, "normal")))
 			continue;
 		switch (it->resource_type) {
 		case VSTD_RT_PROCESSOR:
-			if (it->has_virtual_quantity && it->virtual_quantity > 0 && it->virtual_quantity <= 1024)
+			if (it->has_virtual_quantity && it->virtual_quantity > 0 &&
+			    it->virtual_quantity <= 1024)
 				p->cpus = (unsigned)it->virtual_quantity;
 			break;
 		case VSTD_RT_MEMORY: {
 			uint64_t unit = 1u << 20, bytes;
-			if (it->allocation_units && vstd_ovf_parse_units(it->allocation_units, &unit) < 0)
+			if (it->allocation_units &&
+			    vstd_ovf_parse_units(it->allocation_units, &unit) < 0)
 				unit = 1u << 20;
 			if (it->has_virtual_quantity &&
-			    !__builtin_mul_overflow(it->virtual_quantity, unit, &bytes) && bytes >= (1u << 20))
+			    !__builtin_mul_overflow(it->virtual_quantity, unit, &bytes) &&
+			    bytes >= (1u << 20))
 				p->memory_mib = bytes >> 20;
 			break;
 		}
 		case VSTD_RT_DISK: {
 			const char *hr = it->n_host_resources ? it->host_resources[0] : NULL;
-			const char *id = hr && strncmp(hr, "ovf:/disk/", 10) == 0 ? hr + 10 :
-					 hr && strncmp(hr, "/disk/", 6) == 0 ? hr + 6 : NULL;
+			const char *id = hr && strncmp(hr, "ovf:/disk/", 10) == 0 ? hr + 10
+			                 : hr && strncmp(hr, "/disk/", 6) == 0    ? hr + 6
+			                                                          : NULL;
 			const vstd_ovf_disk *d = vstd_ovf_find_disk(ovf, id);
 			const vstd_ovf_file *f = d ? vstd_ovf_find_file(ovf, d->file_ref) : NULL;
 			if (f == NULL || f->href == NULL)
 				break; /* a blank disk: nothing to attach without creating it */
-			rc = add_disk(p, &o, f->href, o.disk_format ? o.disk_format : format_of_uri(d->format),
-				      bus_of(vm, it, 0), 0, f->compression != NULL);
+			rc = add_disk(p, &o, f->href,
+			              o.disk_format ? o.disk_format : format_of_uri(d->format),
+			              bus_of(vm, it, 0), 0, f->compression != NULL);
 			break;
 		}
 		case VSTD_RT_CDROM:
@@ -182,16 +185,17 @@ int plan_build(plan *p, const vstd_ovf *ovf, const vstd_ovf_translate_opts *opts
 		}
 		case VSTD_RT_ETHERNET:
 			if (p->n_nics >= PLAN_MAX_NICS) {
-				rc = vstd_err(VSTD_ELIMIT, "more than %d network adapters", PLAN_MAX_NICS);
+				rc = vstd_err(VSTD_ELIMIT, "more than %d network adapters",
+				              PLAN_MAX_NICS);
 				break;
 			}
-			p->nics[p->n_nics].network = it->n_connections ? it->connections[0] : "default";
+			p->nics[p->n_nics].network =
+			        it->n_connections ? it->connections[0] : "default";
 			p->nics[p->n_nics].model = nic_model(it->resource_sub_type);
 			set_mac(p->nics[p->n_nics].mac, it->address);
 			p->n_nics++;
 			break;
-		default:
-			break;
+		default: break;
 		}
 	}
 	if (rc == 0 && o.env_iso != NULL) {

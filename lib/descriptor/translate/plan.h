@@ -14,18 +14,18 @@
 enum plan_bus { PLAN_BUS_IDE, PLAN_BUS_SCSI, PLAN_BUS_SATA, PLAN_BUS_VIRTIO };
 
 typedef struct plan_disk {
-	char *path;          /* NULL: empty CD-ROM drive */
-	const char *format;  /* "raw", "vmdk", "qcow2", "vpc", ... */
-	int bus;             /* enum plan_bus */
+	char *path;         /* NULL: empty CD-ROM drive */
+	const char *format; /* "raw", "vmdk", "qcow2", "vpc", ... */
+	int bus;            /* enum plan_bus */
 	int cdrom;
-	unsigned unit;       /* index on that bus kind */
-	int compressed;      /* the file is gzip-compressed in the package */
+	unsigned unit;  /* index on that bus kind */
+	int compressed; /* the file is gzip-compressed in the package */
 } plan_disk;
 
 typedef struct plan_nic {
 	const char *network;
-	const char *model;   /* "e1000", "vmxnet3", "pcnet", "virtio" */
-	char mac[18];        /* "" when none */
+	const char *model; /* "e1000", "vmxnet3", "pcnet", "virtio" */
+	char mac[18];      /* "" when none */
 } plan_nic;
 
 typedef struct plan {

@@ -67,7 +67,7 @@ void vstd_ovf_argv_free(char **argv)
 }
 
 int vstd_ovf_to_qemu_argv(const vstd_ovf *ovf, const vstd_ovf_translate_opts *opts, char ***argv,
-			  size_t *argc)
+                          size_t *argc)
 {
 	if (ovf == NULL || argv == NULL)
 		return vstd_err(VSTD_EINVAL, "vstd_ovf_to_qemu_argv: NULL argument");
@@ -100,9 +100,10 @@ int vstd_ovf_to_qemu_argv(const vstd_ovf *ovf, const vstd_ovf_translate_opts *op
 		char *file = d->path ? escape_commas(d->path) : NULL;
 		push(&a, vstd_strdup("-drive"));
 		if (d->path != NULL)
-			push(&a, file ? vstd_asprintf("file=%s,format=%s,if=none,id=drive%zu%s", file,
-						      d->format, i, d->cdrom ? ",readonly=on" : "")
-				      : NULL);
+			push(&a,
+			     file ? vstd_asprintf("file=%s,format=%s,if=none,id=drive%zu%s", file,
+			                          d->format, i, d->cdrom ? ",readonly=on" : "")
+			          : NULL);
 		else
 			push(&a, vstd_asprintf("if=none,id=drive%zu", i));
 		vstd_free(file);
@@ -110,19 +111,18 @@ int vstd_ovf_to_qemu_argv(const vstd_ovf *ovf, const vstd_ovf_translate_opts *op
 		switch (d->bus) {
 		case PLAN_BUS_IDE:
 			push(&a, vstd_asprintf("%s,drive=drive%zu,bus=ide.%u,unit=%u",
-					       d->cdrom ? "ide-cd" : "ide-hd", i, d->unit / 2, d->unit % 2));
+			                       d->cdrom ? "ide-cd" : "ide-hd", i, d->unit / 2,
+			                       d->unit % 2));
 			break;
 		case PLAN_BUS_SATA:
-			push(&a, vstd_asprintf("%s,drive=drive%zu,bus=ahci0.%u", d->cdrom ? "ide-cd" : "ide-hd",
-					       i, d->unit));
+			push(&a, vstd_asprintf("%s,drive=drive%zu,bus=ahci0.%u",
+			                       d->cdrom ? "ide-cd" : "ide-hd", i, d->unit));
 			break;
 		case PLAN_BUS_SCSI:
 			push(&a, vstd_asprintf("%s,drive=drive%zu,bus=scsi0.0,scsi-id=%u",
-					       d->cdrom ? "scsi-cd" : "scsi-hd", i, d->unit));
+			                       d->cdrom ? "scsi-cd" : "scsi-hd", i, d->unit));
 			break;
-		default:
-			push(&a, vstd_asprintf("virtio-blk-pci,drive=drive%zu", i));
-			break;
+		default: push(&a, vstd_asprintf("virtio-blk-pci,drive=drive%zu", i)); break;
 		}
 	}
 	for (size_t i = 0; i < p.n_nics; i++) {
@@ -131,7 +131,8 @@ int vstd_ovf_to_qemu_argv(const vstd_ovf *ovf, const vstd_ovf_translate_opts *op
 		push(&a, vstd_strdup("-netdev"));
 		push(&a, vstd_asprintf("user,id=net%zu", i));
 		push(&a, vstd_strdup("-device"));
-		push(&a, vstd_asprintf("%s,netdev=net%zu%s%s", dev, i, n->mac[0] ? ",mac=" : "", n->mac));
+		push(&a, vstd_asprintf("%s,netdev=net%zu%s%s", dev, i, n->mac[0] ? ",mac=" : "",
+		                       n->mac));
 	}
 	plan_free(&p);
 	if (a.oom) {

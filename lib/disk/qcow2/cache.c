@@ -85,7 +85,7 @@ static int write_entry(struct qcow2 *s, struct qcow2_cache *c, int i)
 	int rc = vstd_io_pwrite(s->io, c->e[i].data, c->table_size, c->e[i].off);
 	if (rc < 0)
 		return vstd_err_prefix("%s: writing %s at 0x%" PRIx64 ": ", s->name, c->what,
-				       c->e[i].off);
+		                       c->e[i].off);
 	c->e[i].dirty = 0;
 	return 0;
 }
@@ -129,8 +129,7 @@ static int victim(struct qcow2 *s, struct qcow2_cache *c, int *out)
 	}
 }
 
-int qcow2_cache_get(struct qcow2 *s, struct qcow2_cache *c, uint64_t off, int fresh,
-		    uint8_t **out)
+int qcow2_cache_get(struct qcow2 *s, struct qcow2_cache *c, uint64_t off, int fresh, uint8_t **out)
 {
 	int i = lookup(c, off), rc;
 	unsigned h;
@@ -148,8 +147,8 @@ int qcow2_cache_get(struct qcow2 *s, struct qcow2_cache *c, uint64_t off, int fr
 	} else {
 		rc = vstd_io_pread(s->io, c->e[i].data, c->table_size, off);
 		if (rc < 0)
-			return vstd_err_prefix("%s: reading %s at 0x%" PRIx64 ": ", s->name, c->what,
-					       off);
+			return vstd_err_prefix("%s: reading %s at 0x%" PRIx64 ": ", s->name,
+			                       c->what, off);
 	}
 	c->e[i].off = off;
 	c->e[i].ref = 1;

@@ -30,7 +30,7 @@ struct chk {
 	struct qcow2 *s;
 	vstd_disk_check_result *res;
 	uint32_t *ref;
-	uint64_t n;     /* clusters covered by ref */
+	uint64_t n; /* clusters covered by ref */
 	uint64_t fsize;
 	char *report;
 	size_t rlen;
@@ -104,8 +104,10 @@ static int walk_l2(struct chk *c, uint64_t l2_off, int active)
 		if (e & QCOW2_OFLAG_COMPRESSED) {
 			uint64_t co, nb;
 			if (s->data_io != s->io || bm != 0) {
-				say(c, "ERROR L2 table 0x%" PRIx64 " entry %" PRIu64
-				    ": invalid compressed cluster", l2_off, i);
+				say(c,
+				    "ERROR L2 table 0x%" PRIx64 " entry %" PRIu64
+				    ": invalid compressed cluster",
+				    l2_off, i);
 				corrupt(c);
 				continue;
 			}
@@ -120,15 +122,19 @@ static int walk_l2(struct chk *c, uint64_t l2_off, int active)
 		}
 		host = e & QCOW2_L2E_OFFSET_MASK;
 		if (s->ext_l2 && ((uint32_t)bm & (uint32_t)(bm >> 32))) {
-			say(c, "ERROR L2 table 0x%" PRIx64 " entry %" PRIu64
-			    ": subcluster both allocated and zero", l2_off, i);
+			say(c,
+			    "ERROR L2 table 0x%" PRIx64 " entry %" PRIu64
+			    ": subcluster both allocated and zero",
+			    l2_off, i);
 			corrupt(c);
 		}
 		if (host == 0)
 			continue;
 		if (host & (s->cluster_size - 1)) {
-			say(c, "ERROR L2 table 0x%" PRIx64 " entry %" PRIu64
-			    ": unaligned cluster offset 0x%" PRIx64, l2_off, i, host);
+			say(c,
+			    "ERROR L2 table 0x%" PRIx64 " entry %" PRIu64
+			    ": unaligned cluster offset 0x%" PRIx64,
+			    l2_off, i, host);
 			corrupt(c);
 			continue;
 		}
@@ -153,8 +159,10 @@ static int walk_l1(struct chk *c, const uint64_t *l1, uint32_t l1_size, int acti
 		if (l2_off == 0)
 			continue;
 		if ((l2_off & (s->cluster_size - 1)) || l2_off + s->cluster_size > c->fsize) {
-			say(c, "ERROR L1 entry %u: L2 table at 0x%" PRIx64
-			    " is unaligned or past the end of the file", k, l2_off);
+			say(c,
+			    "ERROR L1 entry %u: L2 table at 0x%" PRIx64
+			    " is unaligned or past the end of the file",
+			    k, l2_off);
 			corrupt(c);
 			continue;
 		}
@@ -197,7 +205,8 @@ static void walk_bitmaps(struct chk *c)
 			count(c, toff, (uint64_t)tsize * 8, "bitmap table");
 			if (t != NULL && vstd_io_pread(s->io, t, (uint64_t)tsize * 8, toff) == 0)
 				for (uint32_t j = 0; j < tsize; j++) {
-					uint64_t o = vstd_be64(t + 8 * (uint64_t)j) & QCOW2_L2E_OFFSET_MASK;
+					uint64_t o = vstd_be64(t + 8 * (uint64_t)j) &
+					             QCOW2_L2E_OFFSET_MASK;
 					if (o)
 						count(c, o, s->cluster_size, "bitmap data");
 				}
@@ -249,8 +258,10 @@ static int check_copied(struct chk *c, int repair)
 			if ((rc = stored(c, host >> s->cluster_bits, &r)) < 0)
 				return rc;
 			if (r != UINT64_MAX && (r == 1) != ((e & QCOW2_OFLAG_COPIED) != 0)) {
-				say(c, "ERROR OFLAG_COPIED data cluster: l2_entry=%" PRIx64
-				    " refcount=%" PRIu64, e, r);
+				say(c,
+				    "ERROR OFLAG_COPIED data cluster: l2_entry=%" PRIx64
+				    " refcount=%" PRIu64,
+				    e, r);
 				fixes++;
 			}
 		}
@@ -283,8 +294,8 @@ int qcow2_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *res)
 		return rc;
 	c.n = qcow2_size_to_clusters(s, c.fsize);
 	if (c.n > MAX_CHECK_CLUSTERS)
-		return vstd_err(VSTD_ELIMIT, "%s: too many clusters to check (%" PRIu64 ")", s->name,
-				c.n);
+		return vstd_err(VSTD_ELIMIT, "%s: too many clusters to check (%" PRIu64 ")",
+		                s->name, c.n);
 	c.ref = vstd_calloc(c.n ? c.n : 1, sizeof(uint32_t));
 	c.bad_block = vstd_calloc(s->rt_entries ? s->rt_entries : 1, 1);
 	if (c.ref == NULL || c.bad_block == NULL) {
@@ -300,8 +311,10 @@ int qcow2_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *res)
 		if (o == 0)
 			continue;
 		if ((o & (s->cluster_size - 1)) || o + s->cluster_size > qcow2_align(s, c.fsize)) {
-			say(&c, "ERROR refcount block %" PRIu64 " at 0x%" PRIx64
-			    " is unaligned or past the end of the file", b, o);
+			say(&c,
+			    "ERROR refcount block %" PRIu64 " at 0x%" PRIx64
+			    " is unaligned or past the end of the file",
+			    b, o);
 			corrupt(&c);
 			c.bad_block[b] = 1;
 			continue;
@@ -317,9 +330,11 @@ int qcow2_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *res)
 		for (uint32_t i = 0; i < s->nb_snapshots; i++) {
 			struct qcow2_snapshot *sn = &s->snaps[i];
 			uint64_t *l1 = NULL;
-			len += vstd_align_up(40 + sn->extra_size + strlen(sn->id) + strlen(sn->name), 8);
+			len += vstd_align_up(
+			        40 + sn->extra_size + strlen(sn->id) + strlen(sn->name), 8);
 			count(&c, sn->l1_off, (uint64_t)sn->l1_size * 8, "snapshot L1 table");
-			if (qcow2_l1_load(s, sn->l1_off, sn->l1_size, c.fsize, &l1, "snapshot L1") < 0) {
+			if (qcow2_l1_load(s, sn->l1_off, sn->l1_size, c.fsize, &l1, "snapshot L1") <
+			    0) {
 				say(&c, "ERROR snapshot %s: L1 table cannot be read", sn->id);
 				corrupt(&c);
 				continue;
@@ -349,22 +364,25 @@ int qcow2_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *res)
 		if (have == UINT64_MAX || have == want)
 			continue;
 		if (have > want) {
-			if (repair_leaks &&
-			    qcow2_refcount_update(s, i << s->cluster_bits, 1, -(int64_t)(have - want)) ==
-				    0) {
+			if (repair_leaks && qcow2_refcount_update(s, i << s->cluster_bits, 1,
+			                                          -(int64_t)(have - want)) == 0) {
 				res->leaks_fixed++;
 			} else {
-				say(&c, "Leaked cluster %" PRIu64 " refcount=%" PRIu64 " reference=%" PRIu64,
+				say(&c,
+				    "Leaked cluster %" PRIu64 " refcount=%" PRIu64
+				    " reference=%" PRIu64,
 				    i, have, want);
 				res->leaks++;
 			}
 		} else {
 			if (repair_errors && want <= s->refcount_max &&
-			    qcow2_refcount_update(s, i << s->cluster_bits, 1, (int64_t)(want - have)) ==
-				    0) {
+			    qcow2_refcount_update(s, i << s->cluster_bits, 1,
+			                          (int64_t)(want - have)) == 0) {
 				res->corruptions_fixed++;
 			} else {
-				say(&c, "ERROR cluster %" PRIu64 " refcount=%" PRIu64 " reference=%" PRIu64,
+				say(&c,
+				    "ERROR cluster %" PRIu64 " refcount=%" PRIu64
+				    " reference=%" PRIu64,
 				    i, have, want);
 				corrupt(&c);
 			}

@@ -76,9 +76,9 @@ int qcow2_decompress(struct qcow2 *s, uint64_t descriptor, uint8_t *out)
 		return rc;
 	if (off >= fsize || off < s->cluster_size)
 		return vstd_err(VSTD_ECORRUPT,
-				"%s: compressed cluster data at 0x%" PRIx64
-				" is in the header or past the end of the file (%" PRIu64 " bytes)",
-				s->name, off, fsize);
+		                "%s: compressed cluster data at 0x%" PRIx64
+		                " is in the header or past the end of the file (%" PRIu64 " bytes)",
+		                s->name, off, fsize);
 	if ((rc = vstd_io_pread_partial(s->io, s->cbuf, len, off, &got)) < 0)
 		return rc;
 	if (s->compression_type == QCOW2_COMPRESS_ZSTD)
@@ -87,29 +87,29 @@ int qcow2_decompress(struct qcow2 *s, uint64_t descriptor, uint8_t *out)
 		bad = inflate_raw(s->cbuf, got, out, s->cluster_size);
 	if (bad)
 		return vstd_err(VSTD_ECORRUPT,
-				"%s: compressed cluster at 0x%" PRIx64 " (%" PRIu64
-				" bytes) does not decompress (%s)",
-				s->name, off, len,
-				s->compression_type == QCOW2_COMPRESS_ZSTD ? "zstd" : "deflate");
+		                "%s: compressed cluster at 0x%" PRIx64 " (%" PRIu64
+		                " bytes) does not decompress (%s)",
+		                s->name, off, len,
+		                s->compression_type == QCOW2_COMPRESS_ZSTD ? "zstd" : "deflate");
 	return 0;
 }
 
 int qcow2_compress_buf(int type, const void *in, size_t in_len, void *out, size_t out_cap,
-		       size_t *out_len)
+                       size_t *out_len)
 {
 	if (type == QCOW2_COMPRESS_ZSTD) {
 		size_t r = ZSTD_compress(out, out_cap, in, in_len, 1);
 		if (ZSTD_isError(r)) /* mostly: the output did not fit */
 			return vstd_err(VSTD_ERANGE, "data does not compress (zstd: %s)",
-					ZSTD_getErrorName(r));
+			                ZSTD_getErrorName(r));
 		*out_len = r;
 	} else {
 		z_stream z;
 		int ret;
 		memset(&z, 0, sizeof(z));
 		/* raw deflate with a 4 KiB window, as qemu writes */
-		if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9, Z_DEFAULT_STRATEGY) !=
-		    Z_OK)
+		if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9,
+		                 Z_DEFAULT_STRATEGY) != Z_OK)
 			return vstd_err(VSTD_ENOMEM, "zlib: cannot initialise deflate");
 		z.next_in = (Bytef *)(uintptr_t)in;
 		z.avail_in = (uInt)in_len;

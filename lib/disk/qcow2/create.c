@@ -16,18 +16,18 @@
 #include "disk/qcow2/qcow2.h"
 
 const vstd_disk_option_desc qcow2_create_options[QCOW2_N_CREATE_OPTIONS] = {
-	{"compat", "enum", "0.10 (version 2) or 1.1 (version 3)", "1.1"},
-	{"cluster_size", "size", "cluster size, a power of two from 512 to 2M", "65536"},
-	{"refcount_bits", "number", "width of a refcount: 1, 2, 4, 8, 16, 32 or 64", "16"},
-	{"lazy_refcounts", "bool", "postpone refcount updates (version 3)", "off"},
-	{"extended_l2", "bool", "32 subclusters per cluster (version 3, clusters >= 16K)", "off"},
-	{"compression_type", "enum", "zlib or zstd (zstd needs version 3)", "zlib"},
-	{"preallocation", "enum", "off, metadata, falloc or full", "off"},
-	{"data_file", "string", "external file holding the guest data", NULL},
-	{"data_file_raw", "bool", "the data file is a valid raw image", "off"},
-	{"backing_file", "string", "backing file name", NULL},
-	{"backing_fmt", "string", "backing file format", NULL},
-	{"encryption", "bool", "encryption (not supported)", "off"},
+        {"compat", "enum", "0.10 (version 2) or 1.1 (version 3)", "1.1"},
+        {"cluster_size", "size", "cluster size, a power of two from 512 to 2M", "65536"},
+        {"refcount_bits", "number", "width of a refcount: 1, 2, 4, 8, 16, 32 or 64", "16"},
+        {"lazy_refcounts", "bool", "postpone refcount updates (version 3)", "off"},
+        {"extended_l2", "bool", "32 subclusters per cluster (version 3, clusters >= 16K)", "off"},
+        {"compression_type", "enum", "zlib or zstd (zstd needs version 3)", "zlib"},
+        {"preallocation", "enum", "off, metadata, falloc or full", "off"},
+        {"data_file", "string", "external file holding the guest data", NULL},
+        {"data_file_raw", "bool", "the data file is a valid raw image", "off"},
+        {"backing_file", "string", "backing file name", NULL},
+        {"backing_fmt", "string", "backing file format", NULL},
+        {"encryption", "bool", "encryption (not supported)", "off"},
 };
 
 struct create_params {
@@ -60,26 +60,30 @@ static int parse_params(const struct vstd_disk_create_args *a, struct create_par
 		return vstd_err(VSTD_ENOTSUP, "%s: qcow2 encryption is not supported", a->path);
 	if (!vstd_is_pow2(cs) || cs < 512 || cs > ((uint64_t)2 << 20))
 		return vstd_err(VSTD_EINVAL,
-				"%s: cluster_size %" PRIu64 " must be a power of two from 512 to 2M",
-				a->path, cs);
+		                "%s: cluster_size %" PRIu64
+		                " must be a power of two from 512 to 2M",
+		                a->path, cs);
 	p->cluster_bits = (uint32_t)__builtin_ctzll(cs);
 	if (!vstd_is_pow2(rb) || rb > 64)
 		return vstd_err(VSTD_EINVAL,
-				"%s: refcount_bits %" PRIu64 " must be 1, 2, 4, 8, 16, 32 or 64",
-				a->path, rb);
+		                "%s: refcount_bits %" PRIu64 " must be 1, 2, 4, 8, 16, 32 or 64",
+		                a->path, rb);
 	p->refcount_order = (uint32_t)__builtin_ctzll(rb);
 	if (p->version == 2) {
 		if (rb != 16)
-			return vstd_err(VSTD_EINVAL, "%s: compat=0.10 needs refcount_bits=16", a->path);
+			return vstd_err(VSTD_EINVAL, "%s: compat=0.10 needs refcount_bits=16",
+			                a->path);
 		if (p->lazy || p->ext_l2 || p->compression ||
 		    vstd_kv_get(a->options, "data_file") != NULL)
-			return vstd_err(VSTD_EINVAL,
-					"%s: lazy_refcounts, extended_l2, compression_type=zstd and "
-					"data_file need compat=1.1", a->path);
+			return vstd_err(
+			        VSTD_EINVAL,
+			        "%s: lazy_refcounts, extended_l2, compression_type=zstd and "
+			        "data_file need compat=1.1",
+			        a->path);
 	}
 	if (p->ext_l2 && cs < 16384)
-		return vstd_err(VSTD_EINVAL,
-				"%s: extended_l2 needs a cluster size of at least 16K", a->path);
+		return vstd_err(VSTD_EINVAL, "%s: extended_l2 needs a cluster size of at least 16K",
+		                a->path);
 	if (p->data_raw && vstd_kv_get(a->options, "data_file") == NULL)
 		return vstd_err(VSTD_EINVAL, "%s: data_file_raw needs data_file", a->path);
 	return 0;
@@ -92,8 +96,9 @@ static int check_l1(const struct vstd_disk_create_args *a, const struct create_p
 	uint64_t nl2 = ((a->size + cs - 1) / cs + l2e - 1) / l2e;
 	if (nl2 * 8 > QCOW2_MAX_L1_BYTES)
 		return vstd_err(VSTD_EINVAL,
-				"%s: a virtual size of %" PRIu64 " needs an L1 table over 32 MiB "
-				"(try a larger cluster size)", a->path, a->size);
+		                "%s: a virtual size of %" PRIu64 " needs an L1 table over 32 MiB "
+		                "(try a larger cluster size)",
+		                a->path, a->size);
 	return 0;
 }
 
@@ -114,7 +119,8 @@ int qcow2_create(vstd_io *io, const struct vstd_disk_create_args *a)
 		bfmt = vstd_kv_get(a->options, "backing_fmt");
 	df = vstd_kv_get(a->options, "data_file");
 	if (backing != NULL && strlen(backing) > 1023)
-		return vstd_err(VSTD_EINVAL, "%s: backing file name longer than 1023 bytes", a->path);
+		return vstd_err(VSTD_EINVAL, "%s: backing file name longer than 1023 bytes",
+		                a->path);
 	memset(&t, 0, sizeof(t));
 	t.name = a->path;
 	t.version = p.version;
@@ -178,7 +184,7 @@ int qcow2_create(vstd_io *io, const struct vstd_disk_create_args *a)
 		dio = NULL;
 	}
 	if ((rc = vstd_disk_open_layer(&d, io, 0, a->path, "qcow2",
-				       VSTD_DISK_RDWR | VSTD_DISK_NO_BACKING, 0)) < 0)
+	                               VSTD_DISK_RDWR | VSTD_DISK_NO_BACKING, 0)) < 0)
 		goto out;
 	{
 		struct qcow2 *s = qcow2_of(d);
@@ -221,7 +227,7 @@ static uint64_t meta_size(uint64_t size, uint32_t cb, uint32_t rorder, int ext_l
 }
 
 int qcow2_measure(const struct vstd_disk_create_args *a, vstd_disk *src,
-		  vstd_disk_measure_result *res)
+                  vstd_disk_measure_result *res)
 {
 	struct create_params p;
 	uint64_t cs, data = 0, meta;
@@ -237,7 +243,8 @@ int qcow2_measure(const struct vstd_disk_create_args *a, vstd_disk *src,
 		return 0;
 	}
 	if (src != NULL) {
-		uint64_t off = 0, end = a->size < vstd_disk_size(src) ? a->size : vstd_disk_size(src);
+		uint64_t off = 0,
+		         end = a->size < vstd_disk_size(src) ? a->size : vstd_disk_size(src);
 		while (off < end) {
 			vstd_block_status st;
 			uint64_t lo, hi;
@@ -273,8 +280,10 @@ static int change_refcount_order(struct qcow2 *s, vstd_disk *d, uint32_t order)
 	    (rc = qcow2_expected_refcounts(s, &ref, &n, &problems)) < 0)
 		return rc;
 	if (problems > 0) {
-		rc = vstd_err(VSTD_ECORRUPT, "%s: the image has metadata problems; repair it (check "
-			      "-r all) before changing refcount_bits", s->name);
+		rc = vstd_err(VSTD_ECORRUPT,
+		              "%s: the image has metadata problems; repair it (check "
+		              "-r all) before changing refcount_bits",
+		              s->name);
 		goto out;
 	}
 	/* the old refcount structures go away */
@@ -291,9 +300,10 @@ static int change_refcount_order(struct qcow2 *s, vstd_disk *d, uint32_t order)
 	max = t.refcount_max;
 	for (uint64_t c = 0; c < n; c++)
 		if (ref[c] > max) {
-			rc = vstd_err(VSTD_ERANGE, "%s: cluster at 0x%" PRIx64 " has %u references, "
-				      "more than %u-bit refcounts hold", s->name,
-				      c << s->cluster_bits, ref[c], t.refcount_bits);
+			rc = vstd_err(VSTD_ERANGE,
+			              "%s: cluster at 0x%" PRIx64 " has %u references, "
+			              "more than %u-bit refcounts hold",
+			              s->name, c << s->cluster_bits, ref[c], t.refcount_bits);
 			goto out;
 		}
 	/* the new table and blocks go after everything else */
@@ -335,7 +345,7 @@ static int change_refcount_order(struct qcow2 *s, vstd_disk *d, uint32_t order)
 			}
 		}
 		if ((rc = vstd_io_pwrite(s->io, buf, s->cluster_size,
-					 (start + tc + b) << s->cluster_bits)) < 0)
+		                         (start + tc + b) << s->cluster_bits)) < 0)
 			goto out;
 	}
 	for (uint64_t c = 0; c < tc; c++) {
@@ -346,7 +356,7 @@ static int change_refcount_order(struct qcow2 *s, vstd_disk *d, uint32_t order)
 				vstd_put_be64(buf + 8 * i, (start + tc + b) << s->cluster_bits);
 		}
 		if ((rc = vstd_io_pwrite(s->io, buf, s->cluster_size,
-					 (start + c) << s->cluster_bits)) < 0)
+		                         (start + c) << s->cluster_bits)) < 0)
 			goto out;
 	}
 	if ((rc = vstd_io_flush(s->io)) < 0)
@@ -396,40 +406,46 @@ int qcow2_amend(vstd_disk *d, vstd_kv *options, vstd_progress_fn progress, void 
 			s->header_length = 112;
 		} else if ((idx == 0 || idx == 2) && s->version == 3) {
 			if (s->incompat || s->compat || s->refcount_order != 4)
-				return vstd_err(VSTD_ENOTSUP,
-						"%s: cannot downgrade to compat=0.10: the image uses "
-						"version 3 features", s->name);
+				return vstd_err(
+				        VSTD_ENOTSUP,
+				        "%s: cannot downgrade to compat=0.10: the image uses "
+				        "version 3 features",
+				        s->name);
 			/* zero clusters of version 3 would be lost */
 			return vstd_err(VSTD_ENOTSUP,
-					"%s: downgrading to compat=0.10 is not supported", s->name);
+			                "%s: downgrading to compat=0.10 is not supported", s->name);
 		}
 	}
 	if (vstd_kv_get(options, "lazy_refcounts") != NULL) {
 		if ((rc = vstd_kv_get_bool(options, "lazy_refcounts", 0, &lazy)) < 0)
 			return rc;
 		if (lazy && s->version < 3)
-			return vstd_err(VSTD_EINVAL, "%s: lazy_refcounts needs compat=1.1", s->name);
+			return vstd_err(VSTD_EINVAL, "%s: lazy_refcounts needs compat=1.1",
+			                s->name);
 		s->compat = lazy ? s->compat | QCOW2_COMPAT_LAZY_REFCOUNTS
-				 : s->compat & ~QCOW2_COMPAT_LAZY_REFCOUNTS;
+		                 : s->compat & ~QCOW2_COMPAT_LAZY_REFCOUNTS;
 	}
 	if (vstd_kv_get(options, "refcount_bits") != NULL) {
 		if ((rc = vstd_kv_get_u64(options, "refcount_bits", 16, &rb)) < 0)
 			return rc;
 		if (!vstd_is_pow2(rb) || rb > 64)
-			return vstd_err(VSTD_EINVAL, "%s: refcount_bits %" PRIu64 " must be a power "
-					"of two up to 64", s->name, rb);
+			return vstd_err(VSTD_EINVAL,
+			                "%s: refcount_bits %" PRIu64 " must be a power "
+			                "of two up to 64",
+			                s->name, rb);
 		if (rb != s->refcount_bits && s->version < 3)
-			return vstd_err(VSTD_EINVAL, "%s: refcount_bits other than 16 need compat=1.1",
-					s->name);
+			return vstd_err(VSTD_EINVAL,
+			                "%s: refcount_bits other than 16 need compat=1.1", s->name);
 		if (rb != s->refcount_bits &&
 		    (rc = change_refcount_order(s, d, (uint32_t)__builtin_ctzll(rb))) < 0)
 			return rc;
 	}
 	for (size_t i = 0; i < vstd_kv_count(options); i++) {
 		const char *k = vstd_kv_key(options, i);
-		if (strcmp(k, "compat") && strcmp(k, "lazy_refcounts") && strcmp(k, "refcount_bits"))
+		if (strcmp(k, "compat") && strcmp(k, "lazy_refcounts") &&
+		    strcmp(k, "refcount_bits"))
 			return vstd_err(VSTD_ENOTSUP, "%s: option '%s' cannot be changed by amend",
-					s->name, k);
+			                s->name, k);
 	}
 	if ((rc = qcow2_flush_metadata(s)) < 0 || (rc = vstd_io_flush(s->io)) < 0 ||
 	    (rc = qcow2_header_write(s, d->backing_name)) < 0)

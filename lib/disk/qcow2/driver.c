@@ -119,7 +119,7 @@ static void qcow2_close(vstd_disk *d)
 	}
 	if (s->writable && qcow2_flush_metadata(s) < 0)
 		vstd_warn("qcow2", "%s: writing metadata at close failed: %s", s->name,
-			  vstd_error_last()->message);
+		          vstd_error_last()->message);
 	qcow2_free_state(s);
 	d->priv = NULL;
 }
@@ -131,19 +131,19 @@ static int open_data_file(struct qcow2 *s, vstd_disk *d)
 	/* an image held in memory (fuzzers, tests) never opens files by name */
 	if (strcmp(vstd_io_kind(d->io), "file") != 0)
 		return vstd_err(VSTD_ENOTSUP,
-				"%s: the image needs its external data file '%s', which is not "
-				"opened for a %s image", s->name, s->data_file_name,
-				vstd_io_kind(d->io));
+		                "%s: the image needs its external data file '%s', which is not "
+		                "opened for a %s image",
+		                s->name, s->data_file_name, vstd_io_kind(d->io));
 	path = vstd_disk_resolve_backing(d->filename, s->data_file_name);
 	if (path == NULL)
 		return vstd_err_code();
 	rc = vstd_io_file_open(&s->data_io, path,
-			       VSTD_IO_READ | (s->writable ? VSTD_IO_WRITE : 0) |
-				       ((d->flags & VSTD_DISK_DIRECT) ? VSTD_IO_DIRECT : 0));
+	                       VSTD_IO_READ | (s->writable ? VSTD_IO_WRITE : 0) |
+	                               ((d->flags & VSTD_DISK_DIRECT) ? VSTD_IO_DIRECT : 0));
 	if (rc < 0) {
 		s->data_io = s->io;
 		vstd_err_prefix("%s: external data file '%s' (resolved to '%s'): ", s->name,
-				s->data_file_name, path);
+		                s->data_file_name, path);
 	}
 	vstd_free(path);
 	return rc;
@@ -167,8 +167,8 @@ static int setup_buffers(struct qcow2 *s, uint64_t cache_size)
 		l2_max = 1u << 20;
 	rb_max = l2_max / 4 < 16 ? 16 : l2_max / 4;
 	if ((rc = qcow2_cache_init(&s->l2c, (unsigned)l2_max, s->cluster_size, "L2 table")) < 0 ||
-	    (rc = qcow2_cache_init(&s->rbc, (unsigned)rb_max, s->cluster_size,
-				   "refcount block")) < 0)
+	    (rc = qcow2_cache_init(&s->rbc, (unsigned)rb_max, s->cluster_size, "refcount block")) <
+	            0)
 		return rc;
 	s->cbuf = vstd_malloc(2 * s->cluster_size + 512);
 	s->cluster_buf = vstd_malloc(s->cluster_size);
@@ -196,9 +196,9 @@ static int qcow2_open(vstd_disk *d)
 		goto fail;
 	if ((s->incompat & QCOW2_INCOMPAT_CORRUPT) && s->writable) {
 		rc = vstd_err(VSTD_ECORRUPT,
-			      "%s: the image is marked corrupt (incompatible feature bit 1); it "
-			      "can only be opened read-only (repair it with check -r all)",
-			      s->name);
+		              "%s: the image is marked corrupt (incompatible feature bit 1); it "
+		              "can only be opened read-only (repair it with check -r all)",
+		              s->name);
 		goto fail;
 	}
 	s->corrupt = (s->incompat & QCOW2_INCOMPAT_CORRUPT) != 0;
@@ -229,8 +229,9 @@ static int qcow2_open(vstd_disk *d)
 				goto fail_priv;
 			if (res.corruptions > 0) {
 				rc = vstd_err(VSTD_ECORRUPT,
-					      "%s: the dirty image could not be repaired (%" PRIu64
-					      " corruptions left)", s->name, res.corruptions);
+				              "%s: the dirty image could not be repaired (%" PRIu64
+				              " corruptions left)",
+				              s->name, res.corruptions);
 				goto fail_priv;
 			}
 			s->incompat &= ~QCOW2_INCOMPAT_DIRTY;
@@ -266,34 +267,38 @@ static int qcow2_info(vstd_disk *d, vstd_disk_info *info, struct json_object *o)
 	info->cluster_size = s->cluster_size;
 	info->dirty = (s->incompat & QCOW2_INCOMPAT_DIRTY) != 0;
 	info->encrypted = s->crypt_method != 0;
-	json_object_object_add(o, "compat", json_object_new_string(s->version == 2 ? "0.10" : "1.1"));
+	json_object_object_add(o, "compat",
+	                       json_object_new_string(s->version == 2 ? "0.10" : "1.1"));
 	json_object_object_add(o, "compression-type",
-			       json_object_new_string(s->compression_type ? "zstd" : "zlib"));
+	                       json_object_new_string(s->compression_type ? "zstd" : "zlib"));
 	if (s->version >= 3)
-		json_object_object_add(o, "lazy-refcounts",
-				       json_object_new_boolean(
-					       (s->compat & QCOW2_COMPAT_LAZY_REFCOUNTS) != 0));
+		json_object_object_add(
+		        o, "lazy-refcounts",
+		        json_object_new_boolean((s->compat & QCOW2_COMPAT_LAZY_REFCOUNTS) != 0));
 	json_object_object_add(o, "refcount-bits", json_object_new_int((int)s->refcount_bits));
 	if (s->version >= 3) {
-		json_object_object_add(o, "corrupt",
-				       json_object_new_boolean(
-					       (s->incompat & QCOW2_INCOMPAT_CORRUPT) != 0));
+		json_object_object_add(
+		        o, "corrupt",
+		        json_object_new_boolean((s->incompat & QCOW2_INCOMPAT_CORRUPT) != 0));
 		json_object_object_add(o, "extended-l2", json_object_new_boolean(s->ext_l2));
 	}
 	if (s->data_file_name != NULL) {
 		json_object_object_add(o, "data-file", json_object_new_string(s->data_file_name));
-		json_object_object_add(o, "data-file-raw",
-				       json_object_new_boolean(
-					       (s->autoclear & QCOW2_AUTOCLEAR_DATA_FILE_RAW) != 0));
+		json_object_object_add(
+		        o, "data-file-raw",
+		        json_object_new_boolean((s->autoclear & QCOW2_AUTOCLEAR_DATA_FILE_RAW) !=
+		                                0));
 	}
 	if (s->crypt_method != 0) {
 		json_object *enc = json_object_new_object();
-		json_object_object_add(enc, "format",
-				       json_object_new_string(s->crypt_method == 1 ? "aes" : "luks"));
+		json_object_object_add(
+		        enc, "format",
+		        json_object_new_string(s->crypt_method == 1 ? "aes" : "luks"));
 		json_object_object_add(o, "encrypt", enc);
 	}
 	if (s->has_bitmaps_ext)
-		json_object_object_add(o, "bitmaps-count", json_object_new_int64((int64_t)s->bm_count));
+		json_object_object_add(o, "bitmaps-count",
+		                       json_object_new_int64((int64_t)s->bm_count));
 	return 0;
 }
 
@@ -329,16 +334,18 @@ int qcow2_preallocate(vstd_disk *d, uint64_t from, uint64_t to, enum vstd_preall
 		if ((rc = qcow2_l2_for_write(s, off, &l2, &l2_off)) < 0)
 			return rc;
 		for (uint64_t j = 0; j < n; j++)
-			qcow2_l2e_set(s, l2, i + j, (host + j * s->cluster_size) | QCOW2_OFLAG_COPIED,
-				      0xffffffffull);
+			qcow2_l2e_set(s, l2, i + j,
+			              (host + j * s->cluster_size) | QCOW2_OFLAG_COPIED,
+			              0xffffffffull);
 		qcow2_cache_mark_dirty(&s->l2c, l2_off);
 		s->meta_dirty = 1;
 		/* reused clusters hold old data: the new area must read as zeroes */
 		if (mode != VSTD_PREALLOC_FULL && host < fsize &&
 		    (rc = vstd_io_write_zeroes(s->data_io, host,
-					       (fsize - host < n * s->cluster_size ? fsize - host
-										  : n * s->cluster_size),
-					       0)) < 0)
+		                               (fsize - host < n * s->cluster_size
+		                                        ? fsize - host
+		                                        : n * s->cluster_size),
+		                               0)) < 0)
 			return rc;
 		if (mode == VSTD_PREALLOC_FALLOC &&
 		    (rc = vstd_io_allocate(s->data_io, host, n * s->cluster_size)) < 0)
@@ -364,19 +371,23 @@ static int qcow2_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc preall
 	uint64_t need, old = s->size;
 	int rc;
 	if (size > QCOW2_MAX_SIZE)
-		return vstd_err(VSTD_ERANGE, "%s: qcow2 cannot hold %" PRIu64 " bytes", s->name, size);
+		return vstd_err(VSTD_ERANGE, "%s: qcow2 cannot hold %" PRIu64 " bytes", s->name,
+		                size);
 	need = (size + (s->cluster_size << s->l2_bits) - 1) >> (s->cluster_bits + s->l2_bits);
 	if (size < old) {
 		uint64_t from = qcow2_align(s, size);
 		if (s->nb_snapshots > 0)
-			return vstd_err(VSTD_ENOTSUP, "%s: cannot shrink an image with internal "
-					"snapshots", s->name);
+			return vstd_err(VSTD_ENOTSUP,
+			                "%s: cannot shrink an image with internal "
+			                "snapshots",
+			                s->name);
 		/* drop every cluster past the new end */
 		for (uint64_t off = from; off < old; off += s->cluster_size) {
 			uint64_t l1i = off >> (s->cluster_bits + s->l2_bits), i, l2_off, e;
 			uint8_t *l2;
 			if ((s->l1[l1i] & QCOW2_L1E_OFFSET_MASK) == 0) {
-				off = ((l1i + 1) << (s->cluster_bits + s->l2_bits)) - s->cluster_size;
+				off = ((l1i + 1) << (s->cluster_bits + s->l2_bits)) -
+				      s->cluster_size;
 				continue;
 			}
 			if ((rc = qcow2_l2_for_write(s, off, &l2, &l2_off)) < 0)
@@ -393,8 +404,8 @@ static int qcow2_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc preall
 				qcow2_compressed_loc(s, e, &co, &cl);
 				co &= ~(uint64_t)511;
 				rc = qcow2_free_deferred(s, co & ~(s->cluster_size - 1),
-							 ((co + cl + 511 - 1) >> s->cluster_bits) -
-								 (co >> s->cluster_bits) + 1);
+				                         ((co + cl + 511 - 1) >> s->cluster_bits) -
+				                                 (co >> s->cluster_bits) + 1);
 			}
 			if (rc < 0)
 				return rc;
@@ -425,7 +436,7 @@ static uint64_t qcow2_compress_unit(vstd_disk *d)
 }
 
 static int qcow2_compress(vstd_disk *d, const void *in, size_t in_len, void *out, size_t out_cap,
-			  size_t *out_len)
+                          size_t *out_len)
 {
 	const struct qcow2 *s = qcow2_of(d);
 	int rc;
@@ -435,7 +446,7 @@ static int qcow2_compress(vstd_disk *d, const void *in, size_t in_len, void *out
 			return vstd_err_code();
 		memcpy(pad, in, in_len);
 		rc = qcow2_compress_buf(s->compression_type, pad, s->cluster_size, out, out_cap,
-					out_len);
+		                        out_len);
 		vstd_free(pad);
 		return rc;
 	}
@@ -448,7 +459,8 @@ static int qcow2_set_backing(vstd_disk *d, const char *backing, const char *form
 	char *f = NULL;
 	int rc;
 	if (backing != NULL && strlen(backing) > 1023)
-		return vstd_err(VSTD_EINVAL, "%s: backing file name longer than 1023 bytes", s->name);
+		return vstd_err(VSTD_EINVAL, "%s: backing file name longer than 1023 bytes",
+		                s->name);
 	if (format != NULL && (f = vstd_strdup(format)) == NULL)
 		return vstd_err_code();
 	vstd_free(s->backing_format);
@@ -482,8 +494,8 @@ static int qcow2_make_empty(vstd_disk *d)
 				uint64_t co, cl;
 				qcow2_compressed_loc(s, e, &co, &cl);
 				rc = qcow2_free_deferred(s, co & ~(cs - 1),
-							 ((co + cl - 1) >> s->cluster_bits) -
-								 (co >> s->cluster_bits) + 1);
+				                         ((co + cl - 1) >> s->cluster_bits) -
+				                                 (co >> s->cluster_bits) + 1);
 			} else if ((e & QCOW2_L2E_OFFSET_MASK) != 0) {
 				rc = qcow2_free_deferred(s, e & QCOW2_L2E_OFFSET_MASK, 1);
 			}
@@ -500,34 +512,34 @@ static int qcow2_make_empty(vstd_disk *d)
 }
 
 const struct vstd_disk_driver vstd_driver_qcow2 = {
-	.version = 1,
-	.name = "qcow2",
-	.description = "QEMU copy-on-write image, versions 2 and 3",
-	.create_options = qcow2_create_options,
-	.n_create_options = QCOW2_N_CREATE_OPTIONS,
-	.probe = qcow2_probe,
-	.open = qcow2_open,
-	.close = qcow2_close,
-	.create = qcow2_create,
-	.read = qcow2_read,
-	.write = qcow2_write,
-	.flush = qcow2_flush,
-	.write_zeroes = qcow2_write_zeroes,
-	.discard = qcow2_discard,
-	.block_status = qcow2_block_status,
-	.truncate = qcow2_truncate,
-	.check = qcow2_check,
-	.info = qcow2_info,
-	.measure = qcow2_measure,
-	.compress_unit = qcow2_compress_unit,
-	.compress = qcow2_compress,
-	.write_compressed = qcow2_write_compressed,
-	.set_backing = qcow2_set_backing,
-	.make_empty = qcow2_make_empty,
-	.amend = qcow2_amend,
-	.snapshot_list = qcow2_snapshot_list,
-	.snapshot_create = qcow2_snapshot_create,
-	.snapshot_apply = qcow2_snapshot_apply,
-	.snapshot_delete = qcow2_snapshot_delete,
-	.snapshot_open = qcow2_snapshot_open,
+        .version = 1,
+        .name = "qcow2",
+        .description = "QEMU copy-on-write image, versions 2 and 3",
+        .create_options = qcow2_create_options,
+        .n_create_options = QCOW2_N_CREATE_OPTIONS,
+        .probe = qcow2_probe,
+        .open = qcow2_open,
+        .close = qcow2_close,
+        .create = qcow2_create,
+        .read = qcow2_read,
+        .write = qcow2_write,
+        .flush = qcow2_flush,
+        .write_zeroes = qcow2_write_zeroes,
+        .discard = qcow2_discard,
+        .block_status = qcow2_block_status,
+        .truncate = qcow2_truncate,
+        .check = qcow2_check,
+        .info = qcow2_info,
+        .measure = qcow2_measure,
+        .compress_unit = qcow2_compress_unit,
+        .compress = qcow2_compress,
+        .write_compressed = qcow2_write_compressed,
+        .set_backing = qcow2_set_backing,
+        .make_empty = qcow2_make_empty,
+        .amend = qcow2_amend,
+        .snapshot_list = qcow2_snapshot_list,
+        .snapshot_create = qcow2_snapshot_create,
+        .snapshot_apply = qcow2_snapshot_apply,
+        .snapshot_delete = qcow2_snapshot_delete,
+        .snapshot_open = qcow2_snapshot_open,
 };

@@ -28,21 +28,22 @@ void qcow2_compressed_loc(const struct qcow2 *s, uint64_t e, uint64_t *off, uint
 }
 
 int qcow2_l1_load(struct qcow2 *s, uint64_t off, uint32_t l1_size, uint64_t file_size,
-		  uint64_t **out, const char *what)
+                  uint64_t **out, const char *what)
 {
 	uint64_t bytes = (uint64_t)l1_size * 8, *l1;
 	uint8_t *raw;
 	int rc;
 	*out = NULL;
 	if (bytes > QCOW2_MAX_L1_BYTES)
-		return vstd_err(VSTD_ELIMIT, "%s: %s of %u entries passes the 32 MiB limit", s->name,
-				what, l1_size);
+		return vstd_err(VSTD_ELIMIT, "%s: %s of %u entries passes the 32 MiB limit",
+		                s->name, what, l1_size);
 	if (l1_size == 0)
 		return 0;
 	if (off == 0 || (off & (s->cluster_size - 1)) || !vstd_range_inside(off, bytes, file_size))
 		return vstd_err(VSTD_ECORRUPT,
-				"%s: %s at offset 0x%" PRIx64 " (%u entries) is unaligned or past "
-				"the end of the file", s->name, what, off, l1_size);
+		                "%s: %s at offset 0x%" PRIx64 " (%u entries) is unaligned or past "
+		                "the end of the file",
+		                s->name, what, off, l1_size);
 	l1 = vstd_malloc_array(l1_size, sizeof(uint64_t));
 	raw = vstd_malloc(bytes);
 	if (l1 == NULL || raw == NULL) {
@@ -67,46 +68,47 @@ static int l2_table(struct qcow2 *s, uint64_t l1e, uint64_t l1_index, uint8_t **
 	uint64_t l2_off = l1e & QCOW2_L1E_OFFSET_MASK;
 	if (l2_off & (s->cluster_size - 1))
 		return vstd_err(VSTD_ECORRUPT,
-				"%s: L1 entry %" PRIu64 " points to an L2 table at unaligned offset 0x%" PRIx64,
-				s->name, l1_index, l2_off);
+		                "%s: L1 entry %" PRIu64
+		                " points to an L2 table at unaligned offset 0x%" PRIx64,
+		                s->name, l1_index, l2_off);
 	return qcow2_cache_get(s, &s->l2c, l2_off, 0, l2);
 }
 
 /* Classify subcluster/cluster unit `u` (cluster i, subcluster sc). */
-static int classify(struct qcow2 *s, const uint8_t *l2, uint64_t i, unsigned sc,
-		    uint64_t l2_off, enum qcow2_ctype *type, uint64_t *host)
+static int classify(struct qcow2 *s, const uint8_t *l2, uint64_t i, unsigned sc, uint64_t l2_off,
+                    enum qcow2_ctype *type, uint64_t *host)
 {
 	uint64_t e = qcow2_l2e_get(s, l2, i), off = e & QCOW2_L2E_OFFSET_MASK;
 	*host = 0;
 	if (e & QCOW2_OFLAG_COMPRESSED) {
 		if (s->data_io != s->io)
 			return vstd_err(VSTD_ECORRUPT,
-					"%s: compressed cluster in L2 table at 0x%" PRIx64
-					" entry %" PRIu64 " with an external data file",
-					s->name, l2_off, i);
+			                "%s: compressed cluster in L2 table at 0x%" PRIx64
+			                " entry %" PRIu64 " with an external data file",
+			                s->name, l2_off, i);
 		*type = QCOW2_C_COMPRESSED;
 		*host = e & ~QCOW2_OFLAG_COPIED;
 		return 0;
 	}
 	if (off & (s->cluster_size - 1))
 		return vstd_err(VSTD_ECORRUPT,
-				"%s: L2 table at 0x%" PRIx64 " entry %" PRIu64
-				" has unaligned cluster offset 0x%" PRIx64,
-				s->name, l2_off, i, off);
+		                "%s: L2 table at 0x%" PRIx64 " entry %" PRIu64
+		                " has unaligned cluster offset 0x%" PRIx64,
+		                s->name, l2_off, i, off);
 	if (s->ext_l2) {
 		uint64_t bm = qcow2_l2e_bitmap(s, l2, i);
 		uint32_t alloc = (uint32_t)bm, zero = (uint32_t)(bm >> 32);
 		if (alloc & zero)
 			return vstd_err(VSTD_ECORRUPT,
-					"%s: L2 table at 0x%" PRIx64 " entry %" PRIu64
-					" marks a subcluster both allocated and zero",
-					s->name, l2_off, i);
+			                "%s: L2 table at 0x%" PRIx64 " entry %" PRIu64
+			                " marks a subcluster both allocated and zero",
+			                s->name, l2_off, i);
 		if (alloc & (1u << sc)) {
 			if (off == 0 && !(s->data_io != s->io && (e & QCOW2_OFLAG_COPIED)))
 				return vstd_err(VSTD_ECORRUPT,
-						"%s: L2 table at 0x%" PRIx64 " entry %" PRIu64
-						" has allocated subclusters but no cluster offset",
-						s->name, l2_off, i);
+				                "%s: L2 table at 0x%" PRIx64 " entry %" PRIu64
+				                " has allocated subclusters but no cluster offset",
+				                s->name, l2_off, i);
 			*type = QCOW2_C_NORMAL;
 			*host = off + (uint64_t)sc * s->sc_size;
 		} else if (zero & (1u << sc)) {
@@ -131,7 +133,7 @@ static int classify(struct qcow2 *s, const uint8_t *l2, uint64_t i, unsigned sc,
 }
 
 int qcow2_map_range(struct qcow2 *s, const uint64_t *l1, uint32_t l1_size, uint64_t off,
-		    uint64_t max, struct qcow2_map *m)
+                    uint64_t max, struct qcow2_map *m)
 {
 	uint64_t l1_index = off >> (s->cluster_bits + s->l2_bits);
 	uint64_t l2_span = s->cluster_size << s->l2_bits;
@@ -177,8 +179,7 @@ int qcow2_map_range(struct qcow2 *s, const uint64_t *l1, uint32_t l1_size, uint6
 			return rc;
 		if (t2 != type)
 			break;
-		if ((type == QCOW2_C_NORMAL || type == QCOW2_C_ZERO_ALLOC) &&
-		    h2 != m->host + len)
+		if ((type == QCOW2_C_NORMAL || type == QCOW2_C_ZERO_ALLOC) && h2 != m->host + len)
 			break;
 		len += unit;
 	}
@@ -221,7 +222,7 @@ int qcow2_l2_for_write(struct qcow2 *s, uint64_t off, uint8_t **l2, uint64_t *l2
 	int rc;
 	if (l1_index >= s->l1_size)
 		return vstd_err(VSTD_ERANGE, "%s: offset 0x%" PRIx64 " is past the L1 table",
-				s->name, off);
+		                s->name, off);
 	e = s->l1[l1_index];
 	old = e & QCOW2_L1E_OFFSET_MASK;
 	if (old != 0 && (e & QCOW2_OFLAG_COPIED)) {
@@ -290,7 +291,7 @@ int qcow2_l1_grow(struct qcow2 *s, uint64_t min_size)
 		goto fail;
 	if (s->l1_size > 0 &&
 	    (rc = qcow2_free_deferred(s, s->l1_off,
-				      qcow2_size_to_clusters(s, (uint64_t)s->l1_size * 8))) < 0)
+	                              qcow2_size_to_clusters(s, (uint64_t)s->l1_size * 8))) < 0)
 		goto fail;
 	vstd_free(s->l1);
 	vstd_free(s->l1_dirty);

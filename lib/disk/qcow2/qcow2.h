@@ -65,11 +65,11 @@ enum qcow2_compression { QCOW2_COMPRESS_ZLIB = 0, QCOW2_COMPRESS_ZSTD = 1 };
 
 /* ---- cache.c ---- */
 struct qcow2_cache_entry {
-	uint64_t off;   /* host offset of the table, 0: empty slot */
+	uint64_t off; /* host offset of the table, 0: empty slot */
 	uint8_t *data;
-	int next;       /* hash chain */
+	int next; /* hash chain */
 	uint8_t dirty;
-	uint8_t ref;    /* clock bit */
+	uint8_t ref; /* clock bit */
 	uint8_t pinned;
 };
 
@@ -81,7 +81,7 @@ struct qcow2_cache {
 	unsigned used;
 	unsigned hand;
 	size_t table_size;
-	const char *what;  /* "L2 table", "refcount block" */
+	const char *what; /* "L2 table", "refcount block" */
 };
 
 struct qcow2;
@@ -90,8 +90,7 @@ int qcow2_cache_init(struct qcow2_cache *c, unsigned max, size_t table_size, con
 void qcow2_cache_free(struct qcow2_cache *c);
 /* Table at host offset `off`, read from the file when not cached (or zero
  * filled with `fresh`).  The pointer stays valid until the next get. */
-int qcow2_cache_get(struct qcow2 *s, struct qcow2_cache *c, uint64_t off, int fresh,
-		    uint8_t **out);
+int qcow2_cache_get(struct qcow2 *s, struct qcow2_cache *c, uint64_t off, int fresh, uint8_t **out);
 void qcow2_cache_mark_dirty(struct qcow2_cache *c, uint64_t off);
 /* Write every dirty table (no io flush); returns how many were written. */
 int qcow2_cache_writeback(struct qcow2 *s, struct qcow2_cache *c);
@@ -146,16 +145,16 @@ struct qcow2 {
 
 	/* derived */
 	uint64_t cluster_size;
-	uint32_t l2_bits;      /* log2 entries per L2 table */
+	uint32_t l2_bits; /* log2 entries per L2 table */
 	uint64_t l2_entries;
-	unsigned l2_entry_size;/* 8, or 16 with extended L2 */
+	unsigned l2_entry_size; /* 8, or 16 with extended L2 */
 	int ext_l2;
-	uint64_t sc_size;      /* subcluster size (extended L2) */
+	uint64_t sc_size; /* subcluster size (extended L2) */
 	uint32_t refcount_bits;
-	uint32_t rb_bits;      /* log2 entries per refcount block */
+	uint32_t rb_bits; /* log2 entries per refcount block */
 	uint64_t rb_entries;
 	uint64_t refcount_max;
-	unsigned csize_shift;  /* compressed descriptor: offset bits */
+	unsigned csize_shift; /* compressed descriptor: offset bits */
 	uint64_t csize_mask;
 
 	/* extensions */
@@ -163,7 +162,7 @@ struct qcow2 {
 	char *data_file_name;
 	struct qcow2_unknown_ext *exts; /* preserved as they are */
 	size_t n_exts;
-	uint8_t *feature_table;         /* raw feature name table */
+	uint8_t *feature_table; /* raw feature name table */
 	uint32_t feature_table_len;
 	int has_bitmaps_ext;
 	uint64_t bm_count, bm_dir_size, bm_dir_off;
@@ -171,32 +170,32 @@ struct qcow2 {
 	uint64_t crypto_off, crypto_len;
 
 	/* tables */
-	uint64_t *l1;          /* host order */
-	uint8_t *l1_dirty;     /* one flag per 512-byte block of the L1 table */
+	uint64_t *l1;      /* host order */
+	uint8_t *l1_dirty; /* one flag per 512-byte block of the L1 table */
 	size_t l1_dirty_n;
-	uint64_t *rt;          /* refcount table, host order */
+	uint64_t *rt; /* refcount table, host order */
 	uint64_t rt_entries;
 	struct qcow2_cache l2c, rbc;
 	struct qcow2_snapshot *snaps;
 
 	/* allocation */
-	uint64_t free_hint;    /* cluster index below which all are used */
-	uint64_t comp_off;     /* byte offset where the next compressed data may go (0: none) */
+	uint64_t free_hint; /* cluster index below which all are used */
+	uint64_t comp_off;  /* byte offset where the next compressed data may go (0: none) */
 	struct qcow2_extent *pending; /* clusters whose refcount drops at the next flush */
 	size_t n_pending;
-	uint8_t *rt_dirty;     /* one flag per refcount table cluster */
-	int meta_dirty;        /* something needs the flush sequence */
+	uint8_t *rt_dirty; /* one flag per refcount table cluster */
+	int meta_dirty;    /* something needs the flush sequence */
 
-	vstd_io *io;           /* metadata file */
-	vstd_io *data_io;      /* data: io, or the external data file */
+	vstd_io *io;      /* metadata file */
+	vstd_io *data_io; /* data: io, or the external data file */
 	int writable;
-	int corrupt;           /* opened read-only because of the corrupt bit */
+	int corrupt; /* opened read-only because of the corrupt bit */
 	int dirty_on_open;
 
-	uint8_t *cbuf;         /* compressed-input scratch (2 clusters + 512) */
-	uint8_t *cluster_buf;  /* one cluster of scratch (COW, decompression) */
-	uint8_t *cow_buf;      /* one cluster for copy-on-write */
-	uint8_t *zero_buf;     /* one cluster of zeroes */
+	uint8_t *cbuf;               /* compressed-input scratch (2 clusters + 512) */
+	uint8_t *cluster_buf;        /* one cluster of scratch (COW, decompression) */
+	uint8_t *cow_buf;            /* one cluster for copy-on-write */
+	uint8_t *zero_buf;           /* one cluster of zeroes */
 	uint64_t cached_cluster_off; /* host descriptor of the cluster in cluster_buf, 0: none */
 	const char *name;
 	vstd_disk *d;
@@ -236,7 +235,7 @@ int qcow2_header_write_incompat(struct qcow2 *s);
 void qcow2_header_free(struct qcow2 *s);
 /* Name of an incompatible feature bit, from the image's table or ours. */
 const char *qcow2_feature_name(const struct qcow2 *s, int type, unsigned bit, char *buf,
-			       size_t len);
+                               size_t len);
 
 /* ---- refcount.c ---- */
 int qcow2_refcount_open(struct qcow2 *s, uint64_t file_size);
@@ -258,20 +257,20 @@ int qcow2_rt_writeback(struct qcow2 *s);
 
 /* ---- l1l2.c ---- */
 enum qcow2_ctype {
-	QCOW2_C_UNALLOC,   /* read from backing */
-	QCOW2_C_ZERO,      /* reads as zeroes (zero flag, or unallocated+no backing ... ) */
-	QCOW2_C_ZERO_ALLOC,/* zero flag with preallocated host cluster */
+	QCOW2_C_UNALLOC,    /* read from backing */
+	QCOW2_C_ZERO,       /* reads as zeroes (zero flag, or unallocated+no backing ... ) */
+	QCOW2_C_ZERO_ALLOC, /* zero flag with preallocated host cluster */
 	QCOW2_C_NORMAL,
 	QCOW2_C_COMPRESSED
 };
 struct qcow2_map {
 	enum qcow2_ctype type;
-	uint64_t host;   /* host offset of the byte asked (NORMAL), descriptor (COMPRESSED) */
-	uint64_t len;    /* bytes with this mapping, contiguous on the host for NORMAL */
+	uint64_t host; /* host offset of the byte asked (NORMAL), descriptor (COMPRESSED) */
+	uint64_t len;  /* bytes with this mapping, contiguous on the host for NORMAL */
 };
 /* Map guest [off, off+max) with the given L1 (its first run). */
 int qcow2_map_range(struct qcow2 *s, const uint64_t *l1, uint32_t l1_size, uint64_t off,
-		    uint64_t max, struct qcow2_map *m);
+                    uint64_t max, struct qcow2_map *m);
 /* L2 table for guest offset off, made writable (allocated/COWed as needed). */
 int qcow2_l2_for_write(struct qcow2 *s, uint64_t off, uint8_t **l2, uint64_t *l2_off);
 void qcow2_l1_set(struct qcow2 *s, uint64_t idx, uint64_t val);
@@ -302,7 +301,7 @@ void qcow2_compressed_loc(const struct qcow2 *s, uint64_t e, uint64_t *off, uint
 /* ---- compress.c ---- */
 int qcow2_decompress(struct qcow2 *s, uint64_t descriptor, uint8_t *out);
 int qcow2_compress_buf(int type, const void *in, size_t in_len, void *out, size_t out_cap,
-		       size_t *out_len);
+                       size_t *out_len);
 
 /* ---- rw.c ---- */
 int qcow2_read(vstd_disk *d, uint64_t off, void *buf, size_t len);
@@ -313,7 +312,7 @@ int qcow2_block_status(vstd_disk *d, uint64_t off, uint64_t max_len, vstd_block_
 int qcow2_write_compressed(vstd_disk *d, uint64_t off, const void *data, size_t len);
 /* Read through an arbitrary L1 (snapshot views). */
 int qcow2_read_l1(struct qcow2 *s, vstd_disk *below, const uint64_t *l1, uint32_t l1_size,
-		  uint64_t off, void *buf, size_t len);
+                  uint64_t off, void *buf, size_t len);
 
 /* ---- driver.c ---- */
 /* The crash-safe flush sequence: refcounts, L2, L1, deferred frees. */
@@ -330,13 +329,13 @@ int qcow2_snapshot_delete(vstd_disk *d, const char *name);
 int qcow2_snapshot_open(vstd_disk *view, vstd_disk *d, const char *name);
 /* Read an L1 table of l1_size entries at off (validated). */
 int qcow2_l1_load(struct qcow2 *s, uint64_t off, uint32_t l1_size, uint64_t file_size,
-		  uint64_t **out, const char *what);
+                  uint64_t **out, const char *what);
 
 /* Walk the tree of an L1 table adding `addend` to the refcount of every L2
  * table and data cluster; with fix_copied, set the COPIED flags of the
  * active tables from the resulting refcounts. */
 int qcow2_update_tree(struct qcow2 *s, const uint64_t *l1, uint32_t l1_size, int64_t addend,
-		      int fix_copied);
+                      int fix_copied);
 
 /* ---- check.c ---- */
 int qcow2_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *res);
@@ -350,7 +349,7 @@ extern const vstd_disk_option_desc qcow2_create_options[QCOW2_N_CREATE_OPTIONS];
 int qcow2_preallocate(vstd_disk *d, uint64_t from, uint64_t to, enum vstd_prealloc mode);
 int qcow2_create(vstd_io *io, const struct vstd_disk_create_args *args);
 int qcow2_measure(const struct vstd_disk_create_args *args, vstd_disk *src,
-		  vstd_disk_measure_result *res);
+                  vstd_disk_measure_result *res);
 int qcow2_amend(vstd_disk *d, vstd_kv *options, vstd_progress_fn progress, void *opaque);
 
 #endif

@@ -21,20 +21,13 @@
 static uint64_t rb_get(const struct qcow2 *s, const uint8_t *p, uint64_t i)
 {
 	switch (s->refcount_order) {
-	case 0:
-		return (p[i / 8] >> (i % 8)) & 1;
-	case 1:
-		return (p[i / 4] >> (2 * (i % 4))) & 3;
-	case 2:
-		return (p[i / 2] >> (4 * (i % 2))) & 15;
-	case 3:
-		return p[i];
-	case 4:
-		return vstd_be16(p + 2 * i);
-	case 5:
-		return vstd_be32(p + 4 * i);
-	default:
-		return vstd_be64(p + 8 * i);
+	case 0: return (p[i / 8] >> (i % 8)) & 1;
+	case 1: return (p[i / 4] >> (2 * (i % 4))) & 3;
+	case 2: return (p[i / 2] >> (4 * (i % 2))) & 15;
+	case 3: return p[i];
+	case 4: return vstd_be16(p + 2 * i);
+	case 5: return vstd_be32(p + 4 * i);
+	default: return vstd_be64(p + 8 * i);
 	}
 }
 
@@ -51,17 +44,10 @@ static void rb_set(const struct qcow2 *s, uint8_t *p, uint64_t i, uint64_t v)
 		p[i / per] = (uint8_t)((p[i / per] & ~(mask << shift)) | ((v & mask) << shift));
 		break;
 	}
-	case 3:
-		p[i] = (uint8_t)v;
-		break;
-	case 4:
-		vstd_put_be16(p + 2 * i, (uint16_t)v);
-		break;
-	case 5:
-		vstd_put_be32(p + 4 * i, (uint32_t)v);
-		break;
-	default:
-		vstd_put_be64(p + 8 * i, v);
+	case 3: p[i] = (uint8_t)v; break;
+	case 4: vstd_put_be16(p + 2 * i, (uint16_t)v); break;
+	case 5: vstd_put_be32(p + 4 * i, (uint32_t)v); break;
+	default: vstd_put_be64(p + 8 * i, v);
 	}
 }
 
@@ -105,8 +91,9 @@ static int get_block(struct qcow2 *s, uint64_t cl, uint8_t **p, uint64_t *rb_off
 		return 0;
 	if (off & (s->cluster_size - 1))
 		return vstd_err(VSTD_ECORRUPT,
-				"%s: refcount table entry %" PRIu64 " points to unaligned offset 0x%" PRIx64,
-				s->name, idx, off);
+		                "%s: refcount table entry %" PRIu64
+		                " points to unaligned offset 0x%" PRIx64,
+		                s->name, idx, off);
 	*rb_off = off;
 	return qcow2_cache_get(s, &s->rbc, off, 0, p);
 }
@@ -175,21 +162,21 @@ int qcow2_refcount_update(struct qcow2 *s, uint64_t off, uint64_t n, int64_t del
 			return rc;
 		if (p == NULL)
 			return vstd_err(VSTD_ECORRUPT,
-					"%s: no refcount block covers cluster at 0x%" PRIx64
-					" (refcount table entry %" PRIu64 ")",
-					s->name, cl << s->cluster_bits, cl >> s->rb_bits);
+			                "%s: no refcount block covers cluster at 0x%" PRIx64
+			                " (refcount table entry %" PRIu64 ")",
+			                s->name, cl << s->cluster_bits, cl >> s->rb_bits);
 		idx = cl & (s->rb_entries - 1);
 		old = rb_get(s, p, idx);
 		if (delta < 0 && old < (uint64_t)-delta)
 			return vstd_err(VSTD_ECORRUPT,
-					"%s: refcount of cluster at 0x%" PRIx64
-					" would drop below zero (refcount block at 0x%" PRIx64 ")",
-					s->name, cl << s->cluster_bits, rb_off);
+			                "%s: refcount of cluster at 0x%" PRIx64
+			                " would drop below zero (refcount block at 0x%" PRIx64 ")",
+			                s->name, cl << s->cluster_bits, rb_off);
 		if (delta > 0 && s->refcount_max - old < (uint64_t)delta)
 			return vstd_err(VSTD_ERANGE,
-					"%s: refcount of cluster at 0x%" PRIx64
-					" would overflow %u-bit refcounts",
-					s->name, cl << s->cluster_bits, s->refcount_bits);
+			                "%s: refcount of cluster at 0x%" PRIx64
+			                " would overflow %u-bit refcounts",
+			                s->name, cl << s->cluster_bits, s->refcount_bits);
 		nv = old + (uint64_t)delta;
 		rb_set(s, p, idx, nv);
 		qcow2_cache_mark_dirty(&s->rbc, rb_off);
@@ -241,9 +228,10 @@ static int grow_table(struct qcow2 *s, uint64_t need)
 		new_clusters = (new_entries + per_cluster - 1) / per_cluster;
 		if ((new_clusters << s->cluster_bits) > QCOW2_MAX_REFTABLE_BYTES)
 			return vstd_err(VSTD_ELIMIT, "%s: the refcount table would pass 8 MiB",
-					s->name);
+			                s->name);
 		/* blocks needed to describe [t, t + new_clusters + k) */
-		for (uint64_t b = t >> s->rb_bits; b <= (t + new_clusters + k - 1) >> s->rb_bits; b++)
+		for (uint64_t b = t >> s->rb_bits; b <= (t + new_clusters + k - 1) >> s->rb_bits;
+		     b++)
 			if (b >= s->rt_entries || (s->rt[b] & QCOW2_REFT_OFFSET_MASK) == 0)
 				missing++;
 		last = (t + new_clusters + missing - 1) >> s->rb_bits;
@@ -270,7 +258,8 @@ static int grow_table(struct qcow2 *s, uint64_t need)
 			if (b < s->rt_entries && (s->rt[b] & QCOW2_REFT_OFFSET_MASK) != 0) {
 				/* existing block: count the new clusters in it */
 				uint64_t a = first > lo ? first : lo, z = last < hi ? last : hi;
-				if ((rc = qcow2_refcount_update(s, a << s->cluster_bits, z - a, 1)) < 0)
+				if ((rc = qcow2_refcount_update(s, a << s->cluster_bits, z - a,
+				                                1)) < 0)
 					goto out;
 				continue;
 			}
@@ -289,8 +278,8 @@ static int grow_table(struct qcow2 *s, uint64_t need)
 	for (uint64_t c = 0; c < new_clusters; c++) {
 		for (uint64_t i = 0; i < per_cluster; i++)
 			vstd_put_be64(buf + 8 * i, new_rt[c * per_cluster + i]);
-		if ((rc = vstd_io_pwrite(s->io, buf, s->cluster_size,
-					 (t + c) << s->cluster_bits)) < 0)
+		if ((rc = vstd_io_pwrite(s->io, buf, s->cluster_size, (t + c) << s->cluster_bits)) <
+		    0)
 			goto out;
 	}
 	if ((rc = vstd_io_flush(s->io)) < 0)
@@ -366,7 +355,7 @@ int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *off_out)
 			uint64_t v;
 			if ((start + want) > (QCOW2_MAX_SIZE >> s->cluster_bits))
 				return vstd_err(VSTD_ELIMIT, "%s: image file would pass 2^56 bytes",
-						s->name);
+				                s->name);
 			if (block_missing(s, c >> s->rb_bits)) {
 				/* a whole block without refcounts: free */
 				uint64_t next = ((c >> s->rb_bits) + 1) << s->rb_bits;
@@ -451,8 +440,7 @@ int qcow2_free_deferred(struct qcow2 *s, uint64_t off, uint64_t n)
 			return 0;
 		}
 	}
-	if (s->n_pending >= QCOW2_MAX_PENDING_FREES &&
-	    (rc = qcow2_flush_metadata(s)) < 0)
+	if (s->n_pending >= QCOW2_MAX_PENDING_FREES && (rc = qcow2_flush_metadata(s)) < 0)
 		return rc;
 	if (s->pending == NULL) {
 		s->pending = vstd_malloc_array(QCOW2_MAX_PENDING_FREES, sizeof(*s->pending));

@@ -19,12 +19,12 @@
 static int encrypted(struct qcow2 *s)
 {
 	return vstd_err(VSTD_ENOTSUP,
-			"%s: the image is encrypted (%s); encrypted qcow2 data is not supported",
-			s->name, s->crypt_method == 1 ? "AES" : "LUKS");
+	                "%s: the image is encrypted (%s); encrypted qcow2 data is not supported",
+	                s->name, s->crypt_method == 1 ? "AES" : "LUKS");
 }
 
 int qcow2_read_l1(struct qcow2 *s, vstd_disk *below, const uint64_t *l1, uint32_t l1_size,
-		  uint64_t off, void *buf, size_t len)
+                  uint64_t off, void *buf, size_t len)
 {
 	uint8_t *p = buf;
 	while (len > 0) {
@@ -39,13 +39,11 @@ int qcow2_read_l1(struct qcow2 *s, vstd_disk *below, const uint64_t *l1, uint32_
 			if (s->crypt_method)
 				return encrypted(s);
 			if ((rc = vstd_io_pread(s->data_io, p, n, m.host)) < 0)
-				return vstd_err_prefix("%s: data cluster at 0x%" PRIx64 ": ", s->name,
-						       m.host);
+				return vstd_err_prefix("%s: data cluster at 0x%" PRIx64 ": ",
+				                       s->name, m.host);
 			break;
 		case QCOW2_C_ZERO:
-		case QCOW2_C_ZERO_ALLOC:
-			memset(p, 0, n);
-			break;
+		case QCOW2_C_ZERO_ALLOC: memset(p, 0, n); break;
 		case QCOW2_C_UNALLOC:
 			if (below != NULL && below->backing != NULL) {
 				if ((rc = vstd_disk_read_below(below, off, p, n)) < 0)
@@ -77,8 +75,8 @@ int qcow2_read(vstd_disk *d, uint64_t off, void *buf, size_t len)
 {
 	struct qcow2 *s = qcow2_of(d);
 	if (s->parent != NULL)
-		return qcow2_read_l1(s->parent, s->parent_disk, s->view_l1, s->view_l1_size, off, buf,
-				     len);
+		return qcow2_read_l1(s->parent, s->parent_disk, s->view_l1, s->view_l1_size, off,
+		                     buf, len);
 	return qcow2_read_l1(s, d, s->l1, s->l1_size, off, buf, len);
 }
 
@@ -117,8 +115,10 @@ static int in_place(const struct qcow2 *s, uint64_t e, uint64_t bm, uint64_t in_
 	if ((e & QCOW2_OFLAG_COMPRESSED) || !(e & QCOW2_OFLAG_COPIED))
 		return 0;
 	if (s->ext_l2) {
-		unsigned a = (unsigned)(in_cl / s->sc_size), b = (unsigned)((in_cl + n - 1) / s->sc_size);
-		uint32_t mask = (uint32_t)((((uint64_t)1 << (b + 1)) - 1) & ~(((uint64_t)1 << a) - 1));
+		unsigned a = (unsigned)(in_cl / s->sc_size),
+		         b = (unsigned)((in_cl + n - 1) / s->sc_size);
+		uint32_t mask =
+		        (uint32_t)((((uint64_t)1 << (b + 1)) - 1) & ~(((uint64_t)1 << a) - 1));
 		return ((uint32_t)bm & mask) == mask;
 	}
 	if (e & QCOW2_OFLAG_ZERO)
@@ -135,7 +135,8 @@ int qcow2_write(vstd_disk *d, uint64_t off, const void *buf, size_t len)
 	if (s->crypt_method)
 		return encrypted(s);
 	while (len > 0) {
-		uint64_t goff = off & ~(cs - 1), in_cl = off - goff, i, e, bm, l2_off, host, k, done;
+		uint64_t goff = off & ~(cs - 1), in_cl = off - goff, i, e, bm, l2_off, host, k,
+		         done;
 		uint64_t chunk = cs - in_cl < len ? cs - in_cl : len;
 		uint8_t *l2;
 		if ((rc = qcow2_l2_for_write(s, off, &l2, &l2_off)) < 0)
@@ -167,7 +168,8 @@ int qcow2_write(vstd_disk *d, uint64_t off, const void *buf, size_t len)
 		k = 1;
 		done = chunk;
 		while (done < len && i + k < s->l2_entries && (in_cl + done) % cs == 0) {
-			uint64_t e2 = qcow2_l2e_get(s, l2, i + k), n2 = len - done < cs ? len - done : cs;
+			uint64_t e2 = qcow2_l2e_get(s, l2, i + k),
+			         n2 = len - done < cs ? len - done : cs;
 			if (in_place(s, e2, qcow2_l2e_bitmap(s, l2, i + k), 0, n2))
 				break;
 			/* a partial last cluster ends the run (it needs copy-on-write) */
@@ -179,7 +181,7 @@ int qcow2_write(vstd_disk *d, uint64_t off, const void *buf, size_t len)
 		if (s->data_io != s->io) {
 			host = goff;
 		} else if (s->ext_l2 && k == 1 && (e & QCOW2_OFLAG_COPIED) &&
-			   !(e & QCOW2_OFLAG_COMPRESSED) && (e & QCOW2_L2E_OFFSET_MASK) != 0) {
+		           !(e & QCOW2_OFLAG_COMPRESSED) && (e & QCOW2_L2E_OFFSET_MASK) != 0) {
 			host = e & QCOW2_L2E_OFFSET_MASK; /* fill in missing subclusters */
 		} else if ((rc = qcow2_alloc_clusters(s, k, &host)) < 0) {
 			return rc;
@@ -203,17 +205,18 @@ int qcow2_write(vstd_disk *d, uint64_t off, const void *buf, size_t len)
 				while (pos + full < k && done - src - full * cs >= cs)
 					full++;
 				if (full > 0 && (rc = vstd_io_pwrite(s->data_io, p + src, full * cs,
-								     host + pos * cs)) < 0)
+				                                     host + pos * cs)) < 0)
 					return rc;
 				pos += full;
 				if (pos < k) {
 					/* partial tail */
 					uint64_t toff = src + full * cs, tn = done - toff;
-					if ((rc = read_guest_cluster(d, goff + pos * cs, s->cow_buf)) < 0)
+					if ((rc = read_guest_cluster(d, goff + pos * cs,
+					                             s->cow_buf)) < 0)
 						return rc;
 					memcpy(s->cow_buf, p + toff, tn);
 					if ((rc = vstd_io_pwrite(s->data_io, s->cow_buf, cs,
-								 host + pos * cs)) < 0)
+					                         host + pos * cs)) < 0)
 						return rc;
 				}
 			}
@@ -260,14 +263,15 @@ static int zero_clusters(vstd_disk *d, uint64_t off, uint64_t n, int unmap, int 
 			uint64_t e = qcow2_l2e_get(s, l2, i + j), ne, nb;
 			uint64_t host = e & QCOW2_L2E_OFFSET_MASK;
 			int keep = !unmap && !(e & QCOW2_OFLAG_COMPRESSED) &&
-				   (e & QCOW2_OFLAG_COPIED) && host != 0 &&
-				   (s->version >= 3 || s->ext_l2);
+			           (e & QCOW2_OFLAG_COPIED) && host != 0 &&
+			           (s->version >= 3 || s->ext_l2);
 			if (s->ext_l2) {
 				ne = keep ? e : 0;
-				nb = (discard && d->backing_name == NULL) ? 0 : 0xffffffff00000000ull;
+				nb = (discard && d->backing_name == NULL) ? 0
+				                                          : 0xffffffff00000000ull;
 			} else {
 				ne = keep ? (host | QCOW2_OFLAG_COPIED | QCOW2_OFLAG_ZERO)
-					  : (s->version >= 3 ? QCOW2_OFLAG_ZERO : 0);
+				          : (s->version >= 3 ? QCOW2_OFLAG_ZERO : 0);
 				if (discard && d->backing_name == NULL)
 					ne = 0;
 				nb = 0;
@@ -334,8 +338,9 @@ static int zero_or_discard(vstd_disk *d, uint64_t off, uint64_t len, unsigned fl
 			if (n == 0 || off + n * cs > d->size)
 				n = 1;
 			bytes = n * cs < len ? n * cs : len;
-			if ((rc = zero_clusters(d, off, n, discard || (flags & VSTD_IO_ZERO_MAY_UNMAP),
-						discard)) < 0)
+			if ((rc = zero_clusters(d, off, n,
+			                        discard || (flags & VSTD_IO_ZERO_MAY_UNMAP),
+			                        discard)) < 0)
 				return rc;
 			off += bytes;
 			len -= bytes;
@@ -391,15 +396,11 @@ int qcow2_block_status(vstd_disk *d, uint64_t off, uint64_t max_len, vstd_block_
 		st->flags = VSTD_BLOCK_ZERO | VSTD_BLOCK_ALLOCATED | VSTD_BLOCK_OFFSET_VALID;
 		st->host_offset = m.host;
 		break;
-	case QCOW2_C_ZERO:
-		st->flags = VSTD_BLOCK_ZERO | VSTD_BLOCK_ALLOCATED;
-		break;
+	case QCOW2_C_ZERO: st->flags = VSTD_BLOCK_ZERO | VSTD_BLOCK_ALLOCATED; break;
 	case QCOW2_C_COMPRESSED:
 		st->flags = VSTD_BLOCK_DATA | VSTD_BLOCK_ALLOCATED | VSTD_BLOCK_COMPRESSED;
 		break;
-	case QCOW2_C_UNALLOC:
-		st->flags = d->backing_name == NULL ? VSTD_BLOCK_ZERO : 0;
-		break;
+	case QCOW2_C_UNALLOC: st->flags = d->backing_name == NULL ? VSTD_BLOCK_ZERO : 0; break;
 	}
 	return 0;
 }
@@ -411,15 +412,18 @@ int qcow2_write_compressed(vstd_disk *d, uint64_t off, const void *data, size_t 
 	uint8_t *l2;
 	int rc;
 	if (s->data_io != s->io)
-		return vstd_err(VSTD_ENOTSUP, "%s: compressed clusters cannot go to an external "
-				"data file", s->name);
+		return vstd_err(VSTD_ENOTSUP,
+		                "%s: compressed clusters cannot go to an external "
+		                "data file",
+		                s->name);
 	if (s->crypt_method)
 		return encrypted(s);
 	if ((off & (cs - 1)) || len == 0 || len >= cs)
 		return vstd_err(VSTD_EINVAL,
-				"%s: compressed write at 0x%" PRIx64 " of %zu bytes: needs a cluster-"
-				"aligned offset and less than a cluster of data",
-				s->name, off, len);
+		                "%s: compressed write at 0x%" PRIx64
+		                " of %zu bytes: needs a cluster-"
+		                "aligned offset and less than a cluster of data",
+		                s->name, off, len);
 	avail = (s->comp_off & (cs - 1)) ? cs - (s->comp_off & (cs - 1)) : 0;
 	if (avail >= len) {
 		host = s->comp_off;
@@ -435,13 +439,11 @@ int qcow2_write_compressed(vstd_disk *d, uint64_t off, const void *data, size_t 
 				host = s->comp_off;
 				if ((rc = qcow2_refcount_update(s, host & ~(cs - 1), 1, 1)) < 0)
 					return rc;
-			} else if (got > 0 &&
-				   (rc = qcow2_refcount_update(s, next, got, -1)) < 0) {
+			} else if (got > 0 && (rc = qcow2_refcount_update(s, next, got, -1)) < 0) {
 				return rc;
 			}
 		}
-		if (host == 0 &&
-		    (rc = qcow2_alloc_clusters(s, (len + cs - 1) / cs, &host)) < 0)
+		if (host == 0 && (rc = qcow2_alloc_clusters(s, (len + cs - 1) / cs, &host)) < 0)
 			return rc;
 	}
 	if ((rc = vstd_io_pwrite(s->io, data, len, host)) < 0)

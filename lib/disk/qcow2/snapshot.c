@@ -37,11 +37,13 @@ int qcow2_snapshots_read(struct qcow2 *s, uint64_t file_size)
 		return 0;
 	if (s->nb_snapshots > QCOW2_MAX_SNAPSHOTS)
 		return vstd_err(VSTD_ELIMIT, "%s: header at offset 0x3c: %u snapshots (limit %u)",
-				s->name, s->nb_snapshots, QCOW2_MAX_SNAPSHOTS);
+		                s->name, s->nb_snapshots, QCOW2_MAX_SNAPSHOTS);
 	if (off == 0 || (off & (s->cluster_size - 1)) || off >= file_size)
 		return vstd_err(VSTD_ECORRUPT,
-				"%s: snapshot table at offset 0x%" PRIx64 " is unaligned or past the "
-				"end of the file", s->name, off);
+		                "%s: snapshot table at offset 0x%" PRIx64
+		                " is unaligned or past the "
+		                "end of the file",
+		                s->name, off);
 	s->snaps = vstd_calloc(s->nb_snapshots, sizeof(*s->snaps));
 	if (s->snaps == NULL)
 		return vstd_err_code();
@@ -65,24 +67,25 @@ int qcow2_snapshots_read(struct qcow2 *s, uint64_t file_size)
 		sn->disk_size = s->size;
 		if (extra > MAX_EXTRA)
 			return vstd_err(VSTD_ECORRUPT,
-					"%s: snapshot table entry %u at 0x%" PRIx64
-					" has %u bytes of extra data (limit %u)",
-					s->name, i, off, extra, MAX_EXTRA);
+			                "%s: snapshot table entry %u at 0x%" PRIx64
+			                " has %u bytes of extra data (limit %u)",
+			                s->name, i, off, extra, MAX_EXTRA);
 		len = 40 + (uint64_t)extra + idl + namel;
 		total += vstd_align_up(len, 8);
 		if (total > QCOW2_MAX_SNAPSHOT_TABLE || !vstd_range_inside(off, len, file_size))
 			return vstd_err(VSTD_ECORRUPT,
-					"%s: snapshot table entry %u at 0x%" PRIx64
-					" passes the end of the file or the table size limit",
-					s->name, i, off);
+			                "%s: snapshot table entry %u at 0x%" PRIx64
+			                " passes the end of the file or the table size limit",
+			                s->name, i, off);
 		if ((uint64_t)sn->l1_size * 8 > QCOW2_MAX_L1_BYTES ||
-		    (sn->l1_size > 0 && ((sn->l1_off & (s->cluster_size - 1)) ||
-					 !vstd_range_inside(sn->l1_off, (uint64_t)sn->l1_size * 8,
-							    file_size))))
-			return vstd_err(VSTD_ECORRUPT,
-					"%s: snapshot %u: L1 table at 0x%" PRIx64
-					" (%u entries) is unaligned, too large or past the end of the file",
-					s->name, i, sn->l1_off, sn->l1_size);
+		    (sn->l1_size > 0 &&
+		     ((sn->l1_off & (s->cluster_size - 1)) ||
+		      !vstd_range_inside(sn->l1_off, (uint64_t)sn->l1_size * 8, file_size))))
+			return vstd_err(
+			        VSTD_ECORRUPT,
+			        "%s: snapshot %u: L1 table at 0x%" PRIx64
+			        " (%u entries) is unaligned, too large or past the end of the file",
+			        s->name, i, sn->l1_off, sn->l1_size);
 		buf = vstd_malloc(len - 40 + 1);
 		if (buf == NULL)
 			return vstd_err_code();
@@ -156,7 +159,7 @@ int qcow2_snapshot_list(vstd_disk *d, vstd_disk_snapshot **list, size_t *count)
 }
 
 int qcow2_update_tree(struct qcow2 *s, const uint64_t *l1, uint32_t l1_size, int64_t addend,
-		      int fix_copied)
+                      int fix_copied)
 {
 	int rc;
 	for (uint32_t k = 0; k < l1_size; k++) {
@@ -166,9 +169,11 @@ int qcow2_update_tree(struct qcow2 *s, const uint64_t *l1, uint32_t l1_size, int
 		if (l2_off == 0)
 			continue;
 		if (l2_off & (s->cluster_size - 1))
-			return vstd_err(VSTD_ECORRUPT, "%s: L1 entry %u: unaligned L2 offset 0x%" PRIx64,
-					s->name, k, l2_off);
-		if (addend != 0 && (rc = qcow2_refcount_get(s, l2_off >> s->cluster_bits, &l2rc)) < 0)
+			return vstd_err(VSTD_ECORRUPT,
+			                "%s: L1 entry %u: unaligned L2 offset 0x%" PRIx64, s->name,
+			                k, l2_off);
+		if (addend != 0 &&
+		    (rc = qcow2_refcount_get(s, l2_off >> s->cluster_bits, &l2rc)) < 0)
 			return rc;
 		for (uint64_t i = 0; i < s->l2_entries; i++) {
 			uint64_t e, host, n = 1, r;
@@ -181,7 +186,8 @@ int qcow2_update_tree(struct qcow2 *s, const uint64_t *l1, uint32_t l1_size, int
 				co &= ~(uint64_t)511;
 				host = co & ~(s->cluster_size - 1);
 				n = ((co + ((e >> s->csize_shift & s->csize_mask) + 1) * 512 - 1) >>
-				     s->cluster_bits) - (co >> s->cluster_bits) + 1;
+				     s->cluster_bits) -
+				    (co >> s->cluster_bits) + 1;
 				(void)cl;
 			} else {
 				host = e & QCOW2_L2E_OFFSET_MASK;
@@ -231,10 +237,11 @@ static int write_table(struct qcow2 *s, struct qcow2_snapshot *snaps, uint32_t n
 	int rc;
 	for (uint32_t i = 0; i < s->nb_snapshots; i++)
 		old_len += vstd_align_up(40 + s->snaps[i].extra_size + strlen(s->snaps[i].id) +
-						 strlen(s->snaps[i].name), 8);
+		                                 strlen(s->snaps[i].name),
+		                         8);
 	for (uint32_t i = 0; i < n; i++)
-		total += vstd_align_up(40 + snaps[i].extra_size + strlen(snaps[i].id) +
-					       strlen(snaps[i].name), 8);
+		total += vstd_align_up(
+		        40 + snaps[i].extra_size + strlen(snaps[i].id) + strlen(snaps[i].name), 8);
 	if (total > QCOW2_MAX_SNAPSHOT_TABLE)
 		return vstd_err(VSTD_ELIMIT, "%s: the snapshot table would pass 64 MiB", s->name);
 	buf = vstd_calloc(1, total ? total : 1);
@@ -251,7 +258,8 @@ static int write_table(struct qcow2 *s, struct qcow2_snapshot *snaps, uint32_t n
 		vstd_put_be32(p + 16, sn->date_sec);
 		vstd_put_be32(p + 20, sn->date_nsec);
 		vstd_put_be64(p + 24, sn->vm_clock_nsec);
-		vstd_put_be32(p + 32, sn->vm_state_size > UINT32_MAX ? 0 : (uint32_t)sn->vm_state_size);
+		vstd_put_be32(p + 32,
+		              sn->vm_state_size > UINT32_MAX ? 0 : (uint32_t)sn->vm_state_size);
 		vstd_put_be32(p + 36, sn->extra_size);
 		memcpy(p + 40, sn->extra, sn->extra_size);
 		if (sn->extra_size >= 8)
@@ -294,14 +302,17 @@ int qcow2_snapshot_create(vstd_disk *d, const char *name)
 		return vstd_err(VSTD_EINVAL, "%s: invalid snapshot name", s->name);
 	for (uint32_t i = 0; i < s->nb_snapshots; i++) {
 		if (strcmp(s->snaps[i].name, name) == 0)
-			return vstd_err(VSTD_EEXIST, "%s: a snapshot named '%s' exists", s->name, name);
+			return vstd_err(VSTD_EEXIST, "%s: a snapshot named '%s' exists", s->name,
+			                name);
 		uint64_t v = strtoull(s->snaps[i].id, NULL, 10);
 		if (v > max_id)
 			max_id = v;
 	}
 	if (s->refcount_bits == 1)
-		return vstd_err(VSTD_ERANGE, "%s: with refcount_bits=1 no cluster can be shared by a "
-				"snapshot", s->name);
+		return vstd_err(VSTD_ERANGE,
+		                "%s: with refcount_bits=1 no cluster can be shared by a "
+		                "snapshot",
+		                s->name);
 	if (s->nb_snapshots >= QCOW2_MAX_SNAPSHOTS)
 		return vstd_err(VSTD_ELIMIT, "%s: too many snapshots", s->name);
 	if ((rc = qcow2_flush_metadata(s)) < 0)
@@ -394,7 +405,8 @@ int qcow2_snapshot_apply(vstd_disk *d, const char *name)
 	if (sn->disk_size != s->size) {
 		uint8_t b[8];
 		vstd_put_be64(b, sn->disk_size);
-		if ((rc = qcow2_flush_metadata(s)) < 0 || (rc = vstd_io_pwrite(s->io, b, 8, 24)) < 0)
+		if ((rc = qcow2_flush_metadata(s)) < 0 ||
+		    (rc = vstd_io_pwrite(s->io, b, 8, 24)) < 0)
 			goto out;
 		s->size = sn->disk_size;
 		d->size = s->size;
@@ -440,7 +452,7 @@ int qcow2_snapshot_delete(vstd_disk *d, const char *name)
 	rc = qcow2_update_tree(s, sl1, sn.l1_size, -1, 0);
 	if (rc == 0 && sn.l1_size > 0)
 		rc = qcow2_refcount_update(s, sn.l1_off,
-					   qcow2_size_to_clusters(s, (uint64_t)sn.l1_size * 8), -1);
+		                           qcow2_size_to_clusters(s, (uint64_t)sn.l1_size * 8), -1);
 	if (rc == 0)
 		rc = qcow2_update_tree(s, s->l1, s->l1_size, 0, 1);
 	vstd_free(sl1);
@@ -461,7 +473,7 @@ int qcow2_snapshot_open(vstd_disk *view, vstd_disk *d, const char *name)
 		return vstd_err_code();
 	if ((rc = vstd_io_size(s->io, &fsize)) < 0 ||
 	    (rc = qcow2_l1_load(s, s->snaps[idx].l1_off, s->snaps[idx].l1_size, fsize, &v->view_l1,
-				"snapshot L1 table")) < 0) {
+	                        "snapshot L1 table")) < 0) {
 		vstd_free(v);
 		return rc;
 	}

@@ -50,12 +50,13 @@ int vdi_set_backing(vstd_disk *d, const char *backing, const char *format)
 		const char *slash = strrchr(backing, '/');
 		if (format == NULL || vstd_disk_driver_find(format) != &vstd_driver_vdi)
 			return vstd_err(VSTD_ENOTSUP, "%s: a VDI's parent must be a VDI, not %s",
-					d->filename, format != NULL ? format : "(unknown)");
+			                d->filename, format != NULL ? format : "(unknown)");
 		if (slash != NULL && !(strncmp(backing, "../", 3) == 0 && slash == backing + 2))
-			return vstd_err(VSTD_EINVAL,
-					"%s: a VDI does not record its parent's path; name a parent in "
-					"the same directory or the one above ('x.vdi' or '../x.vdi')",
-					d->filename);
+			return vstd_err(
+			        VSTD_EINVAL,
+			        "%s: a VDI does not record its parent's path; name a parent in "
+			        "the same directory or the one above ('x.vdi' or '../x.vdi')",
+			        d->filename);
 		if ((path = vstd_disk_resolve_backing(d->filename, backing)) == NULL)
 			return vstd_err_code();
 		rc = vstd_io_file_open(&io, path, VSTD_IO_READ);

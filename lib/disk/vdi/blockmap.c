@@ -26,12 +26,12 @@ uint64_t vdi_block_offset(const struct vdi_state *s, uint32_t index)
 int vdi_bad_block_error(vstd_disk *d, struct vdi_state *s, uint32_t block)
 {
 	return vstd_err(VSTD_ECORRUPT,
-			"%s: VDI block map entry %" PRIu32 " (at offset 0x%" PRIx64
-			") holds index %" PRIu32 ", which %s",
-			d->filename, block, (uint64_t)s->h.offset_bmap + (uint64_t)block * 4,
-			s->bmap[block],
-			s->bad[block] == 1 ? "points past the end of the file"
-					   : "is out of range or used by another block");
+	                "%s: VDI block map entry %" PRIu32 " (at offset 0x%" PRIx64
+	                ") holds index %" PRIu32 ", which %s",
+	                d->filename, block, (uint64_t)s->h.offset_bmap + (uint64_t)block * 4,
+	                s->bmap[block],
+	                s->bad[block] == 1 ? "points past the end of the file"
+	                                   : "is out of range or used by another block");
 }
 
 int vdi_bmap_load(vstd_disk *d, struct vdi_state *s)
@@ -41,9 +41,9 @@ int vdi_bmap_load(vstd_disk *d, struct vdi_state *s)
 	int rc;
 	if (!vstd_range_inside(s->h.offset_bmap, bytes, s->file_size))
 		return vstd_err(VSTD_ECORRUPT,
-				"%s: VDI block map at offset 0x%" PRIx32 " (%" PRIu64
-				" bytes) passes the end of the file (%" PRIu64 " bytes)",
-				d->filename, s->h.offset_bmap, bytes, s->file_size);
+		                "%s: VDI block map at offset 0x%" PRIx32 " (%" PRIu64
+		                " bytes) passes the end of the file (%" PRIu64 " bytes)",
+		                d->filename, s->h.offset_bmap, bytes, s->file_size);
 	s->bmap = vstd_malloc_array(s->h.blocks ? s->h.blocks : 1, sizeof(uint32_t));
 	raw = vstd_malloc(bytes ? (size_t)bytes : 1);
 	seen = vstd_calloc((size_t)s->h.blocks / 8 + 1, 1);
@@ -78,8 +78,7 @@ int vdi_bmap_load(vstd_disk *d, struct vdi_state *s)
 			}
 			s->bad[i] = (uint8_t)bad;
 			s->n_bad++;
-		}
-		else if (v + 1 > s->next_index)
+		} else if (v + 1 > s->next_index)
 			s->next_index = v + 1;
 	}
 	vstd_free(raw);

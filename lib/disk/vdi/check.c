@@ -58,9 +58,10 @@ int vdi_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *res)
 			continue;
 		if (s->bad != NULL && s->bad[i]) {
 			int past = s->bad[i] == 1;
-			report(res, "block map entry %" PRIu32 " holds index %" PRIu32 ", which %s", i, v,
+			report(res, "block map entry %" PRIu32 " holds index %" PRIu32 ", which %s",
+			       i, v,
 			       past ? "points past the end of the file"
-				    : "is out of range or used by another block");
+			            : "is out of range or used by another block");
 			if (past && (flags & VSTD_CHECK_REPAIR_ERRORS)) {
 				if ((rc = vdi_bmap_set(d, s, i, VDI_BLOCK_FREE)) < 0) {
 					vstd_free(used);
@@ -80,8 +81,10 @@ int vdi_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *res)
 		res->allocated_clusters++;
 	}
 	if (s->next_index > s->h.blocks_allocated) {
-		report(res, "the header counts %" PRIu32 " allocated blocks, but index %" PRIu32
-		       " is in use", s->h.blocks_allocated, s->next_index - 1);
+		report(res,
+		       "the header counts %" PRIu32 " allocated blocks, but index %" PRIu32
+		       " is in use",
+		       s->h.blocks_allocated, s->next_index - 1);
 		if (flags & VSTD_CHECK_REPAIR_ERRORS) {
 			s->meta_dirty = 1; /* the flush writes the count */
 			res->corruptions_fixed++;
@@ -111,7 +114,8 @@ int vdi_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *res)
 			s->h.blocks_allocated = top;
 			s->next_index = top;
 			vdi_header_write(&s->h, hdr);
-			if ((rc = vstd_io_pwrite(d->io, hdr + 64, 72 + s->h.header_size - 64, 64)) < 0) {
+			if ((rc = vstd_io_pwrite(d->io, hdr + 64, 72 + s->h.header_size - 64, 64)) <
+			    0) {
 				vstd_free(used);
 				return rc;
 			}

@@ -23,10 +23,11 @@
 extern const struct vstd_disk_driver vstd_driver_vdi;
 int vdi_create(vstd_io *io, const struct vstd_disk_create_args *args);
 int vdi_measure(const struct vstd_disk_create_args *args, vstd_disk *src,
-		vstd_disk_measure_result *res);
+                vstd_disk_measure_result *res);
 
 const vstd_disk_option_desc vdi_create_options[1] = {
-	{"static", "bool", "a fixed image: every block allocated (the file is sized in full)", "off"},
+        {"static", "bool", "a fixed image: every block allocated (the file is sized in full)",
+         "off"},
 };
 
 static void random_uuid(uint8_t u[16])
@@ -57,7 +58,7 @@ static int vdi_plan(const struct vstd_disk_create_args *args, struct vdi_header 
 	blocks = (size + VDI_DEFAULT_BLOCK_SIZE - 1) / VDI_DEFAULT_BLOCK_SIZE;
 	if (blocks > VDI_MAX_BLOCKS)
 		return vstd_err(VSTD_EINVAL, "%s: %" PRIu64 " bytes is too large for a VDI",
-				args->path, args->size);
+		                args->path, args->size);
 	memset(h, 0, sizeof(*h));
 	strcpy(h->text, "<<< Oracle VM VirtualBox Disk Image >>>\n");
 	h->signature = VDI_SIGNATURE;
@@ -101,19 +102,19 @@ static int check_parent_place(const char *image, const char *backing)
 	ri = realpath(img_dir[0] ? img_dir : "/", NULL);
 	if (rb != NULL && ri != NULL) {
 		size_t n = strlen(rb);
-		ok = strcmp(rb, ri) == 0 ||
-		     (strncmp(ri, rb, n) == 0 && (n == 1 || ri[n] == '/') &&
-		      strchr(ri + n + (n == 1 ? 0 : 1), '/') == NULL);
+		ok = strcmp(rb, ri) == 0 || (strncmp(ri, rb, n) == 0 && (n == 1 || ri[n] == '/') &&
+		                             strchr(ri + n + (n == 1 ? 0 : 1), '/') == NULL);
 	}
 	free(rb);
 	free(ri);
 	vstd_free(img_dir);
 	vstd_free(bpath);
 	if (!ok)
-		return vstd_err(VSTD_EINVAL,
-				"%s: a VDI does not record its parent's path; the parent '%s' must be "
-				"in the same directory or the one above it to be found by its UUID",
-				image, backing);
+		return vstd_err(
+		        VSTD_EINVAL,
+		        "%s: a VDI does not record its parent's path; the parent '%s' must be "
+		        "in the same directory or the one above it to be found by its UUID",
+		        image, backing);
 	return 0;
 }
 
@@ -123,17 +124,20 @@ int vdi_create(vstd_io *io, const struct vstd_disk_create_args *args)
 	uint8_t hdr[VDI_HEADER_END], *map;
 	int is_static, rc;
 	if (args->prealloc != VSTD_PREALLOC_OFF)
-		return vstd_err(VSTD_ENOTSUP, "%s: VDI creation supports preallocation=off (use "
-				"static=on for a fixed image)", args->path);
+		return vstd_err(VSTD_ENOTSUP,
+		                "%s: VDI creation supports preallocation=off (use "
+		                "static=on for a fixed image)",
+		                args->path);
 	if ((rc = vdi_plan(args, &h, &is_static)) < 0)
 		return rc;
 	if (args->backing_file != NULL) {
 		const struct vdi_state *ps;
 		if (args->backing == NULL || args->backing->drv != &vstd_driver_vdi)
-			return vstd_err(VSTD_ENOTSUP,
-					"%s: a differencing VDI needs an opened VDI parent ('%s' is %s)",
-					args->path, args->backing_file,
-					args->backing != NULL ? args->backing->drv->name : "not opened");
+			return vstd_err(
+			        VSTD_ENOTSUP,
+			        "%s: a differencing VDI needs an opened VDI parent ('%s' is %s)",
+			        args->path, args->backing_file,
+			        args->backing != NULL ? args->backing->drv->name : "not opened");
 		if ((rc = check_parent_place(args->path, args->backing_file)) < 0)
 			return rc;
 		ps = args->backing->priv;
@@ -155,11 +159,11 @@ int vdi_create(vstd_io *io, const struct vstd_disk_create_args *args)
 	if ((rc = vstd_io_pwrite(io, hdr, sizeof(hdr), 0)) < 0)
 		return rc;
 	return vstd_io_truncate(io, h.offset_data +
-					    (is_static ? (uint64_t)h.blocks * h.block_size : 0));
+	                                    (is_static ? (uint64_t)h.blocks * h.block_size : 0));
 }
 
 int vdi_measure(const struct vstd_disk_create_args *args, vstd_disk *src,
-		vstd_disk_measure_result *res)
+                vstd_disk_measure_result *res)
 {
 	struct vdi_header h;
 	uint64_t used = 0, off = 0;

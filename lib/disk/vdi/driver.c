@@ -13,7 +13,7 @@
 
 int vdi_create(vstd_io *io, const struct vstd_disk_create_args *args);
 int vdi_measure(const struct vstd_disk_create_args *args, vstd_disk *src,
-		vstd_disk_measure_result *res);
+                vstd_disk_measure_result *res);
 int vdi_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *res);
 extern const vstd_disk_option_desc vdi_create_options[1];
 int vdi_set_backing(vstd_disk *d, const char *backing, const char *format);
@@ -46,8 +46,9 @@ static int vdi_open(vstd_disk *d)
 	if ((rc = vstd_io_size(d->io, &s->file_size)) < 0)
 		goto fail;
 	if (s->file_size < VDI_HEADER_END) {
-		rc = vstd_err(VSTD_ECORRUPT, "%s: file of %" PRIu64 " bytes is too short for a VDI header",
-			      d->filename, s->file_size);
+		rc = vstd_err(VSTD_ECORRUPT,
+		              "%s: file of %" PRIu64 " bytes is too short for a VDI header",
+		              d->filename, s->file_size);
 		goto fail;
 	}
 	if ((rc = vstd_io_pread(d->io, raw, sizeof(raw), 0)) < 0 ||
@@ -55,8 +56,10 @@ static int vdi_open(vstd_disk *d)
 		goto fail;
 	d->size = s->h.disk_size;
 	if (s->n_bad)
-		vstd_warn("vdi", "%s: %" PRIu64 " VDI block map entries are invalid; reading those "
-			  "blocks fails (see check)", d->filename, s->n_bad);
+		vstd_warn("vdi",
+		          "%s: %" PRIu64 " VDI block map entries are invalid; reading those "
+		          "blocks fails (see check)",
+		          d->filename, s->n_bad);
 	if (s->h.type == VDI_DIFF && (rc = vdi_find_parent(d, s)) < 0)
 		goto fail;
 	d->priv = s;
@@ -69,10 +72,9 @@ fail:
 static void vdi_close(vstd_disk *d)
 {
 	struct vdi_state *s = d->priv;
-	if (s != NULL && (d->flags & VSTD_DISK_RDWR) && s->meta_dirty &&
-	    vdi_meta_flush(d, s) < 0)
+	if (s != NULL && (d->flags & VSTD_DISK_RDWR) && s->meta_dirty && vdi_meta_flush(d, s) < 0)
 		vstd_warn("vdi", "%s: could not write the block map on close: %s", d->filename,
-			  vstd_error_last()->message);
+		          vstd_error_last()->message);
 	vdi_free(s);
 	d->priv = NULL;
 }
@@ -124,16 +126,17 @@ static int vdi_write(vstd_disk *d, uint64_t off, const void *vbuf, size_t len)
 			uint32_t idx = s->next_index;
 			if (idx >= s->h.blocks)
 				return vstd_err(VSTD_ECORRUPT,
-						"%s: no free VDI block index left (%" PRIu32 " of %" PRIu32
-						" in use) for block %" PRIu32,
-						d->filename, idx, s->h.blocks, block);
+				                "%s: no free VDI block index left (%" PRIu32
+				                " of %" PRIu32 " in use) for block %" PRIu32,
+				                d->filename, idx, s->h.blocks, block);
 			if (n == s->h.block_size) {
 				rc = vstd_io_pwrite(d->io, buf, n, vdi_block_offset(s, idx));
 			} else {
 				/* a new block is written whole: the rest is what reads gave */
 				uint8_t *tmp = vstd_calloc(1, s->h.block_size);
-				size_t have = d->size - base < s->h.block_size ? (size_t)(d->size - base)
-									    : s->h.block_size;
+				size_t have = d->size - base < s->h.block_size
+				                      ? (size_t)(d->size - base)
+				                      : s->h.block_size;
 				if (tmp == NULL)
 					return vstd_err_code();
 				rc = 0;
@@ -142,7 +145,7 @@ static int vdi_write(vstd_disk *d, uint64_t off, const void *vbuf, size_t len)
 				if (rc == 0) {
 					memcpy(tmp + inb, buf, n);
 					rc = vstd_io_pwrite(d->io, tmp, s->h.block_size,
-							    vdi_block_offset(s, idx));
+					                    vdi_block_offset(s, idx));
 				}
 				vstd_free(tmp);
 			}
@@ -226,23 +229,27 @@ static int vdi_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc prealloc
 	struct vdi_header old = s->h;
 	int rc;
 	if (prealloc != VSTD_PREALLOC_OFF || s->h.type == VDI_FIXED)
-		return vstd_err(VSTD_ENOTSUP, "%s: VDI resize supports only dynamic images with "
-				"preallocation=off", d->filename);
+		return vstd_err(VSTD_ENOTSUP,
+		                "%s: VDI resize supports only dynamic images with "
+		                "preallocation=off",
+		                d->filename);
 	if (size % 512)
 		return vstd_err(VSTD_EINVAL, "%s: a VDI's size must be a multiple of 512 bytes",
-				d->filename);
+		                d->filename);
 	if (nb64 > VDI_MAX_BLOCKS)
-		return vstd_err(VSTD_EINVAL, "%s: %" PRIu64 " bytes needs more VDI blocks than the "
-				"limit of %" PRIu32, d->filename, size, VDI_MAX_BLOCKS);
+		return vstd_err(VSTD_EINVAL,
+		                "%s: %" PRIu64 " bytes needs more VDI blocks than the "
+		                "limit of %" PRIu32,
+		                d->filename, size, VDI_MAX_BLOCKS);
 	nb = (uint32_t)nb64;
 	if ((rc = vdi_meta_flush(d, s)) < 0)
 		return rc;
 	room = (s->h.offset_data - s->h.offset_bmap) / 4;
 	if (nb > room && s->next_index > 0)
 		return vstd_err(VSTD_ENOTSUP,
-				"%s: the VDI block map has room for %" PRIu32 " blocks and data "
-				"follows it; growing to %" PRIu32 " blocks would move data blocks",
-				d->filename, room, nb);
+		                "%s: the VDI block map has room for %" PRIu32 " blocks and data "
+		                "follows it; growing to %" PRIu32 " blocks would move data blocks",
+		                d->filename, room, nb);
 	if (nb > s->h.blocks) {
 		uint32_t *m = vstd_realloc_array(s->bmap, nb, sizeof(uint32_t));
 		uint8_t *raw;
@@ -266,10 +273,10 @@ static int vdi_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc prealloc
 			vstd_put_le32(raw + 4 * (size_t)(i - s->h.blocks), VDI_BLOCK_FREE);
 		}
 		if (nb > room) /* nothing allocated yet: the data area moves */
-			s->h.offset_data = (uint32_t)vstd_align_up((uint64_t)s->h.offset_bmap + 4 * (uint64_t)nb,
-								   512);
+			s->h.offset_data = (uint32_t)vstd_align_up(
+			        (uint64_t)s->h.offset_bmap + 4 * (uint64_t)nb, 512);
 		rc = vstd_io_pwrite(d->io, raw, (size_t)(nb - s->h.blocks) * 4,
-				    s->h.offset_bmap + 4 * (uint64_t)s->h.blocks);
+		                    s->h.offset_bmap + 4 * (uint64_t)s->h.blocks);
 		vstd_free(raw);
 		if (rc < 0 || (rc = vstd_io_flush(d->io)) < 0) {
 			s->h = old;
@@ -279,7 +286,8 @@ static int vdi_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc prealloc
 	s->h.blocks = nb;
 	s->h.disk_size = size;
 	vdi_header_write(&s->h, hdr);
-	if ((rc = vstd_io_pwrite(d->io, hdr, sizeof(hdr), 0)) < 0 || (rc = vstd_io_flush(d->io)) < 0) {
+	if ((rc = vstd_io_pwrite(d->io, hdr, sizeof(hdr), 0)) < 0 ||
+	    (rc = vstd_io_flush(d->io)) < 0) {
 		s->h = old;
 		return rc;
 	}
@@ -324,24 +332,24 @@ static int vdi_info(vstd_disk *d, vstd_disk_info *info, struct json_object *js)
 }
 
 const struct vstd_disk_driver vstd_driver_vdi = {
-	.version = 1,
-	.name = "vdi",
-	.description = "VirtualBox VDI (header 1.1): dynamic, static and differencing",
-	.create_options = vdi_create_options,
-	.n_create_options = 1,
-	.probe = vdi_probe,
-	.open = vdi_open,
-	.close = vdi_close,
-	.create = vdi_create,
-	.read = vdi_read,
-	.write = vdi_write,
-	.flush = vdi_flush,
-	.write_zeroes = vdi_write_zeroes,
-	.block_status = vdi_block_status,
-	.truncate = vdi_truncate,
-	.check = vdi_check,
-	.info = vdi_info,
-	.measure = vdi_measure,
-	.set_backing = vdi_set_backing,
-	.make_empty = vdi_make_empty,
+        .version = 1,
+        .name = "vdi",
+        .description = "VirtualBox VDI (header 1.1): dynamic, static and differencing",
+        .create_options = vdi_create_options,
+        .n_create_options = 1,
+        .probe = vdi_probe,
+        .open = vdi_open,
+        .close = vdi_close,
+        .create = vdi_create,
+        .read = vdi_read,
+        .write = vdi_write,
+        .flush = vdi_flush,
+        .write_zeroes = vdi_write_zeroes,
+        .block_status = vdi_block_status,
+        .truncate = vdi_truncate,
+        .check = vdi_check,
+        .info = vdi_info,
+        .measure = vdi_measure,
+        .set_backing = vdi_set_backing,
+        .make_empty = vdi_make_empty,
 };

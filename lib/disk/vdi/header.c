@@ -26,9 +26,9 @@ int vdi_header_parse(const uint8_t *raw, struct vdi_header *h, const char *name)
 		return vstd_err(VSTD_ECORRUPT, "%s: no VDI signature at offset 0x40", name);
 	if (h->version != VDI_VERSION_1_1)
 		return vstd_err(VSTD_ENOTSUP,
-				"%s: VDI header version %u.%u (at offset 0x44) is not supported; "
-				"only version 1.1 (VirtualBox 1.1 and later) is",
-				name, h->version >> 16, h->version & 0xffff);
+		                "%s: VDI header version %u.%u (at offset 0x44) is not supported; "
+		                "only version 1.1 (VirtualBox 1.1 and later) is",
+		                name, h->version >> 16, h->version & 0xffff);
 	h->header_size = vstd_le32(raw + 72);
 	h->type = vstd_le32(raw + 76);
 	h->flags = vstd_le32(raw + 80);
@@ -56,45 +56,57 @@ int vdi_header_parse(const uint8_t *raw, struct vdi_header *h, const char *name)
 	}
 	if (h->header_size < VDI_HEADER_SIZE_MIN || h->header_size > VDI_HEADER_END - 72)
 		return vstd_err(VSTD_ECORRUPT,
-				"%s: VDI header size %" PRIu32 " (at offset 0x48) is not between %u and %u",
-				name, h->header_size, VDI_HEADER_SIZE_MIN, VDI_HEADER_END - 72);
+		                "%s: VDI header size %" PRIu32
+		                " (at offset 0x48) is not between %u and %u",
+		                name, h->header_size, VDI_HEADER_SIZE_MIN, VDI_HEADER_END - 72);
 	if (h->type < VDI_NORMAL || h->type > VDI_DIFF)
-		return vstd_err(VSTD_ECORRUPT, "%s: VDI image type %" PRIu32
-				" (at offset 0x4c) is not normal, fixed, undo or diff", name, h->type);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: VDI image type %" PRIu32
+		                " (at offset 0x4c) is not normal, fixed, undo or diff",
+		                name, h->type);
 	if (h->type == VDI_UNDO)
 		return vstd_err(VSTD_ENOTSUP, "%s: VDI 'undo' images are not supported", name);
 	if (h->sector_size != 0 && h->sector_size != 512)
-		return vstd_err(VSTD_ENOTSUP, "%s: VDI sector size %" PRIu32
-				" (at offset 0x168) is not 512", name, h->sector_size);
-	if (h->block_size < 512 || h->block_size > VDI_MAX_BLOCK_SIZE || !vstd_is_pow2(h->block_size))
-		return vstd_err(VSTD_ECORRUPT,
-				"%s: VDI block size %" PRIu32
-				" (at offset 0x178) is not a power of two between 512 bytes and 256 MiB",
-				name, h->block_size);
+		return vstd_err(VSTD_ENOTSUP,
+		                "%s: VDI sector size %" PRIu32 " (at offset 0x168) is not 512",
+		                name, h->sector_size);
+	if (h->block_size < 512 || h->block_size > VDI_MAX_BLOCK_SIZE ||
+	    !vstd_is_pow2(h->block_size))
+		return vstd_err(
+		        VSTD_ECORRUPT,
+		        "%s: VDI block size %" PRIu32
+		        " (at offset 0x178) is not a power of two between 512 bytes and 256 MiB",
+		        name, h->block_size);
 	if (h->block_extra > VDI_MAX_BLOCK_SIZE || h->block_extra % 512)
-		return vstd_err(VSTD_ECORRUPT, "%s: VDI block extra data %" PRIu32
-				" (at offset 0x17c) is not a multiple of 512 up to 256 MiB",
-				name, h->block_extra);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: VDI block extra data %" PRIu32
+		                " (at offset 0x17c) is not a multiple of 512 up to 256 MiB",
+		                name, h->block_extra);
 	if (h->blocks > VDI_MAX_BLOCKS)
-		return vstd_err(VSTD_ECORRUPT, "%s: VDI block count %" PRIu32
-				" (at offset 0x180) is more than the limit of %" PRIu32,
-				name, h->blocks, VDI_MAX_BLOCKS);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: VDI block count %" PRIu32
+		                " (at offset 0x180) is more than the limit of %" PRIu32,
+		                name, h->blocks, VDI_MAX_BLOCKS);
 	if ((uint64_t)h->blocks * h->block_size < h->disk_size)
 		return vstd_err(VSTD_ECORRUPT,
-				"%s: VDI header: %" PRIu32 " blocks of %" PRIu32
-				" bytes cannot hold the disk size %" PRIu64,
-				name, h->blocks, h->block_size, h->disk_size);
+		                "%s: VDI header: %" PRIu32 " blocks of %" PRIu32
+		                " bytes cannot hold the disk size %" PRIu64,
+		                name, h->blocks, h->block_size, h->disk_size);
 	if (h->blocks_allocated > h->blocks)
-		return vstd_err(VSTD_ECORRUPT, "%s: VDI header: %" PRIu32
-				" blocks allocated (at offset 0x184) of only %" PRIu32,
-				name, h->blocks_allocated, h->blocks);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: VDI header: %" PRIu32
+		                " blocks allocated (at offset 0x184) of only %" PRIu32,
+		                name, h->blocks_allocated, h->blocks);
 	if (h->offset_bmap < 72 + h->header_size)
-		return vstd_err(VSTD_ECORRUPT, "%s: VDI block map offset 0x%" PRIx32
-				" (at offset 0x154) overlaps the header", name, h->offset_bmap);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: VDI block map offset 0x%" PRIx32
+		                " (at offset 0x154) overlaps the header",
+		                name, h->offset_bmap);
 	if ((uint64_t)h->offset_bmap + (uint64_t)h->blocks * 4 > h->offset_data)
-		return vstd_err(VSTD_ECORRUPT, "%s: VDI data offset 0x%" PRIx32
-				" (at offset 0x158) overlaps the block map at 0x%" PRIx32,
-				name, h->offset_data, h->offset_bmap);
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: VDI data offset 0x%" PRIx32
+		                " (at offset 0x158) overlaps the block map at 0x%" PRIx32,
+		                name, h->offset_data, h->offset_bmap);
 	return 0;
 }
 

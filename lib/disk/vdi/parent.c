@@ -38,7 +38,7 @@ static void uuid_text(const uint8_t u[16], char out[37])
 
 /* Is `path` the parent?  1 yes, 0 no. */
 static int is_parent(const char *path, const struct vdi_state *s, const struct stat *self,
-		     uint8_t modify[16])
+                     uint8_t modify[16])
 {
 	uint8_t raw[VDI_HEADER_END];
 	struct vdi_header h;
@@ -63,7 +63,7 @@ static int is_parent(const char *path, const struct vdi_state *s, const struct s
 }
 
 static char *scan_dir(const char *dir, const char *prefix, const struct vdi_state *s,
-		      const struct stat *self, unsigned *budget, uint8_t modify[16])
+                      const struct stat *self, unsigned *budget, uint8_t modify[16])
 {
 	DIR *dh = opendir(dir);
 	struct dirent *e;
@@ -101,7 +101,7 @@ int vdi_find_parent(vstd_disk *d, struct vdi_state *s)
 	if (stat(d->filename, &self) != 0)
 		memset(&self, 0, sizeof(self));
 	dir = slash != NULL ? vstd_strndup(d->filename, (size_t)(slash - d->filename))
-			    : vstd_strdup(".");
+	                    : vstd_strdup(".");
 	if (dir == NULL)
 		return vstd_err_code();
 	if (dir[0] == '\0') {
@@ -122,13 +122,16 @@ int vdi_find_parent(vstd_disk *d, struct vdi_state *s)
 	vstd_free(dir);
 	uuid_text(s->h.uuid_link, text);
 	if (name == NULL)
-		return vstd_err(VSTD_ENOENT,
-				"%s: the parent of this differencing VDI (creation UUID %s) is not in "
-				"the image's directory or the one above it",
-				d->filename, text);
+		return vstd_err(
+		        VSTD_ENOENT,
+		        "%s: the parent of this differencing VDI (creation UUID %s) is not in "
+		        "the image's directory or the one above it",
+		        d->filename, text);
 	if (memcmp(modify, s->h.uuid_parent_modify, 16) != 0)
-		vstd_warn("vdi", "%s: parent '%s' was modified after this differencing image was made "
-			  "(its modification UUID differs)", d->filename, name);
+		vstd_warn("vdi",
+		          "%s: parent '%s' was modified after this differencing image was made "
+		          "(its modification UUID differs)",
+		          d->filename, name);
 	rc = vstd_disk_set_backing(d, name, "vdi");
 	vstd_free(name);
 	return rc;

@@ -14,11 +14,11 @@
 
 #define VDI_SIGNATURE 0xbeda107fu
 #define VDI_VERSION_1_1 0x00010001u
-#define VDI_HEADER_END 512u          /* we read (and write) the first 512 bytes */
-#define VDI_HEADER_SIZE_MIN 0x180u   /* what qemu writes (no LCHS) */
-#define VDI_HEADER_SIZE_V11 0x190u   /* what VirtualBox writes */
-#define VDI_BLOCK_FREE 0xffffffffu   /* not allocated: zeroes, or the parent's data */
-#define VDI_BLOCK_ZERO 0xfffffffeu   /* reads as zeroes */
+#define VDI_HEADER_END 512u        /* we read (and write) the first 512 bytes */
+#define VDI_HEADER_SIZE_MIN 0x180u /* what qemu writes (no LCHS) */
+#define VDI_HEADER_SIZE_V11 0x190u /* what VirtualBox writes */
+#define VDI_BLOCK_FREE 0xffffffffu /* not allocated: zeroes, or the parent's data */
+#define VDI_BLOCK_ZERO 0xfffffffeu /* reads as zeroes */
 #define VDI_DEFAULT_BLOCK_SIZE (UINT32_C(1) << 20)
 #define VDI_MAX_BLOCK_SIZE (UINT32_C(256) << 20)
 #define VDI_MAX_BLOCKS (UINT32_C(1) << 28)
@@ -43,20 +43,20 @@ struct vdi_header {
 	uint32_t blocks_allocated;
 	uint8_t uuid_create[16];
 	uint8_t uuid_modify[16];
-	uint8_t uuid_link[16];        /* differencing: the parent's uuid_create */
+	uint8_t uuid_link[16];          /* differencing: the parent's uuid_create */
 	uint8_t uuid_parent_modify[16]; /* the parent's uuid_modify when linked */
 	uint32_t lchs_cylinders, lchs_heads, lchs_sectors, lchs_sector_size;
 };
 
 struct vdi_state {
 	struct vdi_header h;
-	uint32_t *bmap;          /* block index per block, VDI_BLOCK_FREE/ZERO */
-	uint8_t *bad;            /* per block: 1 past EOF, 2 shared/out of range (NULL: none) */
+	uint32_t *bmap; /* block index per block, VDI_BLOCK_FREE/ZERO */
+	uint8_t *bad;   /* per block: 1 past EOF, 2 shared/out of range (NULL: none) */
 	uint64_t n_bad;
 	uint64_t file_size;
-	uint32_t next_index;     /* next block index to allocate */
-	uint8_t *dirty;          /* per 512-byte block map sector */
-	int meta_dirty;          /* block map or header newer than the file */
+	uint32_t next_index; /* next block index to allocate */
+	uint8_t *dirty;      /* per 512-byte block map sector */
+	int meta_dirty;      /* block map or header newer than the file */
 };
 
 /* header.c */

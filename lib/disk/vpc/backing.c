@@ -55,7 +55,7 @@ int vpc_set_backing(vstd_disk *d, const char *backing, const char *format)
 		char *path;
 		if (format == NULL || vstd_disk_driver_find(format) != &vstd_driver_vpc)
 			return vstd_err(VSTD_ENOTSUP, "%s: a VHD's parent must be a VHD, not %s",
-					d->filename, format != NULL ? format : "(unknown)");
+			                d->filename, format != NULL ? format : "(unknown)");
 		if ((path = vstd_disk_resolve_backing(d->filename, backing)) == NULL)
 			return vstd_err_code();
 		rc = vstd_io_file_open(&io, path, VSTD_IO_READ);
@@ -70,7 +70,7 @@ int vpc_set_backing(vstd_disk *d, const char *backing, const char *format)
 		/* locator data where the footer is; the footer moves after it */
 		next = s->footer_off;
 		if ((rc = vpc_write_parent_info(d->io, d->filename, backing, pf.uuid, pf.timestamp,
-						&h, &next)) < 0)
+		                                &h, &next)) < 0)
 			return rc;
 		if ((rc = vstd_io_pwrite(d->io, s->footer_raw, VPC_FOOTER_SIZE, next)) < 0 ||
 		    (rc = vstd_io_flush(d->io)) < 0)
@@ -116,13 +116,15 @@ int vpc_make_empty(vstd_disk *d)
 		end = s->dyn.table_offset + vstd_align_up(bytes, VPC_SECTOR);
 	for (int i = 0; i < 8; i++) {
 		const struct vpc_locator *l = &s->dyn.loc[i];
-		if (l->code != 0 && l->length > 0 && l->offset + vstd_align_up(l->length, VPC_SECTOR) > end &&
+		if (l->code != 0 && l->length > 0 &&
+		    l->offset + vstd_align_up(l->length, VPC_SECTOR) > end &&
 		    l->offset < s->footer_off)
 			end = l->offset + vstd_align_up(l->length, VPC_SECTOR);
 	}
 	end = vstd_align_up(end, VPC_SECTOR);
 	if ((rc = vstd_io_pwrite(d->io, s->footer_raw, VPC_FOOTER_SIZE, end)) < 0 ||
-	    (rc = vstd_io_flush(d->io)) < 0 || (rc = vstd_io_truncate(d->io, end + VPC_FOOTER_SIZE)) < 0)
+	    (rc = vstd_io_flush(d->io)) < 0 ||
+	    (rc = vstd_io_truncate(d->io, end + VPC_FOOTER_SIZE)) < 0)
 		return rc;
 	s->footer_off = end;
 	s->used_end = end;

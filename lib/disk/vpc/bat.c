@@ -39,11 +39,11 @@ int vpc_bad_entry_error(vstd_disk *d, struct vpc_state *s, uint32_t block)
 {
 	uint64_t off = (uint64_t)s->bat[block] * VPC_SECTOR;
 	return vstd_err(VSTD_ECORRUPT,
-			"%s: VHD BAT entry %" PRIu32 " (at offset 0x%" PRIx64
-			") points to a block at 0x%" PRIx64 " that %s",
-			d->filename, block, s->dyn.table_offset + (uint64_t)block * 4, off,
-			s->bat_bad[block] == 1 ? "passes the end of the file"
-					       : "overlaps another block or the BAT");
+	                "%s: VHD BAT entry %" PRIu32 " (at offset 0x%" PRIx64
+	                ") points to a block at 0x%" PRIx64 " that %s",
+	                d->filename, block, s->dyn.table_offset + (uint64_t)block * 4, off,
+	                s->bat_bad[block] == 1 ? "passes the end of the file"
+	                                       : "overlaps another block or the BAT");
 }
 
 int vpc_bat_load(vstd_disk *d, struct vpc_state *s)
@@ -60,15 +60,16 @@ int vpc_bat_load(vstd_disk *d, struct vpc_state *s)
 	bat_bytes = (uint64_t)s->n_entries * 4;
 	if ((uint64_t)s->n_entries * s->block_size < d->size)
 		return vstd_err(VSTD_ECORRUPT,
-				"%s: VHD dynamic header at offset 0x%" PRIx64 ": %" PRIu32
-				" BAT entries of %" PRIu32 " bytes cannot hold the disk size %" PRIu64,
-				d->filename, s->dyn_off, s->n_entries, s->block_size, d->size);
+		                "%s: VHD dynamic header at offset 0x%" PRIx64 ": %" PRIu32
+		                " BAT entries of %" PRIu32
+		                " bytes cannot hold the disk size %" PRIu64,
+		                d->filename, s->dyn_off, s->n_entries, s->block_size, d->size);
 	if (!vstd_range_inside(s->dyn.table_offset, bat_bytes, s->file_size) ||
 	    s->dyn.table_offset < VPC_FOOTER_SIZE)
 		return vstd_err(VSTD_ECORRUPT,
-				"%s: VHD BAT at offset 0x%" PRIx64 " (%" PRIu64
-				" bytes) is outside the file of %" PRIu64 " bytes",
-				d->filename, s->dyn.table_offset, bat_bytes, s->file_size);
+		                "%s: VHD BAT at offset 0x%" PRIx64 " (%" PRIu64
+		                " bytes) is outside the file of %" PRIu64 " bytes",
+		                d->filename, s->dyn.table_offset, bat_bytes, s->file_size);
 	s->bat = vstd_malloc_array(s->n_entries ? s->n_entries : 1, sizeof(uint32_t));
 	raw = vstd_malloc(bat_bytes ? (size_t)bat_bytes : 1);
 	if (s->bat == NULL || raw == NULL) {
@@ -96,7 +97,8 @@ int vpc_bat_load(vstd_disk *d, struct vpc_state *s)
 		n_spans = 0;
 		for (uint32_t i = 0; i < s->n_entries; i++)
 			if (s->bat[i] != VPC_BAT_UNUSED)
-				spans[n_spans++] = (struct span){(uint64_t)s->bat[i] * VPC_SECTOR, i};
+				spans[n_spans++] =
+				        (struct span){(uint64_t)s->bat[i] * VPC_SECTOR, i};
 		qsort(spans, n_spans, sizeof(*spans), span_cmp);
 	}
 	for (size_t k = 0; k < n_spans; k++) {
@@ -105,11 +107,12 @@ int vpc_bat_load(vstd_disk *d, struct vpc_state *s)
 		if (off + block_span > data_end)
 			bad = 1;
 		else if (off < VPC_FOOTER_SIZE ||
-			 (off < s->dyn_off + VPC_DYN_HEADER_SIZE && off + block_span > s->dyn_off) ||
-			 (off < s->dyn.table_offset + bat_bytes &&
-			  off + block_span > s->dyn.table_offset) ||
-			 (k > 0 && spans[k - 1].off + block_span > off) ||
-			 (k + 1 < n_spans && off + block_span > spans[k + 1].off))
+		         (off < s->dyn_off + VPC_DYN_HEADER_SIZE &&
+		          off + block_span > s->dyn_off) ||
+		         (off < s->dyn.table_offset + bat_bytes &&
+		          off + block_span > s->dyn.table_offset) ||
+		         (k > 0 && spans[k - 1].off + block_span > off) ||
+		         (k + 1 < n_spans && off + block_span > spans[k + 1].off))
 			bad = 2;
 		if (bad) {
 			if (s->bat_bad == NULL &&
@@ -148,7 +151,7 @@ int vpc_block_bitmap(vstd_disk *d, struct vpc_state *s, uint32_t block, const ui
 			return vstd_err_code();
 		s->bitmap_block = UINT32_MAX;
 		if ((rc = vstd_io_pread(d->io, s->bitmap, s->bitmap_size,
-					(uint64_t)s->bat[block] * VPC_SECTOR)) < 0)
+		                        (uint64_t)s->bat[block] * VPC_SECTOR)) < 0)
 			return rc;
 		s->bitmap_block = block;
 	}
@@ -164,8 +167,9 @@ int vpc_block_allocate(vstd_disk *d, struct vpc_state *s, uint32_t block)
 	if (vstd_add_overflow_u64(off, (uint64_t)s->bitmap_size + s->block_size, &new_end) ||
 	    (sector = off / VPC_SECTOR) >= VPC_BAT_UNUSED)
 		return vstd_err(VSTD_ELIMIT,
-				"%s: VHD block %" PRIu32 " would lie past the 2 TiB a BAT entry can address",
-				d->filename, block);
+		                "%s: VHD block %" PRIu32
+		                " would lie past the 2 TiB a BAT entry can address",
+		                d->filename, block);
 	/* 1. the footer moves past the new block (the file grows, sparse) */
 	if ((rc = vstd_io_pwrite(d->io, s->footer_raw, VPC_FOOTER_SIZE, new_end)) < 0)
 		return rc;
@@ -190,8 +194,7 @@ int vpc_block_allocate(vstd_disk *d, struct vpc_state *s, uint32_t block)
 	return 0;
 }
 
-int vpc_bitmap_set(vstd_disk *d, struct vpc_state *s, uint32_t block, uint32_t first,
-		   uint32_t n)
+int vpc_bitmap_set(vstd_disk *d, struct vpc_state *s, uint32_t block, uint32_t first, uint32_t n)
 {
 	const uint8_t *bm;
 	uint32_t lo, hi;
@@ -212,7 +215,8 @@ int vpc_bitmap_set(vstd_disk *d, struct vpc_state *s, uint32_t block, uint32_t f
 	hi = (uint32_t)vstd_align_up((first + n + 7) / 8, VPC_SECTOR);
 	if (hi > s->bitmap_size)
 		hi = s->bitmap_size;
-	rc = vstd_io_pwrite(d->io, s->bitmap + lo, hi - lo, (uint64_t)s->bat[block] * VPC_SECTOR + lo);
+	rc = vstd_io_pwrite(d->io, s->bitmap + lo, hi - lo,
+	                    (uint64_t)s->bat[block] * VPC_SECTOR + lo);
 	if (rc < 0)
 		s->bitmap_block = UINT32_MAX;
 	return rc;
@@ -231,11 +235,13 @@ int vpc_bat_flush(vstd_disk *d, struct vpc_state *s)
 		size_t first = sec * VPC_SECTOR / 4, n;
 		if (!s->bat_dirty_map[sec])
 			continue;
-		n = bat_bytes - sec * VPC_SECTOR < VPC_SECTOR ? (size_t)(bat_bytes - sec * VPC_SECTOR) / 4
-							      : VPC_SECTOR / 4;
+		n = bat_bytes - sec * VPC_SECTOR < VPC_SECTOR
+		            ? (size_t)(bat_bytes - sec * VPC_SECTOR) / 4
+		            : VPC_SECTOR / 4;
 		for (size_t i = 0; i < n; i++)
 			vstd_put_be32(buf + 4 * i, s->bat[first + i]);
-		if ((rc = vstd_io_pwrite(d->io, buf, n * 4, s->dyn.table_offset + sec * VPC_SECTOR)) < 0)
+		if ((rc = vstd_io_pwrite(d->io, buf, n * 4,
+		                         s->dyn.table_offset + sec * VPC_SECTOR)) < 0)
 			return rc;
 		s->bat_dirty_map[sec] = 0;
 	}

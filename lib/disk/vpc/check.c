@@ -57,14 +57,15 @@ int vpc_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *res)
 			int past = s->bat_bad[i] == 1;
 			report(res, "BAT entry %" PRIu32 " points to 0x%" PRIx64 ", %s", i,
 			       (uint64_t)s->bat[i] * VPC_SECTOR,
-			       past ? "past the end of the file" : "overlapping another block or the BAT");
+			       past ? "past the end of the file"
+			            : "overlapping another block or the BAT");
 			if (past && (flags & VSTD_CHECK_REPAIR_ERRORS)) {
 				s->bat[i] = VPC_BAT_UNUSED;
 				s->bat_bad[i] = 0;
 				s->n_bad--;
 				if (s->bat_dirty_map == NULL &&
-				    (s->bat_dirty_map = vstd_calloc((size_t)s->n_entries * 4 / VPC_SECTOR + 1,
-								    1)) == NULL)
+				    (s->bat_dirty_map = vstd_calloc(
+				             (size_t)s->n_entries * 4 / VPC_SECTOR + 1, 1)) == NULL)
 					return vstd_err_code();
 				s->bat_dirty_map[(size_t)i * 4 / VPC_SECTOR] = 1;
 				s->bat_dirty = 1;
@@ -94,7 +95,8 @@ int vpc_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *res)
 	    !vpc_footer_looks_valid(s->footer_raw)) {
 		report(res, "the trailing footer is missing; only the copy at offset 0 is valid");
 		if (flags & VSTD_CHECK_REPAIR_ERRORS) {
-			if ((rc = vstd_io_pwrite(d->io, s->footer_raw, VPC_FOOTER_SIZE, s->footer_off)) < 0)
+			if ((rc = vstd_io_pwrite(d->io, s->footer_raw, VPC_FOOTER_SIZE,
+			                         s->footer_off)) < 0)
 				return rc;
 			s->file_size = s->footer_off + VPC_FOOTER_SIZE;
 			res->corruptions_fixed++;
@@ -104,12 +106,13 @@ int vpc_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *res)
 	}
 	if (s->footer_off > s->used_end) {
 		uint64_t leaked = s->footer_off - s->used_end;
-		report(res, "%" PRIu64 " bytes between 0x%" PRIx64 " and the footer are not used", leaked,
-		       s->used_end);
+		report(res, "%" PRIu64 " bytes between 0x%" PRIx64 " and the footer are not used",
+		       leaked, s->used_end);
 		if (flags & VSTD_CHECK_REPAIR_LEAKS) {
 			uint64_t old = s->footer_off;
 			s->footer_off = s->used_end;
-			if ((rc = vstd_io_pwrite(d->io, s->footer_raw, VPC_FOOTER_SIZE, s->footer_off)) < 0 ||
+			if ((rc = vstd_io_pwrite(d->io, s->footer_raw, VPC_FOOTER_SIZE,
+			                         s->footer_off)) < 0 ||
 			    (rc = vstd_io_flush(d->io)) < 0 ||
 			    (rc = vstd_io_truncate(d->io, s->footer_off + VPC_FOOTER_SIZE)) < 0) {
 				s->footer_off = old;

@@ -25,14 +25,14 @@
 extern const struct vstd_disk_driver vstd_driver_vpc;
 
 const vstd_disk_option_desc vpc_create_options[3] = {
-	{"subformat", "enum", "dynamic (sparse, default) or fixed (the disk's bytes, then a footer)",
-	 "dynamic"},
-	{"force_size", "bool",
-	 "keep the exact size instead of rounding up to a CHS geometry (creator 'qem2')", "off"},
-	{"azure", "bool",
-	 "Azure's rules: fixed, exact size, a whole number of MiB (implies subformat=fixed, "
-	 "force_size=on)",
-	 "off"},
+        {"subformat", "enum",
+         "dynamic (sparse, default) or fixed (the disk's bytes, then a footer)", "dynamic"},
+        {"force_size", "bool",
+         "keep the exact size instead of rounding up to a CHS geometry (creator 'qem2')", "off"},
+        {"azure", "bool",
+         "Azure's rules: fixed, exact size, a whole number of MiB (implies subformat=fixed, "
+         "force_size=on)",
+         "off"},
 };
 
 const size_t vpc_n_create_options = 3;
@@ -79,14 +79,17 @@ static int vpc_plan(const struct vstd_disk_create_args *args, struct vpc_plan *p
 	p->fixed = sub == 1;
 	if (p->azure) {
 		if (vstd_kv_get(args->options, "subformat") != NULL && !p->fixed)
-			return vstd_err(VSTD_EINVAL, "%s: azure=on needs subformat=fixed (Azure "
-					"accepts only fixed VHDs)", args->path);
-		if (args->size % (UINT64_C(1) << 20) != 0)
 			return vstd_err(VSTD_EINVAL,
-					"%s: azure=on: Azure needs a size that is a whole number of "
-					"MiB; %" PRIu64 " is not (next: %" PRIu64 ")",
-					args->path, args->size,
-					vstd_align_up(args->size, UINT64_C(1) << 20));
+			                "%s: azure=on needs subformat=fixed (Azure "
+			                "accepts only fixed VHDs)",
+			                args->path);
+		if (args->size % (UINT64_C(1) << 20) != 0)
+			return vstd_err(
+			        VSTD_EINVAL,
+			        "%s: azure=on: Azure needs a size that is a whole number of "
+			        "MiB; %" PRIu64 " is not (next: %" PRIu64 ")",
+			        args->path, args->size,
+			        vstd_align_up(args->size, UINT64_C(1) << 20));
 		p->fixed = 1;
 		p->force = 1;
 	}
@@ -109,8 +112,9 @@ static int vpc_plan(const struct vstd_disk_create_args *args, struct vpc_plan *p
 			p->size = (uint64_t)p->f.cylinders * p->f.heads * p->f.spt * VPC_SECTOR;
 	}
 	if (p->size > VPC_MAX_SIZE)
-		return vstd_err(VSTD_EINVAL, "%s: a VHD can hold at most 2040 GiB (%" PRIu64
-				" bytes asked)", args->path, args->size);
+		return vstd_err(VSTD_EINVAL,
+		                "%s: a VHD can hold at most 2040 GiB (%" PRIu64 " bytes asked)",
+		                args->path, args->size);
 	p->f.features = 2;
 	p->f.version = 0x00010000;
 	p->f.data_offset = p->fixed ? VPC_NO_OFFSET : VPC_FOOTER_SIZE;
@@ -141,8 +145,8 @@ static char *relative_parent(const char *image, const char *backing)
 }
 
 int vpc_write_parent_info(vstd_io *io, const char *image, const char *backing_file,
-			  const uint8_t uuid[16], uint32_t timestamp, struct vpc_dyn_header *h,
-			  uint64_t *next)
+                          const uint8_t uuid[16], uint32_t timestamp, struct vpc_dyn_header *h,
+                          uint64_t *next)
 {
 	const char *base;
 	char *rel, *abs_path, *resolved;
@@ -156,7 +160,7 @@ int vpc_write_parent_info(vstd_io *io, const char *image, const char *backing_fi
 	base = base != NULL ? base + 1 : backing_file;
 	if (vpc_utf16_encode(base, h->parent_name, sizeof(h->parent_name), 1) < 0)
 		return vstd_err(VSTD_EINVAL, "%s: parent file name '%s' is too long or not UTF-8",
-				image, base);
+		                image, base);
 	resolved = vstd_disk_resolve_backing(image, backing_file);
 	if (resolved == NULL)
 		return vstd_err_code();
@@ -170,18 +174,19 @@ int vpc_write_parent_info(vstd_io *io, const char *image, const char *backing_fi
 		return vstd_err_code();
 	}
 	if (rel != NULL && (n = vpc_locator_data(0x57327275u, rel, data, 4096)) > 0) {
-		h->loc[nloc] = (struct vpc_locator){0x57327275u,
-						    (uint32_t)vstd_align_up(n, VPC_SECTOR) / VPC_SECTOR,
-						    (uint32_t)n, *next};
+		h->loc[nloc] = (struct vpc_locator){
+		        0x57327275u, (uint32_t)vstd_align_up(n, VPC_SECTOR) / VPC_SECTOR,
+		        (uint32_t)n, *next};
 		rc = vstd_io_pwrite(io, data, vstd_align_up(n, VPC_SECTOR), *next);
 		*next += vstd_align_up(n, VPC_SECTOR);
 		nloc++;
 	}
 	memset(data, 0, 4096);
-	if (rc == 0 && abs_path != NULL && (n = vpc_locator_data(0x4d616358u, abs_path, data, 4096)) > 0) {
-		h->loc[nloc] = (struct vpc_locator){0x4d616358u,
-						    (uint32_t)vstd_align_up(n, VPC_SECTOR) / VPC_SECTOR,
-						    (uint32_t)n, *next};
+	if (rc == 0 && abs_path != NULL &&
+	    (n = vpc_locator_data(0x4d616358u, abs_path, data, 4096)) > 0) {
+		h->loc[nloc] = (struct vpc_locator){
+		        0x4d616358u, (uint32_t)vstd_align_up(n, VPC_SECTOR) / VPC_SECTOR,
+		        (uint32_t)n, *next};
 		rc = vstd_io_pwrite(io, data, vstd_align_up(n, VPC_SECTOR), *next);
 		*next += vstd_align_up(n, VPC_SECTOR);
 		nloc++;
@@ -191,24 +196,26 @@ int vpc_write_parent_info(vstd_io *io, const char *image, const char *backing_fi
 	vstd_free(data);
 	if (rc == 0 && nloc == 0)
 		rc = vstd_err(VSTD_EINVAL, "%s: cannot record where parent '%s' is", image,
-			      backing_file);
+		              backing_file);
 	return rc;
 }
 
 static int write_diff_parent(vstd_io *io, const struct vstd_disk_create_args *args,
-			     struct vpc_dyn_header *h, uint64_t *next)
+                             struct vpc_dyn_header *h, uint64_t *next)
 {
 	const struct vpc_state *ps;
 	if (args->backing == NULL)
-		return vstd_err(VSTD_EINVAL, "%s: a differencing VHD records its parent's UUID, so the "
-				"parent must be opened", args->path);
+		return vstd_err(VSTD_EINVAL,
+		                "%s: a differencing VHD records its parent's UUID, so the "
+		                "parent must be opened",
+		                args->path);
 	if (args->backing->drv != &vstd_driver_vpc)
 		return vstd_err(VSTD_ENOTSUP,
-				"%s: a differencing VHD can only have a VHD parent, not %s ('%s')",
-				args->path, args->backing->drv->name, args->backing_file);
+		                "%s: a differencing VHD can only have a VHD parent, not %s ('%s')",
+		                args->path, args->backing->drv->name, args->backing_file);
 	ps = args->backing->priv;
 	return vpc_write_parent_info(io, args->path, args->backing_file, ps->footer.uuid,
-				     ps->footer.timestamp, h, next);
+	                             ps->footer.timestamp, h, next);
 }
 
 int vpc_create(vstd_io *io, const struct vstd_disk_create_args *args)
@@ -221,14 +228,14 @@ int vpc_create(vstd_io *io, const struct vstd_disk_create_args *args)
 	int rc;
 	if (args->prealloc != VSTD_PREALLOC_OFF)
 		return vstd_err(VSTD_ENOTSUP, "%s: VHD creation supports only preallocation=off",
-				args->path);
+		                args->path);
 	if ((rc = vpc_plan(args, &p)) < 0)
 		return rc;
 	if (args->backing_file != NULL && args->backing_format != NULL &&
 	    vstd_disk_driver_find(args->backing_format) != &vstd_driver_vpc)
 		return vstd_err(VSTD_ENOTSUP,
-				"%s: a differencing VHD can only have a VHD parent, not %s",
-				args->path, args->backing_format);
+		                "%s: a differencing VHD can only have a VHD parent, not %s",
+		                args->path, args->backing_format);
 	vpc_footer_write(&p.f, raw);
 	if (p.fixed) {
 		if ((rc = vstd_io_truncate(io, p.size)) < 0)
@@ -262,7 +269,7 @@ int vpc_create(vstd_io *io, const struct vstd_disk_create_args *args)
 }
 
 int vpc_measure(const struct vstd_disk_create_args *args, vstd_disk *src,
-		vstd_disk_measure_result *res)
+                vstd_disk_measure_result *res)
 {
 	struct vpc_plan p;
 	uint64_t entries, meta, span, off = 0, used = 0;
@@ -276,8 +283,8 @@ int vpc_measure(const struct vstd_disk_create_args *args, vstd_disk *src,
 	}
 	entries = (p.size + VPC_DEFAULT_BLOCK_SIZE - 1) / VPC_DEFAULT_BLOCK_SIZE;
 	meta = 2 * VPC_FOOTER_SIZE + VPC_DYN_HEADER_SIZE + vstd_align_up(entries * 4, VPC_SECTOR);
-	span = VPC_DEFAULT_BLOCK_SIZE + vstd_align_up(VPC_DEFAULT_BLOCK_SIZE / VPC_SECTOR / 8,
-						       VPC_SECTOR);
+	span = VPC_DEFAULT_BLOCK_SIZE +
+	       vstd_align_up(VPC_DEFAULT_BLOCK_SIZE / VPC_SECTOR / 8, VPC_SECTOR);
 	res->fully_allocated = meta + entries * span;
 	/* blocks that hold any data of src */
 	while (src != NULL && off < p.size && off < vstd_disk_size(src)) {

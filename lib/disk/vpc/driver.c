@@ -18,7 +18,7 @@ const struct vstd_disk_driver vstd_driver_vpc;
 
 /* A fixed VHD is only a footer at the end of the disk's bytes. */
 static int vpc_probe_tail(const uint8_t *tail, size_t tail_len, uint64_t file_size,
-			  const char *name)
+                          const char *name)
 {
 	(void)name;
 	(void)file_size;
@@ -86,7 +86,7 @@ static int vpc_check_parent(vstd_disk *d, struct vpc_state *s, const char *name,
 	rc = vstd_io_file_open(&io, path, VSTD_IO_READ);
 	if (rc < 0) {
 		vstd_err_prefix("%s: parent '%s' (from locator %s) of the differencing VHD: ",
-				d->filename, name, which);
+		                d->filename, name, which);
 		vstd_free(path);
 		return rc;
 	}
@@ -99,17 +99,20 @@ static int vpc_check_parent(vstd_disk *d, struct vpc_state *s, const char *name,
 	}
 	if (memcmp(s->dyn.parent_uuid, nil, 16) != 0 &&
 	    memcmp(s->dyn.parent_uuid, pf.uuid, 16) != 0) {
-		rc = vstd_err(VSTD_ECORRUPT,
-			      "%s: parent '%s' is not this image's parent: its UUID differs from the "
-			      "parent UUID in the dynamic header at offset 0x%" PRIx64,
-			      d->filename, path, s->dyn_off + 40);
+		rc = vstd_err(
+		        VSTD_ECORRUPT,
+		        "%s: parent '%s' is not this image's parent: its UUID differs from the "
+		        "parent UUID in the dynamic header at offset 0x%" PRIx64,
+		        d->filename, path, s->dyn_off + 40);
 		vstd_free(path);
 		return rc;
 	}
 	if (s->dyn.parent_timestamp != pf.timestamp)
-		vstd_warn("vpc", "%s: parent '%s' time stamp %" PRIu32 " differs from the recorded %" PRIu32
-			  " (the parent may have been modified)",
-			  d->filename, path, pf.timestamp, s->dyn.parent_timestamp);
+		vstd_warn("vpc",
+		          "%s: parent '%s' time stamp %" PRIu32
+		          " differs from the recorded %" PRIu32
+		          " (the parent may have been modified)",
+		          d->filename, path, pf.timestamp, s->dyn.parent_timestamp);
 	vstd_free(path);
 	return 0;
 }
@@ -123,44 +126,47 @@ static int vpc_open(vstd_disk *d)
 		return vstd_err_code();
 	s->bitmap_block = UINT32_MAX;
 	if ((rc = vpc_footer_load(d->io, d->filename, &s->footer, s->footer_raw, &s->footer_off,
-				  &s->file_size)) < 0)
+	                          &s->file_size)) < 0)
 		goto fail;
 	edited = rc == 1;
 	if (s->footer.type != VPC_FIXED && s->footer.type != VPC_DYNAMIC &&
 	    s->footer.type != VPC_DIFF) {
 		rc = vstd_err(VSTD_ECORRUPT,
-			      "%s: VHD footer at offset 0x%" PRIx64 ": disk type %" PRIu32
-			      " is not fixed (2), dynamic (3) or differencing (4)",
-			      d->filename, s->footer_off, s->footer.type);
+		              "%s: VHD footer at offset 0x%" PRIx64 ": disk type %" PRIu32
+		              " is not fixed (2), dynamic (3) or differencing (4)",
+		              d->filename, s->footer_off, s->footer.type);
 		goto fail;
 	}
 	d->size = vpc_virtual_size(&s->footer, &s->use_chs);
 	if (d->size > (uint64_t)INT64_MAX) {
 		rc = vstd_err(VSTD_ECORRUPT, "%s: VHD footer: disk size %" PRIu64 " is too large",
-			      d->filename, d->size);
+		              d->filename, d->size);
 		goto fail;
 	}
 	if (s->footer.type == VPC_FIXED) {
 		if (d->size > s->footer_off) {
 			rc = vstd_err(VSTD_ECORRUPT,
-				      "%s: fixed VHD footer at offset 0x%" PRIx64
-				      " claims a disk of %" PRIu64 " bytes, more than the file holds",
-				      d->filename, s->footer_off, d->size);
+			              "%s: fixed VHD footer at offset 0x%" PRIx64
+			              " claims a disk of %" PRIu64
+			              " bytes, more than the file holds",
+			              d->filename, s->footer_off, d->size);
 			goto fail;
 		}
 		d->priv = s;
 		return 0;
 	}
 	if (s->footer_off == 0)
-		vstd_warn("vpc", "%s: the trailing VHD footer is missing or damaged; using the copy at "
-			  "offset 0 (repair with check -r all)", d->filename);
+		vstd_warn("vpc",
+		          "%s: the trailing VHD footer is missing or damaged; using the copy at "
+		          "offset 0 (repair with check -r all)",
+		          d->filename);
 	s->dyn_off = s->footer.data_offset;
 	if (s->dyn_off < VPC_FOOTER_SIZE ||
 	    !vstd_range_inside(s->dyn_off, VPC_DYN_HEADER_SIZE, s->file_size)) {
 		rc = vstd_err(VSTD_ECORRUPT,
-			      "%s: VHD footer: dynamic header offset 0x%" PRIx64
-			      " is outside the file of %" PRIu64 " bytes",
-			      d->filename, s->dyn_off, s->file_size);
+		              "%s: VHD footer: dynamic header offset 0x%" PRIx64
+		              " is outside the file of %" PRIu64 " bytes",
+		              d->filename, s->dyn_off, s->file_size);
 		goto fail;
 	}
 	if ((rc = vstd_io_pread(d->io, raw, VPC_DYN_HEADER_SIZE, s->dyn_off)) < 0 ||
@@ -175,18 +181,21 @@ static int vpc_open(vstd_disk *d)
 	if ((rc = vpc_bat_load(d, s)) < 0)
 		goto fail;
 	if (s->n_bad)
-		vstd_warn("vpc", "%s: %" PRIu64 " VHD BAT entries are invalid; reading those blocks "
-			  "fails (see check)", d->filename, s->n_bad);
+		vstd_warn("vpc",
+		          "%s: %" PRIu64 " VHD BAT entries are invalid; reading those blocks "
+		          "fails (see check)",
+		          d->filename, s->n_bad);
 	if (s->footer.type == VPC_DIFF) {
 		char *name = NULL;
 		const char *which = NULL;
-		if ((rc = vpc_parent_name(d->io, d->filename, &s->dyn, s->file_size, &name, &which)) < 0)
+		if ((rc = vpc_parent_name(d->io, d->filename, &s->dyn, s->file_size, &name,
+		                          &which)) < 0)
 			goto fail;
 		if (name == NULL) {
 			rc = vstd_err(VSTD_ECORRUPT,
-				      "%s: differencing VHD names no parent (no locator at offset 0x%" PRIx64
-				      " and no parent name)",
-				      d->filename, s->dyn_off + 576);
+			              "%s: differencing VHD names no parent (no locator at offset "
+			              "0x%" PRIx64 " and no parent name)",
+			              d->filename, s->dyn_off + 576);
 			goto fail;
 		}
 		rc = vstd_disk_set_backing(d, name, "vpc");
@@ -209,7 +218,7 @@ static void vpc_close(vstd_disk *d)
 	if (s != NULL && (d->flags & VSTD_DISK_RDWR) && s->bat_dirty) {
 		if (vpc_bat_flush(d, s) < 0)
 			vstd_warn("vpc", "%s: could not write the BAT on close: %s", d->filename,
-				  vstd_error_last()->message);
+			          vstd_error_last()->message);
 	}
 	vpc_free(s);
 	d->priv = NULL;
@@ -253,14 +262,17 @@ static int vpc_read(vstd_disk *d, uint64_t off, void *vbuf, size_t len)
 			while (pos < end) {
 				uint32_t sec = pos / VPC_SECTOR, run_end;
 				int set = bit_at(bm, sec);
-				while ((uint64_t)(sec + 1) * VPC_SECTOR < end && bit_at(bm, sec + 1) == set)
+				while ((uint64_t)(sec + 1) * VPC_SECTOR < end &&
+				       bit_at(bm, sec + 1) == set)
 					sec++;
-				run_end = (sec + 1) * VPC_SECTOR < end ? (sec + 1) * VPC_SECTOR : end;
+				run_end =
+				        (sec + 1) * VPC_SECTOR < end ? (sec + 1) * VPC_SECTOR : end;
 				if (set)
-					rc = vstd_io_pread(d->io, buf + (pos - inb), run_end - pos, data + pos);
+					rc = vstd_io_pread(d->io, buf + (pos - inb), run_end - pos,
+					                   data + pos);
 				else
 					rc = below_or_zero(d, s, off - inb + pos, buf + (pos - inb),
-							   run_end - pos);
+					                   run_end - pos);
 				if (rc < 0)
 					return rc;
 				pos = run_end;
@@ -281,8 +293,8 @@ static int vpc_read(vstd_disk *d, uint64_t off, void *vbuf, size_t len)
  * zeroes instead of the parent's data; whole blocks read the same
  * everywhere, at the cost of space.
  */
-static int write_new_diff_block(vstd_disk *d, struct vpc_state *s, uint64_t off,
-				const uint8_t *buf, size_t n)
+static int write_new_diff_block(vstd_disk *d, struct vpc_state *s, uint64_t off, const uint8_t *buf,
+                                size_t n)
 {
 	uint32_t block = (uint32_t)(off / s->block_size);
 	uint64_t base = (uint64_t)block * s->block_size;
@@ -295,7 +307,7 @@ static int write_new_diff_block(vstd_disk *d, struct vpc_state *s, uint64_t off,
 	if (rc == 0) {
 		memcpy(tmp + (off - base), buf, n);
 		rc = vstd_io_pwrite(d->io, tmp, s->block_size,
-				    (uint64_t)s->bat[block] * VPC_SECTOR + s->bitmap_size);
+		                    (uint64_t)s->bat[block] * VPC_SECTOR + s->bitmap_size);
 	}
 	vstd_free(tmp);
 	if (rc < 0)
@@ -305,7 +317,7 @@ static int write_new_diff_block(vstd_disk *d, struct vpc_state *s, uint64_t off,
 
 /* Write sector-aligned data [off, off+n) inside one block. */
 static int write_in_block(vstd_disk *d, struct vpc_state *s, uint64_t off, const uint8_t *buf,
-			  size_t n)
+                          size_t n)
 {
 	uint32_t block = (uint32_t)(off / s->block_size);
 	uint32_t inb = (uint32_t)(off % s->block_size);
@@ -318,11 +330,11 @@ static int write_in_block(vstd_disk *d, struct vpc_state *s, uint64_t off, const
 	} else if (s->bat_bad != NULL && s->bat_bad[block]) {
 		return vpc_bad_entry_error(d, s, block);
 	}
-	if ((rc = vstd_io_pwrite(d->io, buf, n, (uint64_t)s->bat[block] * VPC_SECTOR +
-							s->bitmap_size + inb)) < 0)
+	if ((rc = vstd_io_pwrite(d->io, buf, n,
+	                         (uint64_t)s->bat[block] * VPC_SECTOR + s->bitmap_size + inb)) < 0)
 		return rc;
 	return vpc_bitmap_set(d, s, block, inb / VPC_SECTOR,
-			      (uint32_t)vstd_align_up(n, VPC_SECTOR) / VPC_SECTOR);
+	                      (uint32_t)vstd_align_up(n, VPC_SECTOR) / VPC_SECTOR);
 }
 
 static int vpc_write(vstd_disk *d, uint64_t off, const void *vbuf, size_t len)
@@ -337,7 +349,8 @@ static int vpc_write(vstd_disk *d, uint64_t off, const void *vbuf, size_t len)
 		uint64_t block_base = off / s->block_size * s->block_size;
 		uint64_t block_end = block_base + s->block_size;
 		size_t n = block_end - off < len ? (size_t)(block_end - off) : len;
-		uint64_t a0 = vstd_align_down(off, VPC_SECTOR), a1 = vstd_align_up(off + n, VPC_SECTOR);
+		uint64_t a0 = vstd_align_down(off, VPC_SECTOR),
+		         a1 = vstd_align_up(off + n, VPC_SECTOR);
 		if (a0 == off && a1 == off + n) {
 			rc = write_in_block(d, s, off, buf, n);
 		} else {
@@ -408,7 +421,7 @@ static int vpc_block_status(vstd_disk *d, uint64_t off, uint64_t max_len, vstd_b
 			len = max_len;
 		st->length = len;
 		st->flags = VSTD_BLOCK_ALLOCATED | VSTD_BLOCK_OFFSET_VALID |
-			    (is_data ? VSTD_BLOCK_DATA : VSTD_BLOCK_ZERO);
+		            (is_data ? VSTD_BLOCK_DATA : VSTD_BLOCK_ZERO);
 		st->host_offset = off;
 		return 0;
 	}
@@ -434,13 +447,16 @@ static int vpc_block_status(vstd_disk *d, uint64_t off, uint64_t max_len, vstd_b
 		if ((rc = vpc_block_bitmap(d, s, block, &bm)) < 0)
 			return rc;
 		set = bit_at(bm, sec);
-		while ((uint64_t)(sec + 1) * VPC_SECTOR < s->block_size && bit_at(bm, sec + 1) == set)
+		while ((uint64_t)(sec + 1) * VPC_SECTOR < s->block_size &&
+		       bit_at(bm, sec + 1) == set)
 			sec++;
 		end = (uint64_t)(sec + 1) * VPC_SECTOR - inb;
 		st->length = end < max_len ? end : max_len;
 		if (set) {
-			st->flags = VSTD_BLOCK_DATA | VSTD_BLOCK_ALLOCATED | VSTD_BLOCK_OFFSET_VALID;
-			st->host_offset = (uint64_t)s->bat[block] * VPC_SECTOR + s->bitmap_size + inb;
+			st->flags =
+			        VSTD_BLOCK_DATA | VSTD_BLOCK_ALLOCATED | VSTD_BLOCK_OFFSET_VALID;
+			st->host_offset =
+			        (uint64_t)s->bat[block] * VPC_SECTOR + s->bitmap_size + inb;
 		} else {
 			st->flags = 0;
 		}
@@ -456,7 +472,7 @@ static int vpc_set_size(vstd_disk *d, struct vpc_state *s, uint64_t size)
 	int use_chs;
 	if (size % VPC_SECTOR)
 		return vstd_err(VSTD_EINVAL, "%s: a VHD's size must be a multiple of 512 bytes",
-				d->filename);
+		                d->filename);
 	if (size > VPC_MAX_SIZE)
 		return vstd_err(VSTD_EINVAL, "%s: a VHD can hold at most 2040 GiB", d->filename);
 	vpc_chs_for_size(size, &f.cylinders, &f.heads, &f.spt);
@@ -471,10 +487,11 @@ static int vpc_set_size(vstd_disk *d, struct vpc_state *s, uint64_t size)
 			vpc_chs_for_size(up, &c, &h, &sp);
 		} while ((uint64_t)c * h * sp * VPC_SECTOR < size);
 		return vstd_err(VSTD_EINVAL,
-				"%s: this VHD (creator '%s') is sized by its CHS geometry, which "
-				"cannot describe %" PRIu64 " bytes; the next size it can is %" PRIu64,
-				d->filename, s->footer.creator_app, size,
-				(uint64_t)c * h * sp * VPC_SECTOR);
+		                "%s: this VHD (creator '%s') is sized by its CHS geometry, which "
+		                "cannot describe %" PRIu64
+		                " bytes; the next size it can is %" PRIu64,
+		                d->filename, s->footer.creator_app, size,
+		                (uint64_t)c * h * sp * VPC_SECTOR);
 	}
 	s->footer = f;
 	return 0;
@@ -488,7 +505,8 @@ static int vpc_grow_bat(vstd_disk *d, struct vpc_state *s, uint32_t n)
 	uint32_t *bat;
 	int rc;
 	if (n > VPC_MAX_BAT_ENTRIES)
-		return vstd_err(VSTD_ELIMIT, "%s: %" PRIu32 " BAT entries is too many", d->filename, n);
+		return vstd_err(VSTD_ELIMIT, "%s: %" PRIu32 " BAT entries is too many", d->filename,
+		                n);
 	if ((rc = vpc_bat_flush(d, s)) < 0)
 		return rc;
 	raw = vstd_malloc((size_t)bytes);
@@ -518,7 +536,8 @@ static int vpc_grow_bat(vstd_disk *d, struct vpc_state *s, uint32_t n)
 	/* new BAT and footer past everything, then the header points to it */
 	rc = vstd_io_pwrite(d->io, raw, (size_t)bytes, new_off);
 	vstd_free(raw);
-	if (rc < 0 || (rc = vstd_io_pwrite(d->io, s->footer_raw, VPC_FOOTER_SIZE, new_off + bytes)) < 0 ||
+	if (rc < 0 ||
+	    (rc = vstd_io_pwrite(d->io, s->footer_raw, VPC_FOOTER_SIZE, new_off + bytes)) < 0 ||
 	    (rc = vstd_io_flush(d->io)) < 0)
 		return rc;
 	s->dyn.table_offset = new_off;
@@ -540,7 +559,7 @@ static int vpc_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc prealloc
 	int rc;
 	if (prealloc != VSTD_PREALLOC_OFF)
 		return vstd_err(VSTD_ENOTSUP, "%s: VHD resize supports only preallocation=off",
-				d->filename);
+		                d->filename);
 	if ((rc = vpc_set_size(d, s, size)) < 0)
 		return rc;
 	if (s->footer.type == VPC_FIXED) {
@@ -620,7 +639,7 @@ static int vpc_info(vstd_disk *d, vstd_disk_info *info, struct json_object *js)
 	{
 		char v[16];
 		snprintf(v, sizeof(v), "%u.%u", s->footer.creator_version >> 16,
-			 s->footer.creator_version & 0xffff);
+		         s->footer.creator_version & 0xffff);
 		add_str(js, "creator-version", v);
 	}
 	add_str(js, "creator-os", os);
@@ -640,31 +659,32 @@ static int vpc_info(vstd_disk *d, vstd_disk_info *info, struct json_object *js)
 	if (s->footer.type == VPC_DIFF) {
 		uuid_text(s->dyn.parent_uuid, uuid);
 		add_str(js, "parent-uuid", uuid);
-		add_int(js, "parent-timestamp", (int64_t)s->dyn.parent_timestamp + VPC_EPOCH_OFFSET);
+		add_int(js, "parent-timestamp",
+		        (int64_t)s->dyn.parent_timestamp + VPC_EPOCH_OFFSET);
 	}
 	return 0;
 }
 
 const struct vstd_disk_driver vstd_driver_vpc = {
-	.version = 1,
-	.name = "vpc",
-	.description = "VHD (Virtual PC, Hyper-V, Azure): fixed, dynamic and differencing",
-	.create_options = vpc_create_options,
-	.n_create_options = 3,
-	.probe = vpc_probe,
-	.probe_tail = vpc_probe_tail,
-	.open = vpc_open,
-	.close = vpc_close,
-	.create = vpc_create,
-	.read = vpc_read,
-	.write = vpc_write,
-	.flush = vpc_flush,
-	.write_zeroes = vpc_write_zeroes,
-	.block_status = vpc_block_status,
-	.truncate = vpc_truncate,
-	.check = vpc_check,
-	.info = vpc_info,
-	.measure = vpc_measure,
-	.set_backing = vpc_set_backing,
-	.make_empty = vpc_make_empty,
+        .version = 1,
+        .name = "vpc",
+        .description = "VHD (Virtual PC, Hyper-V, Azure): fixed, dynamic and differencing",
+        .create_options = vpc_create_options,
+        .n_create_options = 3,
+        .probe = vpc_probe,
+        .probe_tail = vpc_probe_tail,
+        .open = vpc_open,
+        .close = vpc_close,
+        .create = vpc_create,
+        .read = vpc_read,
+        .write = vpc_write,
+        .flush = vpc_flush,
+        .write_zeroes = vpc_write_zeroes,
+        .block_status = vpc_block_status,
+        .truncate = vpc_truncate,
+        .check = vpc_check,
+        .info = vpc_info,
+        .measure = vpc_measure,
+        .set_backing = vpc_set_backing,
+        .make_empty = vpc_make_empty,
 };

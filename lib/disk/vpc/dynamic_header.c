@@ -11,14 +11,14 @@
 #include "disk/vpc/vpc.h"
 
 int vpc_dyn_parse(const uint8_t raw[VPC_DYN_HEADER_SIZE], struct vpc_dyn_header *h,
-		  const char *name, uint64_t off, int edited)
+                  const char *name, uint64_t off, int edited)
 {
 	uint32_t sum;
 	if (memcmp(raw, "cxsparse", 8) != 0)
 		return vstd_err(VSTD_ECORRUPT,
-				"%s: VHD dynamic header at offset 0x%" PRIx64
-				" has no 'cxsparse' cookie",
-				name, off);
+		                "%s: VHD dynamic header at offset 0x%" PRIx64
+		                " has no 'cxsparse' cookie",
+		                name, off);
 	memset(h, 0, sizeof(*h));
 	h->data_offset = vstd_be64(raw + 8);
 	h->table_offset = vstd_be64(raw + 16);
@@ -39,26 +39,27 @@ int vpc_dyn_parse(const uint8_t raw[VPC_DYN_HEADER_SIZE], struct vpc_dyn_header 
 	sum = vpc_checksum(raw, VPC_DYN_HEADER_SIZE, 36);
 	if (sum != h->checksum && edited)
 		vstd_warn("vpc",
-			  "%s: VHD dynamic header at offset 0x%" PRIx64
-			  " has a bad checksum (stored 0x%08x, computed 0x%08x) like the footer; "
-			  "using it",
-			  name, off, h->checksum, sum);
+		          "%s: VHD dynamic header at offset 0x%" PRIx64
+		          " has a bad checksum (stored 0x%08x, computed 0x%08x) like the footer; "
+		          "using it",
+		          name, off, h->checksum, sum);
 	else if (sum != h->checksum)
 		return vstd_err(VSTD_ECORRUPT,
-				"%s: VHD dynamic header at offset 0x%" PRIx64
-				" has a bad checksum (stored 0x%08x, computed 0x%08x)",
-				name, off, h->checksum, sum);
+		                "%s: VHD dynamic header at offset 0x%" PRIx64
+		                " has a bad checksum (stored 0x%08x, computed 0x%08x)",
+		                name, off, h->checksum, sum);
 	if (h->block_size < VPC_SECTOR || h->block_size > VPC_MAX_BLOCK_SIZE ||
 	    !vstd_is_pow2(h->block_size))
 		return vstd_err(VSTD_ECORRUPT,
-				"%s: VHD dynamic header at offset 0x%" PRIx64 ": block size %" PRIu32
-				" is not a power of two between 512 bytes and 256 MiB",
-				name, off, h->block_size);
+		                "%s: VHD dynamic header at offset 0x%" PRIx64
+		                ": block size %" PRIu32
+		                " is not a power of two between 512 bytes and 256 MiB",
+		                name, off, h->block_size);
 	if (h->max_entries > VPC_MAX_BAT_ENTRIES)
 		return vstd_err(VSTD_ECORRUPT,
-				"%s: VHD dynamic header at offset 0x%" PRIx64
-				": %" PRIu32 " BAT entries is more than the limit of %" PRIu32,
-				name, off, h->max_entries, VPC_MAX_BAT_ENTRIES);
+		                "%s: VHD dynamic header at offset 0x%" PRIx64 ": %" PRIu32
+		                " BAT entries is more than the limit of %" PRIu32,
+		                name, off, h->max_entries, VPC_MAX_BAT_ENTRIES);
 	return 0;
 }
 

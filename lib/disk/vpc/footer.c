@@ -23,8 +23,8 @@ uint32_t vpc_checksum(const uint8_t *buf, size_t len, size_t csum_off)
 
 int vpc_footer_looks_valid(const uint8_t *raw)
 {
-	return memcmp(raw, "conectix", 8) == 0 && vpc_checksum(raw, VPC_FOOTER_SIZE, 64) ==
-							   vstd_be32(raw + 64);
+	return memcmp(raw, "conectix", 8) == 0 &&
+	       vpc_checksum(raw, VPC_FOOTER_SIZE, 64) == vstd_be32(raw + 64);
 }
 
 int vpc_footer_parse(const uint8_t raw[VPC_FOOTER_SIZE], struct vpc_footer *f, int check_sum)
@@ -84,7 +84,7 @@ void vpc_footer_write(const struct vpc_footer *f, uint8_t raw[VPC_FOOTER_SIZE])
  * caller via *footer_off == 0.
  */
 int vpc_footer_load(vstd_io *io, const char *name, struct vpc_footer *f,
-		    uint8_t raw[VPC_FOOTER_SIZE], uint64_t *footer_off, uint64_t *file_size)
+                    uint8_t raw[VPC_FOOTER_SIZE], uint64_t *footer_off, uint64_t *file_size)
 {
 	uint8_t head[VPC_FOOTER_SIZE];
 	uint64_t size, off;
@@ -94,8 +94,8 @@ int vpc_footer_load(vstd_io *io, const char *name, struct vpc_footer *f,
 	*file_size = size;
 	if (size < VPC_FOOTER_SIZE)
 		return vstd_err(VSTD_ECORRUPT,
-				"%s: file of %" PRIu64 " bytes is too short for a VHD footer", name,
-				size);
+		                "%s: file of %" PRIu64 " bytes is too short for a VHD footer", name,
+		                size);
 	off = size - VPC_FOOTER_SIZE;
 	if ((rc = vstd_io_pread(io, raw, VPC_FOOTER_SIZE, off)) < 0)
 		return rc;
@@ -104,7 +104,8 @@ int vpc_footer_load(vstd_io *io, const char *name, struct vpc_footer *f,
 		/* the 511-byte footer of old Virtual PC versions */
 		uint8_t alt[VPC_FOOTER_SIZE];
 		memset(alt, 0, sizeof(alt));
-		if ((rc = vstd_io_pread(io, alt, VPC_FOOTER_SIZE - 1, size - (VPC_FOOTER_SIZE - 1))) < 0)
+		if ((rc = vstd_io_pread(io, alt, VPC_FOOTER_SIZE - 1,
+		                        size - (VPC_FOOTER_SIZE - 1))) < 0)
 			return rc;
 		if (vpc_footer_parse(alt, f, 1) == 0) {
 			memcpy(raw, alt, VPC_FOOTER_SIZE);
@@ -127,10 +128,10 @@ int vpc_footer_load(vstd_io *io, const char *name, struct vpc_footer *f,
 		 * places.  libvhdi reads such images; so do we, with a warning.
 		 */
 		vstd_warn("vpc",
-			  "%s: VHD footer at offset 0x%" PRIx64
-			  " has a bad checksum (stored 0x%08x, computed 0x%08x), but its copy at "
-			  "offset 0 is identical; using it",
-			  name, off, vstd_be32(raw + 64), vpc_checksum(raw, VPC_FOOTER_SIZE, 64));
+		          "%s: VHD footer at offset 0x%" PRIx64
+		          " has a bad checksum (stored 0x%08x, computed 0x%08x), but its copy at "
+		          "offset 0 is identical; using it",
+		          name, off, vstd_be32(raw + 64), vpc_checksum(raw, VPC_FOOTER_SIZE, 64));
 		vpc_footer_parse(raw, f, 0);
 		*footer_off = off;
 		return 1;
@@ -143,11 +144,11 @@ int vpc_footer_load(vstd_io *io, const char *name, struct vpc_footer *f,
 	}
 	if (tail_rc == -2 || head_rc == -2)
 		return vstd_err(VSTD_ECORRUPT,
-				"%s: VHD footer at offset 0x%" PRIx64
-				" has a bad checksum (stored 0x%08x, computed 0x%08x)",
-				name, tail_rc == -2 ? off : (uint64_t)0,
-				vstd_be32((tail_rc == -2 ? raw : head) + 64),
-				vpc_checksum(tail_rc == -2 ? raw : head, VPC_FOOTER_SIZE, 64));
+		                "%s: VHD footer at offset 0x%" PRIx64
+		                " has a bad checksum (stored 0x%08x, computed 0x%08x)",
+		                name, tail_rc == -2 ? off : (uint64_t)0,
+		                vstd_be32((tail_rc == -2 ? raw : head) + 64),
+		                vpc_checksum(tail_rc == -2 ? raw : head, VPC_FOOTER_SIZE, 64));
 	return vstd_err(VSTD_ECORRUPT,
-			"%s: no VHD footer ('conectix') at offset 0x%" PRIx64 " or 0", name, off);
+	                "%s: no VHD footer ('conectix') at offset 0x%" PRIx64 " or 0", name, off);
 }

@@ -138,7 +138,7 @@ int vpc_locator_data(uint32_t code, const char *path, uint8_t *out, size_t cap)
 		n = strlen(pre);
 		for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
 			int plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-				    (*p >= '0' && *p <= '9') || strchr("/-._~", *p) != NULL;
+			            (*p >= '0' && *p <= '9') || strchr("/-._~", *p) != NULL;
 			if (n + 3 > cap)
 				return -1;
 			if (plain) {
@@ -229,7 +229,7 @@ static int exists_beside(const char *image, const char *name)
 }
 
 int vpc_parent_name(vstd_io *io, const char *image, const struct vpc_dyn_header *h,
-		    uint64_t file_size, char **out, const char **which)
+                    uint64_t file_size, char **out, const char **which)
 {
 	static const uint32_t order[] = {LOC_W2RU, LOC_MACX, LOC_W2KU};
 	static const char *const names[] = {"W2ru", "MacX", "W2ku"};
@@ -248,9 +248,9 @@ int vpc_parent_name(vstd_io *io, const char *image, const struct vpc_dyn_header 
 			if (l->length > LOC_MAX_DATA ||
 			    !vstd_range_inside(l->offset, l->length, file_size)) {
 				vstd_warn("vpc",
-					  "%s: parent locator %d (%s) at 0x%" PRIx64
-					  " of %" PRIu32 " bytes is outside the file or too long; ignored",
-					  image, i, names[k], l->offset, l->length);
+				          "%s: parent locator %d (%s) at 0x%" PRIx64 " of %" PRIu32
+				          " bytes is outside the file or too long; ignored",
+				          image, i, names[k], l->offset, l->length);
 				continue;
 			}
 			data = vstd_malloc(l->length);

@@ -54,10 +54,10 @@ struct vpc_footer {
 };
 
 struct vpc_locator {
-	uint32_t code;      /* 'W2ru', 'W2ku', 'MacX', ... */
-	uint32_t space;     /* as recorded (sectors by the spec, bytes by some writers) */
-	uint32_t length;    /* bytes of platform data */
-	uint64_t offset;    /* where the data is */
+	uint32_t code;   /* 'W2ru', 'W2ku', 'MacX', ... */
+	uint32_t space;  /* as recorded (sectors by the spec, bytes by some writers) */
+	uint32_t length; /* bytes of platform data */
+	uint64_t offset; /* where the data is */
 };
 
 struct vpc_dyn_header {
@@ -76,23 +76,23 @@ struct vpc_dyn_header {
 struct vpc_state {
 	struct vpc_footer footer;
 	uint8_t footer_raw[VPC_FOOTER_SIZE];
-	uint64_t footer_off;      /* the trailing footer's offset (dynamic: image end) */
-	int use_chs;              /* the virtual size comes from the CHS geometry */
+	uint64_t footer_off; /* the trailing footer's offset (dynamic: image end) */
+	int use_chs;         /* the virtual size comes from the CHS geometry */
 	struct vpc_dyn_header dyn;
 	uint64_t dyn_off;
-	uint32_t *bat;            /* host sector of each block, VPC_BAT_UNUSED */
-	uint8_t *bat_bad;         /* per entry: 1 past EOF, 2 overlapping (NULL: none) */
+	uint32_t *bat;    /* host sector of each block, VPC_BAT_UNUSED */
+	uint8_t *bat_bad; /* per entry: 1 past EOF, 2 overlapping (NULL: none) */
 	uint64_t n_bad;
 	uint32_t n_entries;
 	uint32_t block_size;
-	uint32_t bitmap_size;     /* bytes before each block's data (sector aligned) */
+	uint32_t bitmap_size; /* bytes before each block's data (sector aligned) */
 	uint64_t file_size;
-	uint64_t used_end;        /* end of everything the metadata references */
-	int head_footer_differs;  /* the copy at 0 disagrees with the trailing footer */
-	int bat_dirty;            /* in-memory BAT newer than the file */
-	uint8_t *bat_dirty_map;   /* per 512-byte BAT sector */
-	uint8_t *bitmap;          /* cache of one block's sector bitmap */
-	uint32_t bitmap_block;    /* which block, UINT32_MAX: none */
+	uint64_t used_end;       /* end of everything the metadata references */
+	int head_footer_differs; /* the copy at 0 disagrees with the trailing footer */
+	int bat_dirty;           /* in-memory BAT newer than the file */
+	uint8_t *bat_dirty_map;  /* per 512-byte BAT sector */
+	uint8_t *bitmap;         /* cache of one block's sector bitmap */
+	uint32_t bitmap_block;   /* which block, UINT32_MAX: none */
 	int parent_checked;
 };
 
@@ -105,7 +105,7 @@ int vpc_footer_looks_valid(const uint8_t *raw);
  * where.  Returns 1 (not an error) when both copies are identical but their
  * checksum is wrong: an image edited by hand. */
 int vpc_footer_load(vstd_io *io, const char *name, struct vpc_footer *f,
-		    uint8_t raw[VPC_FOOTER_SIZE], uint64_t *footer_off, uint64_t *file_size);
+                    uint8_t raw[VPC_FOOTER_SIZE], uint64_t *footer_off, uint64_t *file_size);
 
 /* geometry.c */
 void vpc_chs_for_size(uint64_t size, uint16_t *cyl, uint8_t *heads, uint8_t *spt);
@@ -116,14 +116,14 @@ uint64_t vpc_virtual_size(const struct vpc_footer *f, int *use_chs);
 /* edited: the footer was edited by hand (see vpc_footer_load); then a bad
  * checksum here is a warning too. */
 int vpc_dyn_parse(const uint8_t raw[VPC_DYN_HEADER_SIZE], struct vpc_dyn_header *h,
-		  const char *name, uint64_t off, int edited);
+                  const char *name, uint64_t off, int edited);
 void vpc_dyn_write(const struct vpc_dyn_header *h, uint8_t raw[VPC_DYN_HEADER_SIZE]);
 
 /* parent_locator.c */
 /* The parent's path to try, relative to the image's directory or absolute
  * (new string in *out), or NULL when the image names none. */
 int vpc_parent_name(vstd_io *io, const char *image, const struct vpc_dyn_header *h,
-		    uint64_t file_size, char **out, const char **which);
+                    uint64_t file_size, char **out, const char **which);
 /* UTF-8 to UTF-16 (LE or BE) into out (cap bytes); returns bytes or -1. */
 int vpc_utf16_encode(const char *s, uint8_t *out, size_t cap, int big_endian);
 /* Encode locator data for `code` naming `path` (image-relative or absolute). */
@@ -137,12 +137,12 @@ int vpc_bad_entry_error(vstd_disk *d, struct vpc_state *s, uint32_t block);
 /* Allocate block `block` at the image end (data not yet written). */
 int vpc_block_allocate(vstd_disk *d, struct vpc_state *s, uint32_t block);
 int vpc_bitmap_set(vstd_disk *d, struct vpc_state *s, uint32_t block, uint32_t first_sector,
-		   uint32_t n_sectors);
+                   uint32_t n_sectors);
 
 /* create.c */
 int vpc_create(vstd_io *io, const struct vstd_disk_create_args *args);
 int vpc_measure(const struct vstd_disk_create_args *args, vstd_disk *src,
-		vstd_disk_measure_result *res);
+                vstd_disk_measure_result *res);
 extern const vstd_disk_option_desc vpc_create_options[];
 extern const size_t vpc_n_create_options;
 void vpc_random_uuid(uint8_t uuid[16]);
@@ -151,8 +151,8 @@ uint32_t vpc_now(void);
 /* Record a parent (UUID, time stamp, name, W2ru/MacX locators whose data
  * goes at *next, which advances) in h. */
 int vpc_write_parent_info(vstd_io *io, const char *image, const char *backing_file,
-			  const uint8_t uuid[16], uint32_t timestamp, struct vpc_dyn_header *h,
-			  uint64_t *next);
+                          const uint8_t uuid[16], uint32_t timestamp, struct vpc_dyn_header *h,
+                          uint64_t *next);
 
 /* backing.c */
 int vpc_set_backing(vstd_disk *d, const char *backing, const char *format);

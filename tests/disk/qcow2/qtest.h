@@ -112,7 +112,8 @@ static inline void qt_same_as_qemu(const char *img)
 	}
 	mib = (data_end + (1 << 20) - 1) >> 20;
 	ck_assert_msg(vt_run("qemu-img dd -O raw bs=1M count=%" PRIu64 " if='%s' of='%s'",
-			     mib ? mib : 1, img, ref) == 0, "%s", vt_output());
+	                     mib ? mib : 1, img, ref) == 0,
+	              "%s", vt_output());
 	vt_ok(vstd_disk_open(&d, img, &oo));
 	ck_assert_str_eq(vstd_disk_format(d), "qcow2");
 	f = fopen(ref, "rb");
@@ -126,7 +127,7 @@ static inline void qt_same_as_qemu(const char *img)
 			for (size_t i = 0; i < n; i++)
 				if (got[i] != want[i])
 					ck_abort_msg("%s: byte %" PRIu64 " differs: %u != %u", img,
-						     off + i, got[i], want[i]);
+					             off + i, got[i], want[i]);
 		off += n;
 	}
 	ck_assert_uint_ge(off, data_end < vstd_disk_size(d) ? data_end : vstd_disk_size(d));
@@ -135,7 +136,7 @@ static inline void qt_same_as_qemu(const char *img)
 		vstd_block_status st;
 		vt_ok(vstd_disk_map(d, off, vstd_disk_size(d) - off, &st));
 		ck_assert_msg(!(st.flags & VSTD_BLOCK_DATA) || vstd_is_zero_test(d, off, st.length),
-			      "%s: data at %" PRIu64 " past qemu's last data", img, off);
+		              "%s: data at %" PRIu64 " past qemu's last data", img, off);
 		off += st.length;
 	}
 	fclose(f);

@@ -16,7 +16,8 @@ static void make_base(const char *opts)
 {
 	const char *p = vt_path("base.qcow2");
 	ck_assert(vt_run("qemu-img create -f qcow2 -o %s '%s' 4M", opts, p) == 0);
-	ck_assert(vt_run("qemu-io -c 'write -P 0x41 0 200k' -c 'write -P 0x42 2M 64k' '%s'", p) == 0);
+	ck_assert(vt_run("qemu-io -c 'write -P 0x41 0 200k' -c 'write -P 0x42 2M 64k' '%s'", p) ==
+	          0);
 	ck_assert(vt_run("qemu-img convert -O raw '%s' '%s'", p, vt_path("before.raw")) == 0);
 	img = qt_read_file(p, &img_len);
 }
@@ -51,13 +52,14 @@ static void run_check(unsigned flags, vstd_disk_check_result *res)
 static void data_unchanged(void)
 {
 	ck_assert_msg(vt_run("qemu-img compare -f raw '%s' '%s'", vt_path("before.raw"),
-			     vt_path("x.qcow2")) == 0, "%s", vt_output());
+	                     vt_path("x.qcow2")) == 0,
+	              "%s", vt_output());
 }
 
 START_TEST(clean_images)
 {
 	static const char *const opts[] = {"refcount_bits=16", "refcount_bits=2,cluster_size=4096",
-					   "compat=0.10", "extended_l2=on"};
+	                                   "compat=0.10", "extended_l2=on"};
 	vstd_disk_check_result r;
 	make_base(opts[_i]);
 	vt_write_file(vt_path("x.qcow2"), img, img_len);
@@ -67,7 +69,7 @@ START_TEST(clean_images)
 	ck_assert(vt_run("qemu-img check '%s'", vt_path("x.qcow2")) == 0);
 	run_check(0, &r);
 	ck_assert_msg(r.corruptions == 0 && r.leaks == 0 && r.check_errors == 0, "%s",
-		      r.report ? r.report : "");
+	              r.report ? r.report : "");
 	{
 		/* "48/128 = 37.50% allocated" and "Image end offset: N" */
 		const char *o = vt_output(), *eq = strstr(o, " = "), *e = strstr(o, "end offset: ");
@@ -176,7 +178,8 @@ START_TEST(overlap)
 	make_base("refcount_bits=16");
 	{
 		uint64_t l2 = vstd_be64(img + vstd_be64(img + 40)) & 0x00fffffffffffe00ull;
-		vstd_put_be64(img + l2 + 8 * 10, 0x8000000000000000ull | 0x10000); /* refcount table */
+		vstd_put_be64(img + l2 + 8 * 10,
+		              0x8000000000000000ull | 0x10000); /* refcount table */
 	}
 	vt_write_file(vt_path("x.qcow2"), img, img_len);
 	free(img);
@@ -211,7 +214,7 @@ START_TEST(dirty_lazy)
 	vstd_disk_close(d);
 	ck_assert_msg(qt_qemu_check(p) == 0, "%s", vt_output());
 	ck_assert(vt_run("qemu-img info '%s' | grep -q 'dirty'", p) != 0 ||
-		  vt_run("qemu-io -r -c 'read -P 0x55 0 300k' '%s'", p) == 0);
+	          vt_run("qemu-io -r -c 'read -P 0x55 0 300k' '%s'", p) == 0);
 }
 END_TEST
 

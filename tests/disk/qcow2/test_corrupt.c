@@ -17,7 +17,8 @@ static void make_base(void)
 {
 	const char *p = vt_path("base.qcow2");
 	ck_assert(vt_run("qemu-img create -f qcow2 '%s' 4M", p) == 0);
-	ck_assert(vt_run("qemu-io -c 'write -P 0x41 0 200k' -c 'write -P 0x42 2M 64k' '%s'", p) == 0);
+	ck_assert(vt_run("qemu-io -c 'write -P 0x41 0 200k' -c 'write -P 0x42 2M 64k' '%s'", p) ==
+	          0);
 	img = qt_read_file(p, &img_len);
 }
 
@@ -40,7 +41,8 @@ static int try_image(void)
 	if (rc < 0)
 		return rc;
 	for (uint64_t off = 0; off < vstd_disk_size(d) && rc == 0; off += sizeof(buf)) {
-		uint64_t n = vstd_disk_size(d) - off < sizeof(buf) ? vstd_disk_size(d) - off : sizeof(buf);
+		uint64_t n = vstd_disk_size(d) - off < sizeof(buf) ? vstd_disk_size(d) - off
+		                                                   : sizeof(buf);
 		rc = vstd_disk_read(d, off, buf, n);
 	}
 	vstd_disk_close(d);
@@ -53,7 +55,7 @@ static void expect(int want, const char *word)
 	ck_assert_msg(rc == want, "rc %d (%s), wanted %d", rc, vstd_error_last()->message, want);
 	if (word != NULL)
 		ck_assert_msg(strstr(vstd_error_last()->message, word) != NULL,
-			      "message '%s' does not name '%s'", vstd_error_last()->message, word);
+		              "message '%s' does not name '%s'", vstd_error_last()->message, word);
 	free(img);
 }
 
@@ -244,9 +246,10 @@ START_TEST(deep_chain)
 	vstd_disk *d = NULL;
 	/* 30 layers against a depth limit of 16 */
 	ck_assert(vt_run("cd '%s' && qemu-img create -f qcow2 d0.qcow2 1M >/dev/null && "
-			 "for i in $(seq 1 30); do "
-			 "qemu-img create -f qcow2 -u -b d$((i-1)).qcow2 -F qcow2 d$i.qcow2 1M "
-			 ">/dev/null || exit 1; done", vt_tmpdir()) == 0);
+	                 "for i in $(seq 1 30); do "
+	                 "qemu-img create -f qcow2 -u -b d$((i-1)).qcow2 -F qcow2 d$i.qcow2 1M "
+	                 ">/dev/null || exit 1; done",
+	                 vt_tmpdir()) == 0);
 	oo.max_chain_depth = 16;
 	ck_assert_int_eq(vstd_disk_open(&d, vt_path("d30.qcow2"), &oo), VSTD_ELIMIT);
 	oo.max_chain_depth = 40;

@@ -16,9 +16,9 @@ struct setup {
 };
 
 static const struct setup setups[] = {
-	{"cluster_size=4096", 8u << 20},
-	{"cluster_size=512,refcount_bits=64", 2u << 20}, /* refcount blocks and table grow */
-	{"extended_l2=on,cluster_size=16k,refcount_bits=4", 8u << 20},
+        {"cluster_size=4096", 8u << 20},
+        {"cluster_size=512,refcount_bits=64", 2u << 20}, /* refcount blocks and table grow */
+        {"extended_l2=on,cluster_size=16k,refcount_bits=4", 8u << 20},
 };
 
 /* The workload; errors after the crash are expected and ignored. */
@@ -70,7 +70,7 @@ static uint8_t *create_in_memory(const struct setup *st, size_t *len)
 
 /* Run the workload crashing before write n (0: never); returns writes seen. */
 static unsigned long run(const uint8_t *base, size_t base_len, uint64_t size, unsigned long n,
-			 const char *save)
+                         const char *save)
 {
 	vstd_io_fault_opts fo = VSTD_IO_FAULT_OPTS_INIT;
 	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
@@ -109,8 +109,9 @@ START_TEST(crash_every_write)
 		int rc;
 		run(base, base_len, st->size, n, p);
 		rc = qt_qemu_check(p);
-		ck_assert_msg(rc == 0 || rc == 3, "crash before write %lu of %lu: qemu-img check %d: %s",
-			      n, total, rc, vt_output());
+		ck_assert_msg(rc == 0 || rc == 3,
+		              "crash before write %lu of %lu: qemu-img check %d: %s", n, total, rc,
+		              vt_output());
 		leaks += rc == 3;
 	}
 	fprintf(stderr, "%s: %lu crash points, %lu left leaks\n", st->options, total, leaks);

@@ -17,14 +17,17 @@ static uint64_t field(const char *text, const char *name)
 
 START_TEST(measure_like_qemu)
 {
-	static const char *const opts[] = {"", "cluster_size=512", "cluster_size=2M",
-					   "refcount_bits=64,cluster_size=4096", "extended_l2=on",
-					   "refcount_bits=1"};
+	static const char *const opts[] = {"",
+	                                   "cluster_size=512",
+	                                   "cluster_size=2M",
+	                                   "refcount_bits=64,cluster_size=4096",
+	                                   "extended_l2=on",
+	                                   "refcount_bits=1"};
 	static const uint64_t sizes[] = {1ull << 30, 100ull << 30, 12345678};
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		vstd_disk_measure_result r;
 		ck_assert(vt_run("qemu-img measure -O qcow2 %s%s --size %" PRIu64,
-				 opts[_i][0] ? "-o " : "", opts[_i], sizes[i]) == 0);
+		                 opts[_i][0] ? "-o " : "", opts[_i], sizes[i]) == 0);
 		vt_ok(vstd_disk_measure("qcow2", opts[_i], sizes[i], NULL, &r));
 		ck_assert_uint_eq(r.required, field(vt_output(), "required size: "));
 		ck_assert_uint_eq(r.fully_allocated, field(vt_output(), "fully allocated size: "));
@@ -39,7 +42,8 @@ START_TEST(measure_source)
 	vstd_disk *d = NULL;
 	ck_assert(vt_run("qemu-img create -f qcow2 '%s' 10M", p) == 0);
 	ck_assert(vt_run("qemu-io -c 'write -P 1 0 1M' -c 'write -z 5M 1M' -c 'write -P 2 8M 3000' "
-			 "'%s'", p) == 0);
+	                 "'%s'",
+	                 p) == 0);
 	ck_assert(vt_run("qemu-img measure -O qcow2 -o cluster_size=4096 '%s'", p) == 0);
 	vt_ok(vstd_disk_open(&d, p, NULL));
 	vt_ok(vstd_disk_measure("qcow2", "cluster_size=4096", vstd_disk_size(d), d, &r));
@@ -47,7 +51,7 @@ START_TEST(measure_source)
 	ck_assert_uint_eq(r.fully_allocated, field(vt_output(), "fully allocated size: "));
 	vstd_disk_close(d);
 	ck_assert_int_eq(vstd_disk_measure("qcow2", "cluster_size=512", 3ull << 40, NULL, &r),
-			 VSTD_EINVAL);
+	                 VSTD_EINVAL);
 }
 END_TEST
 
@@ -78,7 +82,7 @@ START_TEST(amend)
 			vstd_disk_close(d);
 			ck_assert_msg(qt_qemu_check(p) == 0, "%s: %s", o, vt_output());
 			ck_assert(vt_run("qemu-img info '%s' | grep -q 'refcount bits: %s$'", p,
-					 widths[i]) == 0);
+			                 widths[i]) == 0);
 			ck_assert(vt_run("qemu-io -r -c 'read -P 9 0 100k' '%s'", p) == 0);
 		}
 	}
@@ -109,7 +113,7 @@ START_TEST(set_backing_and_make_empty)
 	ck_assert_msg(qt_qemu_check(top) == 0, "%s", vt_output());
 	ck_assert(vt_run("qemu-img info '%s' | grep -q 'backing file format: raw'", top) == 0);
 	ck_assert(vt_run("qemu-io -r -c 'read -P 0x3c 4k 60k' -c 'read -P 0x11 0 4k' '%s'", top) ==
-		  0);
+	          0);
 	qt_same_as_qemu(top);
 	vt_ok(vstd_disk_open(&d, top, &oo));
 	vt_ok(d->drv->make_empty(d));
@@ -131,12 +135,14 @@ START_TEST(encrypted_reported)
 	vstd_disk_info *info = NULL;
 	vstd_disk *d = NULL;
 	uint8_t b[512];
-	ck_assert(vt_run("qemu-img create --object secret,id=s0,data=pw -f qcow2 "
-			 "-o encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10 '%s' 1M",
-			 p) == 0);
-	ck_assert(vt_run("qemu-io --object secret,id=s0,data=pw --image-opts "
-			 "-c 'write -P 1 0 4k' driver=qcow2,file.filename='%s',encrypt.key-secret=s0",
-			 p) == 0);
+	ck_assert(
+	        vt_run("qemu-img create --object secret,id=s0,data=pw -f qcow2 "
+	               "-o encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10 '%s' 1M",
+	               p) == 0);
+	ck_assert(
+	        vt_run("qemu-io --object secret,id=s0,data=pw --image-opts "
+	               "-c 'write -P 1 0 4k' driver=qcow2,file.filename='%s',encrypt.key-secret=s0",
+	               p) == 0);
 	vt_ok(vstd_disk_open(&d, p, NULL));
 	vt_ok(vstd_disk_info_get(d, &info));
 	ck_assert_int_eq(info->encrypted, 1);

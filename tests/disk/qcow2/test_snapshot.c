@@ -27,8 +27,9 @@ static void view_equals_qemu(vstd_disk *d, const char *name)
 	vstd_disk *v = NULL;
 	uint8_t *want;
 	size_t len;
-	ck_assert_msg(vt_run("qemu-img convert -l snapshot.name=%s -O raw '%s' '%s'", name, P, ref) ==
-			      0, "%s", vt_output());
+	ck_assert_msg(
+	        vt_run("qemu-img convert -l snapshot.name=%s -O raw '%s' '%s'", name, P, ref) == 0,
+	        "%s", vt_output());
 	want = qt_read_file(ref, &len);
 	vt_ok(vstd_disk_snapshot_open(&v, d, name));
 	qt_disk_equals(v, want, len);
@@ -38,8 +39,8 @@ static void view_equals_qemu(vstd_disk *d, const char *name)
 
 START_TEST(read_qemu_snapshots)
 {
-	static const char *const opts[] = {"cluster_size=65536", "compat=0.10",
-					   "extended_l2=on", "cluster_size=4096,refcount_bits=4"};
+	static const char *const opts[] = {"cluster_size=65536", "compat=0.10", "extended_l2=on",
+	                                   "cluster_size=4096,refcount_bits=4"};
 	vstd_disk_snapshot *list = NULL;
 	vstd_disk *d = NULL;
 	size_t n = 0;
@@ -60,8 +61,8 @@ END_TEST
 
 START_TEST(create_apply_delete)
 {
-	static const char *const opts[] = {"cluster_size=65536", "compat=0.10",
-					   "extended_l2=on", "cluster_size=4096,refcount_bits=4"};
+	static const char *const opts[] = {"cluster_size=65536", "compat=0.10", "extended_l2=on",
+	                                   "cluster_size=4096,refcount_bits=4"};
 	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
 	vstd_disk *d = NULL;
 	uint8_t buf[65536];
@@ -89,9 +90,9 @@ START_TEST(create_apply_delete)
 	vstd_disk_close(d);
 	ck_assert_msg(qt_qemu_check(P) == 0, "after apply: %s", vt_output());
 	ck_assert(vt_run("qemu-img convert -l snapshot.name=first -O raw '%s' '%s'", P,
-			 vt_path("first.raw")) == 0);
+	                 vt_path("first.raw")) == 0);
 	ck_assert_msg(vt_run("qemu-img compare -f raw '%s' '%s'", vt_path("first.raw"), P) == 0,
-		      "%s", vt_output());
+	              "%s", vt_output());
 
 	/* delete */
 	vt_ok(vstd_disk_open(&d, P, &oo));

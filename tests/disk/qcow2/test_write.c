@@ -38,7 +38,8 @@ static void workload(vstd_disk *d, uint8_t *ref, size_t size, uint64_t seed, int
 			vt_ok(vstd_disk_write(d, off, buf, len));
 			memcpy(ref + off, buf, len);
 		} else if (kind < 9) {
-			vt_ok(vstd_disk_write_zeroes(d, off, len, kind == 8 ? VSTD_IO_ZERO_MAY_UNMAP : 0));
+			vt_ok(vstd_disk_write_zeroes(d, off, len,
+			                             kind == 8 ? VSTD_IO_ZERO_MAY_UNMAP : 0));
 			memset(ref + off, 0, len);
 		} else {
 			vt_ok(vstd_disk_discard(d, off, len));
@@ -58,10 +59,11 @@ static void check_with_peers(const char *img, const uint8_t *ref, size_t size)
 	ck_assert_msg(qt_qemu_check(img) == 0, "qemu-img check: %s", vt_output());
 	vt_write_file(raw, ref, size);
 	ck_assert_msg(vt_run("qemu-img compare -f raw -F qcow2 '%s' '%s'", raw, img) == 0, "%s",
-		      vt_output());
+	              vt_output());
 	/* libqcow 20201213 knows neither extended L2 nor zstd */
-	if (vt_run("qemu-img info '%s' | grep -q -e 'extended l2: true' -e 'compression type: zstd'",
-		   img) != 0)
+	if (vt_run("qemu-img info '%s' | grep -q -e 'extended l2: true' -e 'compression type: "
+	           "zstd'",
+	           img) != 0)
 		ck_assert_msg(vt_run("qcowinfo '%s'", img) == 0, "qcowinfo: %s", vt_output());
 	vt_ok(vstd_disk_open(&d, img, NULL));
 	qt_disk_equals(d, ref, size);
@@ -69,24 +71,24 @@ static void check_with_peers(const char *img, const uint8_t *ref, size_t size)
 }
 
 static const char *const create_opts[] = {
-	"",
-	"compat=0.10",
-	"cluster_size=512",
-	"cluster_size=4096,refcount_bits=1",
-	"cluster_size=2M",
-	"refcount_bits=2",
-	"refcount_bits=4,cluster_size=1024",
-	"refcount_bits=8",
-	"refcount_bits=32",
-	"refcount_bits=64,cluster_size=512",
-	"extended_l2=on",
-	"extended_l2=on,cluster_size=16k",
-	"lazy_refcounts=on",
-	"compression_type=zstd",
-	"preallocation=metadata",
-	"preallocation=falloc",
-	"preallocation=full",
-	"compat=0.10,cluster_size=4096",
+        "",
+        "compat=0.10",
+        "cluster_size=512",
+        "cluster_size=4096,refcount_bits=1",
+        "cluster_size=2M",
+        "refcount_bits=2",
+        "refcount_bits=4,cluster_size=1024",
+        "refcount_bits=8",
+        "refcount_bits=32",
+        "refcount_bits=64,cluster_size=512",
+        "extended_l2=on",
+        "extended_l2=on,cluster_size=16k",
+        "lazy_refcounts=on",
+        "compression_type=zstd",
+        "preallocation=metadata",
+        "preallocation=falloc",
+        "preallocation=full",
+        "compat=0.10,cluster_size=4096",
 };
 
 START_TEST(create_write_check)
@@ -114,7 +116,8 @@ END_TEST
 /* Overlays over a raw and a qcow2 backing: partial writes copy the rest. */
 START_TEST(overlay_cow)
 {
-	static const char *const opts[] = {"", "extended_l2=on", "compat=0.10", "cluster_size=4096"};
+	static const char *const opts[] = {"", "extended_l2=on", "compat=0.10",
+	                                   "cluster_size=4096"};
 	vstd_disk_create_opts co = VSTD_DISK_CREATE_OPTS_INIT;
 	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
 	const char *base = vt_path("base.raw"), *top = vt_path("top.qcow2");
@@ -133,8 +136,9 @@ START_TEST(overlay_cow)
 	vstd_disk_close(d);
 	ck_assert_msg(qt_qemu_check(top) == 0, "%s", vt_output());
 	vt_write_file(vt_path("ref.raw"), ref, DSIZE);
-	ck_assert_msg(vt_run("qemu-img compare -f raw -F qcow2 '%s' '%s'", vt_path("ref.raw"), top) == 0,
-		      "%s", vt_output());
+	ck_assert_msg(
+	        vt_run("qemu-img compare -f raw -F qcow2 '%s' '%s'", vt_path("ref.raw"), top) == 0,
+	        "%s", vt_output());
 	vt_ok(vstd_disk_open(&d, top, NULL));
 	qt_disk_equals(d, ref, DSIZE);
 	vstd_disk_close(d);
@@ -146,7 +150,7 @@ END_TEST
 START_TEST(compressed_writes)
 {
 	static const char *const opts[] = {"compression_type=zlib", "compression_type=zstd",
-					   "cluster_size=4096", "compat=0.10,cluster_size=2M"};
+	                                   "cluster_size=4096", "compat=0.10,cluster_size=2M"};
 	vstd_disk_create_opts co = VSTD_DISK_CREATE_OPTS_INIT;
 	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
 	const char *img = vt_path("cw.qcow2");
@@ -170,7 +174,8 @@ START_TEST(compressed_writes)
 			vt_fill_random(ref + off, len, off);
 		else
 			for (uint64_t j = 0; j < len; j++)
-				ref[off + j] = (uint8_t)("vstd qcow2 "[(off + j) % 11] + (off / unit) % 3);
+				ref[off + j] =
+				        (uint8_t)("vstd qcow2 "[(off + j) % 11] + (off / unit) % 3);
 		rc = d->drv->compress(d, ref + off, len, out, unit * 2, &n);
 		if (rc == VSTD_ERANGE) {
 			vt_ok(vstd_disk_write(d, off, ref + off, len));
@@ -189,7 +194,7 @@ START_TEST(compressed_writes)
 	vstd_disk_close(d);
 	check_with_peers(img, ref, DSIZE);
 	ck_assert_msg(vt_run("qemu-img check '%s' | grep -q '[1-9][0-9.]*%% compressed'", img) == 0,
-		      "no compressed clusters: %s", vt_output());
+	              "no compressed clusters: %s", vt_output());
 	free(out);
 	free(ref);
 }
@@ -276,7 +281,7 @@ START_TEST(both_directions)
 	check_with_peers(a, ref, DSIZE);
 	ck_assert(vt_run("qemu-img create -f qcow2 -o extended_l2=on '%s' %zu", b, DSIZE) == 0);
 	ck_assert(vt_run("qemu-io -c 'write -P 0x11 0 %zu' -c 'write -z 1M 100k' '%s'", DSIZE, b) ==
-		  0);
+	          0);
 	memset(ref, 0x11, DSIZE);
 	memset(ref + (1 << 20), 0, 100 * 1024);
 	vt_ok(vstd_disk_open(&d, b, &oo));
@@ -297,7 +302,7 @@ int main(void)
 	qt_link_driver();
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, create_write_check, 0,
-			    (int)(sizeof(create_opts) / sizeof(create_opts[0])));
+	                    (int)(sizeof(create_opts) / sizeof(create_opts[0])));
 	tcase_add_loop_test(tc, overlay_cow, 0, 4);
 	tcase_add_loop_test(tc, compressed_writes, 0, 4);
 	tcase_add_test(tc, resize);

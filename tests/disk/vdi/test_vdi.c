@@ -19,7 +19,8 @@ START_TEST(qemu_writes_vstd_reads)
 	vstd_disk *d;
 	vt_write_file(raw, pat, DSIZE - 512);
 	ck_assert_msg(vt_run("qemu-img convert -f raw -O vdi -o static=%s '%s' '%s'",
-			     _i ? "on" : "off", raw, img) == 0, "%s", vt_output());
+	                     _i ? "on" : "off", raw, img) == 0,
+	              "%s", vt_output());
 	d = vh_open(img, NULL, 0);
 	ck_assert_str_eq(vstd_disk_format(d), "vdi");
 	ck_assert_uint_eq(vstd_disk_size(d), DSIZE - 512);
@@ -46,22 +47,23 @@ START_TEST(vstd_writes_qemu_reads)
 	vstd_disk_close(d);
 	vt_write_file(raw, pat, DSIZE);
 	ck_assert_msg(vt_run("qemu-img compare -f raw -F vdi '%s' '%s'", raw, img) == 0, "%s",
-		      vt_output());
+	              vt_output());
 	ck_assert_msg(vt_run("qemu-img check -f vdi '%s'", img) == 0, "%s", vt_output());
 	ck_assert_msg(vt_run("qemu-img info -f vdi '%s' | grep -q '10485760 bytes'", img) == 0,
-		      "size");
+	              "size");
 	free(pat);
 }
 END_TEST
 
 START_TEST(corpus_basic)
 {
-	const char *img = vt_unpack("corpus/disk/vdi/dissect-basic.vdi.gz"), *raw = vt_path("b.raw");
+	const char *img = vt_unpack("corpus/disk/vdi/dissect-basic.vdi.gz"),
+	           *raw = vt_path("b.raw");
 	size_t len;
 	uint8_t *q;
 	vstd_disk *d = vh_open(img, NULL, 0);
 	ck_assert_msg(vt_run("qemu-img convert -f vdi -O raw '%s' '%s'", img, raw) == 0, "%s",
-		      vt_output());
+	              vt_output());
 	q = vh_read_file(raw, &len);
 	ck_assert_uint_eq(vstd_disk_size(d), len);
 	vh_disk_equals(d, q, len);
@@ -118,8 +120,8 @@ START_TEST(differencing_by_uuid)
 	/* a parent elsewhere cannot be recorded */
 	{
 		vstd_disk_create_opts c = VSTD_DISK_CREATE_OPTS_INIT;
-		ck_assert(vt_run("mkdir -p '%s/a/b/c' && qemu-img create -q -f vdi '%s/p.vdi' 1M", dir,
-				 dir) == 0);
+		ck_assert(vt_run("mkdir -p '%s/a/b/c' && qemu-img create -q -f vdi '%s/p.vdi' 1M",
+		                 dir, dir) == 0);
 		c.format = "vdi";
 		c.backing_file = "../../../p.vdi";
 		c.backing_format = "vdi";
@@ -150,7 +152,8 @@ START_TEST(resize_and_measure)
 	/* a sparse source, so that measure sees the zero MiBs as holes */
 	ck_assert(vt_run("cp --sparse=always '%s' '%s'", vt_path("r0.raw"), raw) == 0);
 	ck_assert_msg(vt_run("qemu-img compare -f raw -F vdi '%s' '%s' && qemu-img check '%s'", raw,
-			     img, img) == 0, "%s", vt_output());
+	                     img, img) == 0,
+	              "%s", vt_output());
 	/* with data and no room in the map: refused, clearly */
 	d = vh_open(img, NULL, VSTD_DISK_RDWR);
 	ck_assert_int_eq(vstd_disk_resize(d, (uint64_t)DSIZE * 10000, 0, NULL), VSTD_ENOTSUP);
@@ -251,7 +254,6 @@ START_TEST(hostile)
 }
 END_TEST
 
-
 START_TEST(commit_and_rebase)
 {
 	uint8_t *pat = vh_pattern(DSIZE, 62), *patch = malloc(1 << 20);
@@ -269,7 +271,8 @@ START_TEST(commit_and_rebase)
 	vstd_disk_close(d);
 	vt_write_file(raw, pat, DSIZE);
 	ck_assert_msg(vt_run("qemu-img compare -f raw -F vdi '%s' '%s' && qemu-img check '%s'", raw,
-			     p1, p1) == 0, "%s", vt_output());
+	                     p1, p1) == 0,
+	              "%s", vt_output());
 	d = vh_open(child, NULL, VSTD_DISK_RDWR);
 	vh_disk_equals(d, pat, DSIZE);
 	vh_create(p2, "vdi", DSIZE, NULL, NULL, NULL);
@@ -277,14 +280,15 @@ START_TEST(commit_and_rebase)
 	vstd_disk_close(d);
 	d = vh_open(child, NULL, 0);
 	ck_assert_str_eq(vstd_disk_filename(vstd_disk_backing(d)) + strlen(vt_tmpdir()) + 1,
-			 "cr_p2.vdi");
+	                 "cr_p2.vdi");
 	vh_disk_equals(d, pat, DSIZE);
 	vstd_disk_close(d);
 	d = vh_open(child, NULL, VSTD_DISK_RDWR);
 	vt_ok(vstd_disk_rebase(d, NULL, NULL, 0, NULL, NULL));
 	vstd_disk_close(d);
 	ck_assert_msg(vt_run("qemu-img compare -f raw -F vdi '%s' '%s' && qemu-img check '%s'", raw,
-			     child, child) == 0, "%s", vt_output());
+	                     child, child) == 0,
+	              "%s", vt_output());
 	free(patch);
 	free(pat);
 }

@@ -84,7 +84,8 @@ START_TEST(header_fields)
 {
 	const char *img = make_image("h.vhd");
 	patch_dyn(img, 36, 0x12345678, 0);
-	vh_open_fails(img, "vpc", VSTD_ECORRUPT, "dynamic header at offset 0x200 has a bad checksum");
+	vh_open_fails(img, "vpc", VSTD_ECORRUPT,
+	              "dynamic header at offset 0x200 has a bad checksum");
 	img = make_image("h0.vhd");
 	patch_dyn(img, 32, 0, 1);
 	vh_open_fails(img, "vpc", VSTD_ECORRUPT, "block size 0 is not a power of two");
@@ -211,7 +212,7 @@ START_TEST(parent_loop)
 		memcpy(ha + 40, fb + 68, 16); /* parent uuid = b's */
 		vstd_put_be32(ha + 56, vstd_be32(fb + 24));
 		memcpy(ha + 64, hb + 64, 512); /* parent name (to be replaced) */
-		memset(ha + 576, 0, 192);       /* no locators: the name is used */
+		memset(ha + 576, 0, 192);      /* no locators: the name is used */
 		ck_assert(vpc_utf16_encode("loop_b.vhd", ha + 64, 512, 1) > 0);
 		memset(ha + 64 + 20, 0, 512 - 20);
 		vstd_put_be32(ha + 36, vpc_checksum(ha, sizeof(ha), 36));
@@ -277,7 +278,7 @@ START_TEST(crash_consistency)
 			vt_ok(vstd_disk_open_io(&d, view, NULL, &o));
 			vt_ok(vstd_disk_read(d, (2 << 20) - 4096, got, sizeof(got)));
 			ck_assert(memcmp(got + 4096, data + 4096, 4096) == 0 ||
-				  memcmp(got + 4096, old, 4096) == 0);
+			          memcmp(got + 4096, old, 4096) == 0);
 			vstd_disk_close(d);
 			vstd_io_close(view);
 		}

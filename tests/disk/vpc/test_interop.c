@@ -15,8 +15,10 @@
 #define DSIZE ((size_t)10 << 20)
 
 static const char *const qemu_opts[] = {
-	"subformat=dynamic", "subformat=fixed", "subformat=dynamic,force_size=on",
-	"subformat=fixed,force_size=on",
+        "subformat=dynamic",
+        "subformat=fixed",
+        "subformat=dynamic,force_size=on",
+        "subformat=fixed,force_size=on",
 };
 
 START_TEST(qemu_writes_vstd_reads)
@@ -28,9 +30,9 @@ START_TEST(qemu_writes_vstd_reads)
 	uint8_t *q;
 	vt_write_file(raw, pat, DSIZE - 4096);
 	ck_assert_msg(vt_run("qemu-img convert -f raw -O vpc -o %s '%s' '%s' && qemu-img convert "
-			     "-f vpc -O raw '%s' '%s'",
-			     qemu_opts[_i], raw, img, img, back) == 0,
-		      "%s", vt_output());
+	                     "-f vpc -O raw '%s' '%s'",
+	                     qemu_opts[_i], raw, img, img, back) == 0,
+	              "%s", vt_output());
 	/* fixed VHDs are found by their footer (probe_tail) */
 	d = vh_open(img, NULL, 0);
 	ck_assert_str_eq(vstd_disk_format(d), "vpc");
@@ -45,7 +47,7 @@ START_TEST(qemu_writes_vstd_reads)
 END_TEST
 
 static const char *const vstd_opts[] = {
-	"", "subformat=fixed", "force_size=on", "subformat=fixed,force_size=on", "azure=on",
+        "", "subformat=fixed", "force_size=on", "subformat=fixed,force_size=on", "azure=on",
 };
 
 START_TEST(vstd_writes_qemu_reads)
@@ -66,9 +68,9 @@ START_TEST(vstd_writes_qemu_reads)
 	vh_write_pattern(d, pat, DSIZE);
 	vstd_disk_close(d);
 	ck_assert_msg(vt_run("qemu-img compare -f raw -F vpc '%s' '%s'", raw, img) == 0, "%s",
-		      vt_output());
+	              vt_output());
 	ck_assert_msg(vt_run("qemu-img info -f vpc --output=json '%s'", img) == 0, "%s",
-		      vt_output());
+	              vt_output());
 	snprintf(want, sizeof(want), "\"virtual-size\": %llu", (unsigned long long)size);
 	ck_assert_msg(strstr(vt_output(), want) != NULL, "qemu size: %s", vt_output());
 	ck_assert_msg(vt_run("vhdiinfo '%s'", img) == 0, "%s", vt_output());
@@ -131,7 +133,7 @@ START_TEST(differencing_write_read_through)
 	int lib;
 	vt_write_file(raw, pat, DSIZE);
 	ck_assert(vt_run("qemu-img convert -f raw -O vpc -o force_size=on '%s' '%s'", raw,
-			 parent) == 0);
+	                 parent) == 0);
 	/* relative parent name: the W2ru locator */
 	vh_create(child, "vpc", 0, NULL, "parent.vhd", "vpc");
 	d = vh_open(child, NULL, VSTD_DISK_RDWR);
@@ -155,7 +157,7 @@ START_TEST(differencing_write_read_through)
 	ck_assert_msg(vt_run("vhdiinfo '%s'", child) == 0, "%s", vt_output());
 	ck_assert(strstr(vt_output(), "Differential") != NULL);
 	ck_assert_msg(strstr(vt_output(), "Parent filename\t\t: parent.vhd") != NULL, "%s",
-		      vt_output());
+	              vt_output());
 	ck_assert(strstr(vt_output(), "(10485760 bytes)") != NULL);
 	lib = libyal_top_equals(child, pat, DSIZE, 2);
 	ck_assert_msg(lib != 0, "vhdimount reads different data");
@@ -203,12 +205,12 @@ static const struct {
 	uint64_t size;
 	const char *creator;
 } corpus[] = {
-	{"corpus/disk/vhd/dissect-dynamic.vhd.gz", 10485760, "win "},
-	{"corpus/disk/vhd/dissect-fixed.vhd.gz", 10485760, "win "},
-	{"corpus/disk/vhd/qemu-d2v-zerofilled.vhd.bz2", 263454720, "d2v"},
-	{"corpus/disk/vhd/qemu-hyperv2012r2-dynamic.vhd.bz2", 136365211648ull, "win "},
-	/* Virtual PC: the CHS geometry decides (65278*16*255 sectors) */
-	{"corpus/disk/vhd/qemu-virtualpc-dynamic.vhd.bz2", 136363130880ull, "vpc "},
+        {"corpus/disk/vhd/dissect-dynamic.vhd.gz", 10485760, "win "},
+        {"corpus/disk/vhd/dissect-fixed.vhd.gz", 10485760, "win "},
+        {"corpus/disk/vhd/qemu-d2v-zerofilled.vhd.bz2", 263454720, "d2v"},
+        {"corpus/disk/vhd/qemu-hyperv2012r2-dynamic.vhd.bz2", 136365211648ull, "win "},
+        /* Virtual PC: the CHS geometry decides (65278*16*255 sectors) */
+        {"corpus/disk/vhd/qemu-virtualpc-dynamic.vhd.bz2", 136363130880ull, "vpc "},
 };
 
 START_TEST(corpus_reads_like_qemu)
@@ -219,13 +221,14 @@ START_TEST(corpus_reads_like_qemu)
 	ck_assert_uint_eq(vstd_disk_size(d), corpus[_i].size);
 	vt_ok(vstd_disk_info_get(d, &info));
 	ck_assert_msg(strstr(info->format_specific_json, corpus[_i].creator) != NULL, "%s",
-		      info->format_specific_json);
+	              info->format_specific_json);
 	vstd_disk_info_free(info);
 	unlink(raw);
 	ck_assert_msg(vt_run("qemu-img convert -f vpc -O raw '%s' '%s'", img, raw) == 0, "%s",
-		      vt_output());
+	              vt_output());
 	if (_i == 1) /* qemu sees the footer as part of the fixed disk; drop it */
-		ck_assert(vt_run("truncate -s %llu '%s'", (unsigned long long)corpus[_i].size, raw) == 0);
+		ck_assert(vt_run("truncate -s %llu '%s'", (unsigned long long)corpus[_i].size,
+		                 raw) == 0);
 	vh_disk_equals_sparse_raw(d, raw);
 	vstd_disk_close(d);
 	unlink(raw);
@@ -247,7 +250,8 @@ START_TEST(corpus_differencing_pair)
 	ck_assert_uint_eq(vstd_disk_size(d), len);
 	vt_ok(vstd_disk_info_get(d, &info));
 	ck_assert_str_eq(info->backing_filename, "image.vhd");
-	ck_assert(strstr(info->format_specific_json, "d49c5c80-350a-4a89-898a-5ad6d10f6578") != NULL);
+	ck_assert(strstr(info->format_specific_json, "d49c5c80-350a-4a89-898a-5ad6d10f6578") !=
+	          NULL);
 	vstd_disk_info_free(info);
 	ck_assert_ptr_nonnull(vstd_disk_backing(d));
 	p = vh_open(parent, NULL, 0);
@@ -342,8 +346,8 @@ START_TEST(resize_and_measure)
 	memcpy(big + (size_t)DSIZE * 8 - 512, pat, 512);
 	for (int fixed = 0; fixed < 2; fixed++) {
 		unlink(img);
-		vh_create(img, "vpc", DSIZE, fixed ? "subformat=fixed,force_size=on" : "force_size=on",
-			  NULL, NULL);
+		vh_create(img, "vpc", DSIZE,
+		          fixed ? "subformat=fixed,force_size=on" : "force_size=on", NULL, NULL);
 		d = vh_open(img, "vpc", VSTD_DISK_RDWR);
 		vh_write_pattern(d, pat, DSIZE);
 		/* grow past the BAT (dynamic: the BAT moves to the end) */
@@ -355,16 +359,18 @@ START_TEST(resize_and_measure)
 		vh_disk_equals(d, big, (size_t)DSIZE * 8);
 		vstd_disk_close(d);
 		ck_assert_msg(vt_run("qemu-img info -f vpc '%s' | grep -q '%llu bytes'", img,
-				     (unsigned long long)DSIZE * 8) == 0, "qemu size");
+		                     (unsigned long long)DSIZE * 8) == 0,
+		              "qemu size");
 		ck_assert_msg(vt_run("vhdiinfo '%s' | grep -q '(%llu bytes)'", img,
-				     (unsigned long long)DSIZE * 8) == 0, "vhdiinfo size");
+		                     (unsigned long long)DSIZE * 8) == 0,
+		              "vhdiinfo size");
 		/* shrink back */
 		d = vh_open(img, NULL, VSTD_DISK_RDWR);
 		vt_ok(vstd_disk_resize(d, DSIZE, VSTD_DISK_RESIZE_SHRINK, NULL));
 		vstd_disk_close(d);
 		vt_write_file(raw, pat, DSIZE);
-		ck_assert_msg(vt_run("qemu-img compare -f raw -F vpc '%s' '%s'", raw, img) == 0, "%s",
-			      vt_output());
+		ck_assert_msg(vt_run("qemu-img compare -f raw -F vpc '%s' '%s'", raw, img) == 0,
+		              "%s", vt_output());
 	}
 	/* a CHS-sized image refuses a size its geometry cannot hold */
 	unlink(img);
@@ -391,7 +397,6 @@ START_TEST(resize_and_measure)
 }
 END_TEST
 
-
 /* commit into the parent, then rebase onto another parent, then off it */
 START_TEST(commit_and_rebase)
 {
@@ -401,7 +406,8 @@ START_TEST(commit_and_rebase)
 	vstd_disk *d;
 	struct stat st;
 	vt_write_file(raw, pat, DSIZE);
-	ck_assert(vt_run("qemu-img convert -f raw -O vpc -o force_size=on '%s' '%s'", raw, p1) == 0);
+	ck_assert(vt_run("qemu-img convert -f raw -O vpc -o force_size=on '%s' '%s'", raw, p1) ==
+	          0);
 	vh_create(child, "vpc", 0, NULL, "cr_p1.vhd", "vpc");
 	d = vh_open(child, NULL, VSTD_DISK_RDWR);
 	vt_fill_random(patch, 1 << 20, 8);
@@ -413,7 +419,7 @@ START_TEST(commit_and_rebase)
 	ck_assert_uint_lt((uint64_t)st.st_size, 1 << 20); /* emptied */
 	vt_write_file(raw, pat, DSIZE);
 	ck_assert_msg(vt_run("qemu-img compare -f raw -F vpc '%s' '%s'", raw, p1) == 0, "%s",
-		      vt_output());
+	              vt_output());
 	d = vh_open(child, NULL, VSTD_DISK_RDWR);
 	vh_disk_equals(d, pat, DSIZE);
 	/* safe rebase onto an unrelated parent keeps what the guest sees */
@@ -425,13 +431,14 @@ START_TEST(commit_and_rebase)
 	vh_disk_equals(d, pat, DSIZE);
 	vstd_disk_close(d);
 	ck_assert(vt_run("vhdiinfo '%s'", child) == 0);
-	ck_assert_msg(strstr(vt_output(), "Parent filename\t\t: cr_p2.vhd") != NULL, "%s", vt_output());
+	ck_assert_msg(strstr(vt_output(), "Parent filename\t\t: cr_p2.vhd") != NULL, "%s",
+	              vt_output());
 	/* and off any parent: a dynamic image with the same contents */
 	d = vh_open(child, NULL, VSTD_DISK_RDWR);
 	vt_ok(vstd_disk_rebase(d, NULL, NULL, 0, NULL, NULL));
 	vstd_disk_close(d);
 	ck_assert_msg(vt_run("qemu-img compare -f raw -F vpc '%s' '%s'", raw, child) == 0, "%s",
-		      vt_output());
+	              vt_output());
 	free(patch);
 	free(pat);
 }

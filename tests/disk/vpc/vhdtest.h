@@ -70,12 +70,13 @@ static inline void vh_disk_equals(vstd_disk *d, const uint8_t *expect, size_t le
 		size_t n = size - off < chunk ? size - off : chunk;
 		size_t have = off >= len ? 0 : len - off < n ? len - off : n;
 		vt_ok(vstd_disk_read(d, off, buf, n));
-		if (memcmp(buf, expect + off, have) != 0 || !vstd_is_zero_buf(buf + have, n - have)) {
+		if (memcmp(buf, expect + off, have) != 0 ||
+		    !vstd_is_zero_buf(buf + have, n - have)) {
 			size_t i = 0;
 			while (i < n && buf[i] == (off + i < len ? expect[off + i] : 0))
 				i++;
 			ck_abort_msg("byte %zu: %02x, expected %02x", off + i, buf[i],
-				     off + i < len ? expect[off + i] : 0);
+			             off + i < len ? expect[off + i] : 0);
 		}
 	}
 	free(buf);
@@ -97,11 +98,13 @@ static inline void vh_disk_equals_sparse_raw(vstd_disk *d, const char *raw)
 		ck_assert(st.length > 0);
 		if (st.flags & VSTD_BLOCK_DATA) {
 			for (uint64_t p = off; p < off + st.length; p += chunk) {
-				size_t n = off + st.length - p < chunk ? (size_t)(off + st.length - p) : chunk;
+				size_t n = off + st.length - p < chunk
+				                   ? (size_t)(off + st.length - p)
+				                   : chunk;
 				vt_ok(vstd_disk_read(d, p, a, n));
 				ck_assert(pread(fd, b, n, (off_t)p) == (ssize_t)n);
 				ck_assert_msg(memcmp(a, b, n) == 0, "data differs near %llu",
-					      (unsigned long long)p);
+				              (unsigned long long)p);
 				checked += n;
 			}
 		} else {
@@ -109,12 +112,14 @@ static inline void vh_disk_equals_sparse_raw(vstd_disk *d, const char *raw)
 			off_t q = lseek(fd, (off_t)off, SEEK_DATA);
 			while (q >= 0 && (uint64_t)q < off + st.length) {
 				off_t h = lseek(fd, q, SEEK_HOLE);
-				uint64_t end = (uint64_t)h < off + st.length ? (uint64_t)h : off + st.length;
+				uint64_t end = (uint64_t)h < off + st.length ? (uint64_t)h
+				                                             : off + st.length;
 				for (uint64_t p = (uint64_t)q; p < end; p += chunk) {
 					size_t n = end - p < chunk ? (size_t)(end - p) : chunk;
 					ck_assert(pread(fd, b, n, (off_t)p) == (ssize_t)n);
-					ck_assert_msg(vstd_is_zero_buf(b, n), "qemu has data at %llu, vstd a hole",
-						      (unsigned long long)p);
+					ck_assert_msg(vstd_is_zero_buf(b, n),
+					              "qemu has data at %llu, vstd a hole",
+					              (unsigned long long)p);
 				}
 				q = lseek(fd, (off_t)end, SEEK_DATA);
 			}
@@ -128,7 +133,7 @@ static inline void vh_disk_equals_sparse_raw(vstd_disk *d, const char *raw)
 }
 
 static inline void vh_create(const char *path, const char *format, uint64_t size,
-			     const char *options, const char *backing, const char *backing_fmt)
+                             const char *options, const char *backing, const char *backing_fmt)
 {
 	vstd_disk_create_opts c = VSTD_DISK_CREATE_OPTS_INIT;
 	c.format = format;
@@ -158,9 +163,9 @@ static inline void vh_open_fails(const char *path, const char *format, int code,
 	o.format = format;
 	rc = vstd_disk_open(&d, path, &o);
 	ck_assert_msg(rc == code, "%s: open gave %d (%s), expected %d", path, rc,
-		      rc < 0 ? vstd_error_last()->message : "success", code);
+	              rc < 0 ? vstd_error_last()->message : "success", code);
 	ck_assert_msg(strstr(vstd_error_last()->message, needle) != NULL, "message '%s' lacks '%s'",
-		      vstd_error_last()->message, needle);
+	              vstd_error_last()->message, needle);
 }
 
 /* Write a pattern into a disk, skipping zero MiBs (as convert does). */

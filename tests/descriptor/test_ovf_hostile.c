@@ -38,17 +38,17 @@ static int parse(const char *x, size_t len, const vstd_ovf_parse_opts *o)
 
 START_TEST(billion_laughs)
 {
-	const char *x = "<?xml version=\"1.0\"?><!DOCTYPE Envelope [<!ENTITY a \"lol\">"
-	                "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c "
-	                "\"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">"
-	                "<!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\"><!ENTITY e "
-	                "\"&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;\">"
-	                "<!ENTITY f \"&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;\"><!ENTITY g "
-	                "\"&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;\">"
-	                "<!ENTITY h \"&g;&g;&g;&g;&g;&g;&g;&g;&g;&g;\"><!ENTITY i "
-	                "\"&h;&h;&h;&h;&h;&h;&h;&h;&h;&h;\">]>" ENV_OPEN
-	                "<References/><VirtualSystem "
-	                "ovf:id=\"x\"><Info>&i;</Info></VirtualSystem></Envelope>";
+	const char *x =
+	        "<?xml version=\"1.0\"?><!DOCTYPE Envelope [<!ENTITY a \"lol\">"
+	        "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\"><!ENTITY c "
+	        "\"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">"
+	        "<!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\"><!ENTITY e "
+	        "\"&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;\">"
+	        "<!ENTITY f \"&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;\"><!ENTITY g "
+	        "\"&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;\">"
+	        "<!ENTITY h \"&g;&g;&g;&g;&g;&g;&g;&g;&g;&g;\"><!ENTITY i "
+	        "\"&h;&h;&h;&h;&h;&h;&h;&h;&h;&h;\">]>" ENV_OPEN "<References/><VirtualSystem "
+	        "ovf:id=\"x\"><Info>&i;</Info></VirtualSystem></Envelope>";
 	clock_t t0 = clock();
 	ck_assert_int_eq(parse(x, strlen(x), NULL), VSTD_EPERM);
 	ck_assert(strstr(vstd_error_last()->message, "billion-laughs") != NULL);
@@ -61,8 +61,7 @@ START_TEST(external_entities_and_dtds)
 	const char *cases[] = {
 	        /* XXE: classic file read */
 	        "<?xml version=\"1.0\"?><!DOCTYPE e [<!ENTITY x SYSTEM "
-	        "\"file:///etc/passwd\">]>" ENV_OPEN
-	        "<References/><VirtualSystem "
+	        "\"file:///etc/passwd\">]>" ENV_OPEN "<References/><VirtualSystem "
 	        "ovf:id=\"v\"><Info>&x;</Info></VirtualSystem></Envelope>",
 	        /* parameter entity pulling an external DTD */
 	        "<?xml version=\"1.0\"?><!DOCTYPE e [<!ENTITY % p SYSTEM \"file:///etc/passwd\"> "

@@ -1,81 +1,13 @@
 /*
- * fuzz/vpc/fuzz_vpc.c - open a VHD held in memory, walk its allocation map, read it,
- * check it, describe it; small inputs are also opened writable (on a
- * private copy, bounded in size) and written, flushed and checked, so the
- * allocation paths see hostile metadata too.  A memory image never opens
- * a parent (no name is given), so differencing images read as if alone.
+ * fuzz/vpc/fuzz_vpc.c - open a VHD held in memory, walk its allocation map,
+ * read it, check it, describe it; small inputs also opened writable and
+ * written (fuzz/common/disk_fuzz.h).
  */
-#include <stdint.h>
-#include <stdlib.h>
-
-#include "vstd/disk.h"
-#include "vstd/io.h"
+#include "common/disk_fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void walk(vstd_disk *d)
-{
-	static uint8_t buf[256 * 1024];
-	uint64_t off = 0, dsize = vstd_disk_size(d), done = 0;
-	vstd_disk_check_result cr;
-	vstd_disk_info *info = NULL;
-	for (int i = 0; i < 64 && off < dsize; i++) {
-		vstd_block_status st;
-		size_t n;
-		if (vstd_disk_block_status(d, off, dsize - off, &st) < 0 || st.length == 0)
-			break;
-		n = st.length < sizeof(buf) ? (size_t)st.length : sizeof(buf);
-		if (done < ((uint64_t)4 << 20)) {
-			(void)vstd_disk_read(d, off, buf, n);
-			done += n;
-		}
-		off += st.length;
-	}
-	if (dsize > 4096)
-		(void)vstd_disk_read(d, dsize - 4096, buf, 4096);
-	if (vstd_disk_check(d, 0, &cr) == 0)
-		vstd_disk_check_result_clear(&cr);
-	if (vstd_disk_info_get(d, &info) == 0)
-		vstd_disk_info_free(info);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
-	vstd_io *io = NULL;
-	vstd_disk *d = NULL;
-	oo.format = "vpc";
-	if (vstd_io_mem_view(&io, data, size, "fuzz.vpc") < 0)
-		return 0;
-	if (vstd_disk_open_io(&d, io, NULL, &oo) == 0) {
-		walk(d);
-		vstd_disk_close(d);
-	}
-	vstd_io_close(io);
-	if (size > ((size_t)1 << 20))
-		return 0;
-	/* writable copy: allocation, bitmap/map updates, flush, repair */
-	if (vstd_io_mem_new(&io, data, size, size + ((size_t)8 << 20),
-	                    VSTD_IO_READ | VSTD_IO_WRITE) < 0)
-		return 0;
-	oo.flags = VSTD_DISK_RDWR;
-	if (vstd_disk_open_io(&d, io, NULL, &oo) == 0) {
-		static uint8_t w[4096 + 3];
-		uint64_t dsize = vstd_disk_size(d);
-		vstd_disk_check_result cr;
-		for (size_t i = 0; i < sizeof(w); i++)
-			w[i] = (uint8_t)(i * 7);
-		if (dsize > sizeof(w)) {
-			(void)vstd_disk_write(d, 1, w, sizeof(w));
-			(void)vstd_disk_write(d, dsize / 2 - 100, w, sizeof(w));
-			(void)vstd_disk_write_zeroes(d, dsize - sizeof(w), sizeof(w), 0);
-		}
-		(void)vstd_disk_flush(d);
-		if (vstd_disk_check(d, VSTD_CHECK_REPAIR_ALL, &cr) == 0)
-			vstd_disk_check_result_clear(&cr);
-		walk(d);
-		vstd_disk_close(d);
-	}
-	vstd_io_close(io);
-	return 0;
+	return fuzz_disk_image(data, size, "vpc", "fuzz.vpc");
 }

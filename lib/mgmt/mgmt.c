@@ -15,6 +15,7 @@
 
 #include <openssl/rand.h>
 
+#include "core/uuid.h"
 #include "core/alloc_internal.h"
 #include "core/error_internal.h"
 #include "core/log_internal.h"
@@ -29,20 +30,9 @@ int64_t mgmt_now(void)
 
 void mgmt_uuid(char out[VSTD_MGMT_ID_LEN])
 {
-	unsigned char b[16];
-	if (RAND_bytes(b, sizeof(b)) != 1) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		for (int i = 0; i < 16; i++)
-			b[i] = (unsigned char)((ts.tv_nsec >> (i % 4 * 8)) ^
-			                       (getpid() >> (i % 2 * 8)) ^ i * 37);
-	}
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(out, VSTD_MGMT_ID_LEN,
-	         "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-	         b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-	         b[15]);
+	uint8_t b[16];
+	vstd_uuid_random(b);
+	vstd_uuid_text(b, out);
 }
 
 int mgmt_copy(char *dst, size_t cap, const char *src, const char *what)

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/uuid.h"
 #include "core/alloc_internal.h"
 #include "core/bytes.h"
 #include "core/error_internal.h"
@@ -29,23 +30,6 @@ const vstd_disk_option_desc vdi_create_options[1] = {
         {"static", "bool", "a fixed image: every block allocated (the file is sized in full)",
          "off"},
 };
-
-static void random_uuid(uint8_t u[16])
-{
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	ssize_t got = fd >= 0 ? read(fd, u, 16) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (got != 16) {
-		uint64_t x = (uint64_t)getpid() * 0x9e3779b97f4a7c15u ^ (uintptr_t)u;
-		for (int i = 0; i < 16; i++) {
-			x = x * 6364136223846793005u + 1442695040888963407u;
-			u[i] = (uint8_t)(x >> 56);
-		}
-	}
-	u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
-	u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
-}
 
 static int vdi_plan(const struct vstd_disk_create_args *args, struct vdi_header *h, int *is_static)
 {
@@ -71,8 +55,8 @@ static int vdi_plan(const struct vstd_disk_create_args *args, struct vdi_header 
 	h->disk_size = size;
 	h->block_size = VDI_DEFAULT_BLOCK_SIZE;
 	h->blocks = (uint32_t)blocks;
-	random_uuid(h->uuid_create);
-	random_uuid(h->uuid_modify);
+	vstd_uuid_random(h->uuid_create);
+	vstd_uuid_random(h->uuid_modify);
 	return 0;
 }
 

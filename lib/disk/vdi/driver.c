@@ -5,6 +5,7 @@
 #include <json-c/json.h>
 #include <string.h>
 
+#include "core/uuid.h"
 #include "core/alloc_internal.h"
 #include "core/bytes.h"
 #include "core/error_internal.h"
@@ -294,19 +295,6 @@ static int vdi_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc prealloc
 	return 0;
 }
 
-static void uuid_text(const uint8_t u[16], char out[37])
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hex[u[i] >> 4];
-		out[o++] = hex[u[i] & 15];
-	}
-	out[o] = '\0';
-}
-
 static int vdi_info(vstd_disk *d, vstd_disk_info *info, struct json_object *js)
 {
 	static const char *const types[] = {"", "dynamic", "static", "undo", "differencing"};
@@ -318,14 +306,14 @@ static int vdi_info(vstd_disk *d, vstd_disk_info *info, struct json_object *js)
 	json_object_object_add(js, "block-size", json_object_new_int64(s->h.block_size));
 	json_object_object_add(js, "blocks", json_object_new_int64(s->h.blocks));
 	json_object_object_add(js, "blocks-allocated", json_object_new_int64(s->next_index));
-	uuid_text(s->h.uuid_create, u);
+	vstd_uuid_text(s->h.uuid_create, u);
 	json_object_object_add(js, "uuid", json_object_new_string(u));
-	uuid_text(s->h.uuid_modify, u);
+	vstd_uuid_text(s->h.uuid_modify, u);
 	json_object_object_add(js, "modification-uuid", json_object_new_string(u));
 	if (s->h.type == VDI_DIFF) {
-		uuid_text(s->h.uuid_link, u);
+		vstd_uuid_text(s->h.uuid_link, u);
 		json_object_object_add(js, "parent-uuid", json_object_new_string(u));
-		uuid_text(s->h.uuid_parent_modify, u);
+		vstd_uuid_text(s->h.uuid_parent_modify, u);
 		json_object_object_add(js, "parent-modification-uuid", json_object_new_string(u));
 	}
 	return 0;

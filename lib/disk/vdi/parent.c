@@ -16,25 +16,13 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "core/uuid.h"
 #include "core/alloc_internal.h"
 #include "core/error_internal.h"
 #include "core/log_internal.h"
 #include "disk/vdi/vdi.h"
 
 #define VDI_SCAN_LIMIT 4096
-
-static void uuid_text(const uint8_t u[16], char out[37])
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hex[u[i] >> 4];
-		out[o++] = hex[u[i] & 15];
-	}
-	out[o] = '\0';
-}
 
 /* Is `path` the parent?  1 yes, 0 no. */
 static int is_parent(const char *path, const struct vdi_state *s, const struct stat *self,
@@ -120,7 +108,7 @@ int vdi_find_parent(vstd_disk *d, struct vdi_state *s)
 		vstd_free(up);
 	}
 	vstd_free(dir);
-	uuid_text(s->h.uuid_link, text);
+	vstd_uuid_text(s->h.uuid_link, text);
 	if (name == NULL)
 		return vstd_err(
 		        VSTD_ENOENT,

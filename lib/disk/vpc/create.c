@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/uuid.h"
 #include "core/alloc_internal.h"
 #include "core/bytes.h"
 #include "core/error_internal.h"
@@ -36,23 +37,6 @@ const vstd_disk_option_desc vpc_create_options[3] = {
 };
 
 const size_t vpc_n_create_options = 3;
-
-void vpc_random_uuid(uint8_t uuid[16])
-{
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-	ssize_t got = fd >= 0 ? read(fd, uuid, 16) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (got != 16) {
-		uint64_t x = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)uuid;
-		for (int i = 0; i < 16; i++) {
-			x = x * 6364136223846793005u + 1442695040888963407u;
-			uuid[i] = (uint8_t)(x >> 56);
-		}
-	}
-	uuid[6] = (uint8_t)((uuid[6] & 0x0f) | 0x40); /* version 4 */
-	uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80);
-}
 
 uint32_t vpc_now(void)
 {
@@ -125,7 +109,7 @@ static int vpc_plan(const struct vstd_disk_create_args *args, struct vpc_plan *p
 	p->f.original_size = p->size;
 	p->f.current_size = p->size;
 	p->f.type = p->fixed ? VPC_FIXED : args->backing_file != NULL ? VPC_DIFF : VPC_DYNAMIC;
-	vpc_random_uuid(p->f.uuid);
+	vstd_uuid_random(p->f.uuid);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/uuid.h"
 #include "core/alloc_internal.h"
 #include "core/bytes.h"
 #include "core/error_internal.h"
@@ -596,19 +597,6 @@ static const char *vpc_type_name(uint32_t t)
 	return t == VPC_FIXED ? "fixed" : t == VPC_DYNAMIC ? "dynamic" : "differencing";
 }
 
-static void uuid_text(const uint8_t u[16], char out[37])
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hex[u[i] >> 4];
-		out[o++] = hex[u[i] & 15];
-	}
-	out[o] = '\0';
-}
-
 static void add_str(struct json_object *o, const char *k, const char *v)
 {
 	json_object_object_add(o, k, json_object_new_string(v));
@@ -643,7 +631,7 @@ static int vpc_info(vstd_disk *d, vstd_disk_info *info, struct json_object *js)
 		add_str(js, "creator-version", v);
 	}
 	add_str(js, "creator-os", os);
-	uuid_text(s->footer.uuid, uuid);
+	vstd_uuid_text(s->footer.uuid, uuid);
 	add_str(js, "uuid", uuid);
 	add_int(js, "current-size", (int64_t)s->footer.current_size);
 	add_int(js, "original-size", (int64_t)s->footer.original_size);
@@ -657,7 +645,7 @@ static int vpc_info(vstd_disk *d, vstd_disk_info *info, struct json_object *js)
 		add_int(js, "max-table-entries", s->n_entries);
 	}
 	if (s->footer.type == VPC_DIFF) {
-		uuid_text(s->dyn.parent_uuid, uuid);
+		vstd_uuid_text(s->dyn.parent_uuid, uuid);
 		add_str(js, "parent-uuid", uuid);
 		add_int(js, "parent-timestamp",
 		        (int64_t)s->dyn.parent_timestamp + VPC_EPOCH_OFFSET);

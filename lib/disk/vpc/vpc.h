@@ -145,7 +145,6 @@ int vpc_measure(const struct vstd_disk_create_args *args, vstd_disk *src,
                 vstd_disk_measure_result *res);
 extern const vstd_disk_option_desc vpc_create_options[];
 extern const size_t vpc_n_create_options;
-void vpc_random_uuid(uint8_t uuid[16]);
 uint32_t vpc_now(void);
 
 /* Record a parent (UUID, time stamp, name, W2ru/MacX locators whose data

@@ -16,37 +16,16 @@
 #include "core/error_internal.h"
 #include "paravirt/virtq/virtq.h"
 
-static int map_area(struct vstd_vq *vq, uint64_t gpa, uint64_t len, unsigned align, int writable,
-                    const char *what, uint8_t **out)
-{
-	uint8_t *p;
-	if (gpa % align != 0)
-		return vstd_err(VSTD_ECORRUPT,
-		                "virtq %u: %s at 0x%" PRIx64 " is not %u-byte aligned", vq->index,
-		                what, gpa, align);
-	p = vstd_guestmem_ptr(vq->gm, gpa, len, writable);
-	if (p == NULL)
-		return vstd_err(VSTD_ECORRUPT,
-		                "virtq %u: %s 0x%" PRIx64 "+0x%" PRIx64
-		                " is not inside one %sguest memory region",
-		                vq->index, what, gpa, len, writable ? "writable " : "");
-	if ((uintptr_t)p % align != 0)
-		return vstd_err(VSTD_ENOTSUP, "virtq %u: %s is mapped at a misaligned host address",
-		                vq->index, what);
-	*out = p;
-	return 0;
-}
-
 int vq_packed_enable(struct vstd_vq *vq)
 {
 	int rc;
 	/* The device writes used descriptors into the ring: it must be writable. */
-	if ((rc = map_area(vq, vq->desc_gpa, 16 * (uint64_t)vq->num, 16, 1, "descriptor ring",
-	                   &vq->desc)) < 0 ||
-	    (rc = map_area(vq, vq->driver_gpa, 4, 4, 0, "driver event suppression", &vq->driver)) <
-	            0 ||
-	    (rc = map_area(vq, vq->device_gpa, 4, 4, 1, "device event suppression", &vq->device)) <
-	            0)
+	if ((rc = vq_map_area(vq, vq->desc_gpa, 16 * (uint64_t)vq->num, 16, 1, "descriptor ring",
+	                      &vq->desc)) < 0 ||
+	    (rc = vq_map_area(vq, vq->driver_gpa, 4, 4, 0, "driver event suppression",
+	                      &vq->driver)) < 0 ||
+	    (rc = vq_map_area(vq, vq->device_gpa, 4, 4, 1, "device event suppression",
+	                      &vq->device)) < 0)
 		return rc;
 	vq_store16(vq->device, 0);
 	vq_store16(vq->device + 2, VQ_EVENT_F_ENABLE);

@@ -14,37 +14,15 @@
 #include "core/error_internal.h"
 #include "paravirt/virtq/virtq.h"
 
-static int map_area(struct vstd_vq *vq, uint64_t gpa, uint64_t len, unsigned align, int writable,
-                    const char *what, uint8_t **out)
-{
-	uint8_t *p;
-	if (gpa % align != 0)
-		return vstd_err(VSTD_ECORRUPT,
-		                "virtq %u: %s at 0x%" PRIx64 " is not %u-byte aligned", vq->index,
-		                what, gpa, align);
-	p = vstd_guestmem_ptr(vq->gm, gpa, len, writable);
-	if (p == NULL)
-		return vstd_err(VSTD_ECORRUPT,
-		                "virtq %u: %s 0x%" PRIx64 "+0x%" PRIx64
-		                " is not inside one %sguest memory region",
-		                vq->index, what, gpa, len, writable ? "writable " : "");
-	if ((uintptr_t)p % align != 0)
-		return vstd_err(VSTD_ENOTSUP, "virtq %u: %s is mapped at a misaligned host address",
-		                vq->index, what);
-	*out = p;
-	return 0;
-}
-
-/* Shared with packed.c through the prototypes in virtq.h is not needed:
- * packed.c has its own copy of the area checks with its sizes. */
 int vq_split_enable(struct vstd_vq *vq)
 {
 	int rc;
 	uint64_t n = vq->num;
-	if ((rc = map_area(vq, vq->desc_gpa, 16 * n, 16, 0, "descriptor table", &vq->desc)) < 0 ||
-	    (rc = map_area(vq, vq->driver_gpa, 6 + 2 * n, 2, 0, "available ring", &vq->driver)) <
+	if ((rc = vq_map_area(vq, vq->desc_gpa, 16 * n, 16, 0, "descriptor table", &vq->desc)) <
 	            0 ||
-	    (rc = map_area(vq, vq->device_gpa, 6 + 8 * n, 4, 1, "used ring", &vq->device)) < 0)
+	    (rc = vq_map_area(vq, vq->driver_gpa, 6 + 2 * n, 2, 0, "available ring", &vq->driver)) <
+	            0 ||
+	    (rc = vq_map_area(vq, vq->device_gpa, 6 + 8 * n, 4, 1, "used ring", &vq->device)) < 0)
 		return rc;
 	return 0;
 }

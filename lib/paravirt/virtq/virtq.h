@@ -111,6 +111,12 @@ void vq_packed_push(struct vstd_vq *vq, const struct vq_chain *c, uint32_t writt
 int vq_packed_should_interrupt(struct vstd_vq *vq);
 int vq_packed_arm_notify(struct vstd_vq *vq);
 
+/* area.c: map `len` bytes of guest memory at gpa (aligned to `align`, in
+ * one region, writable if asked) for ring area `what`; VSTD_ECORRUPT names
+ * the queue and area otherwise. */
+int vq_map_area(struct vstd_vq *vq, uint64_t gpa, uint64_t len, unsigned align, int writable,
+                const char *what, uint8_t **out);
+
 /* chain.c: building a chain from copied descriptors. */
 void vq_chain_start(struct vq_chain *c);
 /* Add one (copied) descriptor; checks order, memory and limits. */

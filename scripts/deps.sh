@@ -7,6 +7,7 @@ PACKAGES=(
 	# build
 	gcc g++ clang cmake ninja-build pkg-config git
 	libxml2-dev libjson-c-dev zlib1g-dev libzstd-dev libssl-dev libmicrohttpd-dev
+	libpam0g-dev
 	# tests: Check, sanitizer and fuzzer runtimes, style
 	check libsubunit-dev libclang-rt-14-dev clang-format
 	# peers the tests compare against

@@ -187,20 +187,25 @@ typedef struct vstd_cim_server_opts {
 	const char *tls_cert_file; /* PEM; required unless insecure_http */
 	const char *tls_key_file;
 	int insecure_http;        /* serve plain HTTP */
-	const char *passwd_file;  /* required: users and salted password hashes */
+	const char *passwd_file;  /* users and salted password hashes (or NULL) */
 	unsigned threads;         /* 0: 4 */
 	unsigned max_connections; /* 0: 2048 */
 	unsigned timeout_s;       /* idle connection timeout; 0: 15 */
+	const char *pam_service;  /* Linux-PAM service (/etc/pam.d/<name>) or NULL */
 } vstd_cim_server_opts;
 
 #define VSTD_CIM_SERVER_OPTS_INIT                                                                  \
 	{                                                                                          \
-		VSTD_CIM_SERVER_OPTS_VERSION, NULL, 0, NULL, NULL, 0, NULL, 0, 0, 0                \
+		VSTD_CIM_SERVER_OPTS_VERSION, NULL, 0, NULL, NULL, 0, NULL, 0, 0, 0, NULL          \
 	}
 
 /**
  * vstd_cim_server_start - serve CIM-XML (POST /cimom) for m until stopped.
- * Requests need HTTP Basic credentials found in passwd_file.  Errors:
+ * Requests need HTTP Basic credentials: found in passwd_file, or (when
+ * not there) accepted by the PAM service pam_service (pam_authenticate and
+ * pam_acct_mgmt; answers are remembered for 30 s).  At least one of the
+ * two is required.  A refused login is logged (warning) with the user name
+ * and the peer address, never the password.  Errors:
  * VSTD_EINVAL (missing TLS files without insecure_http, bad address),
  * VSTD_EIO (cannot listen, cannot read the files), VSTD_ENOTSUP (no TLS
  * in the HTTP library).  m must outlive the server.

@@ -464,8 +464,9 @@ typedef struct vstd_ova_member {
 typedef struct vstd_ova_open_opts {
 	unsigned version;                 /* VSTD_OVA_OPEN_OPTS_VERSION */
 	unsigned long max_members;        /* 0: 10,000 */
-	uint64_t max_gzip_tar;            /* gzip-wrapped OVAs are inflated in memory up to
-	                                     this many bytes; 0: 256 MiB */
+	uint64_t max_gzip_tar;            /* a gzip-wrapped OVA is streamed with bounded
+	                                     memory (about 5 MiB); it may inflate to at
+	                                     most this many bytes; 0: 1 TiB */
 	const vstd_ovf_parse_opts *parse; /* for the descriptor; NULL: defaults */
 } vstd_ova_open_opts;
 #define VSTD_OVA_OPEN_OPTS_INIT                                                                    \
@@ -475,7 +476,9 @@ typedef struct vstd_ova_open_opts {
 
 /**
  * vstd_ova_open - index an OVA (tar headers only; data is read on demand).
- * A gzip-wrapped tar (as ganeti writes) is accepted.  Members whose name
+ * A gzip-wrapped tar (as ganeti writes) is accepted: it is inflated once
+ * at open to index it (nothing is kept but access points every few MiB),
+ * then read on demand; reads in member order stream forward.  Members whose name
  * is absolute, contains "..", or whose type is not a regular file (links,
  * devices, directories are skipped with a warning, links and devices are
  * refused) make the open fail with VSTD_EPERM naming the member.

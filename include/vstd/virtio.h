@@ -400,7 +400,10 @@ VSTD_API int vstd_virtio_pci_cfg_write(vstd_virtio_pci *p, unsigned off, const v
 
 /**
  * vstd_virtio_pci_bar - size (0: BAR not implemented), whether it is I/O
- * space, and the address the guest programmed, of BAR `bar`.
+ * space, and the address BAR `bar` decodes: the programmed address with the
+ * flag bits and the bits below the BAR's size cleared, or 0 while the
+ * command register has that kind of decoding (I/O or memory) turned off
+ * (as during a guest's BAR sizing).
  */
 VSTD_API uint64_t vstd_virtio_pci_bar(const vstd_virtio_pci *p, unsigned bar, int *is_io,
                                       uint64_t *addr);

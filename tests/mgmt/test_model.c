@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vstd/mgmt.h"
@@ -213,6 +214,40 @@ START_TEST(passwords)
 }
 END_TEST
 
+static double secs(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The fastest of 3 runs of a failing check, in seconds. */
+static double fail_time(const char *f, const char *user)
+{
+	double best = 1e9;
+	for (int i = 0; i < 3; i++) {
+		double t = secs();
+		ck_assert_int_eq(vstd_cim_passwd_check(f, user, "wrong"), VSTD_EVERIFY);
+		t = secs() - t;
+		if (t < best)
+			best = t;
+	}
+	return best;
+}
+
+/* A wrong password for an unknown user costs the same PBKDF2 as for a
+ * known one: the answer's time does not reveal which names exist. */
+START_TEST(unknown_user_same_cost)
+{
+	const char *f = vt_path("passwd-ct");
+	vt_ok(vstd_cim_passwd_set(f, "alice", "pw1"));
+	double known = fail_time(f, "alice");
+	double unknown = fail_time(f, "nobody-here");
+	ck_assert_msg(unknown > known * 0.5 && unknown < known * 2.0,
+	              "wrong password: known user %.4f s, unknown user %.4f s", known, unknown);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mgmt/model");
@@ -222,6 +257,7 @@ int main(void)
 	tcase_add_test(tc, corrupt_definition_is_skipped);
 	tcase_add_test(tc, handler_answers);
 	tcase_add_test(tc, passwords);
+	tcase_add_test(tc, unknown_user_same_cost);
 	suite_add_tcase(s, tc);
 	return vt_main(s);
 }

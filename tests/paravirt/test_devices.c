@@ -517,6 +517,25 @@ START_TEST(config_layouts)
 		vt_ok(vstd_virtio_pci_cfg_read(vm.pci, 0x20, back, 4));
 		ck_assert_uint_eq(vstd_le32(back), 0xffffc00cu); /* 16 KiB */
 	}
+	/* Linux restores a BAR by writing back what it read, flag bits
+	 * included: the decoded address must not take them (a regression
+	 * that shifted every modern-BAR access by 0xc). */
+	{
+		uint8_t lo[4], hi[4] = {0}, cmd[2] = {0x06, 0};
+		uint64_t addr = 1;
+		int bar_is_io = 1;
+		vstd_put_le32(lo, 0xc000400cu);
+		vt_ok(vstd_virtio_pci_cfg_write(vm.pci, 0x20, lo, 4));
+		vt_ok(vstd_virtio_pci_cfg_write(vm.pci, 0x24, hi, 4));
+		vt_ok(vstd_virtio_pci_cfg_write(vm.pci, 0x04, cmd, 2));
+		ck_assert_uint_eq(vstd_virtio_pci_bar(vm.pci, 4, &bar_is_io, &addr), 0x4000);
+		ck_assert_int_eq(bar_is_io, 0);
+		ck_assert_uint_eq(addr, 0xc0004000u);
+		cmd[0] = 0x04; /* memory decoding off: nothing decoded */
+		vt_ok(vstd_virtio_pci_cfg_write(vm.pci, 0x04, cmd, 2));
+		vstd_virtio_pci_bar(vm.pci, 4, &bar_is_io, &addr);
+		ck_assert_uint_eq(addr, 0);
+	}
 	/* The PCI configuration access window reads the common config's num_queues. */
 	ck_assert_uint_eq(vdrv_pcicfg_read(&vm.drv, 4, 0x12, 2) & 0xffff, 1);
 	loopvm_fini(&vm);

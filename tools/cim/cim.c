@@ -17,7 +17,8 @@ int vstd_cmd_cim(int argc, char **argv);
 int cim_client_main(int argc, char **argv);
 
 static const char usage_text[] =
-        "usage: vstd cim serve --listen ADDR:PORT --state-dir DIR --passwd FILE\n"
+        "usage: vstd cim serve --listen ADDR:PORT --state-dir DIR\n"
+        "                      (--passwd FILE | --pam SERVICE | both)\n"
         "                      [--tls-cert F --tls-key F | --insecure-http]\n"
         "                      [--backend qemu|vmm] [--qemu BIN] [--accel tcg|kvm]\n"
         "                      [--max-memory SIZE] [--threads N] [--timeout S]\n"
@@ -28,7 +29,9 @@ static const char usage_text[] =
         "\n"
         "serve: a DSP0200 CIM-XML server (POST /cimom, namespace root/virtualization)\n"
         "  for the DMTF System Virtualization profiles; HTTPS and loopback by default.\n"
-        "  Stops on SIGINT/SIGTERM.  Clients: wbemcli, pywbem, ...; see docs/mgmt.md.\n";
+        "  Stops on SIGINT/SIGTERM.  Clients: wbemcli, pywbem, ...; see docs/mgmt.md.\n"
+        "  HTTP Basic logins are checked in the --passwd file, then (if given) through\n"
+        "  the PAM service /etc/pam.d/SERVICE.\n";
 
 static volatile sig_atomic_t stop_flag;
 
@@ -50,6 +53,7 @@ static int cim_serve(int argc, char **argv)
 	static const struct option opts[] = {{"listen", required_argument, NULL, 'l'},
 	                                     {"state-dir", required_argument, NULL, 's'},
 	                                     {"passwd", required_argument, NULL, 'p'},
+	                                     {"pam", required_argument, NULL, 'P'},
 	                                     {"tls-cert", required_argument, NULL, 'c'},
 	                                     {"tls-key", required_argument, NULL, 'k'},
 	                                     {"insecure-http", no_argument, NULL, 'i'},
@@ -89,6 +93,7 @@ static int cim_serve(int argc, char **argv)
 		}
 		case 's': mo.state_dir = optarg; break;
 		case 'p': so.passwd_file = optarg; break;
+		case 'P': so.pam_service = optarg; break;
 		case 'c': so.tls_cert_file = optarg; break;
 		case 'k': so.tls_key_file = optarg; break;
 		case 'i': so.insecure_http = 1; break;
@@ -113,8 +118,9 @@ static int cim_serve(int argc, char **argv)
 		default: return cli_bad_option(CLI_EXIT_USAGE, argc, argv);
 		}
 	}
-	if (mo.state_dir == NULL || so.passwd_file == NULL)
-		return cli_error(CLI_EXIT_USAGE, "--state-dir and --passwd are required");
+	if (mo.state_dir == NULL || (so.passwd_file == NULL && so.pam_service == NULL))
+		return cli_error(CLI_EXIT_USAGE,
+		                 "--state-dir and --passwd FILE or --pam SERVICE are required");
 	if (!so.insecure_http && (so.tls_cert_file == NULL || so.tls_key_file == NULL))
 		return cli_error(CLI_EXIT_USAGE, "HTTPS needs --tls-cert and --tls-key (or "
 		                                 "--insecure-http for plain HTTP)");

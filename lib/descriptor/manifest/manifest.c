@@ -216,6 +216,17 @@ static int fail_file(vstd_ovf_verify_result *res, const char *name)
 	return VSTD_EVERIFY;
 }
 
+/* Offset of a member in the OVA (UINT64_MAX when absent or a directory). */
+static uint64_t member_offset(const ovf_pkg *pkg, const char *name)
+{
+	size_t idx;
+	if (pkg->ova == NULL || vstd_ova_find(pkg->ova, name, &idx) < 0) {
+		vstd_error_clear();
+		return UINT64_MAX;
+	}
+	return vstd_ova_member_get(pkg->ova, idx)->offset;
+}
+
 static int verify_pkg(const ovf_pkg *pkg, const char *ovf_name, const vstd_ovf *ovf,
                       const vstd_ovf_verify_opts *opts, vstd_ovf_verify_result *res)
 {
@@ -228,6 +239,7 @@ static int verify_pkg(const ovf_pkg *pkg, const char *ovf_name, const vstd_ovf *
 	char *mf_data = NULL, *cert_data = NULL;
 	size_t mf_len = 0, cert_len = 0;
 	ovf_mf mf = {NULL, 0};
+	size_t *order = NULL;
 	int rc = mf_name && cert_name ? 0 : VSTD_ENOMEM;
 	uint64_t sz;
 	if (rc == 0 && ovf_pkg_size(pkg, mf_name, &sz) < 0) {
@@ -243,9 +255,25 @@ static int verify_pkg(const ovf_pkg *pkg, const char *ovf_name, const vstd_ovf *
 		rc = ovf_pkg_read_all(pkg, mf_name, MF_MAX_SIZE, &mf_data, &mf_len);
 	if (rc == 0)
 		rc = ovf_mf_parse(&mf, mf_data, mf_len, mf_name);
+	/* In an OVA, check the members in archive order: a gzip-wrapped OVA
+	 * is then read forward once (gzio.c) instead of seeking back. */
+	if (rc == 0 && mf.n > 0) {
+		order = vstd_malloc_array(mf.n, sizeof(*order));
+		if (order == NULL)
+			rc = VSTD_ENOMEM;
+	}
+	for (size_t i = 0; rc == 0 && i < mf.n; i++) {
+		size_t j = i;
+		uint64_t key = member_offset(pkg, mf.e[i].name);
+		while (j > 0 && member_offset(pkg, mf.e[order[j - 1]].name) > key) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = i;
+	}
 	for (size_t i = 0; rc == 0 && i < mf.n; i++) {
 		char hex[129];
-		const ovf_mf_entry *e = &mf.e[i];
+		const ovf_mf_entry *e = &mf.e[order[i]];
 		if (ovf_pkg_size(pkg, e->name, &sz) < 0) {
 			rc = vstd_err(VSTD_EVERIFY,
 			              "%s: line %u lists '%s', which is not in the package",
@@ -302,6 +330,7 @@ static int verify_pkg(const ovf_pkg *pkg, const char *ovf_name, const vstd_ovf *
 			              ovf_name, cert_name);
 	}
 out:
+	vstd_free(order);
 	ovf_mf_free(&mf);
 	vstd_free(mf_data);
 	vstd_free(cert_data);

@@ -20,6 +20,13 @@ int ovf_pkg_stream(const ovf_pkg *pkg, const char *name, vstd_ova_data_fn fn, vo
 /* Read a small file whole (at most max bytes); *data from vstd_malloc, NUL-terminated. */
 int ovf_pkg_read_all(const ovf_pkg *pkg, const char *name, size_t max, char **data, size_t *len);
 
+/*
+ * A read-only vstd_io over the gzip stream in src (borrowed), inflated on
+ * demand with bounded memory (gzio.c).  Scans the stream once; more than
+ * limit inflated bytes: VSTD_ELIMIT.
+ */
+int ova_gzio_open(vstd_io **out, vstd_io *src, const char *name, uint64_t limit);
+
 /* Manifest (manifest.c). */
 typedef struct ovf_mf_entry {
 	char alg[16]; /* "SHA1", "SHA256", "SHA512" */

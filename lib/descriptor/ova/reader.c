@@ -6,7 +6,7 @@
  * Every member name is checked when the index is built: absolute names,
  * ".." components, links and device nodes make the open fail, so nothing
  * later can write outside a target directory.  A gzip-wrapped tar (ganeti)
- * is inflated into memory up to a limit.
+ * is read through gzio.c: streamed, never held in memory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,14 +27,13 @@
 #include "descriptor/ovf/ovf_internal.h"
 
 #define OVA_DEFAULT_MAX_MEMBERS 10000ul
-#define OVA_DEFAULT_MAX_GZIP (256ull << 20)
+#define OVA_DEFAULT_MAX_GZIP (1ull << 40)
 #define OVA_IO_CHUNK (1u << 20)
 
 struct vstd_ova {
 	vstd_io *io;
 	vstd_io *owned_io; /* closed with the OVA */
 	vstd_io *file_io;  /* the file, when opened by path */
-	void *inflated;    /* gzip-wrapped: the inflated tar */
 	char *name;
 	vstd_ova_member *m;
 	size_t n;
@@ -43,81 +42,6 @@ struct vstd_ova {
 	vstd_ova_open_opts opts;
 	vstd_ovf_parse_opts parse_opts;
 };
-
-static int inflate_all(vstd_io *io, const char *name, uint64_t max, void **out, size_t *out_len)
-{
-	uint64_t size;
-	int rc = vstd_io_size(io, &size);
-	if (rc < 0)
-		return rc;
-	z_stream zs;
-	memset(&zs, 0, sizeof(zs));
-	if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK)
-		return vstd_err(VSTD_ENOMEM, "%s: cannot initialise zlib", name);
-	unsigned char *in = vstd_malloc(OVA_IO_CHUNK);
-	size_t cap = 1 << 20, len = 0;
-	unsigned char *buf = vstd_malloc(cap);
-	uint64_t off = 0;
-	int zrc = Z_OK;
-	if (in == NULL || buf == NULL) {
-		rc = VSTD_ENOMEM;
-		goto out;
-	}
-	while (zrc != Z_STREAM_END) {
-		if (zs.avail_in == 0) {
-			size_t done = 0;
-			size_t want =
-			        (size_t)(size - off < OVA_IO_CHUNK ? size - off : OVA_IO_CHUNK);
-			if (want == 0) {
-				rc = vstd_err(VSTD_ECORRUPT, "%s: gzip stream ends early", name);
-				goto out;
-			}
-			rc = vstd_io_pread_partial(io, in, want, off, &done);
-			if (rc < 0)
-				goto out;
-			off += done;
-			zs.next_in = in;
-			zs.avail_in = (uInt)done;
-		}
-		if (len == cap) {
-			if (cap >= max) {
-				rc = vstd_err(VSTD_ELIMIT,
-				              "%s: gzip-wrapped OVA inflates to more than %" PRIu64
-				              " bytes (limit max_gzip_tar)",
-				              name, max);
-				goto out;
-			}
-			size_t ncap = cap * 2 > max ? (size_t)max : cap * 2;
-			unsigned char *nb = vstd_realloc(buf, ncap);
-			if (nb == NULL) {
-				rc = VSTD_ENOMEM;
-				goto out;
-			}
-			buf = nb;
-			cap = ncap;
-		}
-		zs.next_out = buf + len;
-		zs.avail_out = (uInt)(cap - len);
-		zrc = inflate(&zs, Z_NO_FLUSH);
-		len = cap - zs.avail_out;
-		if (zrc != Z_OK && zrc != Z_STREAM_END) {
-			rc = vstd_err(VSTD_ECORRUPT,
-			              "%s: gzip data is corrupt near input offset 0x%" PRIx64
-			              " (%s)",
-			              name, off, zs.msg ? zs.msg : "inflate error");
-			goto out;
-		}
-	}
-	*out = buf;
-	*out_len = len;
-	buf = NULL;
-	rc = 0;
-out:
-	inflateEnd(&zs);
-	vstd_free(in);
-	vstd_free(buf);
-	return rc;
-}
 
 static int ends_with_ci(const char *s, const char *suffix)
 {
@@ -273,7 +197,6 @@ void vstd_ova_close(vstd_ova *ova)
 	vstd_ovf_free(ova->ovf);
 	vstd_io_close(ova->owned_io);
 	vstd_io_close(ova->file_io);
-	vstd_free(ova->inflated);
 	vstd_free(ova->name);
 	vstd_free(ova);
 }
@@ -304,10 +227,7 @@ int vstd_ova_open_io(vstd_ova **out, vstd_io *io, const char *name, const vstd_o
 	if (rc == 0)
 		rc = vstd_io_pread_partial(io, magic, 2, 0, &done);
 	if (rc == 0 && done == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-		size_t len = 0;
-		rc = inflate_all(io, ova->name, o.max_gzip_tar, &ova->inflated, &len);
-		if (rc == 0)
-			rc = vstd_io_mem_view(&ova->owned_io, ova->inflated, len, ova->name);
+		rc = ova_gzio_open(&ova->owned_io, io, ova->name, o.max_gzip_tar);
 		if (rc == 0)
 			ova->io = ova->owned_io;
 	}

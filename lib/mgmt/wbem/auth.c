@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -133,6 +134,7 @@ int vstd_cim_passwd_check(const char *file, const char *user, const char *passwo
 		                         : rc;
 	rc = vstd_err(VSTD_EVERIFY, "cim: wrong user or password");
 	size_t ul = user ? strlen(user) : 0;
+	int found = 0;
 	for (char *p = buf; user && password && *p;) {
 		char *e = strchr(p, '\n');
 		if (e)
@@ -149,11 +151,20 @@ int vstd_cim_passwd_check(const char *file, const char *user, const char *passwo
 			                      EVP_sha256(), HASH_LEN, got) == 1 &&
 			    CRYPTO_memcmp(got, want, HASH_LEN) == 0)
 				rc = 0;
+			found = 1;
 			break;
 		}
 		if (!e)
 			break;
 		p = e + 1;
+	}
+	if (!found && password != NULL) {
+		/* an unknown user costs the same PBKDF2 as a known one, so the time
+		 * of an answer does not tell which user names exist */
+		unsigned char salt[SALT_LEN] = {0}, got[HASH_LEN];
+		PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, SALT_LEN, ITERATIONS,
+		                  EVP_sha256(), HASH_LEN, got);
+		OPENSSL_cleanse(got, sizeof(got));
 	}
 	vstd_free(buf);
 	return rc;
@@ -174,7 +185,7 @@ void auth_cache_destroy(struct auth_cache *c)
 	OPENSSL_cleanse(c, sizeof(*c));
 }
 
-static void digest(const struct auth_cache *c, const char *user, const char *pw,
+static void digest(const struct auth_cache *c, char src, const char *user, const char *pw,
                    unsigned char out[32])
 {
 	unsigned int len = 32;
@@ -185,39 +196,77 @@ static void digest(const struct auth_cache *c, const char *user, const char *pw,
 	}
 	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
 	EVP_DigestUpdate(ctx, c->key, sizeof(c->key));
+	EVP_DigestUpdate(ctx, &src, 1);
 	EVP_DigestUpdate(ctx, user, strlen(user) + 1);
 	EVP_DigestUpdate(ctx, pw, strlen(pw));
 	EVP_DigestFinal_ex(ctx, out, &len);
 	EVP_MD_CTX_free(ctx);
 }
 
-int auth_check(struct auth_cache *c, const char *file, const char *user, const char *pw)
+static int64_t now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+/* 1 when d is remembered; PAM entries (ttl > 0) only for ttl seconds. */
+static int cache_has(struct auth_cache *c, const unsigned char d[32], int64_t ttl)
+{
+	int hit = 0;
+	int64_t t = now_s();
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->n; i++)
+		if (CRYPTO_memcmp(c->ok[i], d, 32) == 0 && (ttl == 0 || t - c->when[i] < ttl))
+			hit = 1; /* no early exit: every entry is compared */
+	pthread_mutex_unlock(&c->lock);
+	return hit;
+}
+
+static void cache_add(struct auth_cache *c, const unsigned char d[32])
+{
+	pthread_mutex_lock(&c->lock);
+	size_t i = c->n < AUTH_CACHE_N ? c->n++ : (size_t)(c->next++ % AUTH_CACHE_N);
+	memcpy(c->ok[i], d, 32);
+	c->when[i] = now_s();
+	pthread_mutex_unlock(&c->lock);
+}
+
+int auth_check(struct auth_cache *c, const char *file, const char *pam_service, const char *user,
+               const char *pw)
 {
 	unsigned char d[32];
 	struct stat st;
+	int rc = VSTD_EVERIFY;
 	if (user == NULL || pw == NULL)
 		return VSTD_EVERIFY;
-	digest(c, user, pw, d);
-	int64_t mtime =
-	        stat(file, &st) == 0 ? (int64_t)st.st_mtime * 1000000000 + st.st_mtim.tv_nsec : 0;
-	pthread_mutex_lock(&c->lock);
-	if (c->file_mtime != mtime) {
-		c->n = 0; /* the file changed: forget everything */
-		c->file_mtime = mtime;
-	}
-	for (size_t i = 0; i < c->n; i++)
-		if (CRYPTO_memcmp(c->ok[i], d, 32) == 0) {
-			pthread_mutex_unlock(&c->lock);
+	if (file != NULL) {
+		int64_t mtime = stat(file, &st) == 0
+		                        ? (int64_t)st.st_mtime * 1000000000 + st.st_mtim.tv_nsec
+		                        : 0;
+		pthread_mutex_lock(&c->lock);
+		if (c->file_mtime != mtime) {
+			c->n = 0; /* the file changed: forget everything */
+			c->file_mtime = mtime;
+		}
+		pthread_mutex_unlock(&c->lock);
+		digest(c, 'F', user, pw, d);
+		if (cache_has(c, d, 0))
+			return 0;
+		rc = vstd_cim_passwd_check(file, user, pw);
+		if (rc == 0) {
+			cache_add(c, d);
 			return 0;
 		}
-	pthread_mutex_unlock(&c->lock);
-	int rc = vstd_cim_passwd_check(file, user, pw);
-	if (rc == 0) {
-		pthread_mutex_lock(&c->lock);
-		memcpy(c->ok[c->n % AUTH_CACHE_N], d, 32);
-		if (c->n < AUTH_CACHE_N)
-			c->n++;
-		pthread_mutex_unlock(&c->lock);
 	}
+	if (pam_service != NULL) {
+		digest(c, 'P', user, pw, d);
+		if (cache_has(c, d, AUTH_PAM_TTL_S))
+			return 0;
+		rc = auth_pam_check(pam_service, user, pw);
+		if (rc == 0)
+			cache_add(c, d);
+	}
+	OPENSSL_cleanse(d, sizeof(d));
 	return rc;
 }

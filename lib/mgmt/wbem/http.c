@@ -27,7 +27,8 @@
 struct vstd_cim_server {
 	struct MHD_Daemon *d;
 	vstd_mgmt *m;
-	char *passwd;
+	char *passwd;      /* NULL: no password file */
+	char *pam_service; /* NULL: no PAM */
 	char *cert, *key;
 	struct auth_cache auth;
 	unsigned port;
@@ -70,6 +71,31 @@ static enum MHD_Result send_plain(struct MHD_Connection *c, unsigned status, con
 	return ret;
 }
 
+/* A refused login, with the user name (printable characters only, at
+ * most 64) and the peer address; never the password. */
+static void log_denied(struct MHD_Connection *c, const char *user)
+{
+	char u[65], a[INET6_ADDRSTRLEN] = "?";
+	size_t n = 0;
+	for (; user[n] && n < sizeof(u) - 1; n++)
+		u[n] = (user[n] > 0x20 && user[n] < 0x7f) ? user[n] : '?';
+	u[n] = 0;
+	const union MHD_ConnectionInfo *ci =
+	        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr) {
+		const struct sockaddr *sa = ci->client_addr;
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET,
+			          &((const struct sockaddr_in *)(const void *)sa)->sin_addr, a,
+			          sizeof(a));
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6,
+			          &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, a,
+			          sizeof(a));
+	}
+	vstd_warn("cim", "authentication failed for user '%s' from %s", u, a);
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
                                const char *method, const char *version, const char *upload,
                                size_t *upload_size, void **con_cls)
@@ -85,7 +111,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 			                  "CIM-XML needs POST /cimom\n", NULL);
 		char *user = NULL, *pass = NULL;
 		user = MHD_basic_auth_get_username_password(c, &pass);
-		int ok = user && pass && auth_check(&s->auth, s->passwd, user, pass) == 0;
+		int ok = user && pass &&
+		         auth_check(&s->auth, s->passwd, s->pam_service, user, pass) == 0;
+		if (!ok && user)
+			log_denied(c, user);
 		if (user)
 			MHD_free(user);
 		if (pass)
@@ -179,9 +208,15 @@ int vstd_cim_server_start(vstd_cim_server **out, vstd_mgmt *m, const vstd_cim_se
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	if (out == NULL || m == NULL || o == NULL || o->version != VSTD_CIM_SERVER_OPTS_VERSION ||
-	    o->passwd_file == NULL)
+	    (o->passwd_file == NULL && o->pam_service == NULL))
+		return vstd_err(VSTD_EINVAL, "cim: server options need a version and a passwd_file "
+		                             "or a pam_service");
+	if (o->pam_service != NULL &&
+	    (o->pam_service[0] == 0 || strlen(o->pam_service) > 64 || strchr(o->pam_service, '/')))
 		return vstd_err(VSTD_EINVAL,
-		                "cim: server options need a version and a passwd_file");
+		                "cim: PAM service name '%s' is not a file name in "
+		                "/etc/pam.d",
+		                o->pam_service);
 	if (!o->insecure_http && (o->tls_cert_file == NULL || o->tls_key_file == NULL))
 		return vstd_err(VSTD_EINVAL, "cim: HTTPS needs tls_cert_file and tls_key_file (or "
 		                             "ask for insecure_http)");
@@ -211,7 +246,12 @@ int vstd_cim_server_start(vstd_cim_server **out, vstd_mgmt *m, const vstd_cim_se
 	if (s == NULL)
 		return vstd_err_code();
 	s->m = m;
-	s->passwd = vstd_strdup(o->passwd_file);
+	s->passwd = o->passwd_file ? vstd_strdup(o->passwd_file) : NULL;
+	s->pam_service = o->pam_service ? vstd_strdup(o->pam_service) : NULL;
+	if ((o->passwd_file && s->passwd == NULL) || (o->pam_service && s->pam_service == NULL)) {
+		vstd_cim_server_stop(s);
+		return vstd_err_code();
+	}
 	auth_cache_init(&s->auth);
 	if (!o->insecure_http) {
 		s->cert = slurp(o->tls_cert_file);
@@ -264,6 +304,7 @@ void vstd_cim_server_stop(vstd_cim_server *s)
 		MHD_stop_daemon(s->d);
 	auth_cache_destroy(&s->auth);
 	vstd_free(s->passwd);
+	vstd_free(s->pam_service);
 	vstd_free(s->cert);
 	vstd_free(s->key);
 	vstd_free(s);

@@ -206,8 +206,19 @@ uint64_t vstd_virtio_pci_bar(const vstd_virtio_pci *p, unsigned bar, int *is_io,
 		return 0;
 	if (is_io)
 		*is_io = p->bar_io[bar];
-	if (addr)
-		*addr = p->bar_addr[bar];
+	if (addr) {
+		/* Only what the function decodes: the command register enables
+		 * I/O (bit 0) and memory (bit 1) decoding; the BAR's low bits are
+		 * flags (I/O, 64-bit, prefetchable) and the bits below its size are
+		 * hard-wired to zero, whatever the guest wrote there (Linux
+		 * writes back the value with its flag bits after sizing). */
+		unsigned decode = p->bar_io[bar] ? 0x1 : 0x2;
+		uint64_t a = p->bar_addr[bar];
+		if (bar != 4)
+			a &= 0xffffffffULL;
+		*addr = (p->cfg[0x04] & decode) && p->bar_size[bar] ? a & ~(p->bar_size[bar] - 1)
+		                                                    : 0;
+	}
 	return p->bar_size[bar];
 }
 

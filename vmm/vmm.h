@@ -19,6 +19,7 @@
 
 #define VMM_MAX_CPUS 64
 #define VMM_MAX_DISKS 8
+#define VMM_MAX_NICS 4
 #define VMM_MAX_PIO 32
 #define VMM_MAX_MMIO 32
 
@@ -33,6 +34,8 @@
 #define VMM_MMIO_HOLE 0xc0000000ULL /* RAM above this is moved to 4 GiB */
 #define VMM_PCI_MMIO_BASE 0xc0000000ULL
 #define VMM_PCI_MMIO_SIZE 0x10000000ULL
+#define VMM_VIRTIO_MMIO_BASE 0xd0000000ULL /* --transport mmio: 4 KiB per device */
+#define VMM_VIRTIO_MMIO_MAX 8
 #define VMM_ECAM_BASE 0xe0000000ULL
 #define VMM_ECAM_SIZE 0x10000000ULL
 #define VMM_TSS_ADDR 0xfffbd000ULL
@@ -82,12 +85,18 @@ struct vmm_config {
 	unsigned ndisks;
 	int snapshot; /* disks get a throw-away overlay: guest writes vanish */
 	int read_only;
-	double timeout; /* seconds; 0: none */
-	int console_in; /* forward stdin to the UART */
-	int out_fd;     /* where the UART writes (1) */
+	double timeout;                 /* seconds; 0: none */
+	const char *nets[VMM_MAX_NICS]; /* TAP interface names, or "loopback" */
+	unsigned nnets;
+	int rng;            /* a virtio-rng device */
+	int vconsole;       /* a virtio-console (hvc0) writing where the UART writes */
+	int transport_mmio; /* virtio-mmio instead of virtio-pci */
+	int console_in;     /* forward stdin to the UART */
+	int out_fd;         /* where the UART writes (1) */
 };
 
 struct vmm_uart;
+struct vmm_virtio;
 struct vmm_pci;
 
 struct vmm {
@@ -108,7 +117,7 @@ struct vmm {
 
 	struct vmm_uart *uart;
 	struct vmm_pci *pci;
-	void *virtio; /* virtio_pci.c state */
+	struct vmm_virtio *virtio; /* virtio.c state */
 
 	pthread_mutex_t lock; /* bus and device state */
 	pthread_mutex_t stop_lock;
@@ -175,6 +184,8 @@ struct vmm_pci_fn {
 /* Put a function at the first free device number (1-31); returns it or -1. */
 int vmm_pci_add(struct vmm *vm, const struct vmm_pci_fn *fn);
 int vmm_virtio_attach(struct vmm *vm);
+/* The virtio-mmio windows: (base, gsi) of each, for the ACPI DSDT. */
+unsigned vmm_virtio_mmio_devices(struct vmm *vm, uint64_t (*win)[2], unsigned max);
 int vmm_mptable(struct vmm *vm);
 int vmm_acpi(struct vmm *vm);
 void vmm_virtio_free(struct vmm *vm);

@@ -170,6 +170,8 @@ VSTD_API void vstd_virtio_dev_free(vstd_virtio_dev *dev);
 /** vstd_virtio_dev_type - the enum vstd_virtio_type of a device. */
 VSTD_API unsigned vstd_virtio_dev_type(const vstd_virtio_dev *dev);
 /** vstd_virtio_dev_status - the current device status byte. */
+/** vstd_virtio_dev_num_queues - how many virtqueues the device has (0 for NULL). */
+VSTD_API unsigned vstd_virtio_dev_num_queues(const vstd_virtio_dev *dev);
 VSTD_API uint8_t vstd_virtio_dev_status(const vstd_virtio_dev *dev);
 /** vstd_virtio_dev_features - offered (which 0) or negotiated (which 1) features. */
 VSTD_API uint64_t vstd_virtio_dev_features(const vstd_virtio_dev *dev, int which);

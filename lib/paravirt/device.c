@@ -82,6 +82,11 @@ unsigned vstd_virtio_dev_type(const vstd_virtio_dev *dev)
 	return dev ? dev->ops->type : 0;
 }
 
+unsigned vstd_virtio_dev_num_queues(const vstd_virtio_dev *dev)
+{
+	return dev ? dev->nqueues : 0;
+}
+
 uint8_t vstd_virtio_dev_status(const vstd_virtio_dev *dev)
 {
 	return dev ? __atomic_load_n(&dev->status, __ATOMIC_ACQUIRE) : 0;

@@ -161,9 +161,17 @@ struct vmm_boot {
 	uint64_t zero_page;
 	uint16_t protocol;
 	uint64_t kernel_end, initrd_addr, initrd_size;
+	int pvh;             /* boot_elf.c: enter in 32-bit mode with EBX = start_info */
+	uint64_t start_info; /* boot_elf.c: the hvm_start_info */
 };
 int vmm_boot_bzimage(struct vmm *vm, const char *kernel, const char *initrd, const char *cmdline,
                      struct vmm_boot *out);
+/* boot_elf.c: an ELF kernel (Xen PVH note, or a plain 64-bit entry); the
+ * boot CPU's state for it. vmm_boot_is_elf: the file starts with \x7fELF. */
+int vmm_boot_is_elf(const char *kernel);
+int vmm_boot_elf(struct vmm *vm, const char *kernel, const char *initrd, const char *cmdline,
+                 struct vmm_boot *out);
+int vmm_boot_elf_cpu(struct vmm *vm, struct vmm_vcpu *c, const struct vmm_boot *b);
 /* e820 map of this machine: fills up to max entries (addr, size, type). */
 unsigned vmm_e820(struct vmm *vm, uint64_t (*ent)[3], unsigned max);
 

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <linux/kvm.h>
 #include <stdio.h>
@@ -293,6 +294,12 @@ static int cmd_run(int argc, char **argv)
 		json_object_object_add(o, "io_exits", json_object_new_int64((int64_t)vm->exits_io));
 		json_object_object_add(o, "mmio_exits",
 		                       json_object_new_int64((int64_t)vm->exits_mmio));
+		json_object_object_add(o, "virtio_kicks_ioeventfd",
+		                       json_object_new_int64((int64_t)vm->kicks_ioeventfd));
+		json_object_object_add(o, "virtio_msi_irqfd",
+		                       json_object_new_int64((int64_t)vm->msi_irqfd));
+		json_object_object_add(o, "virtio_msi_ioctl",
+		                       json_object_new_int64((int64_t)vm->msi_ioctl));
 		cli_print_json(o);
 	} else {
 		if (vm->stop == VMM_STOP_ERROR || vm->stop == VMM_STOP_TIMEOUT)
@@ -303,6 +310,11 @@ static int cmd_run(int argc, char **argv)
 		        "max RSS %ld KiB (guest RAM touched included)\n",
 		        vmm_stop_name(vm->stop), vm->stop_msg, setup_ms, first_ms, total_ms, rc,
 		        hwm);
+		if (vm->virtio)
+			fprintf(stderr,
+			        "vstd vmm: virtio: %" PRIu64 " kicks by ioeventfd, %" PRIu64
+			        " interrupts by irqfd, %" PRIu64 " by KVM_SIGNAL_MSI\n",
+			        vm->kicks_ioeventfd, vm->msi_irqfd, vm->msi_ioctl);
 	}
 	(void)overhead;
 	vmm_machine_free(vm);

@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size = (size_t)pages * 4096;
 	}
 	oo.format = "vhdx";
-	oo.flags = VSTD_DISK_NO_REPLAY;
+	oo.flags = VSTD_DISK_NO_REPLAY | VSTD_DISK_NO_BACKING; /* parents read as zeroes */
 	if (vstd_io_mem_view(&io, data, size, "fuzz.vhdx") < 0) {
 		free(expanded);
 		return 0;

@@ -16,6 +16,7 @@
 #include <openssl/rand.h>
 
 #include "core/uuid.h"
+#include "mgmt/ovf_pkg.h"
 #include "core/alloc_internal.h"
 #include "core/error_internal.h"
 #include "core/log_internal.h"
@@ -189,6 +190,7 @@ int mgmt_vm_remove(vstd_mgmt *m, const char *uuid)
 		int rc = mgmt_store_remove(m, vm->uuid);
 		if (rc < 0)
 			return rc;
+		mgmt_images_remove(m->state_dir, vm->uuid); /* images unpacked from an OVA */
 		memmove(&m->vms[i], &m->vms[i + 1], (m->n_vms - i - 1) * sizeof(*m->vms));
 		m->n_vms--;
 		vstd_free(vm);

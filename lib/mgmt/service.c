@@ -19,17 +19,7 @@
 #include "core/alloc_internal.h"
 #include "core/error_internal.h"
 #include "mgmt/wbem/wbem.h"
-#if defined(__has_include)
-#if __has_include("vstd/ovf.h")
-#include "vstd/ovf.h"
-#define HAVE_OVF 1
-/* lib/descriptor lands progressively: bind to it only if it is linked in */
-#pragma weak vstd_ovf_parse
-#pragma weak vstd_ovf_free
-#pragma weak vstd_ovf_model_get
-#pragma weak vstd_ovf_parse_units
-#endif
-#endif
+#include "mgmt/ovf_pkg.h"
 
 static void ret_value(struct wbem_ctx *c, unsigned v)
 {
@@ -281,87 +271,126 @@ static void m_define(struct wbem_ctx *c, const struct cim_req *req)
 	out_ref(c, "ResultingSystem", prov_cs_path(c->ar, vm->uuid));
 }
 
-#ifndef HAVE_OVF
-static void m_define_ovf(struct wbem_ctx *c, const struct cim_req *req)
+/* The items of VirtualSystem v into t; disks and CD/DVD images through the
+ * package when there is one (else their HostResource is kept as written). */
+static int ovf_items(struct wbem_ctx *c, struct ovf_pkg *pkg, const vstd_vm *v, struct mgmt_vm *t,
+                     int have_package)
 {
-	(void)req;
-	fail(c, CIM_ERR_NOT_SUPPORTED, "this build has no OVF support (include/vstd/ovf.h)");
-}
-#else
-static void m_define_ovf(struct wbem_ctx *c, const struct cim_req *req)
-{
-	static struct mgmt_vm zero;
-	xmlNode *od = cimxml_param(req, "OVFDescriptor");
-	const char *text = od ? cimxml_param_text(c->ar, od) : NULL;
-	if (vstd_ovf_parse == NULL || vstd_ovf_model_get == NULL || vstd_ovf_free == NULL)
-		return fail(c, CIM_ERR_NOT_SUPPORTED,
-		            "this build has no OVF support (lib/descriptor)");
-	if (text == NULL)
-		return fail(c, CIM_ERR_INVALID_PARAMETER,
-		            "OVFDescriptor (the descriptor text) is "
-		            "required");
-	vstd_ovf *ovf = NULL;
-	int rc = vstd_ovf_parse(&ovf, text, strlen(text), "OVFDescriptor", NULL);
-	if (rc < 0)
-		return fail(c, CIM_ERR_INVALID_PARAMETER, vstd_error_last()->message);
-	const vstd_ovf_model *mo = vstd_ovf_model_get(ovf);
-	const vstd_vm *v = mo ? mo->root : NULL;
-	while (v && v->is_collection && v->n_children)
-		v = v->children[0];
-	struct mgmt_vm *t = arena_alloc(c->ar, sizeof(*t)), *vm;
-	if (v == NULL || v->is_collection || t == NULL) {
-		vstd_ovf_free(ovf);
-		return fail(c, CIM_ERR_INVALID_PARAMETER, "the descriptor has no VirtualSystem");
-	}
-	*t = zero;
-	rc = mgmt_copy(t->name, sizeof(t->name), v->name ? v->name : v->id, "VirtualSystem name");
+	int rc = mgmt_copy(t->name, sizeof(t->name), v->name ? v->name : v->id,
+	                   "VirtualSystem name");
 	for (size_t i = 0; rc == 0 && i < v->n_items; i++) {
 		const vstd_ovf_item *it = &v->items[i];
-		if (t->n_res >= MGMT_MAX_RES) {
-			rc = vstd_err(VSTD_ELIMIT, "cim: at most %d resources", MGMT_MAX_RES);
-			break;
-		}
-		if (it->resource_type != 3 && it->resource_type != 4 && it->resource_type != 10 &&
-		    it->resource_type != 17)
+		int rt = it->resource_type;
+		if (t->n_res >= MGMT_MAX_RES)
+			return vstd_err(VSTD_ELIMIT, "cim: at most %d resources", MGMT_MAX_RES);
+		if (rt != 3 && rt != 4 && rt != 10 && rt != 33 && rt != 17 && rt != 31 &&
+		    rt != 15 && rt != 16)
 			continue; /* controllers etc. are implied */
+		if (vstd_ovf_item_active(pkg->ovf, it, NULL) == 0)
+			continue; /* another DeploymentOptionSection configuration */
 		struct mgmt_res *r = &t->res[t->n_res];
-		mgmt_res_init(t, r, (uint16_t)it->resource_type);
+		mgmt_res_init(t, r, (uint16_t)rt);
 		r->quantity = it->has_virtual_quantity ? it->virtual_quantity : 1;
-		if (it->resource_type == 4) {
+		if (rt == 4) {
 			uint64_t mul = 1ull << 20;
-			if (it->allocation_units && vstd_ovf_parse_units &&
+			if (it->allocation_units &&
 			    vstd_ovf_parse_units(it->allocation_units, &mul) < 0)
 				mul = 1ull << 20;
-			if (mul && r->quantity > UINT64_MAX / mul) {
-				rc = vstd_err(VSTD_ERANGE, "cim: OVF memory overflows");
-				break;
-			}
+			if (mul && r->quantity > UINT64_MAX / mul)
+				return vstd_err(VSTD_ERANGE, "cim: OVF memory overflows");
 			uint64_t bytes = r->quantity * mul;
 			r->quantity = bytes / (1 << 20) + (bytes % (1 << 20) != 0);
 		}
-		if (it->resource_type == 17 && it->n_host_resources)
-			rc = mgmt_copy(r->host_resource, sizeof(r->host_resource),
-			               it->host_resources[0], "HostResource");
-		if (it->resource_type == 17)
-			r->type = 31;
+		if (rt == 17 || rt == 31 || rt == 15 || rt == 16) {
+			if (rt == 17)
+				r->type = 31;
+			r->quantity = 1;
+			if (it->n_host_resources == 0) {
+				if (rt == 15 || rt == 16)
+					continue; /* an empty drive */
+				return vstd_err(VSTD_EINVAL,
+				                "cim: disk Item %s has no HostResource",
+				                it->instance_id ? it->instance_id : "?");
+			}
+			const char *hr = it->host_resources[0];
+			if (have_package)
+				rc = mgmt_ovf_resolve(pkg, c->m->state_dir, t->uuid, hr,
+				                      r->host_resource, sizeof(r->host_resource),
+				                      r->subtype, sizeof(r->subtype));
+			else
+				rc = mgmt_copy(r->host_resource, sizeof(r->host_resource), hr,
+				               "HostResource");
+			if (rc < 0)
+				return rc;
+		}
 		if (it->element_name)
 			mgmt_copy(r->element_name, sizeof(r->element_name), it->element_name,
 			          "ElementName");
 		t->n_res++;
 	}
-	vstd_ovf_free(ovf);
+	return rc;
+}
+
+static void m_define_ovf(struct wbem_ctx *c, const struct cim_req *req)
+{
+	static struct mgmt_vm zero;
+	xmlNode *od = cimxml_param(req, "OVFDescriptor"), *pp = cimxml_param(req, "PackagePath"),
+	        *vp = cimxml_param(req, "VirtualSystemID");
+	const char *text = od ? cimxml_param_text(c->ar, od) : NULL;
+	const char *package = pp ? cimxml_param_text(c->ar, pp) : NULL;
+	const char *vsid = vp ? cimxml_param_text(c->ar, vp) : NULL;
+	struct ovf_pkg *pkg = arena_alloc(c->ar, sizeof(*pkg));
+	struct mgmt_vm *t = arena_alloc(c->ar, sizeof(*t)), *vm;
+	if (pkg == NULL || t == NULL)
+		return fail(c, CIM_ERR_FAILED, "out of memory");
+	if (package && package[0] == 0)
+		package = NULL;
+	int rc = mgmt_ovf_pkg_open(pkg, package, text, text ? strlen(text) : 0);
+	if (rc < 0) {
+		fail(c,
+		     rc == VSTD_ECORRUPT || rc == VSTD_EINVAL || rc == VSTD_ENOENT
+		             ? CIM_ERR_INVALID_PARAMETER
+		             : code_of(rc),
+		     vstd_error_last()->message);
+		mgmt_ovf_pkg_close(pkg);
+		return;
+	}
+	const vstd_ovf_model *mo = vstd_ovf_model_get(pkg->ovf);
+	const vstd_vm *v = NULL;
+	if (vsid && vsid[0]) {
+		v = vstd_ovf_find_vm(pkg->ovf, vsid);
+		if (v == NULL || v->is_collection) {
+			mgmt_ovf_pkg_close(pkg);
+			return fail(c, CIM_ERR_INVALID_PARAMETER,
+			            "VirtualSystemID names no VirtualSystem of the descriptor");
+		}
+	} else {
+		v = mo ? mo->root : NULL;
+		while (v && v->is_collection && v->n_children)
+			v = v->children[0];
+	}
+	if (v == NULL || v->is_collection) {
+		mgmt_ovf_pkg_close(pkg);
+		return fail(c, CIM_ERR_INVALID_PARAMETER, "the descriptor has no VirtualSystem");
+	}
+	*t = zero;
+	mgmt_uuid(t->uuid); /* known before the images are made: they go under it */
+	rc = ovf_items(c, pkg, v, t, package != NULL);
 	if (rc == 0 && mgmt_vm_vcpus(t) == 0 && t->n_res < MGMT_MAX_RES) {
 		struct mgmt_res *r = &t->res[t->n_res++];
 		mgmt_res_init(t, r, 3);
 		r->quantity = 1;
 	}
-	if (rc < 0 || (rc = mgmt_vm_add(c->m, t, &vm)) < 0)
+	if (rc == 0)
+		rc = mgmt_vm_add(c->m, t, &vm);
+	mgmt_ovf_pkg_close(pkg);
+	if (rc < 0) {
+		mgmt_images_remove(c->m->state_dir, t->uuid);
 		return fail_rc(c, rc);
+	}
 	ret_value(c, 0);
 	out_ref(c, "ResultingSystem", prov_cs_path(c->ar, vm->uuid));
 }
-
-#endif
 
 /* The system a path names: VSTD_ComputerSystem Name, VSSD "vstd:<uuid>", RASD "vstd:<uuid>/<id>".
  */

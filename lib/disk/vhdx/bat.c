@@ -107,20 +107,9 @@ int vhdx_bat_set(vstd_disk *d, struct vhdx_state *s, uint64_t idx, uint64_t entr
 	return 0;
 }
 
-/* Count the 4 KiB bitmap pages that blocks in sb_pending touch. */
-static uint64_t sb_page_span(const struct vhdx_state *s, uint64_t b, uint64_t *first)
-{
-	uint64_t sb = s->bat[vhdx_bat_sb_index(s, b)], per = s->block_size / s->lsec;
-	uint64_t bit0 = (b % s->chunk_ratio) * per;
-	uint64_t start = (sb >> 20) * VHDX_MIB + bit0 / 8;
-	uint64_t end = (sb >> 20) * VHDX_MIB + (bit0 + per + 7) / 8;
-	*first = vstd_align_down(start, 4096);
-	return (vstd_align_up(end, 4096) - *first) / 4096;
-}
-
 int vhdx_bat_flush(vstd_disk *d, struct vhdx_state *s)
 {
-	uint64_t pages = vstd_align_up(s->n_entries * 8, 4096) / 4096, n = 0, nsb = 0;
+	uint64_t pages = vstd_align_up(s->n_entries * 8, 4096) / 4096, n = 0, nsb = s->n_sb_pages;
 	uint64_t *offs;
 	uint8_t **bufs, *data;
 	int rc = 0;
@@ -134,10 +123,6 @@ int vhdx_bat_flush(vstd_disk *d, struct vhdx_state *s)
 		return rc;
 	for (uint64_t p = 0; p < pages; p++)
 		n += s->bat_dirty[p];
-	for (size_t i = 0; i < s->n_sb_pending; i++) {
-		uint64_t first;
-		nsb += sb_page_span(s, s->sb_pending[i], &first);
-	}
 	offs = vstd_malloc_array((size_t)(n + nsb), sizeof(*offs));
 	bufs = vstd_malloc_array((size_t)(n + nsb), sizeof(*bufs));
 	data = vstd_calloc((size_t)(n + nsb), 4096);
@@ -157,39 +142,18 @@ int vhdx_bat_flush(vstd_disk *d, struct vhdx_state *s)
 			vstd_put_le64(bufs[n] + 8 * k, s->bat[p * 512 + k]);
 		n++;
 	}
-	/* sector bitmap pages: every sector of a now present block is marked
-	 * present (readers that consult the bitmap of fully present blocks
-	 * see the same as those that do not) */
-	for (size_t i = 0; i < s->n_sb_pending && rc == 0; i++) {
-		uint64_t b = s->sb_pending[i], first, span = sb_page_span(s, b, &first);
-		uint64_t per = s->block_size / s->lsec, bit0 = (b % s->chunk_ratio) * per;
-		uint64_t base = (s->bat[vhdx_bat_sb_index(s, b)] >> 20) * VHDX_MIB;
-		for (uint64_t pg = 0; pg < span && rc == 0; pg++) {
-			uint64_t off = first + pg * 4096, j;
-			uint8_t *page = NULL;
-			for (j = 0; j < n; j++)
-				if (offs[j] == off)
-					page = bufs[j];
-			if (page == NULL) {
-				page = data + n * 4096;
-				if ((rc = vhdx_read_host(s, page, 4096, off)) < 0)
-					break;
-				offs[n] = off;
-				bufs[n++] = page;
-			}
-			for (uint64_t bit = bit0; bit < bit0 + per; bit++) {
-				uint64_t at = base + bit / 8;
-				if (at >= off && at < off + 4096)
-					page[at - off] |= (uint8_t)(1u << (bit % 8));
-			}
-		}
+	/* sector bitmap pages changed since the last flush, in the same
+	 * batch as the BAT entries that make their blocks present */
+	for (size_t i = 0; i < s->n_sb_pages; i++) {
+		offs[n] = s->sb_pages[i].off;
+		bufs[n++] = s->sb_pages[i].data;
 	}
 	if (rc == 0)
 		rc = vhdx_log_write(d, s, offs, bufs, (size_t)n);
 	if (rc == 0) {
 		memset(s->bat_dirty, 0, (size_t)pages);
 		s->dirty_any = 0;
-		s->n_sb_pending = 0;
+		vhdx_sb_pages_free(s);
 	}
 	vstd_free(offs);
 	vstd_free(bufs);
@@ -197,25 +161,131 @@ int vhdx_bat_flush(vstd_disk *d, struct vhdx_state *s)
 	return rc;
 }
 
-int vhdx_bat_mark_present(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t *file_end)
+void vhdx_sb_pages_free(struct vhdx_state *s)
 {
-	uint64_t sbi = vhdx_bat_sb_index(s, b);
+	for (size_t i = 0; i < s->n_sb_pages; i++)
+		vstd_free(s->sb_pages[i].data);
+	vstd_free(s->sb_pages);
+	s->sb_pages = NULL;
+	s->n_sb_pages = s->cap_sb_pages = 0;
+}
+
+/* The pending copy of the bitmap page at file offset `off`, or NULL. */
+static uint8_t *sb_page_find(const struct vhdx_state *s, uint64_t off)
+{
+	for (size_t i = s->n_sb_pages; i-- > 0;)
+		if (s->sb_pages[i].off == off)
+			return s->sb_pages[i].data;
+	return NULL;
+}
+
+/* The pending copy of a bitmap page, loaded from the file if new. */
+static int sb_page_get(vstd_disk *d, struct vhdx_state *s, uint64_t off, uint8_t **out)
+{
+	uint8_t *p = sb_page_find(s, off);
 	int rc;
+	if (p != NULL) {
+		*out = p;
+		return 0;
+	}
+	if (s->n_sb_pages == s->cap_sb_pages) {
+		size_t nc = s->cap_sb_pages ? s->cap_sb_pages * 2 : 16;
+		struct vhdx_sb_page *np = vstd_realloc_array(s->sb_pages, nc, sizeof(*np));
+		if (np == NULL)
+			return vstd_err_code();
+		s->sb_pages = np;
+		s->cap_sb_pages = nc;
+	}
+	if ((p = vstd_malloc(4096)) == NULL)
+		return vstd_err_code();
+	if ((rc = vhdx_read_host(s, p, 4096, off)) < 0) {
+		vstd_free(p);
+		return rc;
+	}
+	s->sb_pages[s->n_sb_pages].off = off;
+	s->sb_pages[s->n_sb_pages++].data = p;
+	s->dirty_any = 1;
+	*out = p;
+	return 0;
+}
+
+/* File offset of the bitmap bit of sector `sec` of block b, and its bit. */
+static uint64_t sb_bit_at(const struct vhdx_state *s, uint64_t b, uint64_t sec, unsigned *bit)
+{
+	uint64_t i = (b % s->chunk_ratio) * (s->block_size / s->lsec) + sec;
+	*bit = (unsigned)(i % 8);
+	return (s->bat[vhdx_bat_sb_index(s, b)] >> 20) * VHDX_MIB + i / 8;
+}
+
+int vhdx_sb_set(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t first, uint64_t count)
+{
+	uint64_t sbi = vhdx_bat_sb_index(s, b), per = s->block_size / s->lsec;
+	int rc;
+	if (first > per || count > per - first)
+		return vstd_err(VSTD_ERANGE, "%s: sectors %" PRIu64 "+%" PRIu64 " outside block",
+		                d->filename, first, count);
 	if ((s->bat[sbi] & 7) != VHDX_SB_PRESENT) {
-		uint64_t at = *file_end;
-		*file_end = at + VHDX_MIB; /* the file grows at the next flush */
+		uint64_t at = s->file_end;
+		s->file_end = at + VHDX_MIB; /* the file grows at the next flush */
 		if ((rc = vhdx_bat_set(d, s, sbi, (at / VHDX_MIB) << 20 | VHDX_SB_PRESENT)) < 0)
 			return rc;
 	}
-	if (s->n_sb_pending == s->cap_sb_pending) {
-		size_t nc = s->cap_sb_pending ? s->cap_sb_pending * 2 : 16;
-		uint64_t *np = vstd_realloc_array(s->sb_pending, nc, sizeof(*np));
-		if (np == NULL)
-			return vstd_err_code();
-		s->sb_pending = np;
-		s->cap_sb_pending = nc;
+	for (uint64_t sec = first; sec < first + count;) {
+		unsigned bit;
+		uint64_t at = sb_bit_at(s, b, sec, &bit), pg = at & ~(uint64_t)4095;
+		uint8_t *page = NULL;
+		if ((rc = sb_page_get(d, s, pg, &page)) < 0)
+			return rc;
+		/* whole bytes where possible */
+		while (sec < first + count && at < pg + 4096) {
+			if (bit == 0 && first + count - sec >= 8) {
+				page[at - pg] = 0xff;
+				sec += 8;
+				at++;
+			} else {
+				page[at - pg] |= (uint8_t)(1u << bit);
+				sec++;
+				if (++bit == 8)
+					bit = 0, at++;
+			}
+		}
 	}
-	s->sb_pending[s->n_sb_pending++] = b;
 	s->dirty_any = 1;
 	return 0;
+}
+
+int vhdx_sb_read(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t byte, uint8_t *out,
+                 size_t len)
+{
+	uint64_t sb = s->bat[vhdx_bat_sb_index(s, b)], base = (sb >> 20) * VHDX_MIB;
+	int rc;
+	if ((sb & 7) != VHDX_SB_PRESENT)
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: block %" PRIu64 " is partially present but its "
+		                "sector bitmap block is not",
+		                d->filename, b);
+	if (byte > VHDX_MIB || len > VHDX_MIB - byte)
+		return vstd_err(VSTD_ERANGE, "%s: sector bitmap read outside its block",
+		                d->filename);
+	if ((rc = vhdx_read_host(s, out, len, base + byte)) < 0)
+		return rc;
+	for (size_t i = 0; i < s->n_sb_pages; i++) {
+		uint64_t po = s->sb_pages[i].off, lo = base + byte, hi = base + byte + len;
+		uint64_t a = po > lo ? po : lo, z = po + 4096 < hi ? po + 4096 : hi;
+		if (a < z)
+			memcpy(out + (a - lo), s->sb_pages[i].data + (a - po), (size_t)(z - a));
+	}
+	return 0;
+}
+
+int vhdx_sb_get(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t sec)
+{
+	unsigned bit;
+	uint64_t i = (b % s->chunk_ratio) * (s->block_size / s->lsec) + sec;
+	uint8_t byte;
+	int rc;
+	if ((rc = vhdx_sb_read(d, s, b, i / 8, &byte, 1)) < 0)
+		return rc;
+	bit = (unsigned)(i % 8);
+	return (byte >> bit) & 1;
 }

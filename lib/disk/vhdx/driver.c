@@ -40,7 +40,7 @@ static void free_state(struct vhdx_state *s)
 	vhdx_log_replay_clear(&s->replayed);
 	vstd_free(s->bat);
 	vstd_free(s->bat_dirty);
-	vstd_free(s->sb_pending);
+	vhdx_sb_pages_free(s);
 	vstd_free(s->parent_linkage);
 	vstd_free(s->parent_rel);
 	vstd_free(s->parent_abs);
@@ -210,38 +210,28 @@ static int bit_set(const uint8_t *bm, uint64_t i)
 	return (bm[i / 8] >> (i % 8)) & 1;
 }
 
-/* Read sectors of a partially present block: bits set come from the file. */
+/* Read sectors of a partially present block: bits set come from the file,
+ * the others from the layers below. */
 static int read_partial(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t in, uint8_t *out,
                         size_t n)
 {
-	uint64_t sb = s->bat[vhdx_bat_sb_index(s, b)],
-	         base = (s->bat[vhdx_bat_payload_index(s, b)] >> 20) * VHDX_MIB;
-	uint64_t first = ((b % s->chunk_ratio) * s->block_size + in) / s->lsec;
-	uint64_t last = ((b % s->chunk_ratio) * s->block_size + in + n - 1) / s->lsec;
-	uint8_t *bm;
+	uint64_t base = (s->bat[vhdx_bat_payload_index(s, b)] >> 20) * VHDX_MIB;
+	uint64_t bit0 = (b % s->chunk_ratio) * (s->block_size / s->lsec);
+	uint64_t first = bit0 + in / s->lsec, last = bit0 + (in + n - 1) / s->lsec;
 	size_t bytes = (size_t)(last / 8 - first / 8 + 1);
-	int rc = 0;
-	if ((sb & 7) != VHDX_SB_PRESENT)
-		return vstd_err(VSTD_ECORRUPT,
-		                "%s: block %" PRIu64 " is partially present but its "
-		                "sector bitmap block is not",
-		                d->filename, b);
-	bm = vstd_malloc(bytes);
+	uint8_t *bm = vstd_malloc(bytes);
+	int rc;
 	if (bm == NULL)
 		return vstd_err_code();
-	if ((rc = vstd_io_pread(s->io, bm, bytes, (sb >> 20) * VHDX_MIB + first / 8)) == 0) {
+	if ((rc = vhdx_sb_read(d, s, b, first / 8, bm, bytes)) == 0) {
 		uint64_t pos = in, end = in + n;
+		uint64_t bm0 = first & ~(uint64_t)7;
 		while (pos < end && rc == 0) {
-			uint64_t sec = ((b % s->chunk_ratio) * s->block_size + pos) / s->lsec;
-			int set = bit_set(bm, sec - (first & ~(uint64_t)7));
+			uint64_t sec = bit0 + pos / s->lsec;
+			int set = bit_set(bm, sec - bm0);
 			uint64_t run_end = (pos / s->lsec + 1) * s->lsec;
-			while (run_end < end) {
-				uint64_t sec2 =
-				        ((b % s->chunk_ratio) * s->block_size + run_end) / s->lsec;
-				if (bit_set(bm, sec2 - (first & ~(uint64_t)7)) != set)
-					break;
+			while (run_end < end && bit_set(bm, bit0 + run_end / s->lsec - bm0) == set)
 				run_end += s->lsec;
-			}
 			if (run_end > end)
 				run_end = end;
 			if (set)
@@ -258,6 +248,24 @@ static int read_partial(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t
 	return rc;
 }
 
+/* The current content of [in, in + n) of block b, whatever its state. */
+static int read_block(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t in, uint8_t *out,
+                      size_t n)
+{
+	uint64_t e = s->bat[vhdx_bat_payload_index(s, b)];
+	switch (e & 7) {
+	case VHDX_PAYLOAD_FULLY_PRESENT:
+		return vhdx_read_host(s, out, n, (e >> 20) * VHDX_MIB + in);
+	case VHDX_PAYLOAD_PARTIALLY_PRESENT: return read_partial(d, s, b, in, out, n);
+	case VHDX_PAYLOAD_ZERO: memset(out, 0, n); return 0;
+	default: /* not present, undefined, unmapped */
+		if (s->has_parent)
+			return vstd_disk_read_below(d, b * s->block_size + in, out, n);
+		memset(out, 0, n);
+		return 0;
+	}
+}
+
 static int vhdx_read(vstd_disk *d, uint64_t off, void *buf, size_t len)
 {
 	struct vhdx_state *s = d->priv;
@@ -268,22 +276,7 @@ static int vhdx_read(vstd_disk *d, uint64_t off, void *buf, size_t len)
 	while (len > 0) {
 		uint64_t b = off / s->block_size, in = off % s->block_size;
 		size_t n = s->block_size - in < len ? (size_t)(s->block_size - in) : len;
-		uint64_t e = s->bat[vhdx_bat_payload_index(s, b)];
-		switch (e & 7) {
-		case VHDX_PAYLOAD_FULLY_PRESENT:
-			rc = vhdx_read_host(s, out, n, (e >> 20) * VHDX_MIB + in);
-			break;
-		case VHDX_PAYLOAD_PARTIALLY_PRESENT: rc = read_partial(d, s, b, in, out, n); break;
-		case VHDX_PAYLOAD_ZERO:
-			memset(out, 0, n);
-			rc = 0;
-			break;
-		default: /* not present, undefined, unmapped */
-			if (s->has_parent)
-				rc = vstd_disk_read_below(d, off, out, n);
-			else
-				memset(out, 0, n), rc = 0;
-		}
+		rc = read_block(d, s, b, in, out, n);
 		if (rc < 0)
 			return rc;
 		out += n;
@@ -305,83 +298,98 @@ static int begin_write(vstd_disk *d, struct vhdx_state *s)
 	return vhdx_header_update(d, s);
 }
 
-/* Copy the layers below into [from, to) of block b stored at `base`. */
-static int fill_from_below(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t base,
-                           uint64_t from, uint64_t to, uint8_t *tmp, size_t tmp_len)
+/* Differencing: write [in, in + n) of block b, whose data lives at
+ * `base`, sector by sector; the sectors cut by the range keep their other
+ * bytes (read as they are before anything changes), and the bitmap bits of
+ * every sector touched are set. */
+static int write_sectors(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t base, uint64_t in,
+                         const uint8_t *data, size_t n)
 {
-	while (from < to) {
-		size_t n = to - from < tmp_len ? (size_t)(to - from) : tmp_len;
-		uint64_t voff = b * s->block_size + from;
-		int rc;
-		if (voff >= d->size)
-			break;
-		if (voff + n > d->size)
-			n = (size_t)(d->size - voff);
-		if ((rc = vstd_disk_read_below(d, voff, tmp, n)) < 0 ||
-		    (!vstd_is_zero(tmp, n) &&
-		     (rc = vstd_io_pwrite(s->io, tmp, n, base + from)) < 0))
+	uint64_t a = vstd_align_down(in, s->lsec), z = vstd_align_up(in + n, s->lsec);
+	uint8_t sec[4096];
+	int rc;
+	if (a != in) { /* head sector */
+		size_t k = a + s->lsec - in < n ? (size_t)(a + s->lsec - in) : n;
+		if ((rc = read_block(d, s, b, a, sec, s->lsec)) < 0)
 			return rc;
-		from += n;
+		memcpy(sec + (in - a), data, k);
+		if ((rc = vstd_io_pwrite(s->io, sec, s->lsec, base + a)) < 0)
+			return rc;
+		data += k;
+		in += k;
+		n -= k;
 	}
+	if (n > 0 && (in + n) % s->lsec != 0) { /* tail sector */
+		uint64_t t = vstd_align_down(in + n, s->lsec);
+		if ((rc = read_block(d, s, b, t, sec, s->lsec)) < 0)
+			return rc;
+		memcpy(sec, data + (t - in), (size_t)(in + n - t));
+		if ((rc = vstd_io_pwrite(s->io, sec, s->lsec, base + t)) < 0)
+			return rc;
+		n = (size_t)(t - in);
+	}
+	if (n > 0 && (rc = vstd_io_pwrite(s->io, data, n, base + in)) < 0)
+		return rc;
+	return vhdx_sb_set(d, s, b, a / s->lsec, (z - a) / s->lsec);
+}
+
+/* A new block at the end of the file (the file is extended at the next
+ * flush: writing into a hole made by truncating first is much slower on
+ * common file systems). */
+static int alloc_block(vstd_disk *d, struct vhdx_state *s, uint64_t *base)
+{
+	*base = s->file_end;
+	if (*base / VHDX_MIB >= ((uint64_t)1 << 44))
+		return vstd_err(VSTD_ELIMIT, "%s: file offset too large", d->filename);
+	s->file_end = *base + s->block_size;
 	return 0;
+}
+
+/* Bitmap pages pile up in memory until a flush: bound them. */
+static int maybe_flush_bitmaps(vstd_disk *d, struct vhdx_state *s)
+{
+	return s->n_sb_pages >= 256 ? vhdx_bat_flush(d, s) : 0;
 }
 
 static int write_block(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t in,
                        const uint8_t *data, size_t n)
 {
 	uint64_t idx = vhdx_bat_payload_index(s, b), e = s->bat[idx], st = e & 7, base;
+	uint64_t per = s->block_size / s->lsec;
+	int whole = in == 0 && (n == s->block_size || b * s->block_size + n >= d->size);
 	int rc;
 	if (st == VHDX_PAYLOAD_FULLY_PRESENT)
 		return vstd_io_pwrite(s->io, data, n, (e >> 20) * VHDX_MIB + in);
-	if (st == VHDX_PAYLOAD_PARTIALLY_PRESENT) {
-		/* make it fully present in place: copy the parent's sectors */
-		uint8_t *tmp = vstd_malloc((size_t)VHDX_MIB);
+	if (s->has_parent && st == VHDX_PAYLOAD_PARTIALLY_PRESENT) {
+		/* in place: the written sectors become present */
 		base = (e >> 20) * VHDX_MIB;
-		if (tmp == NULL)
-			return vstd_err_code();
-		rc = 0;
-		for (uint64_t pos = 0; pos < s->block_size && rc == 0; pos += VHDX_MIB) {
-			size_t k = (size_t)VHDX_MIB;
-			if (b * s->block_size + pos >= d->size)
-				break;
-			if (b * s->block_size + pos + k > d->size)
-				k = (size_t)(d->size - b * s->block_size - pos);
-			rc = read_partial(d, s, b, pos, tmp, k);
-			if (rc == 0)
-				rc = vstd_io_pwrite(s->io, tmp, k, base + pos);
-		}
-		vstd_free(tmp);
-		if (rc == 0)
-			rc = vstd_io_pwrite(s->io, data, n, base + in);
-		if (rc == 0)
-			rc = vhdx_bat_mark_present(d, s, b, &s->file_end);
-		if (rc == 0)
-			rc = vhdx_bat_set(d, s, idx,
-			                  (base / VHDX_MIB) << 20 | VHDX_PAYLOAD_FULLY_PRESENT);
-		return rc;
-	}
-	/* allocate at the end of the file */
-	base = s->file_end;
-	if (base / VHDX_MIB >= ((uint64_t)1 << 44))
-		return vstd_err(VSTD_ELIMIT, "%s: file offset too large", d->filename);
-	/* the file is extended at the next flush (writing into a hole made
-	 * by truncating first is much slower on common file systems) */
-	s->file_end = base + s->block_size;
-	if (s->has_parent && st != VHDX_PAYLOAD_ZERO && n < s->block_size) {
-		uint8_t *tmp = vstd_malloc((size_t)VHDX_MIB);
-		if (tmp == NULL)
-			return vstd_err_code();
-		rc = fill_from_below(d, s, b, base, 0, in, tmp, (size_t)VHDX_MIB);
-		if (rc == 0)
-			rc = fill_from_below(d, s, b, base, in + n, s->block_size, tmp,
-			                     (size_t)VHDX_MIB);
-		vstd_free(tmp);
-		if (rc < 0)
+		if ((rc = write_sectors(d, s, b, base, in, data, n)) < 0)
 			return rc;
+		if (whole &&
+		    (rc = vhdx_bat_set(d, s, idx,
+		                       (base / VHDX_MIB) << 20 | VHDX_PAYLOAD_FULLY_PRESENT)) < 0)
+			return rc;
+		return maybe_flush_bitmaps(d, s);
 	}
+	if ((rc = alloc_block(d, s, &base)) < 0)
+		return rc;
+	if (s->has_parent && st != VHDX_PAYLOAD_ZERO && !whole) {
+		/* a partially present block: only the written sectors are here,
+		 * the others still come from the parent */
+		if ((rc = write_sectors(d, s, b, base, in, data, n)) < 0 ||
+		    (rc = vhdx_bat_set(d, s, idx,
+		                       (base / VHDX_MIB) << 20 | VHDX_PAYLOAD_PARTIALLY_PRESENT)) <
+		            0)
+			return rc;
+		return maybe_flush_bitmaps(d, s);
+	}
+	/* a fully present block; what is not written reads as zeroes (the
+	 * new file space), as the block did (not present without a parent,
+	 * or ZERO) */
 	if ((rc = vstd_io_pwrite(s->io, data, n, base + in)) < 0)
 		return rc;
-	if (s->has_parent && (rc = vhdx_bat_mark_present(d, s, b, &s->file_end)) < 0)
+	if (s->has_parent &&
+	    ((rc = vhdx_sb_set(d, s, b, 0, per)) < 0 || (rc = maybe_flush_bitmaps(d, s)) < 0))
 		return rc;
 	return vhdx_bat_set(d, s, idx, (base / VHDX_MIB) << 20 | VHDX_PAYLOAD_FULLY_PRESENT);
 }
@@ -421,18 +429,20 @@ static int zero_or_trim(vstd_disk *d, uint64_t off, uint64_t len, int trim)
 		if (whole && !trim && s->has_parent) {
 			/* in a differencing disk a zeroed block is a present block of
 			 * zeroes (readers disagree on the ZERO state there) */
-			if ((e & 7) == VHDX_PAYLOAD_FULLY_PRESENT) {
-				rc = vstd_io_write_zeroes(s->io, (e >> 20) * VHDX_MIB,
-				                          s->block_size, 0);
-			} else {
-				uint64_t base = s->file_end;
-				s->file_end = base + s->block_size;
-				rc = vhdx_bat_mark_present(d, s, b, &s->file_end);
-				if (rc == 0)
-					rc = vhdx_bat_set(d, s, idx,
-					                  (base / VHDX_MIB) << 20 |
-					                          VHDX_PAYLOAD_FULLY_PRESENT);
-			}
+			uint64_t st = e & 7, base = (e >> 20) * VHDX_MIB;
+			if (st == VHDX_PAYLOAD_FULLY_PRESENT ||
+			    st == VHDX_PAYLOAD_PARTIALLY_PRESENT)
+				rc = vstd_io_write_zeroes(s->io, base, s->block_size, 0);
+			else
+				rc = alloc_block(d, s, &base);
+			if (rc == 0)
+				rc = vhdx_sb_set(d, s, b, 0, s->block_size / s->lsec);
+			if (rc == 0)
+				rc = vhdx_bat_set(d, s, idx,
+				                  (base / VHDX_MIB) << 20 |
+				                          VHDX_PAYLOAD_FULLY_PRESENT);
+			if (rc == 0)
+				rc = maybe_flush_bitmaps(d, s);
 		} else if (whole) {
 			uint64_t st = e & 7;
 			if (st == VHDX_PAYLOAD_FULLY_PRESENT ||
@@ -522,19 +532,11 @@ static int vhdx_block_status(vstd_disk *d, uint64_t off, uint64_t max_len, vstd_
 		case VHDX_PAYLOAD_PARTIALLY_PRESENT:
 			/* report sector by sector runs via a one-sector probe */
 			{
-				uint64_t sb = s->bat[vhdx_bat_sb_index(s, b)];
-				uint64_t sec =
-				        ((b % s->chunk_ratio) * s->block_size + in) / s->lsec;
-				uint8_t byte;
-				if ((sb & 7) != VHDX_SB_PRESENT ||
-				    vstd_io_pread(s->io, &byte, 1,
-				                  (sb >> 20) * VHDX_MIB + sec / 8) < 0)
-					return vstd_err(VSTD_ECORRUPT,
-					                "%s: block %" PRIu64 ": sector "
-					                "bitmap unreadable",
-					                d->filename, b);
+				int bit = vhdx_sb_get(d, s, b, in / s->lsec);
+				if (bit < 0)
+					return bit;
 				n = s->lsec - in % s->lsec;
-				if ((byte >> (sec % 8)) & 1) {
+				if (bit) {
 					flags = VSTD_BLOCK_DATA | VSTD_BLOCK_ALLOCATED |
 					        VSTD_BLOCK_OFFSET_VALID;
 					host = (e >> 20) * VHDX_MIB + in;
@@ -710,6 +712,79 @@ static uint32_t default_block(uint64_t size)
 	return 8u << 20;
 }
 
+/* Hyper-V's parent paths: `relative_path` from the child's directory
+ * (".\\name", "..\\dir\\name"), and `absolute_win32_path`: the parent's
+ * absolute path with backslashes (there is no drive letter here; readers
+ * that cannot follow it take the file name from it, as libvhdi does). */
+static int locator_paths(const char *child, const char *parent, char **rel, char **abs_out)
+{
+	char *cdir = NULL, *pabs = NULL, *slash, *r = NULL;
+	size_t common = 0, ups = 0;
+	int rc = 0;
+	*rel = *abs_out = NULL;
+	if (parent[0] == '/') {
+		pabs = vstd_strdup(parent);
+	} else {
+		/* relative names are relative to the child's directory */
+		const char *cs = strrchr(child, '/');
+		char *cd = cs ? vstd_strndup(child, (size_t)(cs - child)) : vstd_strdup(".");
+		char *rp = cd ? realpath(cd, NULL) : NULL;
+		if (rp != NULL)
+			pabs = vstd_asprintf("%s/%s", rp, parent);
+		free(rp); /* realpath's buffer comes from malloc */
+		vstd_free(cd);
+	}
+	{
+		char *rp = realpath(child, NULL);
+		if (rp != NULL) {
+			cdir = vstd_strdup(rp);
+			free(rp);
+		}
+	}
+	if (pabs == NULL || cdir == NULL) {
+		rc = vstd_err(VSTD_EIO, "%s: cannot resolve the path of the image or its parent",
+		              child);
+		goto out;
+	}
+	if ((slash = strrchr(cdir, '/')) != NULL)
+		slash[1] = '\0'; /* the child's directory, with its slash */
+	/* common leading directories */
+	for (size_t i = 0; cdir[i] && cdir[i] == pabs[i]; i++)
+		if (cdir[i] == '/')
+			common = i + 1;
+	for (size_t i = common; cdir[i]; i++)
+		if (cdir[i] == '/')
+			ups++;
+	{
+		size_t need = 3 + 3 * ups + strlen(pabs + common);
+		char *q = r = vstd_malloc(need);
+		if (r == NULL) {
+			rc = vstd_err_code();
+			goto out;
+		}
+		if (ups == 0) {
+			memcpy(q, ".\\", 2);
+			q += 2;
+		}
+		for (size_t i = 0; i < ups; i++, q += 3)
+			memcpy(q, "..\\", 3);
+		strcpy(q, pabs + common);
+	}
+	for (char *q = r; *q; q++)
+		if (*q == '/')
+			*q = '\\';
+	for (char *q = pabs; *q; q++)
+		if (*q == '/')
+			*q = '\\';
+	*rel = r;
+	*abs_out = pabs;
+	pabs = NULL;
+out:
+	vstd_free(pabs);
+	vstd_free(cdir);
+	return rc;
+}
+
 static int vhdx_create(vstd_io *io, const struct vstd_disk_create_args *a)
 {
 	static const char *const subs[] = {"dynamic", "fixed", NULL};
@@ -764,25 +839,10 @@ static int vhdx_create(vstd_io *io, const struct vstd_disk_create_args *a)
 			                a->path);
 		ps = a->backing->priv;
 		link = ps->hdr.data_write;
-		/* Hyper-V style: ".\\name" relative to the child, and a Windows
-		 * absolute form (the same name: there is no drive here; libvhdi
-		 * takes the parent's file name from it) */
 		if (strlen(a->backing_file) > 1000)
 			return vstd_err(VSTD_EINVAL, "%s: parent name too long", a->path);
-		rel = a->backing_file[0] == '/' ? vstd_strdup(a->backing_file)
-		                                : vstd_asprintf(".\\%s", a->backing_file);
-		abs_path = vstd_strdup(a->backing_file);
-		if (rel == NULL || abs_path == NULL) {
-			vstd_free(rel);
-			vstd_free(abs_path);
-			return vstd_err_code();
-		}
-		for (char *q = rel; *q; q++)
-			if (*q == '/')
-				*q = '\\';
-		for (char *q = abs_path; *q; q++)
-			if (*q == '/')
-				*q = '\\';
+		if ((rc = locator_paths(a->path, a->backing_file, &rel, &abs_path)) < 0)
+			return rc;
 	}
 	np = (size + bs - 1) / bs;
 	{
@@ -916,6 +976,19 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static void report_add(vstd_disk_check_result *r, const char *line)
+{
+	size_t old = r->report ? strlen(r->report) : 0;
+	char *nr;
+	if (r->corruptions > 20)
+		return;
+	nr = vstd_realloc(r->report, old + strlen(line) + 1);
+	if (nr != NULL) {
+		memcpy(nr + old, line, strlen(line) + 1);
+		r->report = nr;
+	}
+}
+
 static int vhdx_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *r)
 {
 	struct vhdx_state *s = d->priv;
@@ -931,6 +1004,16 @@ static int vhdx_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *r)
 			if (st == VHDX_SB_PRESENT)
 				offs[n++] = (e >> 20) * VHDX_MIB | 1; /* 1 MiB sector bitmap */
 			continue;
+		}
+		if (st == VHDX_PAYLOAD_PARTIALLY_PRESENT &&
+		    (s->bat[vhdx_bat_sb_index(s, i - i / (s->chunk_ratio + 1))] & 7) !=
+		            VHDX_SB_PRESENT) {
+			r->corruptions++;
+			snprintf(line, sizeof(line),
+			         "ERROR: BAT entry %" PRIu64 ": partially present block "
+			         "without a sector bitmap block\n",
+			         i);
+			report_add(r, line);
 		}
 		if (st == VHDX_PAYLOAD_FULLY_PRESENT || st == VHDX_PAYLOAD_PARTIALLY_PRESENT) {
 			r->allocated_clusters++;

@@ -265,14 +265,19 @@ size_t vhdx_metadata_build(uint8_t *buf, size_t cap, uint32_t block_size, int le
 	if (parent_rel != NULL) {
 		uint8_t *p = buf + at;
 		char link[39];
-		const char *keys[3] = {"parent_linkage", "relative_path", "absolute_win32_path"};
-		const char *vals[3];
-		int nk = parent_abs != NULL ? 3 : 2;
+		/* the keys in Hyper-V's order (volume_path: there is no volume
+		 * GUID path here); parent_linkage2 is the zero GUID, as Hyper-V
+		 * leaves it */
+		const char *keys[4] = {"parent_linkage", "absolute_win32_path", "relative_path",
+		                       "parent_linkage2"};
+		const char *vals[4];
+		const int nk = 4;
 		size_t pos = 20 + 12 * (size_t)nk;
 		vhdx_guid_format(parent_link, link);
 		vals[0] = link;
-		vals[1] = parent_rel;
-		vals[2] = parent_abs;
+		vals[1] = parent_abs != NULL ? parent_abs : parent_rel;
+		vals[2] = parent_rel;
+		vals[3] = "{00000000-0000-0000-0000-000000000000}";
 		offs[5] = (uint32_t)at;
 		memcpy(p, g_loc_vhdx, 16);
 		vstd_put_le16(p + 18, (uint16_t)nk);

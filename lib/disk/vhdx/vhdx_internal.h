@@ -68,6 +68,11 @@ struct vhdx_log_replay {
 	uint64_t seq;
 };
 
+struct vhdx_sb_page {
+	uint64_t off;
+	uint8_t *data; /* 4 KiB */
+};
+
 struct vhdx_state {
 	vstd_io *io;      /* d->io, or a replay overlay over it */
 	vstd_io *overlay; /* owned overlay (read-only replay) */
@@ -88,8 +93,10 @@ struct vhdx_state {
 	uint64_t *bat;
 	uint8_t *bat_dirty; /* per 4 KiB page of the BAT */
 	int dirty_any;
-	uint64_t *sb_pending; /* differencing: blocks whose bitmap bits to set */
-	size_t n_sb_pending, cap_sb_pending;
+	/* differencing: sector bitmap pages changed since the last flush
+	 * (file offset and 4 KiB content each), written through the log */
+	struct vhdx_sb_page *sb_pages;
+	size_t n_sb_pages, cap_sb_pages;
 	uint64_t file_end; /* next allocation (1 MiB aligned) */
 	int headers_updated;
 	uint64_t log_seq; /* last log sequence used */
@@ -125,9 +132,19 @@ size_t vhdx_metadata_build(uint8_t *buf, size_t cap, uint32_t block_size, int le
 int vhdx_bat_read(vstd_disk *d, struct vhdx_state *s, uint64_t file_size);
 int vhdx_bat_set(vstd_disk *d, struct vhdx_state *s, uint64_t idx, uint64_t entry);
 int vhdx_bat_flush(vstd_disk *d, struct vhdx_state *s);
-/* Differencing: block b became fully present; allocate its chunk's sector
- * bitmap block if needed (at *file_end) and set its bits at flush. */
-int vhdx_bat_mark_present(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t *file_end);
+/* Differencing: sectors [first, first + count) of block b (sector numbers
+ * inside the block) became present in this file: allocate the chunk's
+ * sector bitmap block if needed (at s->file_end) and set their bits (in
+ * memory; written through the log at the next BAT flush). */
+int vhdx_sb_set(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t first, uint64_t count);
+/* The bitmap bit of sector `sec` (inside block b), pending changes
+ * included: 1 present here, 0 not; < 0 error. */
+int vhdx_sb_get(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t sec);
+/* Bitmap bytes [byte, byte + len) of block b's chunk bitmap (pending
+ * changes included) into out. */
+int vhdx_sb_read(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t byte, uint8_t *out,
+                 size_t len);
+void vhdx_sb_pages_free(struct vhdx_state *s);
 uint64_t vhdx_bat_payload_index(const struct vhdx_state *s, uint64_t block);
 uint64_t vhdx_bat_sb_index(const struct vhdx_state *s, uint64_t block);
 

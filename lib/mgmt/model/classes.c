@@ -402,6 +402,11 @@ static const struct cim_prop define_params[] = {
 static const struct cim_prop define_ovf_params[] = {
         {"OVFDescriptor", CIM_T_STRING, CIM_F_IN, NULL, "The text of an OVF descriptor (DSP0243).",
          NULL, NULL},
+        {"PackagePath", CIM_T_STRING, CIM_F_IN, NULL,
+         "Absolute path on the server of an .ovf file, an .ova, or a package directory (then "
+         "with OVFDescriptor): disk host resources (ovf:/disk/, ovf:/file/) are resolved to "
+         "the package's files.",
+         NULL, NULL},
         {"VirtualSystemID", CIM_T_STRING, CIM_F_IN, NULL,
          "Which VirtualSystem of the descriptor (default: the first).", NULL, NULL},
         {"ResultingSystem", CIM_T_REF, CIM_F_OUT, "VSTD_ComputerSystem", "The new system.", NULL,

@@ -79,7 +79,7 @@ static void gas_io8(uint8_t *g, uint16_t port)
 /* ---- a little AML: PkgLength-prefixed blocks built back to front */
 
 struct aml {
-	uint8_t b[512];
+	uint8_t b[4096];
 	size_t n;
 };
 
@@ -94,25 +94,112 @@ static void emit(struct aml *a, const void *p, size_t n)
 /* op [ext], PkgLength, then body (the PkgLength counts itself and body) */
 static void emit_pkg(struct aml *a, const uint8_t *op, size_t oplen, const struct aml *body)
 {
-	size_t len = body->n + 1;
-	uint8_t pl[2];
-	size_t pln = 1;
-	if (len >= 0x40) {
+	size_t len;
+	uint8_t pl[3];
+	size_t pln;
+	if (body->n + 1 < 0x40) {
+		len = body->n + 1;
+		pl[0] = (uint8_t)len;
+		pln = 1;
+	} else if (body->n + 2 < 0x1000) {
 		len = body->n + 2;
 		pl[0] = (uint8_t)(0x40 | (len & 0x0f));
 		pl[1] = (uint8_t)(len >> 4);
 		pln = 2;
 	} else {
-		pl[0] = (uint8_t)len;
+		len = body->n + 3;
+		pl[0] = (uint8_t)(0x80 | (len & 0x0f));
+		pl[1] = (uint8_t)(len >> 4);
+		pl[2] = (uint8_t)(len >> 12);
+		pln = 3;
 	}
 	emit(a, op, oplen);
 	emit(a, pl, pln);
 	emit(a, body->b, body->n);
 }
 
+/* Name (_PRT, Package () { Package () { 0xSSSSFFFF, pin, 0, GSI }, ... }):
+ * INTA-D of every slot on the I/O APIC, swizzled over GSIs 16-19 as the
+ * MP table and virtio_pci.c wire them (level, active low by default for a
+ * GSI named directly). */
+static void pci_prt(struct aml *dev)
+{
+	struct aml pkg = {{0}, 0};
+	uint8_t count = 31 * 4;
+	emit(&pkg, &count, 1);
+	for (unsigned slot = 1; slot < 32; slot++)
+		for (unsigned pin = 0; pin < 4; pin++) {
+			struct aml e = {{0}, 0};
+			uint8_t body[] = {4,
+			                  0x0c, /* DWordPrefix: address */
+			                  0xff,
+			                  0xff,
+			                  (uint8_t)slot,
+			                  0x00,
+			                  0x0a, /* BytePrefix: pin */
+			                  (uint8_t)pin,
+			                  0x00, /* source: none (a GSI) */
+			                  0x0a, /* BytePrefix: GSI */
+			                  (uint8_t)(16 + (slot + pin) % 4)};
+			emit(&e, body, sizeof(body));
+			static const uint8_t pkgop = 0x12;
+			emit_pkg(&pkg, &pkgop, 1, &e);
+		}
+	static const uint8_t name[] = {0x08, '_', 'P', 'R', 'T'};
+	static const uint8_t pkgop = 0x12;
+	emit(dev, name, sizeof(name));
+	emit_pkg(dev, &pkgop, 1, &pkg);
+}
+
+/* Device (VRnn) { _HID "LNRO0005", _UID n, _CRS { Memory32Fixed (RW, base,
+ * 0x200), Interrupt (Consumer, Level, ActiveHigh, Exclusive) { gsi } } }:
+ * a virtio-mmio window as Linux's virtio_mmio driver finds it by ACPI. */
+static void virtio_mmio_dev(struct aml *sb, unsigned n, uint64_t base, unsigned gsi)
+{
+	struct aml dev = {{0}, 0}, buf = {{0}, 0};
+	char nm[5] = {'V', 'R', (char)('0' + n / 10), (char)('0' + n % 10), 0};
+	static const uint8_t hid[] = {0x08, '_', 'H', 'I', 'D', 0x0d, 'L', 'N',
+	                              'R',  'O', '0', '0', '0', '5',  0x00};
+	uint8_t uid[] = {0x08, '_', 'U', 'I', 'D', 0x0a, (uint8_t)n};
+	uint8_t crs[] = {0x86,
+	                 0x09,
+	                 0x00,
+	                 0x01, /* Memory32Fixed, read/write */
+	                 (uint8_t)base,
+	                 (uint8_t)(base >> 8),
+	                 (uint8_t)(base >> 16),
+	                 (uint8_t)(base >> 24),
+	                 0x00,
+	                 0x02,
+	                 0x00,
+	                 0x00, /* length 0x200 */
+	                 0x89,
+	                 0x06,
+	                 0x00,
+	                 0x01,
+	                 0x01, /* Interrupt: consumer, level, high */
+	                 (uint8_t)gsi,
+	                 0x00,
+	                 0x00,
+	                 0x00,
+	                 0x79,
+	                 0x00};
+	static const uint8_t crs_name[] = {0x08, '_', 'C', 'R', 'S'};
+	static const uint8_t bufop = 0x11, devop[] = {0x5b, 0x82};
+	emit(&dev, nm, 4);
+	emit(&dev, hid, sizeof(hid));
+	emit(&dev, uid, sizeof(uid));
+	uint8_t bsize[2] = {0x0a, (uint8_t)sizeof(crs)};
+	emit(&buf, bsize, 2);
+	emit(&buf, crs, sizeof(crs));
+	emit(&dev, crs_name, sizeof(crs_name));
+	emit_pkg(&dev, &bufop, 1, &buf);
+	emit_pkg(sb, devop, 2, &dev);
+}
+
 /* The PCI root bridge: \_SB.PCI0, PNP0A03, segment 0, bus 0, its I/O and
  * memory windows (the PCI hole) in _CRS, so that an ACPI kernel scans it. */
-static void pci_root(struct aml *out)
+static void pci_root(struct vmm *vm, struct aml *out)
 {
 	static const uint8_t crs[] = {
 	        /* WordBusNumber 0-0 */
@@ -142,6 +229,7 @@ static void pci_root(struct aml *out)
 	emit(&dev, uid, sizeof(uid));
 	emit(&dev, seg, sizeof(seg));
 	emit(&dev, bbn, sizeof(bbn));
+	pci_prt(&dev);
 	uint8_t bsize[2] = {0x0a, (uint8_t)sizeof(crs)}; /* BytePrefix size */
 	emit(&buf, bsize, 2);
 	emit(&buf, crs, sizeof(crs));
@@ -169,6 +257,10 @@ static void pci_root(struct aml *out)
 	emit(&com, crs_name, sizeof(crs_name));
 	emit_pkg(&com, &bufop, 1, &cbuf);
 	emit_pkg(&sb, devop, 2, &com);
+	uint64_t win[VMM_VIRTIO_MMIO_MAX][2];
+	unsigned nwin = vmm_virtio_mmio_devices(vm, win, VMM_VIRTIO_MMIO_MAX);
+	for (unsigned i = 0; i < nwin; i++)
+		virtio_mmio_dev(&sb, i, win[i][0], (unsigned)win[i][1]);
 	static const uint8_t scopeop = 0x10;
 	emit_pkg(out, &scopeop, 1, &sb);
 }
@@ -196,7 +288,7 @@ int vmm_acpi(struct vmm *vm)
 	static const uint8_t s5[] = {0x08, '_', 'S', '5', '_', 0x12, 0x05, 0x02, 0x0a, 0x05, 0x00};
 	struct aml aml = {{0}, 0};
 	emit(&aml, s5, sizeof(s5));
-	pci_root(&aml);
+	pci_root(vm, &aml);
 	uint8_t *dsdt = base + (DSDT_ADDR - ACPI_BASE);
 	uint32_t dlen = 36 + (uint32_t)aml.n;
 	header(dsdt, "DSDT", dlen, 2);

@@ -4,6 +4,8 @@
  *   vstd vmm run --kernel bzImage [--initrd F] [--append S] [--mem 512M]
  *                [--cpus N] [--disk IMG[,format=F]]... [--snapshot] [--read-only]
  *                [--timeout SEC] [--serial FILE] [--console-in] [--output=json]
+ *                [--net TAP|loopback]... [--rng] [--virtio-console]
+ *                [--transport pci|mmio]
  *   vstd vmm run appliance.ova|appliance.ovf  (the machine from the descriptor)
  *   vstd vmm check                            (can this host run guests?)
  *
@@ -16,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <linux/kvm.h>
 #include <stdio.h>
@@ -43,6 +46,12 @@ static const char usage_text[] =
         "  --disk IMG[,format=F]  a disk in any vstd format (repeatable)\n"
         "  --snapshot         guest writes go to a throw-away overlay\n"
         "  --read-only        disks are read-only\n"
+        "  --net TAP          a virtio-net on TAP interface TAP (opened, or created as\n"
+        "                     root); --net loopback: frames come back (repeatable)\n"
+        "  --rng              a virtio-rng fed by the host's getrandom()\n"
+        "  --virtio-console   a virtio-console (hvc0) writing where the serial does\n"
+        "  --transport T      pci (default: found by PCI enumeration) or mmio\n"
+        "                     (virtio-mmio devices described in the ACPI DSDT)\n"
         "  --timeout SEC      stop the guest after SEC seconds (exit 124)\n"
         "  --serial FILE      write the serial console to FILE\n"
         "  --console-in       forward stdin to the serial console\n"
@@ -120,13 +129,24 @@ static long rss_kib(void)
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	        {"help", no_argument, NULL, 'h'},         {"kernel", required_argument, NULL, 'k'},
-	        {"initrd", required_argument, NULL, 'i'}, {"append", required_argument, NULL, 'a'},
-	        {"mem", required_argument, NULL, 'm'},    {"cpus", required_argument, NULL, 'c'},
-	        {"disk", required_argument, NULL, 'd'},   {"snapshot", no_argument, NULL, 's'},
-	        {"read-only", no_argument, NULL, 'r'},    {"timeout", required_argument, NULL, 't'},
-	        {"serial", required_argument, NULL, 'S'}, {"console-in", no_argument, NULL, 'I'},
-	        {"output", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0},
+	        {"help", no_argument, NULL, 'h'},
+	        {"kernel", required_argument, NULL, 'k'},
+	        {"initrd", required_argument, NULL, 'i'},
+	        {"append", required_argument, NULL, 'a'},
+	        {"mem", required_argument, NULL, 'm'},
+	        {"cpus", required_argument, NULL, 'c'},
+	        {"disk", required_argument, NULL, 'd'},
+	        {"snapshot", no_argument, NULL, 's'},
+	        {"read-only", no_argument, NULL, 'r'},
+	        {"timeout", required_argument, NULL, 't'},
+	        {"serial", required_argument, NULL, 'S'},
+	        {"console-in", no_argument, NULL, 'I'},
+	        {"output", required_argument, NULL, 'o'},
+	        {"net", required_argument, NULL, 'n'},
+	        {"rng", no_argument, NULL, 'R'},
+	        {"virtio-console", no_argument, NULL, 'C'},
+	        {"transport", required_argument, NULL, 'T'},
+	        {NULL, 0, NULL, 0},
 	};
 	struct vmm_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
@@ -175,6 +195,28 @@ static int cmd_run(int argc, char **argv)
 		}
 		case 'S': serial = optarg; break;
 		case 'I': cfg.console_in = 1; break;
+		case 'n':
+			if (cfg.nnets >= VMM_MAX_NICS)
+				return cli_error(CLI_EXIT_USAGE, "more than %d --net",
+				                 VMM_MAX_NICS);
+			if (*optarg == '\0' || strlen(optarg) >= 16 + 4)
+				return cli_error(CLI_EXIT_USAGE,
+				                 "--net '%s': expecting a TAP interface name (at "
+				                 "most 15 characters) or 'loopback'",
+				                 optarg);
+			cfg.nets[cfg.nnets++] = optarg;
+			break;
+		case 'R': cfg.rng = 1; break;
+		case 'C': cfg.vconsole = 1; break;
+		case 'T':
+			if (strcmp(optarg, "pci") == 0)
+				cfg.transport_mmio = 0;
+			else if (strcmp(optarg, "mmio") == 0)
+				cfg.transport_mmio = 1;
+			else
+				return cli_error(CLI_EXIT_USAGE,
+				                 "--transport '%s': expecting pci or mmio", optarg);
+			break;
 		case 'o':
 			if (cli_parse_output(optarg, &out) < 0)
 				return CLI_EXIT_USAGE;
@@ -252,6 +294,12 @@ static int cmd_run(int argc, char **argv)
 		json_object_object_add(o, "io_exits", json_object_new_int64((int64_t)vm->exits_io));
 		json_object_object_add(o, "mmio_exits",
 		                       json_object_new_int64((int64_t)vm->exits_mmio));
+		json_object_object_add(o, "virtio_kicks_ioeventfd",
+		                       json_object_new_int64((int64_t)vm->kicks_ioeventfd));
+		json_object_object_add(o, "virtio_msi_irqfd",
+		                       json_object_new_int64((int64_t)vm->msi_irqfd));
+		json_object_object_add(o, "virtio_msi_ioctl",
+		                       json_object_new_int64((int64_t)vm->msi_ioctl));
 		cli_print_json(o);
 	} else {
 		if (vm->stop == VMM_STOP_ERROR || vm->stop == VMM_STOP_TIMEOUT)
@@ -262,6 +310,11 @@ static int cmd_run(int argc, char **argv)
 		        "max RSS %ld KiB (guest RAM touched included)\n",
 		        vmm_stop_name(vm->stop), vm->stop_msg, setup_ms, first_ms, total_ms, rc,
 		        hwm);
+		if (vm->virtio)
+			fprintf(stderr,
+			        "vstd vmm: virtio: %" PRIu64 " kicks by ioeventfd, %" PRIu64
+			        " interrupts by irqfd, %" PRIu64 " by KVM_SIGNAL_MSI\n",
+			        vm->kicks_ioeventfd, vm->msi_irqfd, vm->msi_ioctl);
 	}
 	(void)overhead;
 	vmm_machine_free(vm);

@@ -53,7 +53,9 @@ int vmm_machine_create(struct vmm **out, const struct vmm_config *cfg)
 		return -1;
 
 	struct vmm_boot boot;
-	if (vmm_boot_bzimage(vm, cfg->kernel, cfg->initrd, cfg->append, &boot) < 0)
+	int elf = vmm_boot_is_elf(cfg->kernel);
+	if ((elf ? vmm_boot_elf(vm, cfg->kernel, cfg->initrd, cfg->append, &boot)
+	         : vmm_boot_bzimage(vm, cfg->kernel, cfg->initrd, cfg->append, &boot)) < 0)
 		return -1;
 	vm->nvcpus = cfg->cpus;
 	for (unsigned i = 0; i < cfg->cpus; i++)
@@ -67,6 +69,8 @@ int vmm_machine_create(struct vmm **out, const struct vmm_config *cfg)
 	static const uint8_t reset_stub[] = {
 	        0xb0, 0xfe, 0xe6, 0x64, 0xf4, 0xeb, 0xfd}; /* mov al,0xfe; out 0x64,al; hlt; jmp */
 	memcpy(vmm_gpa(vm, 0xffff0, sizeof(reset_stub)), reset_stub, sizeof(reset_stub));
+	if (elf)
+		return vmm_boot_elf_cpu(vm, &vm->vcpus[0], &boot);
 	return vmm_kvm_setup_long_mode(vm, &vm->vcpus[0], boot.entry, boot.zero_page);
 }
 
@@ -75,6 +79,7 @@ void vmm_machine_free(struct vmm *vm)
 	if (!vm)
 		return;
 	vmm_virtio_free(vm);
+	vmm_irq_routes_free(vm);
 	vmm_pci_free(vm);
 	vmm_uart_free(vm);
 	vmm_kvm_close(vm);

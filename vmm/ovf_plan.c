@@ -59,6 +59,7 @@ static int plan_vm(struct vmm_config *cfg, const vstd_ovf *ovf, const char *dir,
 		         vm->id ? vm->id : "?");
 		return -1;
 	}
+	unsigned nics = 0;
 	for (size_t i = 0; i < vm->n_items; i++) {
 		const vstd_ovf_item *it = &vm->items[i];
 		if (!vstd_ovf_item_active(ovf, it, NULL))
@@ -156,12 +157,14 @@ static int plan_vm(struct vmm_config *cfg, const vstd_ovf *ovf, const char *dir,
 		case 0: break; /* controllers: disks become virtio-blk; a console exists */
 		case VSTD_RT_ETHERNET:
 		case VSTD_RT_OTHER_NET:
-			if (it->required) {
+			/* each NIC becomes a virtio-net on the next --net backend */
+			if (nics < cfg->nnets) {
+				nics++;
+			} else if (it->required) {
 				snprintf(why, cap,
-				         "network adapter '%s' (line %u): this monitor does not "
-				         "provide "
-				         "NICs yet (mark it ovf:required=\"false\" to run without "
-				         "it)",
+				         "network adapter '%s' (line %u) needs a host network: "
+				         "give --net TAP (or --net loopback), one per adapter, or "
+				         "mark it ovf:required=\"false\" to run without it",
 				         name, it->line);
 				return -1;
 			}

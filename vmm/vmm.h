@@ -19,6 +19,7 @@
 
 #define VMM_MAX_CPUS 64
 #define VMM_MAX_DISKS 8
+#define VMM_MAX_NICS 4
 #define VMM_MAX_PIO 32
 #define VMM_MAX_MMIO 32
 
@@ -33,6 +34,8 @@
 #define VMM_MMIO_HOLE 0xc0000000ULL /* RAM above this is moved to 4 GiB */
 #define VMM_PCI_MMIO_BASE 0xc0000000ULL
 #define VMM_PCI_MMIO_SIZE 0x10000000ULL
+#define VMM_VIRTIO_MMIO_BASE 0xd0000000ULL /* --transport mmio: 4 KiB per device */
+#define VMM_VIRTIO_MMIO_MAX 8
 #define VMM_ECAM_BASE 0xe0000000ULL
 #define VMM_ECAM_SIZE 0x10000000ULL
 #define VMM_TSS_ADDR 0xfffbd000ULL
@@ -82,12 +85,19 @@ struct vmm_config {
 	unsigned ndisks;
 	int snapshot; /* disks get a throw-away overlay: guest writes vanish */
 	int read_only;
-	double timeout; /* seconds; 0: none */
-	int console_in; /* forward stdin to the UART */
-	int out_fd;     /* where the UART writes (1) */
+	double timeout;                 /* seconds; 0: none */
+	const char *nets[VMM_MAX_NICS]; /* TAP interface names, or "loopback" */
+	unsigned nnets;
+	int rng;            /* a virtio-rng device */
+	int vconsole;       /* a virtio-console (hvc0) writing where the UART writes */
+	int transport_mmio; /* virtio-mmio instead of virtio-pci */
+	int console_in;     /* forward stdin to the UART */
+	int out_fd;         /* where the UART writes (1) */
 };
 
 struct vmm_uart;
+struct vmm_irq_routes;
+struct vmm_virtio;
 struct vmm_pci;
 
 struct vmm {
@@ -108,7 +118,8 @@ struct vmm {
 
 	struct vmm_uart *uart;
 	struct vmm_pci *pci;
-	void *virtio; /* virtio_pci.c state */
+	struct vmm_virtio *virtio;     /* virtio.c state */
+	struct vmm_irq_routes *routes; /* irq_route.c: NULL without irqfd */
 
 	pthread_mutex_t lock; /* bus and device state */
 	pthread_mutex_t stop_lock;
@@ -120,6 +131,9 @@ struct vmm {
 	/* timing (CLOCK_MONOTONIC ns) */
 	uint64_t t_start, t_first_output, t_stop;
 	uint64_t exits_io, exits_mmio;
+	/* virtio (atomic): kicks taken from ioeventfds, interrupts sent by
+	 * irqfd and by KVM_SIGNAL_MSI */
+	uint64_t kicks_ioeventfd, msi_irqfd, msi_ioctl;
 };
 
 /* error.c */
@@ -134,6 +148,13 @@ int vmm_kvm_setup_long_mode(struct vmm *vm, struct vmm_vcpu *c, uint64_t rip, ui
 void vmm_kvm_dump_regs(struct vmm_vcpu *c, char *buf, size_t cap);
 int vmm_irq_line(struct vmm *vm, unsigned irq, int level);
 void vmm_kvm_close(struct vmm *vm);
+
+/* irq_route.c: MSI routes for irqfds (all return -1 when irqfd is not
+ * available, and the caller falls back to KVM_SIGNAL_MSI). */
+int vmm_irq_routes_init(struct vmm *vm);
+int vmm_msi_irqfd_new(struct vmm *vm, int *fd, unsigned *gsi);
+int vmm_msi_route(struct vmm *vm, unsigned gsi, uint64_t addr, uint32_t data);
+void vmm_irq_routes_free(struct vmm *vm);
 
 /* memory.c */
 int vmm_memory_init(struct vmm *vm, uint64_t size);
@@ -152,9 +173,17 @@ struct vmm_boot {
 	uint64_t zero_page;
 	uint16_t protocol;
 	uint64_t kernel_end, initrd_addr, initrd_size;
+	int pvh;             /* boot_elf.c: enter in 32-bit mode with EBX = start_info */
+	uint64_t start_info; /* boot_elf.c: the hvm_start_info */
 };
 int vmm_boot_bzimage(struct vmm *vm, const char *kernel, const char *initrd, const char *cmdline,
                      struct vmm_boot *out);
+/* boot_elf.c: an ELF kernel (Xen PVH note, or a plain 64-bit entry); the
+ * boot CPU's state for it. vmm_boot_is_elf: the file starts with \x7fELF. */
+int vmm_boot_is_elf(const char *kernel);
+int vmm_boot_elf(struct vmm *vm, const char *kernel, const char *initrd, const char *cmdline,
+                 struct vmm_boot *out);
+int vmm_boot_elf_cpu(struct vmm *vm, struct vmm_vcpu *c, const struct vmm_boot *b);
 /* e820 map of this machine: fills up to max entries (addr, size, type). */
 unsigned vmm_e820(struct vmm *vm, uint64_t (*ent)[3], unsigned max);
 
@@ -175,6 +204,8 @@ struct vmm_pci_fn {
 /* Put a function at the first free device number (1-31); returns it or -1. */
 int vmm_pci_add(struct vmm *vm, const struct vmm_pci_fn *fn);
 int vmm_virtio_attach(struct vmm *vm);
+/* The virtio-mmio windows: (base, gsi) of each, for the ACPI DSDT. */
+unsigned vmm_virtio_mmio_devices(struct vmm *vm, uint64_t (*win)[2], unsigned max);
 int vmm_mptable(struct vmm *vm);
 int vmm_acpi(struct vmm *vm);
 void vmm_virtio_free(struct vmm *vm);

@@ -13,6 +13,7 @@
 #define BP_E820_TABLE 0x2d0
 
 static const uint8_t *boot_params;
+void guest_main(const uint8_t *bp);
 
 static uint32_t ld32(const uint8_t *p)
 {
@@ -138,6 +139,45 @@ static void bench(void)
 	report_dec('I', "bench.mmio_cycles_median", samples[BENCH_N / 2]);
 }
 
+/* Linux boot_params as much as this guest reads (cmd_line_ptr, e820), built
+ * from the PVH entry's hvm_start_info (Xen's arch-x86/hvm/start_info.h):
+ * magic 0x336ec578, version, flags, nr_modules, modlist_paddr (16),
+ * cmdline_paddr (24), rsdp_paddr (32), memmap_paddr (40), memmap_entries (48);
+ * memory map entries are 24 bytes: addr, size, type. */
+static uint8_t pvh_bp[4096];
+static int via_pvh;
+
+static void st32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+void pvh_main(uint64_t start_info);
+
+void pvh_main(uint64_t start_info)
+{
+	const uint8_t *si = (const uint8_t *)(uintptr_t)start_info;
+	via_pvh = 1;
+	if (start_info && start_info < (1ULL << 32) && ld32(si) == 0x336ec578u) {
+		uint64_t cmd = ld64(si + 24);
+		if (cmd < (1ULL << 32))
+			st32(pvh_bp + BP_CMD_LINE_PTR, (uint32_t)cmd);
+		unsigned n = ld32(si + 4) >= 1 ? ld32(si + 48) : 0;
+		const uint8_t *m = (const uint8_t *)(uintptr_t)ld64(si + 40);
+		if (n > 128)
+			n = 128;
+		for (unsigned i = 0; i < n; i++) {
+			uint8_t *e = pvh_bp + BP_E820_TABLE + 20 * i;
+			memcpy(e, m + 24 * i, 16);
+			memcpy(e + 16, m + 24 * i + 16, 4);
+		}
+		pvh_bp[BP_E820_ENTRIES] = (uint8_t)n;
+		pvh_bp[0x1e9] = (uint8_t)ld32(si + 12); /* modules, for the report */
+	}
+	guest_main(pvh_bp);
+}
+
 static void power_off(unsigned code)
 {
 	outb(0x501, (uint8_t)code);
@@ -148,8 +188,6 @@ static void power_off(unsigned code)
 		__asm__ volatile("cli; hlt");
 }
 
-void guest_main(const uint8_t *bp);
-
 void guest_main(const uint8_t *bp)
 {
 	boot_params = bp;
@@ -157,6 +195,19 @@ void guest_main(const uint8_t *bp)
 	put_str("\nVSTD-CONFORM-BEGIN 1\n");
 	report_str('R', "guest", "vstd-conform-guest 1");
 	report_dec('R', "boot.e820_present", bp[BP_E820_ENTRIES] > 0);
+	/* how it was entered: PVH (ELF note), the bzImage 64-bit entry (the zero
+	 * page has the setup header), or a plain 64-bit ELF entry */
+	report_str('I', "boot.entry",
+	           via_pvh                         ? "pvh"
+	           : memcmp(bp + 0x202, "HdrS", 4) ? "elf64"
+	                                           : "bzimage");
+	if (via_pvh)
+		report_dec('I', "boot.pvh_modules", bp[0x1e9]);
+	const char *cl = (const char *)(uintptr_t)ld32(bp + BP_CMD_LINE_PTR);
+	put_str("I boot.cmdline=");
+	for (unsigned i = 0; cl && i < 200 && cl[i]; i++)
+		serial_putc(cl[i] >= 0x20 && cl[i] < 0x7f ? cl[i] : '?');
+	put_str("\n");
 	probe_cpu();
 	probe_e820();
 	pci_probe();

@@ -170,6 +170,8 @@ VSTD_API void vstd_virtio_dev_free(vstd_virtio_dev *dev);
 /** vstd_virtio_dev_type - the enum vstd_virtio_type of a device. */
 VSTD_API unsigned vstd_virtio_dev_type(const vstd_virtio_dev *dev);
 /** vstd_virtio_dev_status - the current device status byte. */
+/** vstd_virtio_dev_num_queues - how many virtqueues the device has (0 for NULL). */
+VSTD_API unsigned vstd_virtio_dev_num_queues(const vstd_virtio_dev *dev);
 VSTD_API uint8_t vstd_virtio_dev_status(const vstd_virtio_dev *dev);
 /** vstd_virtio_dev_features - offered (which 0) or negotiated (which 1) features. */
 VSTD_API uint64_t vstd_virtio_dev_features(const vstd_virtio_dev *dev, int which);
@@ -190,6 +192,20 @@ VSTD_API const char *vstd_virtio_dev_broken_reason(const vstd_virtio_dev *dev);
  * ring broke a rule just now (the device is then NEEDS_RESET).
  */
 VSTD_API int vstd_virtio_notify(vstd_virtio_dev *dev, unsigned queue);
+
+/**
+ * vstd_virtio_notify_data - as vstd_virtio_notify(), for a notification
+ * that carried VIRTIO_F_NOTIFICATION_DATA (VIRTIO 1.2 2.9): `data` is the
+ * 32-bit value {vqn:16, next_off:15, next_wrap:1} the driver wrote.  The
+ * transports call it themselves for QueueNotify / notify-register writes;
+ * a VMM that decodes notifications on its own calls it instead of
+ * vstd_virtio_notify().  The position is a hint: a value naming another
+ * queue or a position outside the ring is ignored (counted, logged at
+ * debug level), never trusted; the ring in guest memory decides what is
+ * processed.  Without the feature negotiated the data is ignored.  Returns
+ * as vstd_virtio_notify().
+ */
+VSTD_API int vstd_virtio_notify_data(vstd_virtio_dev *dev, unsigned queue, uint32_t data);
 
 /** vstd_virtio_isr_pending - the ISR status bits (1 queue, 2 config) not yet acknowledged. */
 VSTD_API unsigned vstd_virtio_isr_pending(const vstd_virtio_dev *dev);

@@ -22,12 +22,14 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/alloc_internal.h"
 #include "core/bytes.h"
 #include "core/error_internal.h"
+#include "core/io_internal.h"
 #include "core/threadpool.h"
 #include "disk/disk_internal.h"
 #include "disk/ops_internal.h"
@@ -51,8 +53,10 @@ enum slot_state { SLOT_FREE, SLOT_FULL, SLOT_WRITING, SLOT_END };
 
 struct slot {
 	enum slot_state state;
-	uint8_t *buf;   /* CHUNK bytes of source data */
-	uint8_t *below; /* -B: CHUNK bytes of the target's backing */
+	uint8_t *buf;        /* CHUNK bytes of source data */
+	const uint8_t *data; /* the request's data: buf, or in the mapped source */
+	int mapped;          /* data is in the mapped source */
+	uint8_t *below;      /* -B: CHUNK bytes of the target's backing */
 	uint64_t off, len;
 	struct run *runs;
 	size_t nruns, cap_runs;
@@ -76,6 +80,13 @@ struct convert {
 	uint64_t sparse;    /* zero-detection unit, 0: none */
 	int target_is_zero; /* zero runs need no write */
 	int compare_below;  /* -B: leave areas equal to the backing alone */
+	/* a raw source file read through a mapping instead of pread (one
+	 * copy less): the mapping of its first map_len bytes, or NULL;
+	 * use_map turns to 0 when it fails */
+	uint8_t *map;
+	size_t map_len;
+	int use_map;
+	uint64_t page;
 	unsigned nslots;
 	struct slot *slots;
 
@@ -158,17 +169,62 @@ static int classify(struct convert *c, struct slot *s, uint64_t off, uint64_t le
 	return rc;
 }
 
-/* Fill slot s with the request starting at *off. */
-static int fill_slot(struct convert *c, struct slot *s, uint64_t *off, vstd_block_status *st,
-                     uint64_t *st_end)
+/*
+ * The mapped source.  A raw source file is mapped whole (address space
+ * only) instead of read into the slots: zero detection looks at the page
+ * cache directly and the target's write copies from it, one copy of every
+ * byte instead of two.  Each data run is faulted in with
+ * MADV_POPULATE_READ first, so a file that shrank since convert began shows
+ * as an error there (the request is then read with pread, which gives
+ * zeroes past the end as raw does) rather than as SIGBUS on access, and its
+ * pages are dropped from the mapping again once written (MADV_DONTNEED:
+ * memory use stays at the requests in flight).  Only the page tables are
+ * touched in the process: mmap_lock is taken shared, never exclusively.
+ */
+#define FILL_RETRY 1 /* fill_slot_once: mapping failed, read instead */
+
+/* Fault in [pos, pos + n) of the mapped source: 0, or FILL_RETRY. */
+static int map_populate(struct convert *c, uint64_t pos, uint64_t n)
+{
+#ifdef MADV_POPULATE_READ
+	uint64_t a = vstd_align_down(pos, c->page);
+	if (pos + n <= c->map_len &&
+	    madvise(c->map + a, (size_t)(pos + n - a), MADV_POPULATE_READ) == 0)
+		return 0;
+#endif
+	return FILL_RETRY;
+}
+
+/* A written request's pages leave the mapping (the whole pages inside it:
+ * a page it shares with a neighbour stays). */
+static void unmap_slot(struct convert *c, struct slot *s)
+{
+	uint64_t a, e;
+	if (!s->mapped)
+		return;
+	s->mapped = 0;
+	a = vstd_align_up(s->off, c->page);
+	e = s->off + s->len >= c->map_len ? c->map_len : vstd_align_down(s->off + s->len, c->page);
+	if (e > a)
+		(void)madvise(c->map + a, (size_t)(e - a), MADV_DONTNEED);
+}
+
+/* Fill slot s with the request starting at *off: 0, FILL_RETRY, or an
+ * error. */
+static int fill_slot_once(struct convert *c, struct slot *s, uint64_t *off, vstd_block_status *st,
+                          uint64_t *st_end)
 {
 	uint64_t pos = *off, limit = vstd_align_down(pos, CHUNK) + CHUNK;
 	size_t used = 0;
+	/* mapped: holes end a request, so its data is one range of the file */
+	int mapped =
+	        c->use_map && !c->compare_below && !(c->o->flags & VSTD_CONVERT_NO_ZERO_DETECT);
 	int rc;
 	if (limit > c->size)
 		limit = c->size;
 	s->off = pos;
 	s->nruns = 0;
+	s->data = s->buf;
 	while (pos < limit) {
 		uint64_t n;
 		int is_zero;
@@ -213,6 +269,14 @@ static int fill_slot(struct convert *c, struct slot *s, uint64_t *off, vstd_bloc
 			}
 			if (is_zero) {
 				rc = classify(c, s, pos, n, NULL, below, used);
+			} else if (mapped) {
+				if ((rc = map_populate(c, pos, n)) != 0)
+					return rc;
+				if (!s->mapped) {
+					s->mapped = 1;
+					s->data = c->map + s->off;
+				}
+				rc = classify(c, s, pos, n, s->data + used, NULL, used);
 			} else {
 				if ((rc = vstd_disk_read(c->src, pos, s->buf + used, (size_t)n)) <
 				    0)
@@ -228,6 +292,21 @@ static int fill_slot(struct convert *c, struct slot *s, uint64_t *off, vstd_bloc
 	s->len = pos - s->off;
 	*off = pos;
 	return 0;
+}
+
+static int fill_slot(struct convert *c, struct slot *s, uint64_t *off, vstd_block_status *st,
+                     uint64_t *st_end)
+{
+	uint64_t start = *off;
+	int rc = fill_slot_once(c, s, off, st, st_end);
+	if (rc == FILL_RETRY) {
+		/* from here on, read the source as any other */
+		s->mapped = 0;
+		c->use_map = 0;
+		*off = start;
+		rc = fill_slot_once(c, s, off, st, st_end);
+	}
+	return rc;
 }
 
 static void *reader_main(void *arg)
@@ -281,7 +360,7 @@ static void compress_job_run(void *arg)
 
 static int write_compressed_run(struct convert *c, const struct slot *s, const struct run *r)
 {
-	const uint8_t *data = s->buf + r->buf_off;
+	const uint8_t *data = s->data + r->buf_off;
 	/* Only whole, aligned units are compressed; a partial unit at either
 	 * end of the run (next to a hole, or at the end of a disk whose size is
 	 * no multiple of the unit) is stored uncompressed. */
@@ -342,7 +421,7 @@ static int write_slot(struct convert *c, const struct slot *s)
 			if (c->pool != NULL)
 				rc = write_compressed_run(c, s, r);
 			else
-				rc = vstd_disk_write(c->dst, r->off, s->buf + r->buf_off,
+				rc = vstd_disk_write(c->dst, r->off, s->data + r->buf_off,
 				                     (size_t)r->len);
 			break;
 		}
@@ -385,6 +464,7 @@ static int writer_loop(struct convert *c, int is_main)
 		c->next_write++;
 		pthread_mutex_unlock(&c->lock);
 		rc = write_slot(c, s);
+		unmap_slot(c, s);
 		pthread_mutex_lock(&c->lock);
 		s->state = SLOT_FREE;
 		c->done_bytes += s->len;
@@ -428,9 +508,43 @@ static void free_slots(struct convert *c)
 		vstd_free(c->slots[i].runs);
 	}
 	vstd_free(c->slots);
+	if (c->map != NULL)
+		munmap(c->map, c->map_len);
+	c->map = NULL;
 	vstd_pool_free(c->pool);
 	vstd_free(c->jobs);
 	vstd_free(c->zbuf);
+}
+
+/* Map a raw source file (see map_populate). */
+static void setup_map(struct convert *c)
+{
+	struct stat st;
+	long page = sysconf(_SC_PAGESIZE);
+	int direct = 0, fd = vstd_io_file_fd(c->src->io, &direct);
+	uint64_t len;
+	void *p;
+	c->map = NULL;
+	c->use_map = 0;
+#ifdef MADV_POPULATE_READ
+	if (fd < 0 || direct || page <= 0 || !vstd_is_pow2((uint64_t)page) ||
+	    strcmp(c->src->drv->name, "raw") != 0 || vstd_disk_backing(c->src) != NULL ||
+	    c->src->snapshot_of != NULL || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size <= 0)
+		return;
+	len = (uint64_t)st.st_size < c->size ? (uint64_t)st.st_size : c->size;
+	if (len > SIZE_MAX / 2)
+		return;
+	p = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return;
+	c->map = p;
+	c->map_len = (size_t)len;
+	c->page = (uint64_t)page;
+	c->use_map = 1;
+#else
+	(void)st, (void)page, (void)direct, (void)fd, (void)len, (void)p;
+#endif
 }
 
 static int setup(struct convert *c)
@@ -510,6 +624,7 @@ int vstd_disk_copy_into(vstd_disk *src, vstd_disk *dst, const vstd_disk_convert_
 		                c.sparse, CHUNK);
 	c.target_is_zero = target_is_zero && !(o->flags & VSTD_CONVERT_NO_ZERO_DETECT);
 	c.compare_below = vstd_disk_backing(dst) != NULL;
+	setup_map(&c);
 	c.nslots = o->parallel ? o->parallel : DEFAULT_PARALLEL;
 	if (c.nslots < 2)
 		c.nslots = 2;

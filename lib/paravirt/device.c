@@ -17,7 +17,8 @@
 	 VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_VERSION_1) |                                                \
 	 VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_ACCESS_PLATFORM) |                                          \
 	 VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED) | VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER) |    \
-	 VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_RESET))
+	 VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_RESET) |                                               \
+	 VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_NOTIFICATION_DATA))
 
 int vdev_new(struct vstd_virtio_dev **out, const struct vdev_ops *ops, vstd_guestmem *gm,
              unsigned nqueues, uint16_t queue_size, uint64_t features, const vstd_virtio_opts *opts)
@@ -80,6 +81,11 @@ void vstd_virtio_dev_free(vstd_virtio_dev *dev)
 unsigned vstd_virtio_dev_type(const vstd_virtio_dev *dev)
 {
 	return dev ? dev->ops->type : 0;
+}
+
+unsigned vstd_virtio_dev_num_queues(const vstd_virtio_dev *dev)
+{
+	return dev ? dev->nqueues : 0;
 }
 
 uint8_t vstd_virtio_dev_status(const vstd_virtio_dev *dev)
@@ -296,7 +302,31 @@ void vdev_config_write(struct vstd_virtio_dev *dev, unsigned off, const void *da
 	dev->ops->config_write(dev, off, data, len);
 }
 
-int vstd_virtio_notify(vstd_virtio_dev *dev, unsigned queue)
+/* Record the driver's notification data for queue vq (queue lock held).
+ * The data is a hint (VIRTIO 1.2 2.9): a value that cannot describe the
+ * ring as the device knows it is counted and ignored, never trusted. */
+static void notif_record(struct vstd_virtio_dev *dev, struct vstd_vq *vq, unsigned queue,
+                         uint32_t data)
+{
+	uint16_t vqn = (uint16_t)data, next = (uint16_t)(data >> 16);
+	int plausible;
+	vq->notif_count++;
+	if (vq->packed)
+		plausible = (next & 0x7fff) < vq->num;
+	else
+		plausible = (uint16_t)(next - vq->last_avail) <= vq->num;
+	if (vqn != queue || !plausible) {
+		vq->notif_ignored++;
+		vstd_debug("virtio", "virtio-%s: queue %u: notification data 0x%08x ignored (%s)",
+		           dev->ops->name, queue, data,
+		           vqn != queue ? "names another queue" : "position outside the ring");
+		return;
+	}
+	vq->notif_valid = 1;
+	vq->notif_next = next;
+}
+
+static int notify(vstd_virtio_dev *dev, unsigned queue, int with_data, uint32_t data)
 {
 	struct vstd_vq *vq;
 	int rc;
@@ -315,11 +345,23 @@ int vstd_virtio_notify(vstd_virtio_dev *dev, unsigned queue)
 		return vstd_err(VSTD_ERANGE, "virtio-%s: notify for queue %u that is not enabled",
 		                dev->ops->name, queue);
 	}
+	if (with_data && vdev_has(dev, VSTD_VIRTIO_F_NOTIFICATION_DATA))
+		notif_record(dev, vq, queue, data);
 	rc = dev->ops->queue(dev, queue);
 	pthread_mutex_unlock(&vq->lock);
 	if (rc == VSTD_ECORRUPT || rc == VSTD_ELIMIT)
 		vdev_break(dev);
 	return rc;
+}
+
+int vstd_virtio_notify(vstd_virtio_dev *dev, unsigned queue)
+{
+	return notify(dev, queue, 0, 0);
+}
+
+int vstd_virtio_notify_data(vstd_virtio_dev *dev, unsigned queue, uint32_t data)
+{
+	return notify(dev, queue, 1, data);
 }
 
 int vdev_process(struct vstd_virtio_dev *dev, unsigned q,

@@ -20,7 +20,10 @@ uint64_t vx_features(const struct vx_cfg *c)
 	uint64_t f = ~0ULL & ~(VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED) |
 	                       VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_EVENT_IDX) |
 	                       VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_INDIRECT_DESC) |
-	                       VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER));
+	                       VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER) |
+	                       VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_NOTIFICATION_DATA));
+	if (c->flags & VX_NOTIF_DATA)
+		f |= VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_NOTIFICATION_DATA);
 	if (c->packed)
 		f |= VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED);
 	if (c->event_idx)
@@ -71,7 +74,11 @@ void *vx_wait(struct vdrv_vq *vq, uint32_t *l)
 	void *t = vdrv_vq_get(vq, l);
 	if (t)
 		return t;
-	vdrv_notify(vq->dev, vq->index); /* the device runs synchronously */
+	/* the device runs synchronously */
+	if ((vq->dev->features >> VDRV_F_NOTIFICATION_DATA) & 1)
+		vdrv_notify_data(vq->dev, vq->index, vdrv_vq_notify_data(vq));
+	else
+		vdrv_notify(vq->dev, vq->index);
 	return vdrv_vq_get(vq, l);
 }
 
@@ -151,6 +158,7 @@ int vx_blk(const struct vx_cfg *c, char *msg, size_t len)
 		FAIL("disk: %s", vstd_error_last()->message);
 	bo.serial = "vstd-serial-1";
 	bo.common.features_on = VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED) |
+	                        VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_NOTIFICATION_DATA) |
 	                        VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER);
 	if (vstd_virtio_blk_new(&dev, vm.gm, disk, &bo) < 0 ||
 	    loopvm_attach(&vm, dev, c->transport) < 0)
@@ -254,6 +262,7 @@ int vx_rng(const struct vx_cfg *c, char *msg, size_t len)
 	if (loopvm_init(&vm, 4 << 20, 1) < 0)
 		return snprintf(msg, len, "loopvm: %s", vstd_error_last()->message), -1;
 	o.features_on = VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED) |
+	                VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_NOTIFICATION_DATA) |
 	                VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER);
 	if (vstd_virtio_rng_new(&dev, vm.gm, &o) < 0 || loopvm_attach(&vm, dev, c->transport) < 0)
 		FAIL("device: %s", vstd_error_last()->message);
@@ -337,6 +346,7 @@ int vx_net(const struct vx_cfg *c, char *msg, size_t len)
 	if (loopvm_init(&vm, 16 << 20, 1) < 0)
 		return snprintf(msg, len, "loopvm: %s", vstd_error_last()->message), -1;
 	no.common.features_on = VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED) |
+	                        VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_NOTIFICATION_DATA) |
 	                        VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER);
 	if (!mrg)
 		no.common.features_off = VSTD_VIRTIO_BIT(VNET_F_MRG_RXBUF);
@@ -504,6 +514,7 @@ int vx_console(const struct vx_cfg *c, char *msg, size_t len)
 	if (loopvm_init(&vm, 8 << 20, 1) < 0)
 		return snprintf(msg, len, "loopvm: %s", vstd_error_last()->message), -1;
 	co.common.features_on = VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED) |
+	                        VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_NOTIFICATION_DATA) |
 	                        VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER);
 	co.max_nr_ports = single ? 1 : 2;
 	co.output = con_output;

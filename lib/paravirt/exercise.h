@@ -26,6 +26,7 @@ struct vx_cfg {
 
 #define VX_NO_MRG 1      /* net: do not negotiate MRG_RXBUF */
 #define VX_SINGLE_PORT 2 /* console: one port, no MULTIPORT */
+#define VX_NOTIF_DATA 4  /* negotiate NOTIFICATION_DATA (the devices offer it) */
 
 /* Features to ask for, from the configuration. */
 uint64_t vx_features(const struct vx_cfg *c);

@@ -39,7 +39,8 @@ compared() { report "$1" | grep '^R ' | sort; }
 busybox_root() {
 	mkdir -p "$1/bin" "$1/dev" "$1/proc" "$1/sys" "$1/mnt" "$1/t" "$1/tmp"
 	cp /bin/busybox "$1/bin/busybox"
-	for a in sh echo cat mount insmod poweroff reboot sha256sum grep head dd sync mkdir ls; do
+	for a in sh echo cat mount insmod poweroff reboot sha256sum grep head dd sync mkdir ls \
+		ip ping hexdump od sleep tr wc sed kill; do
 		ln -sf busybox "$1/bin/$a"
 	done
 }
@@ -67,6 +68,13 @@ nested_run() {
 	busybox_root "$r"
 	mkdir -p "$r/m"
 	cp "$mods/virt/lib/irqbypass.ko" "$mods/arch/x86/kvm/kvm.ko" "$mods/arch/x86/kvm/kvm-amd.ko" "$r/m/"
+	# NESTED_MODULES: more modules (paths under kernel/) loaded after kvm
+	local extra=""
+	for m in ${NESTED_MODULES:-}; do
+		cp "$mods/$m" "$r/m/" || skip "module $m missing for $kver"
+		extra="$extra $(basename "$m" .ko)"
+	done
+	echo "$extra" >"$r/m/extra"
 	cp "$VSTD" "$r/bin/vstd"
 	# the dynamic libraries of vstd, at their own paths
 	for lib in $(ldd "$VSTD" | awk '/=>/ {print $3} /^\t\/lib/ {print $1}'); do
@@ -80,7 +88,7 @@ nested_run() {
 mount -t proc p /proc
 mount -t devtmpfs d /dev
 mount -t sysfs s /sys
-for m in irqbypass kvm kvm-amd; do insmod /m/$m.ko || echo "NESTED-SETUP: insmod $m failed"; done
+for m in irqbypass kvm kvm-amd $(cat /m/extra); do insmod /m/$m.ko || echo "NESTED-SETUP: insmod $m failed"; done
 [ -c /dev/kvm ] || echo "NESTED-SETUP: no /dev/kvm"
 cd /t
 sh /t/inner.sh
@@ -89,7 +97,7 @@ poweroff -f
 INIT
 	chmod +x "$r/init"
 	cpio_of "$r" "$T/nested-initrd.gz"
-	timeout 170 qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 1 -nographic -no-reboot \
+	timeout "${NESTED_TIMEOUT:-170}" qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 1 -nographic -no-reboot \
 		-nodefaults -serial stdio -kernel "$k" -initrd "$T/nested-initrd.gz" \
 		-append "console=ttyS0 quiet panic=-1" </dev/null >"$log" 2>&1
 	local rc

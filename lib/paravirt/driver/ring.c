@@ -260,10 +260,23 @@ int vdrv_vq_kick_prepare(struct vdrv_vq *vq)
 	}
 }
 
+uint32_t vdrv_vq_notify_data(const struct vdrv_vq *vq)
+{
+	/* split: the whole 16-bit available index (next_off = its low 15
+	 * bits, next_wrap = bit 15); packed: the next descriptor slot and the
+	 * driver's wrap counter. */
+	uint32_t next = vq->packed ? (uint32_t)(vq->next_avail | (vq->avail_wrap ? 0x8000u : 0))
+	                           : vq->avail_idx;
+	return (vq->index & 0xffffu) | next << 16;
+}
+
 int vdrv_vq_kick(struct vdrv_vq *vq)
 {
 	if (vdrv_vq_kick_prepare(vq)) {
-		vdrv_notify(vq->dev, vq->index);
+		if ((vq->dev->features >> VDRV_F_NOTIFICATION_DATA) & 1)
+			vdrv_notify_data(vq->dev, vq->index, vdrv_vq_notify_data(vq));
+		else
+			vdrv_notify(vq->dev, vq->index);
 		return 1;
 	}
 	return 0;

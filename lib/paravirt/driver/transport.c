@@ -264,6 +264,19 @@ void vdrv_notify(struct vdrv_dev *d, unsigned q)
 	}
 }
 
+void vdrv_notify_data(struct vdrv_dev *d, unsigned q, uint32_t data)
+{
+	if (d->kind == VDRV_MMIO) {
+		wr(d, VDRV_SPACE_MMIO, M_Q_NOTIFY, data, 4);
+		return;
+	}
+	cwr(d, C_QSELECT, q, 2);
+	{
+		uint64_t off = crd(d, C_QNOTIFYOFF, 2);
+		wr(d, d->notify_bar, d->notify_off + off * d->notify_mult, data, 4);
+	}
+}
+
 uint32_t vdrv_isr(struct vdrv_dev *d)
 {
 	uint32_t v;

@@ -46,6 +46,7 @@ struct vdrv_mem {
 #define VDRV_F_VERSION_1 32
 #define VDRV_F_RING_PACKED 34
 #define VDRV_F_IN_ORDER 35
+#define VDRV_F_NOTIFICATION_DATA 38
 #define VDRV_F_RING_RESET 40
 
 enum vdrv_kind { VDRV_MMIO = 1, VDRV_PCI = 2 };
@@ -79,6 +80,9 @@ int vdrv_queue_setup(struct vdrv_dev *d, unsigned q, uint16_t num, uint64_t desc
 void vdrv_queue_reset(struct vdrv_dev *d, unsigned q);
 int vdrv_queue_reset_state(struct vdrv_dev *d, unsigned q);
 void vdrv_notify(struct vdrv_dev *d, unsigned q);
+/* A notification carrying VIRTIO_F_NOTIFICATION_DATA: the 32-bit value
+ * {vqn:16, next_off:15, next_wrap:1} (mmio QueueNotify, pci notify register). */
+void vdrv_notify_data(struct vdrv_dev *d, unsigned q, uint32_t data);
 /* Read the interrupt status (acknowledging it). */
 uint32_t vdrv_isr(struct vdrv_dev *d);
 uint8_t vdrv_config_generation(struct vdrv_dev *d);
@@ -134,6 +138,8 @@ int vdrv_vq_init(struct vdrv_vq *vq, struct vdrv_dev *d, const struct vdrv_mem *
  * 0, or -1 when the ring is full. */
 int vdrv_vq_add(struct vdrv_vq *vq, const struct vdrv_sg *out, unsigned nout,
                 const struct vdrv_sg *in, unsigned nin, void *token);
+/* The notification data for this queue's current position (2.9). */
+uint32_t vdrv_vq_notify_data(const struct vdrv_vq *vq);
 /* Does the device want a notification for what was added since the last call? */
 int vdrv_vq_kick_prepare(struct vdrv_vq *vq);
 /* Add ... then kick if needed; returns 1 when notified. */

@@ -146,8 +146,9 @@ static void set_half(uint64_t *v, int high, uint32_t val)
 		*v = (*v & 0xffffffff00000000ULL) | val;
 }
 
-/* Returns a queue to process after unlocking (notify), or -1. */
-static int reg_write(vstd_virtio_mmio *m, uint64_t off, uint32_t val)
+/* Returns a queue to process after unlocking (notify), or -1; *ndata is
+ * the whole QueueNotify value when it carries notification data. */
+static int reg_write(vstd_virtio_mmio *m, uint64_t off, uint32_t val, int *ndata)
 {
 	struct vstd_virtio_dev *dev = m->dev;
 	struct vstd_vq *vq = cur_vq(m);
@@ -159,7 +160,15 @@ static int reg_write(vstd_virtio_mmio *m, uint64_t off, uint32_t val)
 		return -1;
 	case MMIO_DRIVER_FEATURES_SEL: m->drv_features_sel = val; return -1;
 	case MMIO_QUEUE_SEL: m->queue_sel = val; return -1;
-	case MMIO_QUEUE_NOTIFY: return (int)(val & 0xffff);
+	case MMIO_QUEUE_NOTIFY:
+		/* With NOTIFICATION_DATA the value is {vqn:16, next_off:15,
+		 * next_wrap:1}; without it the whole value is the queue index
+		 * (so 0x10001 names no queue, not queue 1). */
+		if (vdev_has(dev, VSTD_VIRTIO_F_NOTIFICATION_DATA)) {
+			*ndata = 1;
+			return (int)(val & 0xffff);
+		}
+		return val > 0xffff ? 0x10000 : (int)val;
 	case MMIO_INTERRUPT_ACK: vdev_isr_ack(dev, val); return -1;
 	case MMIO_STATUS: vdev_set_status(dev, (uint8_t)val); return -1;
 	case MMIO_SHM_SEL: return -1;
@@ -233,7 +242,8 @@ int vstd_virtio_mmio_read(vstd_virtio_mmio *m, uint64_t off, void *data, unsigne
 
 int vstd_virtio_mmio_write(vstd_virtio_mmio *m, uint64_t off, const void *data, unsigned size)
 {
-	int q = -1;
+	int q = -1, ndata = 0;
+	uint32_t val = 0;
 	if (m == NULL || data == NULL || (size != 1 && size != 2 && size != 4 && size != 8))
 		return vstd_err(VSTD_EINVAL, "virtio-mmio: invalid write");
 	if (off >= VSTD_VIRTIO_MMIO_SIZE || size > VSTD_VIRTIO_MMIO_SIZE - off)
@@ -243,7 +253,8 @@ int vstd_virtio_mmio_write(vstd_virtio_mmio *m, uint64_t off, const void *data, 
 	if (off >= MMIO_CONFIG) {
 		vdev_config_write(m->dev, (unsigned)(off - MMIO_CONFIG), data, size);
 	} else if (size == 4 && off % 4 == 0) {
-		q = reg_write(m, off, vstd_le32(data));
+		val = vstd_le32(data);
+		q = reg_write(m, off, val, &ndata);
 	} else {
 		pthread_mutex_unlock(&m->dev->lock);
 		return vstd_err(VSTD_EINVAL,
@@ -253,7 +264,8 @@ int vstd_virtio_mmio_write(vstd_virtio_mmio *m, uint64_t off, const void *data, 
 	}
 	pthread_mutex_unlock(&m->dev->lock);
 	if (q >= 0) {
-		int rc = vstd_virtio_notify(m->dev, (unsigned)q);
+		int rc = ndata ? vstd_virtio_notify_data(m->dev, (unsigned)q, val)
+		               : vstd_virtio_notify(m->dev, (unsigned)q);
 		/* A kick the device cannot act on is the guest's problem, not the VMM's. */
 		return rc == VSTD_ECORRUPT || rc == VSTD_ESTATE || rc == VSTD_ERANGE ? 0 : rc;
 	}

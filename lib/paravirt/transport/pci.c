@@ -411,8 +411,10 @@ static int legacy_access(vstd_virtio_pci *p, uint64_t off, uint8_t *data, unsign
 
 /* ------------------------------------------------------------ BARs */
 
+/* Returns a queue to notify after unlocking, or -1; *ndata is set when the
+ * notify write carried notification data (in data[0..4)). */
 static int bar_access(vstd_virtio_pci *p, unsigned bar, uint64_t off, uint8_t *data, unsigned size,
-                      int write)
+                      int write, int *ndata)
 {
 	int q = -1;
 	if (bar > 5 || p->bar_size[bar] == 0 || off >= p->bar_size[bar] ||
@@ -458,8 +460,12 @@ static int bar_access(vstd_virtio_pci *p, unsigned bar, uint64_t off, uint8_t *d
 			vdev_config_read(p->dev, (unsigned)(off - OFF_DEVICE), data, size);
 	} else if (off >= OFF_NOTIFY && write) {
 		uint64_t q64 = (off - OFF_NOTIFY) / NOTIFY_MULT;
-		if ((off - OFF_NOTIFY) % NOTIFY_MULT == 0 && q64 < p->dev->nqueues)
+		if ((off - OFF_NOTIFY) % NOTIFY_MULT == 0 && q64 < p->dev->nqueues) {
 			q = (int)q64;
+			/* NOTIFICATION_DATA: a 32-bit {vqn, next_off, next_wrap}
+			 * (4.1.5.2); the address already names the queue. */
+			*ndata = size == 4 && vdev_has(p->dev, VSTD_VIRTIO_F_NOTIFICATION_DATA);
+		}
 	}
 	return q;
 }
@@ -467,16 +473,17 @@ static int bar_access(vstd_virtio_pci *p, unsigned bar, uint64_t off, uint8_t *d
 static int do_bar(vstd_virtio_pci *p, unsigned bar, uint64_t off, void *data, unsigned size,
                   int write)
 {
-	int q, rc;
+	int q, rc, ndata = 0;
 	if (p == NULL || data == NULL || (size != 1 && size != 2 && size != 4 && size != 8))
 		return vstd_err(VSTD_EINVAL, "virtio-pci: invalid BAR access");
 	pthread_mutex_lock(&p->dev->lock);
-	q = bar_access(p, bar, off, data, size, write);
+	q = bar_access(p, bar, off, data, size, write, &ndata);
 	pthread_mutex_unlock(&p->dev->lock);
 	if (q < -1)
 		return q;
 	if (q >= 0) {
-		rc = vstd_virtio_notify(p->dev, (unsigned)q);
+		rc = ndata ? vstd_virtio_notify_data(p->dev, (unsigned)q, vstd_le32(data))
+		           : vstd_virtio_notify(p->dev, (unsigned)q);
 		return rc == VSTD_ECORRUPT || rc == VSTD_ESTATE || rc == VSTD_ERANGE ? 0 : rc;
 	}
 	return 0;

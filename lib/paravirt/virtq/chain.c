@@ -56,6 +56,9 @@ void vq_reset(struct vstd_vq *vq)
 	vq->signalled_used = 0;
 	vq->signalled_valid = 0;
 	vq->signalled_wrap = 1;
+	vq->notif_valid = 0;
+	vq->notif_next = 0;
+	vq->notif_count = vq->notif_ignored = 0;
 }
 
 int vq_enable(struct vstd_vq *vq, const vstd_guestmem *gm, const struct vq_features *f)

@@ -73,6 +73,13 @@ struct vstd_vq {
 	uint16_t signalled_used;
 	int signalled_valid;
 	int signalled_wrap;
+	/* VIRTIO_F_NOTIFICATION_DATA: the position the driver named in its
+	 * last notification (split: the 16-bit available index; packed:
+	 * offset | wrap << 15), how many it sent, how many were ignored as
+	 * implausible (a hint only: the ring in memory stays authoritative). */
+	int notif_valid;
+	uint16_t notif_next;
+	unsigned long notif_count, notif_ignored;
 	unsigned index;
 	pthread_mutex_t lock;
 };

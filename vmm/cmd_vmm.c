@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <linux/kvm.h>
 #include <stdio.h>
@@ -42,6 +43,8 @@ static const char usage_text[] =
         "  --append TEXT      kernel command line\n"
         "  --mem SIZE         guest memory (default 256M)\n"
         "  --cpus N           vCPUs (default 1)\n"
+        "  --hugepages        guest memory in 2 MiB huge pages (reserved up front\n"
+        "                     from /proc/sys/vm/nr_hugepages)\n"
         "  --disk IMG[,format=F]  a disk in any vstd format (repeatable)\n"
         "  --snapshot         guest writes go to a throw-away overlay\n"
         "  --read-only        disks are read-only\n"
@@ -145,6 +148,7 @@ static int cmd_run(int argc, char **argv)
 	        {"rng", no_argument, NULL, 'R'},
 	        {"virtio-console", no_argument, NULL, 'C'},
 	        {"transport", required_argument, NULL, 'T'},
+	        {"hugepages", no_argument, NULL, 'H'},
 	        {NULL, 0, NULL, 0},
 	};
 	struct vmm_config cfg;
@@ -206,6 +210,7 @@ static int cmd_run(int argc, char **argv)
 			cfg.nets[cfg.nnets++] = optarg;
 			break;
 		case 'R': cfg.rng = 1; break;
+		case 'H': cfg.hugepages = 1; break;
 		case 'C': cfg.vconsole = 1; break;
 		case 'T':
 			if (strcmp(optarg, "pci") == 0)
@@ -290,9 +295,16 @@ static int cmd_run(int argc, char **argv)
 		json_object_object_add(o, "first_output_ms", json_object_new_double(first_ms));
 		json_object_object_add(o, "run_ms", json_object_new_double(total_ms));
 		json_object_object_add(o, "max_rss_kib", json_object_new_int64(hwm));
+		json_object_object_add(o, "hugepages", json_object_new_boolean(vm->cfg.hugepages));
 		json_object_object_add(o, "io_exits", json_object_new_int64((int64_t)vm->exits_io));
 		json_object_object_add(o, "mmio_exits",
 		                       json_object_new_int64((int64_t)vm->exits_mmio));
+		json_object_object_add(o, "virtio_kicks_ioeventfd",
+		                       json_object_new_int64((int64_t)vm->kicks_ioeventfd));
+		json_object_object_add(o, "virtio_msi_irqfd",
+		                       json_object_new_int64((int64_t)vm->msi_irqfd));
+		json_object_object_add(o, "virtio_msi_ioctl",
+		                       json_object_new_int64((int64_t)vm->msi_ioctl));
 		cli_print_json(o);
 	} else {
 		if (vm->stop == VMM_STOP_ERROR || vm->stop == VMM_STOP_TIMEOUT)
@@ -303,6 +315,11 @@ static int cmd_run(int argc, char **argv)
 		        "max RSS %ld KiB (guest RAM touched included)\n",
 		        vmm_stop_name(vm->stop), vm->stop_msg, setup_ms, first_ms, total_ms, rc,
 		        hwm);
+		if (vm->virtio)
+			fprintf(stderr,
+			        "vstd vmm: virtio: %" PRIu64 " kicks by ioeventfd, %" PRIu64
+			        " interrupts by irqfd, %" PRIu64 " by KVM_SIGNAL_MSI\n",
+			        vm->kicks_ioeventfd, vm->msi_irqfd, vm->msi_ioctl);
 	}
 	(void)overhead;
 	vmm_machine_free(vm);

@@ -79,6 +79,7 @@ void vmm_machine_free(struct vmm *vm)
 	if (!vm)
 		return;
 	vmm_virtio_free(vm);
+	vmm_irq_routes_free(vm);
 	vmm_pci_free(vm);
 	vmm_uart_free(vm);
 	vmm_kvm_close(vm);

@@ -36,6 +36,37 @@ void vmm_vdev_update_irq(struct vmm_vdev *d)
 	pthread_mutex_unlock(&d->irq_lock);
 }
 
+/* Raise MSI-X vector `vector` with message (addr, data) through its irqfd;
+ * -1 when it has none (then KVM_SIGNAL_MSI does it). */
+static int msi_irqfd(struct vmm_vdev *d, unsigned vector, uint64_t addr, uint32_t data)
+{
+	if (vector >= VMM_VDEV_MAX_VECTORS || d->vm->routes == NULL)
+		return -1;
+	struct vmm_msi_vec *v = &d->vec[vector];
+	int fd = -1;
+	pthread_mutex_lock(&d->irq_lock);
+	if (v->state == 0)
+		v->state = vmm_msi_irqfd_new(d->vm, &v->fd, &v->gsi) == 0 ? 1 : -1;
+	if (v->state == 1 && (v->addr != addr || v->data != data || v->addr == 0)) {
+		if (vmm_msi_route(d->vm, v->gsi, addr, data) == 0) {
+			v->addr = addr;
+			v->data = data;
+		} else {
+			v->state = -1;
+		}
+	}
+	if (v->state == 1)
+		fd = v->fd;
+	pthread_mutex_unlock(&d->irq_lock);
+	if (fd < 0)
+		return -1;
+	uint64_t one = 1;
+	if (write(fd, &one, sizeof(one)) != sizeof(one))
+		return -1;
+	__atomic_add_fetch(&d->vm->msi_irqfd, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
 static void on_interrupt(void *opaque, unsigned vector)
 {
 	struct vmm_vdev *d = opaque;
@@ -49,12 +80,15 @@ static void on_interrupt(void *opaque, unsigned vector)
 	if (d->pci == NULL ||
 	    vstd_virtio_pci_msix_entry(d->pci, vector, &addr, &data, &masked) < 0 || masked)
 		return;
+	if (msi_irqfd(d, vector, addr, data) == 0)
+		return;
 	struct kvm_msi msi;
 	memset(&msi, 0, sizeof(msi));
 	msi.address_lo = (uint32_t)addr;
 	msi.address_hi = (uint32_t)(addr >> 32);
 	msi.data = data;
 	ioctl(d->vm->vm_fd, KVM_SIGNAL_MSI, &msi);
+	__atomic_add_fetch(&d->vm->msi_ioctl, 1, __ATOMIC_RELAXED);
 }
 
 static int ioeventfd(struct vmm *vm, uint64_t addr, int fd, int match, uint64_t value, int deassign)
@@ -129,6 +163,7 @@ static void *io_main(void *arg)
 				continue;
 			/* A hostile ring breaks the device (NEEDS_RESET), not us:
 			 * the error is the device's state, seen by the guest. */
+			__atomic_add_fetch(&vm->kicks_ioeventfd, 1, __ATOMIC_RELAXED);
 			vstd_virtio_notify(d->dev, q);
 		}
 	}
@@ -207,6 +242,8 @@ static struct vmm_vdev *new_vdev(struct vmm_virtio *v, struct vmm *vm, const cha
 	pthread_mutex_init(&d->irq_lock, NULL);
 	for (unsigned q = 0; q < VMM_VDEV_MAX_QUEUES; q++)
 		d->ioev[q] = -1;
+	for (unsigned i = 0; i < VMM_VDEV_MAX_VECTORS; i++)
+		d->vec[i].fd = -1;
 	v->n++;
 	return d;
 }
@@ -290,6 +327,8 @@ int vmm_virtio_attach(struct vmm *vm)
 		return vmm_fail("virtio I/O thread: %s", strerror(errno));
 	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = TAG_STOP};
 	epoll_ctl(v->epfd, EPOLL_CTL_ADD, v->stopfd, &ev);
+	if (getenv("VSTD_VMM_NO_IRQFD") == NULL && vmm_irq_routes_init(vm) < 0)
+		return -1;
 	v->ioeventfd_ok = getenv("VSTD_VMM_NO_IOEVENTFD") == NULL &&
 	                  ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) > 0;
 
@@ -366,6 +405,9 @@ void vmm_virtio_free(struct vmm *vm)
 		for (unsigned q = 0; q < VMM_VDEV_MAX_QUEUES; q++)
 			if (d->ioev[q] >= 0)
 				close(d->ioev[q]);
+		for (unsigned k = 0; k < VMM_VDEV_MAX_VECTORS; k++)
+			if (d->vec[k].fd >= 0)
+				close(d->vec[k].fd);
 		if (d->disk) {
 			vstd_disk_flush(d->disk);
 			vstd_disk_close(d->disk);

@@ -12,9 +12,12 @@
  * waits on all of them (and on TAP descriptors) and runs the queues.  When
  * KVM refuses an ioeventfd, the kick is handled on the vCPU thread by the
  * transport's register write instead (same result, slower).
- * Interrupts: MSI-X messages go to KVM with KVM_SIGNAL_MSI from whichever
- * thread completes the request; INTx / virtio-mmio lines are level lines
- * that follow vstd_virtio_isr_pending() under the device's irq_lock.
+ * Interrupts: each MSI-X vector is an irqfd on a GSI whose MSI route
+ * carries the guest's current message (irq_route.c; the route is
+ * rewritten when the MSI-X entry changes), raised by whichever thread
+ * completes the request; without irqfd, KVM_SIGNAL_MSI.  INTx /
+ * virtio-mmio lines are level lines that follow vstd_virtio_isr_pending()
+ * under the device's irq_lock.
  */
 #ifndef VSTD_VMM_VIRTIO_DEV_H
 #define VSTD_VMM_VIRTIO_DEV_H
@@ -28,6 +31,16 @@
 
 #define VMM_VDEV_MAX (VMM_MAX_DISKS + VMM_MAX_NICS + 2)
 #define VMM_VDEV_MAX_QUEUES 8
+#define VMM_VDEV_MAX_VECTORS (VMM_VDEV_MAX_QUEUES + 1)
+
+/* An MSI-X vector delivered through an irqfd and its GSI's MSI route. */
+struct vmm_msi_vec {
+	int state; /* 0: not set up yet, 1: irqfd, -1: KVM_SIGNAL_MSI */
+	int fd;
+	unsigned gsi;
+	uint64_t addr; /* the message the route carries now */
+	uint32_t data;
+};
 
 struct vmm_vdev {
 	struct vmm *vm;
@@ -48,6 +61,8 @@ struct vmm_vdev {
 	unsigned gsi;
 	pthread_mutex_t irq_lock;
 	int irq_level;
+
+	struct vmm_msi_vec vec[VMM_VDEV_MAX_VECTORS]; /* under irq_lock */
 
 	int ioev[VMM_VDEV_MAX_QUEUES]; /* eventfds, -1: none */
 	int ioev_bound;                /* registered with KVM */

@@ -91,11 +91,13 @@ struct vmm_config {
 	int rng;            /* a virtio-rng device */
 	int vconsole;       /* a virtio-console (hvc0) writing where the UART writes */
 	int transport_mmio; /* virtio-mmio instead of virtio-pci */
+	int hugepages;      /* guest RAM from the 2 MiB hugetlb pool */
 	int console_in;     /* forward stdin to the UART */
 	int out_fd;         /* where the UART writes (1) */
 };
 
 struct vmm_uart;
+struct vmm_irq_routes;
 struct vmm_virtio;
 struct vmm_pci;
 
@@ -117,7 +119,8 @@ struct vmm {
 
 	struct vmm_uart *uart;
 	struct vmm_pci *pci;
-	struct vmm_virtio *virtio; /* virtio.c state */
+	struct vmm_virtio *virtio;     /* virtio.c state */
+	struct vmm_irq_routes *routes; /* irq_route.c: NULL without irqfd */
 
 	pthread_mutex_t lock; /* bus and device state */
 	pthread_mutex_t stop_lock;
@@ -129,6 +132,9 @@ struct vmm {
 	/* timing (CLOCK_MONOTONIC ns) */
 	uint64_t t_start, t_first_output, t_stop;
 	uint64_t exits_io, exits_mmio;
+	/* virtio (atomic): kicks taken from ioeventfds, interrupts sent by
+	 * irqfd and by KVM_SIGNAL_MSI */
+	uint64_t kicks_ioeventfd, msi_irqfd, msi_ioctl;
 };
 
 /* error.c */
@@ -143,6 +149,13 @@ int vmm_kvm_setup_long_mode(struct vmm *vm, struct vmm_vcpu *c, uint64_t rip, ui
 void vmm_kvm_dump_regs(struct vmm_vcpu *c, char *buf, size_t cap);
 int vmm_irq_line(struct vmm *vm, unsigned irq, int level);
 void vmm_kvm_close(struct vmm *vm);
+
+/* irq_route.c: MSI routes for irqfds (all return -1 when irqfd is not
+ * available, and the caller falls back to KVM_SIGNAL_MSI). */
+int vmm_irq_routes_init(struct vmm *vm);
+int vmm_msi_irqfd_new(struct vmm *vm, int *fd, unsigned *gsi);
+int vmm_msi_route(struct vmm *vm, unsigned gsi, uint64_t addr, uint32_t data);
+void vmm_irq_routes_free(struct vmm *vm);
 
 /* memory.c */
 int vmm_memory_init(struct vmm *vm, uint64_t size);

@@ -1,63 +1,69 @@
 /*
- * bench/disk/convert_bench.c - vstd-bench-disk: `vstd img convert` against
- * `qemu-img convert` on the same input, run alternately.
+ * bench/disk/convert_bench.c - `vstd img convert` against `qemu-img convert`
+ * on the same input, run alternately.
  *
- * The input is a raw image of --random-mib MiB of random data followed by
- * --zero-mib MiB of explicit zero data (default 1024 + 1024: 2 GiB).  Each
- * case (raw->raw, raw->qcow2) runs both programs --runs times (default 3),
- * alternating, removing the output after each run; the report gives the
- * min and median wall time of each and the ratio vstd/qemu-img (below 1:
- * vstd is faster).  Results also go to a JSON file (--json, default
- * bench-disk.json).  The qcow2 case is skipped when this vstd cannot create
- * qcow2 images.  Opt-in: never part of ctest.
+ * The input is a raw image of random data followed by explicit zero data.
+ * The sources of the "<fmt>->raw" cases are made from it by qemu-img (the
+ * peer's own images), untimed.  Each case runs both programs --runs times,
+ * alternating which goes first, removing the output before each run (and
+ * sync(2) with --sync); the first vstd output of each case is checked with
+ * `qemu-img compare` against the source.  Reported: min and median wall
+ * time of each, the ratios vstd/qemu-img of the mins and of the medians, and
+ * the median of the per-pair ratios (each vstd run against the qemu-img
+ * run next to it: robust against load changing during the case).
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <json-c/json.h>
 #include <limits.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-extern char **environ;
+#include "bench.h"
 
-struct config {
-	const char *vstd, *qemu_img, *dir, *json;
-	unsigned runs;
-	unsigned long random_mib, zero_mib;
-	int keep;
+#define MAX_OPTS 4
+
+struct conv_case {
+	const char *name;
+	const char *src; /* NULL: the raw input, else a prepared source's key */
+	const char *src_fmt, *dst_fmt;
+	const char *opts[MAX_OPTS + 1]; /* given to both programs */
+	double goal;                    /* time ratio to stay at or below */
 };
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+/* Sources of the "<fmt>->raw" cases, made from the input by qemu-img. */
+struct prepared {
+	const char *key, *fmt;
+	const char *opts[MAX_OPTS + 1];
+	int state; /* 0: not made, 1: made, -1: failed */
+};
 
-/* Run argv quietly; returns the exit status, or -1. */
-static int run(char *const argv[])
-{
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	int status, rc;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0) {
-		fprintf(stderr, "vstd-bench-disk: cannot run %s: %s\n", argv[0], strerror(rc));
-		return -1;
-	}
-	if (waitpid(pid, &status, 0) < 0)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+static struct prepared sources[] = {
+        {"qcow2", "qcow2", {NULL}, 0},
+        {"vmdk", "vmdk", {NULL}, 0},
+        {"vmdk-stream", "vmdk", {"-o", "subformat=streamOptimized", NULL}, 0},
+        {"vhd", "vpc", {NULL}, 0},
+        {"vhdx", "vhdx", {NULL}, 0},
+        {"vdi", "vdi", {NULL}, 0},
+};
+
+static const struct conv_case cases[] = {
+        {"raw->raw", NULL, "raw", "raw", {NULL}, 0.8},
+        {"raw->qcow2", NULL, "raw", "qcow2", {NULL}, 0.8},
+        {"qcow2->raw", "qcow2", "qcow2", "raw", {NULL}, 0.8},
+        {"raw->qcow2 zlib", NULL, "raw", "qcow2", {"-c", NULL}, 0.5},
+        {"raw->qcow2 zstd", NULL, "raw", "qcow2", {"-c", "-o", "compression_type=zstd", NULL}, 0.5},
+        {"raw->vmdk", NULL, "raw", "vmdk", {NULL}, 0.8},
+        {"vmdk->raw", "vmdk", "vmdk", "raw", {NULL}, 0.8},
+        {"raw->vmdk stream", NULL, "raw", "vmdk", {"-o", "subformat=streamOptimized", NULL}, 0.5},
+        {"vmdk stream->raw", "vmdk-stream", "vmdk", "raw", {NULL}, 0.8},
+        {"raw->vhd", NULL, "raw", "vpc", {NULL}, 0.8},
+        {"vhd->raw", "vhd", "vpc", "raw", {NULL}, 0.8},
+        {"raw->vhdx", NULL, "raw", "vhdx", {NULL}, 0.8},
+        {"vhdx->raw", "vhdx", "vhdx", "raw", {NULL}, 0.8},
+        {"raw->vdi", NULL, "raw", "vdi", {NULL}, 0.8},
+        {"vdi->raw", "vdi", "vdi", "raw", {NULL}, 0.8},
+};
 
 static int make_input(const char *path, unsigned long random_mib, unsigned long zero_mib)
 {
@@ -94,198 +100,188 @@ static int make_input(const char *path, unsigned long random_mib, unsigned long 
 	return rc;
 }
 
-static int cmp_double(const void *a, const void *b)
+/* argv of `<prog> [img] convert -f F -O O <opts> src dst` */
+static void convert_argv(char **argv, const char *prog, int is_vstd, const char *src_fmt,
+                         const char *dst_fmt, const char *const *opts, const char *src,
+                         const char *dst)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
+	size_t n = 0;
+	argv[n++] = (char *)prog;
+	if (is_vstd)
+		argv[n++] = "img";
+	argv[n++] = "convert";
+	argv[n++] = "-f";
+	argv[n++] = (char *)src_fmt;
+	argv[n++] = "-O";
+	argv[n++] = (char *)dst_fmt;
+	for (size_t i = 0; i < MAX_OPTS && opts[i] != NULL; i++)
+		argv[n++] = (char *)opts[i];
+	argv[n++] = (char *)src;
+	argv[n++] = (char *)dst;
+	argv[n] = NULL;
 }
 
-static double median(double *v, unsigned n)
+static const char *source_path(const struct config *c, const char *key, const char *input,
+                               char *buf, size_t len)
 {
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	struct prepared *p = NULL;
+	char *argv[16];
+	struct run_result r;
+	if (key == NULL)
+		return input;
+	for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++)
+		if (strcmp(sources[i].key, key) == 0)
+			p = &sources[i];
+	if (p == NULL)
+		return NULL;
+	snprintf(buf, len, "%.3000s/src.%s", c->dir, key);
+	if (p->state == 0) {
+		fprintf(stderr, "  preparing %s source with qemu-img\n", key);
+		convert_argv(argv, c->qemu_img, 0, "raw", p->fmt, p->opts, input, buf);
+		p->state = bench_run(argv, NULL, &r) == 0 ? 1 : -1;
+		if (p->state < 0)
+			fprintf(stderr, "vstd-bench-disk: qemu-img could not make the %s source\n",
+			        key);
+	}
+	return p->state > 0 ? buf : NULL;
 }
 
-/* One case: returns a JSON object, or NULL when skipped/failed. */
-static json_object *bench_case(const struct config *c, const char *input, const char *fmt)
+static void drop_sources(const struct config *c)
+{
+	char path[PATH_MAX];
+	for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
+		snprintf(path, sizeof(path), "%.3000s/src.%s", c->dir, sources[i].key);
+		if (sources[i].state > 0)
+			unlink(path);
+		sources[i].state = 0;
+	}
+}
+
+static json_object *double_array(const double *v, unsigned n)
+{
+	json_object *a = json_object_new_array();
+	for (unsigned i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_double(v[i]));
+	return a;
+}
+
+/* One case: returns a JSON object, or NULL when it failed. */
+static json_object *bench_case(const struct config *c, const struct conv_case *k, const char *src)
 {
 	char out[PATH_MAX];
-	double *tv = calloc(c->runs, sizeof(double)), *tq = calloc(c->runs, sizeof(double));
-	double vmin = 1e30, qmin = 1e30, vmed, qmed;
+	double tv[100], tq[100], cv[100], cq[100], pr[100];
+	double vmin, qmin, vmed, qmed, prmed;
+	char *va[16], *qa[16];
 	json_object *o;
-	snprintf(out, sizeof(out), "%.3000s/out.%.16s", c->dir, fmt);
-	if (tv == NULL || tq == NULL)
-		goto fail;
+	snprintf(out, sizeof(out), "%.3000s/out.%s", c->dir, k->dst_fmt);
+	convert_argv(va, c->vstd, 1, k->src_fmt, k->dst_fmt, k->opts, src, out);
+	convert_argv(qa, c->qemu_img, 0, k->src_fmt, k->dst_fmt, k->opts, src, out);
 	for (unsigned r = 0; r < c->runs; r++) {
-		char *va[] = {(char *)c->vstd, "img",         "convert", "-f", "raw", "-O",
-		              (char *)fmt,     (char *)input, out,       NULL};
-		char *qa[] = {(char *)c->qemu_img, "convert",     "-f", "raw", "-O",
-		              (char *)fmt,         (char *)input, out,  NULL};
-		/* alternate which program goes first */
-		for (int k = 0; k < 2; k++) {
-			int is_vstd = (k == 0) == (r % 2 == 0);
-			double t0;
-			int rc;
+		for (int i = 0; i < 2; i++) {
+			int is_vstd = (i == 0) == (r % 2 == 0);
+			struct run_result rr;
 			unlink(out);
-			sync();
-			t0 = now();
-			rc = run(is_vstd ? va : qa);
-			(is_vstd ? tv : tq)[r] = now() - t0;
-			if (rc != 0) {
-				fprintf(stderr,
-				        "vstd-bench-disk: %s convert to %s failed (status %d)\n",
-				        is_vstd ? c->vstd : c->qemu_img, fmt, rc);
-				goto fail;
+			if (c->sync_disk)
+				sync();
+			if (bench_run(is_vstd ? va : qa, NULL, &rr) != 0) {
+				fprintf(stderr, "vstd-bench-disk: %s: %s failed (status %d)\n",
+				        k->name, is_vstd ? c->vstd : c->qemu_img, rr.status);
+				unlink(out);
+				return NULL;
+			}
+			(is_vstd ? tv : tq)[r] = rr.wall_s;
+			(is_vstd ? cv : cq)[r] = rr.cpu_s;
+			if (is_vstd && r == 0) {
+				/* the output must hold the source's contents */
+				char *ca[] = {(char *)c->qemu_img,
+				              "compare",
+				              "-q",
+				              "-f",
+				              (char *)k->src_fmt,
+				              "-F",
+				              (char *)k->dst_fmt,
+				              (char *)src,
+				              out,
+				              NULL};
+				struct run_result cr;
+				if (bench_run(ca, NULL, &cr) != 0) {
+					fprintf(stderr,
+					        "vstd-bench-disk: %s: qemu-img compare finds "
+					        "vstd's "
+					        "output different from the source (status %d)\n",
+					        k->name, cr.status);
+					unlink(out);
+					return NULL;
+				}
 			}
 		}
-		if (tv[r] < vmin)
-			vmin = tv[r];
-		if (tq[r] < qmin)
-			qmin = tq[r];
-		fprintf(stderr, "  raw->%s run %u: vstd %.3f s, qemu-img %.3f s\n", fmt, r + 1,
-		        tv[r], tq[r]);
+		pr[r] = tv[r] / tq[r];
+		fprintf(stderr,
+		        "  %-18s run %u: vstd %.3f s (cpu %.3f), qemu-img %.3f s (cpu %.3f)\n",
+		        k->name, r + 1, tv[r], cv[r], tq[r], cq[r]);
 	}
 	unlink(out);
-	vmed = median(tv, c->runs);
-	qmed = median(tq, c->runs);
-	printf("raw->%-6s vstd min %.3f s median %.3f s | qemu-img min %.3f s median %.3f s | "
-	       "ratio min %.3f median %.3f\n",
-	       fmt, vmin, vmed, qmin, qmed, vmin / qmin, vmed / qmed);
+	vmin = bench_min(tv, c->runs);
+	qmin = bench_min(tq, c->runs);
+	vmed = bench_median(tv, c->runs);
+	qmed = bench_median(tq, c->runs);
+	prmed = bench_median(pr, c->runs);
+	printf("%-18s vstd %.3f/%.3f s  qemu-img %.3f/%.3f s  ratio min %.3f median %.3f "
+	       "pairs %.3f  goal <= %.1f: %s\n",
+	       k->name, vmin, vmed, qmin, qmed, vmin / qmin, vmed / qmed, prmed, k->goal,
+	       vmed / qmed <= k->goal   ? "met"
+	       : vmin / qmin <= k->goal ? "min only"
+	                                : "NOT met");
+	fflush(stdout);
 	o = json_object_new_object();
-	json_object_object_add(o, "case", json_object_new_string(fmt));
+	json_object_object_add(o, "case", json_object_new_string(k->name));
+	json_object_object_add(o, "kind", json_object_new_string("convert"));
 	json_object_object_add(o, "runs", json_object_new_int((int)c->runs));
+	json_object_object_add(o, "vstd_s", double_array(tv, c->runs));
+	json_object_object_add(o, "qemu_img_s", double_array(tq, c->runs));
+	json_object_object_add(o, "vstd_cpu_s", double_array(cv, c->runs));
+	json_object_object_add(o, "qemu_img_cpu_s", double_array(cq, c->runs));
 	json_object_object_add(o, "vstd_min_s", json_object_new_double(vmin));
 	json_object_object_add(o, "vstd_median_s", json_object_new_double(vmed));
 	json_object_object_add(o, "qemu_img_min_s", json_object_new_double(qmin));
 	json_object_object_add(o, "qemu_img_median_s", json_object_new_double(qmed));
 	json_object_object_add(o, "ratio_min", json_object_new_double(vmin / qmin));
 	json_object_object_add(o, "ratio_median", json_object_new_double(vmed / qmed));
-	free(tv);
-	free(tq);
+	json_object_object_add(o, "ratio_pairs_median", json_object_new_double(prmed));
+	json_object_object_add(o, "goal", json_object_new_double(k->goal));
+	json_object_object_add(o, "met_median", json_object_new_boolean(vmed / qmed <= k->goal));
+	json_object_object_add(o, "met_min", json_object_new_boolean(vmin / qmin <= k->goal));
 	return o;
-fail:
-	unlink(out);
-	free(tv);
-	free(tq);
-	return NULL;
 }
 
-static void usage(FILE *f)
+int bench_convert(const struct config *c, json_object *results)
 {
-	fprintf(f, "usage: vstd-bench-disk [--runs N] [--random-mib N] [--zero-mib N] [--dir DIR]\n"
-	           "                       [--vstd PATH] [--qemu-img PATH] [--json FILE] [--keep]\n"
-	           "Times `vstd img convert` against `qemu-img convert` (raw->raw, raw->qcow2).\n");
-}
-
-int main(int argc, char **argv)
-{
-	struct config c = {NULL, "qemu-img", NULL, "bench-disk.json", 3, 1024, 1024, 0};
-	char tmpl[PATH_MAX], input[PATH_MAX], vstd_guess[PATH_MAX], probe[PATH_MAX];
-	json_object *root, *cases;
-	const char *fmts[] = {"raw", "qcow2"};
+	char input[PATH_MAX], srcbuf[PATH_MAX];
 	int failed = 0;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (strcmp(a, "--help") == 0) {
-			usage(stdout);
-			return 0;
-		} else if (strcmp(a, "--keep") == 0) {
-			c.keep = 1;
-			continue;
-		} else if (v == NULL) {
-			usage(stderr);
-			return 2;
-		}
-		if (strcmp(a, "--runs") == 0)
-			c.runs = (unsigned)strtoul(v, NULL, 10);
-		else if (strcmp(a, "--random-mib") == 0)
-			c.random_mib = strtoul(v, NULL, 10);
-		else if (strcmp(a, "--zero-mib") == 0)
-			c.zero_mib = strtoul(v, NULL, 10);
-		else if (strcmp(a, "--dir") == 0)
-			c.dir = v;
-		else if (strcmp(a, "--vstd") == 0)
-			c.vstd = v;
-		else if (strcmp(a, "--qemu-img") == 0)
-			c.qemu_img = v;
-		else if (strcmp(a, "--json") == 0)
-			c.json = v;
-		else {
-			usage(stderr);
-			return 2;
-		}
-		i++;
-	}
-	if (c.runs == 0 || c.runs > 100 || c.random_mib + c.zero_mib == 0) {
-		fprintf(stderr, "vstd-bench-disk: --runs must be 1-100 and the input non-empty\n");
-		return 2;
-	}
-	if (c.vstd == NULL) {
-		/* the vstd built beside this program (build/bench/ -> build/), else PATH */
-		const char *slash = strrchr(argv[0], '/');
-		c.vstd = "vstd";
-		if (slash != NULL) {
-			snprintf(vstd_guess, sizeof(vstd_guess), "%.*s/../vstd",
-			         (int)(slash - argv[0]), argv[0]);
-			if (access(vstd_guess, X_OK) == 0)
-				c.vstd = vstd_guess;
-		}
-		if (getenv("VSTD_CLI") != NULL)
-			c.vstd = getenv("VSTD_CLI");
-	}
-	if (c.dir == NULL) {
-		snprintf(tmpl, sizeof(tmpl), "%s/vstd-bench-XXXXXX",
-		         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-		if (mkdtemp(tmpl) == NULL) {
-			perror("vstd-bench-disk: mkdtemp");
-			return 1;
-		}
-		c.dir = tmpl;
-	}
-	if (strlen(c.dir) > PATH_MAX - 64) {
-		fprintf(stderr, "vstd-bench-disk: --dir path too long\n");
-		return 2;
-	}
-	snprintf(input, sizeof(input), "%.3000s/input.raw", c.dir);
-	fprintf(stderr, "vstd-bench-disk: %s vs %s, input %lu MiB random + %lu MiB zero in %s\n",
-	        c.vstd, c.qemu_img, c.random_mib, c.zero_mib, c.dir);
-	if (make_input(input, c.random_mib, c.zero_mib) < 0)
+	snprintf(input, sizeof(input), "%.3000s/input.raw", c->dir);
+	fprintf(stderr, "convert: input %lu MiB random + %lu MiB zero\n", c->random_mib,
+	        c->zero_mib);
+	if (make_input(input, c->random_mib, c->zero_mib) < 0)
 		return 1;
-	root = json_object_new_object();
-	cases = json_object_new_array();
-	json_object_object_add(root, "benchmark", json_object_new_string("convert"));
-	json_object_object_add(root, "random_mib", json_object_new_int64((int64_t)c.random_mib));
-	json_object_object_add(root, "zero_mib", json_object_new_int64((int64_t)c.zero_mib));
-	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct conv_case *k = &cases[i];
+		const char *src;
 		json_object *o;
-		if (strcmp(fmts[i], "raw") != 0) {
-			char *pa[] = {(char *)c.vstd,  "img", "create", "-q", "-f",
-			              (char *)fmts[i], probe, "1M",     NULL};
-			snprintf(probe, sizeof(probe), "%.3000s/probe.%.16s", c.dir, fmts[i]);
-			if (run(pa) != 0) {
-				printf("raw->%-6s skipped: this vstd cannot create %s images\n",
-				       fmts[i], fmts[i]);
-				unlink(probe);
-				continue;
-			}
-			unlink(probe);
+		if (c->cases != NULL && strstr(k->name, c->cases) == NULL)
+			continue;
+		src = source_path(c, k->src, input, srcbuf, sizeof(srcbuf));
+		if (src == NULL) {
+			failed++;
+			continue;
 		}
-		o = bench_case(&c, input, fmts[i]);
+		o = bench_case(c, k, src);
 		if (o == NULL)
-			failed = 1;
+			failed++;
 		else
-			json_object_array_add(cases, o);
+			json_object_array_add(results, o);
 	}
-	json_object_object_add(root, "cases", cases);
-	if (json_object_to_file_ext(c.json, root, JSON_C_TO_STRING_PRETTY) != 0)
-		fprintf(stderr, "vstd-bench-disk: cannot write %s\n", c.json);
-	else
-		fprintf(stderr, "vstd-bench-disk: results in %s\n", c.json);
-	json_object_put(root);
-	if (!c.keep) {
+	drop_sources(c);
+	if (!c->keep)
 		unlink(input);
-		if (c.dir == tmpl)
-			rmdir(c.dir);
-	}
 	return failed;
 }

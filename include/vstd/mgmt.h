@@ -192,11 +192,14 @@ typedef struct vstd_cim_server_opts {
 	unsigned max_connections; /* 0: 2048 */
 	unsigned timeout_s;       /* idle connection timeout; 0: 15 */
 	const char *pam_service;  /* Linux-PAM service (/etc/pam.d/<name>) or NULL */
+	const char *trace_dir;    /* NULL, or an existing directory that receives every
+	                             request and response body (<n>-req.xml, <n>-rsp.xml,
+	                             <n>-refused.xml); for tests and debugging */
 } vstd_cim_server_opts;
 
 #define VSTD_CIM_SERVER_OPTS_INIT                                                                  \
 	{                                                                                          \
-		VSTD_CIM_SERVER_OPTS_VERSION, NULL, 0, NULL, NULL, 0, NULL, 0, 0, 0, NULL          \
+		VSTD_CIM_SERVER_OPTS_VERSION, NULL, 0, NULL, NULL, 0, NULL, 0, 0, 0, NULL, NULL    \
 	}
 
 /**

@@ -68,8 +68,9 @@ ovf_descriptor bad7 disk1.vmdk | sed 's|ovf:href="disk1.vmdk"|ovf:href="disk1.vm
 
 PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 echo 'OvfPass1' | "$CLI" cim passwd "$T/passwd" admin
+mkdir -p "$T/trace"
 "$CLI" cim serve --listen 127.0.0.1:$PORT --state-dir "$T/st" --passwd "$T/passwd" --insecure-http \
-	--backend qemu --accel tcg 2>"$T/server.log" &
+	--backend qemu --accel tcg --trace-dir "$T/trace" 2>"$T/server.log" &
 SRV=$!
 for i in $(seq 50); do wbemcli ecn "http://admin:OvfPass1@127.0.0.1:$PORT/root/virtualization" >/dev/null 2>&1 && break; sleep 0.1; done
 B="http://admin:OvfPass1@127.0.0.1:$PORT/root/virtualization"
@@ -141,5 +142,6 @@ SRV=$!
 for i in $(seq 50); do wbemcli ecn "$B" >/dev/null 2>&1 && break; sleep 0.1; done
 check "after a restart the disk is still the unpacked image" bash -c "wbemcli ei '$B:VSTD_StorageAllocationSettingData' | grep -q 'HostResource=\"$T/st/images/$ID2/0-disk1.vmdk\"'"
 check "DestroySystem removes the unpacked images" bash -c "wbemcli cm '$SVC' 'DestroySystem.AffectedSystem=VSTD_ComputerSystem.CreationClassName=\"VSTD_ComputerSystem\",Name=\"$ID2\"' | grep -q 'DestroySystem: 0' && [ ! -e '$T/st/images/$ID2' ]"
+check "every response (errors too) is valid DSP0201 CIM-XML ($(ls "$T/trace" | grep -c rsp) files)" bash -c "ls '$T/trace'/*-rsp.xml | xargs xmllint --noout --dtdvalid '$(dirname "$0")/cimxml.dtd'"
 echo "$FAILS failure(s)"
 [ "$FAILS" = 0 ]

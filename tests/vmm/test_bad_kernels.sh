@@ -1,8 +1,9 @@
 #!/bin/bash
-# Bad kernels and initrds end with one clear error line and exit status 1,
-# before any vCPU runs: truncated image, wrong magic, too-old protocol, no
-# 64-bit entry, initrd too large for guest memory, missing file; plus the
-# usage errors.  Needs /dev/kvm to get that far (the checks run after the
+# Bad kernels, initrds and disks end with one clear error line and exit
+# status 1, before any vCPU runs: truncated image, wrong magic, too-old
+# protocol, no 64-bit entry, initrd too large for guest memory, missing
+# file, a corrupt or missing disk, a missing backing file, more virtio-mmio
+# devices than windows; plus the usage errors.  Needs /dev/kvm to get that far (the checks run after the
 # VM is created); without it the error must name /dev/kvm.
 . "$(dirname "$0")/lib.sh"
 [ -f "$GUEST" ] || fail "the conformance guest was not built ($GUEST)"
@@ -43,7 +44,25 @@ expect_error "initrd.*too large" --kernel "$GUEST" --initrd "$T/big.initrd" --me
 expect_error "No such file" --kernel "$T/none.bin"
 expect_error "command line" --kernel "$GUEST" --append "$(head -c 300 /dev/zero | tr '\0' x)"
 
+# bad disks: the error names the disk and what is wrong with it
+printf 'QFI\xfbgarbage' >"$T/bad.qcow2"
+truncate -s 1M "$T/bad.qcow2"
+expect_error "bad.qcow2" --kernel "$GUEST" --disk "$T/bad.qcow2,format=qcow2"
+expect_error "No such file" --kernel "$GUEST" --disk "$T/nodisk.qcow2"
+truncate -s 1M "$T/gone.raw"
+qemu-img create -q -f qcow2 -b "$T/gone.raw" -F raw "$T/orphan.qcow2" || fail "qemu-img create"
+rm "$T/gone.raw"
+expect_error "gone.raw" --kernel "$GUEST" --disk "$T/orphan.qcow2"
+truncate -s 1M "$T/d.raw"
+mmio9=()
+for i in 1 2 3 4 5 6 7; do mmio9+=(--disk "$T/d.raw,format=raw"); done
+expect_error "at most 8 virtio-mmio" --kernel "$GUEST" --transport mmio "${mmio9[@]}" --rng \
+	--virtio-console --read-only
+
 # usage errors: exit 2
+timeout 5 "$VSTD" vmm run --kernel "$GUEST" --transport isa >/dev/null 2>"$T/err"; [ $? = 2 ] || fail "--transport isa: expected exit 2"
+timeout 5 "$VSTD" vmm run --kernel "$GUEST" --net "" >/dev/null 2>"$T/err"; [ $? = 2 ] || fail "--net '': expected exit 2"
+timeout 5 "$VSTD" vmm run --kernel "$GUEST" --net a --net b --net c --net d --net e >/dev/null 2>"$T/err"; [ $? = 2 ] || fail "5 --net: expected exit 2"
 timeout 5 "$VSTD" vmm run >/dev/null 2>"$T/err"; [ $? = 2 ] || fail "no kernel: expected exit 2"
 timeout 5 "$VSTD" vmm run --kernel "$GUEST" --cpus 0 >/dev/null 2>"$T/err"; [ $? = 2 ] || fail "--cpus 0: expected exit 2"
 timeout 5 "$VSTD" vmm run --kernel "$GUEST" --mem 12Q >/dev/null 2>"$T/err"; [ $? = 2 ] || fail "--mem 12Q: expected exit 2"

@@ -22,6 +22,7 @@ static const char usage_text[] =
         "                      [--tls-cert F --tls-key F | --insecure-http]\n"
         "                      [--backend qemu|vmm] [--qemu BIN] [--accel tcg|kvm]\n"
         "                      [--max-memory SIZE] [--threads N] [--timeout S]\n"
+        "                      [--trace-dir DIR]  (every request and response body)\n"
         "       vstd cim passwd FILE USER      (password read from stdin)\n"
         "       vstd cim ls|define|start|stop|shutdown|pause|reset|modify|destroy --server "
         "HOST:PORT\n"
@@ -54,6 +55,7 @@ static int cim_serve(int argc, char **argv)
 	                                     {"state-dir", required_argument, NULL, 's'},
 	                                     {"passwd", required_argument, NULL, 'p'},
 	                                     {"pam", required_argument, NULL, 'P'},
+	                                     {"trace-dir", required_argument, NULL, 'D'},
 	                                     {"tls-cert", required_argument, NULL, 'c'},
 	                                     {"tls-key", required_argument, NULL, 'k'},
 	                                     {"insecure-http", no_argument, NULL, 'i'},
@@ -94,6 +96,7 @@ static int cim_serve(int argc, char **argv)
 		case 's': mo.state_dir = optarg; break;
 		case 'p': so.passwd_file = optarg; break;
 		case 'P': so.pam_service = optarg; break;
+		case 'D': so.trace_dir = optarg; break;
 		case 'c': so.tls_cert_file = optarg; break;
 		case 'k': so.tls_key_file = optarg; break;
 		case 'i': so.insecure_http = 1; break;

@@ -29,6 +29,8 @@ struct vstd_cim_server {
 	vstd_mgmt *m;
 	char *passwd;      /* NULL: no password file */
 	char *pam_service; /* NULL: no PAM */
+	char *trace_dir;   /* NULL: no trace of requests and responses */
+	unsigned long trace_n;
 	char *cert, *key;
 	struct auth_cache auth;
 	unsigned port;
@@ -94,6 +96,33 @@ static void log_denied(struct MHD_Connection *c, const char *user)
 			          sizeof(a));
 	}
 	vstd_warn("cim", "authentication failed for user '%s' from %s", u, a);
+}
+
+static void trace_file(const char *dir, unsigned long n, const char *what, const char *data,
+                       size_t len)
+{
+	char path[4096];
+	if ((size_t)snprintf(path, sizeof(path), "%s/%06lu-%s.xml", dir, n, what) >= sizeof(path))
+		return;
+	FILE *f = fopen(path, "wxe");
+	if (f == NULL)
+		return;
+	fwrite(data, 1, len, f);
+	fclose(f);
+}
+
+/* The trace (tests, debugging): <n>-req.xml and <n>-rsp.xml for each
+ * answered request, <n>-refused.xml (the body) for one answered 4xx. */
+static void trace(struct vstd_cim_server *s, const char *body, size_t len,
+                  const vstd_cim_reply *rep)
+{
+	unsigned long n = __atomic_add_fetch(&s->trace_n, 1, __ATOMIC_RELAXED);
+	if (rep->body == NULL) {
+		trace_file(s->trace_dir, n, "refused", body, len);
+		return;
+	}
+	trace_file(s->trace_dir, n, "req", body, len);
+	trace_file(s->trace_dir, n, "rsp", rep->body, rep->len);
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
@@ -170,6 +199,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	vstd_cim_reply rep;
 	if (vstd_cim_handle(s->m, &rq, &rep) < 0)
 		return send_plain(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n", NULL);
+	if (s->trace_dir)
+		trace(s, st->body ? st->body : "", st->len, &rep);
 	if (rep.body == NULL) {
 		unsigned code = (unsigned)rep.http_status;
 		return send_plain(c, code,
@@ -248,7 +279,9 @@ int vstd_cim_server_start(vstd_cim_server **out, vstd_mgmt *m, const vstd_cim_se
 	s->m = m;
 	s->passwd = o->passwd_file ? vstd_strdup(o->passwd_file) : NULL;
 	s->pam_service = o->pam_service ? vstd_strdup(o->pam_service) : NULL;
-	if ((o->passwd_file && s->passwd == NULL) || (o->pam_service && s->pam_service == NULL)) {
+	s->trace_dir = o->trace_dir ? vstd_strdup(o->trace_dir) : NULL;
+	if ((o->passwd_file && s->passwd == NULL) || (o->pam_service && s->pam_service == NULL) ||
+	    (o->trace_dir && s->trace_dir == NULL)) {
 		vstd_cim_server_stop(s);
 		return vstd_err_code();
 	}
@@ -305,6 +338,7 @@ void vstd_cim_server_stop(vstd_cim_server *s)
 	auth_cache_destroy(&s->auth);
 	vstd_free(s->passwd);
 	vstd_free(s->pam_service);
+	vstd_free(s->trace_dir);
 	vstd_free(s->cert);
 	vstd_free(s->key);
 	vstd_free(s);

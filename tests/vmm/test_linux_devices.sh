@@ -72,7 +72,7 @@ run() {
 	  echo "typed-into-ttyS0-$1"; sleep 30 ) |
 	/bin/vstd vmm run --kernel /t/vmlinuz --initrd /t/initrd.gz --mem 256M --cpus 1 \
 		--disk /t/disk.qcow2 --snapshot --net vt0 --rng --virtio-console --transport $1 \
-		--console-in --append "console=ttyS0 quiet panic=-1 no_timer_check" --timeout 100 >/t/out-$1.txt 2>&1 &
+		--console-in --append "console=ttyS0 quiet panic=-1 no_timer_check" --timeout 200 >/t/out-$1.txt 2>&1 &
 	pid=$!
 	i=0
 	while [ ! -e /sys/class/net/vt0 ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
@@ -84,7 +84,7 @@ run() {
 run pci
 run mmio
 IN
-NESTED_MODULES="drivers/net/tun.ko" NESTED_TIMEOUT=420 \
+NESTED_MODULES="drivers/net/tun.ko" NESTED_TIMEOUT=600 \
 	nested_run "$T/nested.txt" "$T/inner.sh" "$T/vmlinuz" "$T/initrd.gz" "$T/disk.qcow2"
 [ $? = 125 ] && fail "nested KVM setup failed"
 tr -d '\r' <"$T/nested.txt" >"$T/log"

@@ -43,6 +43,8 @@ static const char usage_text[] =
         "  --append TEXT      kernel command line\n"
         "  --mem SIZE         guest memory (default 256M)\n"
         "  --cpus N           vCPUs (default 1)\n"
+        "  --hugepages        guest memory in 2 MiB huge pages (reserved up front\n"
+        "                     from /proc/sys/vm/nr_hugepages)\n"
         "  --disk IMG[,format=F]  a disk in any vstd format (repeatable)\n"
         "  --snapshot         guest writes go to a throw-away overlay\n"
         "  --read-only        disks are read-only\n"
@@ -146,6 +148,7 @@ static int cmd_run(int argc, char **argv)
 	        {"rng", no_argument, NULL, 'R'},
 	        {"virtio-console", no_argument, NULL, 'C'},
 	        {"transport", required_argument, NULL, 'T'},
+	        {"hugepages", no_argument, NULL, 'H'},
 	        {NULL, 0, NULL, 0},
 	};
 	struct vmm_config cfg;
@@ -207,6 +210,7 @@ static int cmd_run(int argc, char **argv)
 			cfg.nets[cfg.nnets++] = optarg;
 			break;
 		case 'R': cfg.rng = 1; break;
+		case 'H': cfg.hugepages = 1; break;
 		case 'C': cfg.vconsole = 1; break;
 		case 'T':
 			if (strcmp(optarg, "pci") == 0)
@@ -291,6 +295,7 @@ static int cmd_run(int argc, char **argv)
 		json_object_object_add(o, "first_output_ms", json_object_new_double(first_ms));
 		json_object_object_add(o, "run_ms", json_object_new_double(total_ms));
 		json_object_object_add(o, "max_rss_kib", json_object_new_int64(hwm));
+		json_object_object_add(o, "hugepages", json_object_new_boolean(vm->cfg.hugepages));
 		json_object_object_add(o, "io_exits", json_object_new_int64((int64_t)vm->exits_io));
 		json_object_object_add(o, "mmio_exits",
 		                       json_object_new_int64((int64_t)vm->exits_mmio));

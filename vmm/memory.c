@@ -4,6 +4,7 @@
  * slot at 4 GiB for the rest.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <linux/kvm.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -24,6 +25,20 @@ static int add_slot(struct vmm *vm, unsigned slot, uint64_t gpa, void *host, uin
 	return 0;
 }
 
+static long free_hugepages(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	long v = -1;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "HugePages_Free: %ld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
 int vmm_memory_init(struct vmm *vm, uint64_t size)
 {
 	if (size < (16ULL << 20))
@@ -33,12 +48,26 @@ int vmm_memory_init(struct vmm *vm, uint64_t size)
 		return vmm_fail("guest memory %llu bytes is above the 1 TiB limit",
 		                (unsigned long long)size);
 	size = (size + 0x1fffff) & ~0x1fffffULL; /* 2 MiB multiple */
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return vmm_fail("cannot map %llu bytes of guest memory: %s",
-		                (unsigned long long)size, strerror(errno));
-	madvise(p, size, MADV_MERGEABLE);
+	void *p;
+	if (vm->cfg.hugepages) {
+		/* 2 MiB pages from the hugetlb pool, reserved now: a shortage
+		 * is an error here rather than a SIGBUS in the middle of a run */
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		         MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | (21 << MAP_HUGE_SHIFT), -1, 0);
+		if (p == MAP_FAILED)
+			return vmm_fail("--hugepages: cannot map %llu MiB of guest memory in 2 MiB "
+			                "huge pages: %s (%ld free; reserve %llu in "
+			                "/proc/sys/vm/nr_hugepages)",
+			                (unsigned long long)(size >> 20), strerror(errno),
+			                free_hugepages(), (unsigned long long)(size >> 21));
+	} else {
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED)
+			return vmm_fail("cannot map %llu bytes of guest memory: %s",
+			                (unsigned long long)size, strerror(errno));
+		madvise(p, size, MADV_MERGEABLE);
+	}
 	vm->ram = p;
 	vm->ram_size = size;
 	vm->low_size = size < VMM_MMIO_HOLE ? size : VMM_MMIO_HOLE;

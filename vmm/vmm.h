@@ -91,6 +91,7 @@ struct vmm_config {
 	int rng;            /* a virtio-rng device */
 	int vconsole;       /* a virtio-console (hvc0) writing where the UART writes */
 	int transport_mmio; /* virtio-mmio instead of virtio-pci */
+	int hugepages;      /* guest RAM from the 2 MiB hugetlb pool */
 	int console_in;     /* forward stdin to the UART */
 	int out_fd;         /* where the UART writes (1) */
 };

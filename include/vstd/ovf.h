@@ -70,6 +70,10 @@ typedef struct vstd_ovf_disk {
 	uint64_t populated_size; /* valid when has_populated_size */
 	int has_populated_size;
 	unsigned line;
+	/* 2.x SharedDiskSection/SharedDisk (DSP0243 9.13): listed with the other
+	 * disks (ovf:/disk/id references reach both); shared is 1 for these. */
+	int shared;
+	int read_only; /* ovf:readOnly of a SharedDisk (default 0) */
 } vstd_ovf_disk;
 
 /** NetworkSection/Network (DSP0243 9.2). */
@@ -194,6 +198,90 @@ typedef struct vstd_ovf_startup {
 } vstd_ovf_startup;
 
 /**
+ * One VirtualHardwareSection (DSP0243 8.1).  A VirtualSystem may carry
+ * several, e.g. one per virtualization platform ("vmx-07" and
+ * "virtualbox-2.2") or per transport; vstd_ovf_select_hardware() picks one.
+ */
+typedef struct vstd_ovf_hardware {
+	const char *id;          /* ovf:id (2.x) or NULL */
+	const char *transport;   /* ovf:transport or NULL */
+	const char *system_type; /* vssd:VirtualSystemType (may list several, space-separated) */
+	const char *system_name; /* vssd:VirtualSystemIdentifier or NULL */
+	const vstd_ovf_item *items;
+	size_t n_items;
+	unsigned line;
+} vstd_ovf_hardware;
+
+/** EnvironmentFilesSection/File (DSP0243 9.11, 2.x): a file given to the guest with the
+ * environment. */
+typedef struct vstd_ovf_env_file {
+	const char *file_ref; /* ovf:fileRef: a References/File id */
+	const char *path;     /* ovf:path: where the transport puts it */
+	unsigned line;
+} vstd_ovf_env_file;
+
+/** A CIM_BootSourceSetting inside a BootDeviceSection (DSP0243 9.12, 2.x). */
+typedef struct vstd_ovf_boot_source {
+	const char *structured; /* StructuredBootString, e.g. "CIM:Hard-Disk:1" */
+	const char *boot_string;
+	const char *bios_boot_string;
+	const char *element_name;
+	const char *instance_id;
+	/* StructuredBootString's device class mapped: 'd' disk, 'c' CD/DVD,
+	 * 'n' network, 'f' floppy, 'u' USB, 0 unknown; index from 1, 0 unknown */
+	char device;
+	unsigned index;
+	unsigned line;
+} vstd_ovf_boot_source;
+
+/** BootDeviceSection (DSP0243 9.12, 2.x): a boot order (CIM_BootConfigSetting). */
+typedef struct vstd_ovf_boot_config {
+	const char *element_name;
+	const char *instance_id;
+	const char *configuration;           /* ovf:configuration of the section, or NULL */
+	const vstd_ovf_boot_source *sources; /* in boot order */
+	size_t n_sources;
+	unsigned line;
+} vstd_ovf_boot_config;
+
+/** ScaleOutSection/InstanceCount (DSP0243 9.14, 2.x). */
+typedef struct vstd_ovf_instance_count {
+	unsigned minimum; /* default 1 */
+	unsigned deflt;   /* ovf:default (required) */
+	unsigned maximum; /* valid when has_maximum */
+	int has_maximum;
+	const char *configuration;
+	unsigned line;
+} vstd_ovf_instance_count;
+
+/** ScaleOutSection (DSP0243 9.14, 2.x): replicate a collection's prototype. */
+typedef struct vstd_ovf_scale_out {
+	const char *id; /* ovf:id: the prototype's id */
+	const char *description;
+	const vstd_ovf_instance_count *counts;
+	size_t n_counts;
+	unsigned line;
+} vstd_ovf_scale_out;
+
+/** PlacementGroupSection (DSP0243 9.15, 2.x). */
+typedef struct vstd_ovf_placement_group {
+	const char *id;
+	const char *policy; /* "affinity", "availability", or another value */
+	const char *description;
+	unsigned line;
+} vstd_ovf_placement_group;
+
+/** One xenc:EncryptedKey or xenc11:DerivedKey of an EncryptionSection (DSP0243 9.16, 2.x). */
+typedef struct vstd_ovf_key {
+	const char *kind;             /* "EncryptedKey" or "DerivedKey" */
+	const char *id;               /* Id attribute, or NULL */
+	const char *algorithm;        /* EncryptionMethod/KeyDerivationMethod Algorithm URI */
+	const char *const *data_refs; /* ReferenceList/DataReference/@URI: what it encrypts */
+	size_t n_data_refs;
+	unsigned line;
+} vstd_ovf_key;
+
+/**
  * A VirtualSystem or a VirtualSystemCollection (DSP0243 8).  The sections
  * it carries are summarised here; sections vstd does not model are named in
  * other_sections and kept verbatim in the document.
@@ -229,6 +317,20 @@ typedef struct vstd_vm {
 	const char *const *other_sections; /* "{ns}Name" of unmodelled sections */
 	size_t n_other_sections;
 	unsigned line;
+	/* Every VirtualHardwareSection in document order (system_type,
+	 * transport and items above are those of hardware[0]). */
+	const vstd_ovf_hardware *hardware;
+	/* 2.x sections */
+	const vstd_ovf_env_file *env_files; /* EnvironmentFilesSection */
+	size_t n_env_files;
+	const char *env_files_transport;
+	const vstd_ovf_boot_config *boot; /* BootDeviceSections */
+	size_t n_boot;
+	const vstd_ovf_scale_out *scale_out; /* ScaleOutSections (collections) */
+	size_t n_scale_out;
+	const char *placement_group;                      /* PlacementSection ovf:group, or NULL */
+	const vstd_ovf_placement_group *placement_groups; /* PlacementGroupSections here */
+	size_t n_placement_groups;
 } vstd_vm;
 
 /** The whole descriptor. */
@@ -248,6 +350,13 @@ typedef struct vstd_ovf_model {
 	size_t n_vms;                      /* VirtualSystems and collections, all levels */
 	const char *const *other_sections; /* envelope-level unmodelled sections */
 	size_t n_other_sections;
+	/* 2.x envelope-level sections */
+	size_t n_shared_disks; /* disks[] entries with shared = 1 */
+	const vstd_ovf_placement_group *placement_groups;
+	size_t n_placement_groups;
+	const vstd_ovf_key *keys; /* EncryptionSection */
+	size_t n_keys;
+	int has_encryption;
 } vstd_ovf_model;
 
 /* ------------------------------------------------------------ parsing */
@@ -305,6 +414,37 @@ VSTD_API const char *vstd_ovf_name(const vstd_ovf *ovf);
  * VirtualSystem found depth first), or NULL.
  */
 VSTD_API const vstd_vm *vstd_ovf_find_vm(const vstd_ovf *ovf, const char *id);
+
+/** Translation targets for vstd_ovf_select_hardware. */
+enum vstd_ovf_target {
+	VSTD_OVF_TARGET_LIBVIRT = 1,
+	VSTD_OVF_TARGET_QEMU = 2,
+	VSTD_OVF_TARGET_VMM = 3 /* vstd's own monitor (virtio devices only) */
+};
+
+/**
+ * vstd_ovf_hardware_fit - how well one VirtualHardwareSection suits a
+ * target: 2 native (its VirtualSystemType names that platform: "kvm",
+ * "qemu", "libvirt", "vstd-N"; for vmm only "vstd-N", "kvm"), 1 foreign but
+ * translated (x86 platforms: "vmx-N", "virtualbox-N", "xen-N", "hyperv",
+ * and a section without a type), 0 unsuitable (any other type, e.g.
+ * "sun4v").  With several types listed the best counts.  Thread-safe.
+ */
+VSTD_API int vstd_ovf_hardware_fit(const vstd_ovf_hardware *hw, int target);
+
+/**
+ * vstd_ovf_select_hardware - the VirtualHardwareSection of vm to use for
+ * target: the one with ovf:id == hardware_id if given, else the best fit
+ * (first in document order among equals).  VSTD_ENOTSUP naming the
+ * VirtualSystem, the target and every type offered when none fits;
+ * VSTD_ENOENT when hardware_id is not there or vm has no hardware.
+ */
+VSTD_API int vstd_ovf_select_hardware(const vstd_ovf *ovf, const vstd_vm *vm, int target,
+                                      const char *hardware_id, const vstd_ovf_hardware **out);
+
+/** vstd_ovf_target_name - "libvirt", "qemu", "vmm"; vstd_ovf_target_parse the reverse (-1). */
+VSTD_API const char *vstd_ovf_target_name(int target);
+VSTD_API int vstd_ovf_target_parse(const char *name);
 
 /** vstd_ovf_find_disk / _file - look up by diskId / file id; NULL if absent. */
 VSTD_API const vstd_ovf_disk *vstd_ovf_find_disk(const vstd_ovf *ovf, const char *disk_id);
@@ -643,7 +783,7 @@ VSTD_API int vstd_iso9660_write(const char *path, const char *volume_id, const v
 
 /* ------------------------------------------------------------ translation */
 
-#define VSTD_OVF_TRANSLATE_OPTS_VERSION 1
+#define VSTD_OVF_TRANSLATE_OPTS_VERSION 2
 typedef struct vstd_ovf_translate_opts {
 	unsigned version;        /* VSTD_OVF_TRANSLATE_OPTS_VERSION */
 	const char *vm_id;       /* NULL: the first VirtualSystem */
@@ -653,10 +793,14 @@ typedef struct vstd_ovf_translate_opts {
 	                            from the Disk's format URI */
 	const char *emulator;    /* libvirt <emulator>; NULL: omitted */
 	const char *env_iso;     /* an ISO with ovf-env.xml attached as CD-ROM, or NULL */
+	/* version 2: */
+	const char *hardware_id; /* VirtualHardwareSection ovf:id to use; NULL: the best fit
+	                            for the target (vstd_ovf_select_hardware) */
+	int target;              /* enum vstd_ovf_target; 0: the one of the function called */
 } vstd_ovf_translate_opts;
 #define VSTD_OVF_TRANSLATE_OPTS_INIT                                                               \
 	{                                                                                          \
-		VSTD_OVF_TRANSLATE_OPTS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL                \
+		VSTD_OVF_TRANSLATE_OPTS_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0       \
 	}
 
 /** vstd_ovf_to_libvirt - a libvirt <domain type="kvm"> document.  Free with vstd_ovf_buffer_free().

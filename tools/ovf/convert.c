@@ -110,6 +110,8 @@ int ovf_cmd_convert(int argc, char **argv)
 	                                     {"vm", required_argument, NULL, 'v'},
 	                                     {"env-iso", required_argument, NULL, 'i'},
 	                                     {"emulator", required_argument, NULL, 'e'},
+	                                     {"target", required_argument, NULL, 'T'},
+	                                     {"hardware", required_argument, NULL, 'H'},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
 	const char *to = NULL, *out = NULL;
@@ -126,12 +128,23 @@ int ovf_cmd_convert(int argc, char **argv)
 		case 'v': to_opts.vm_id = optarg; break;
 		case 'i': to_opts.env_iso = optarg; break;
 		case 'e': to_opts.emulator = optarg; break;
+		case 'T':
+			to_opts.target = vstd_ovf_target_parse(optarg);
+			if (to_opts.target < 0)
+				return cli_error(CLI_EXIT_USAGE,
+				                 "--target must be libvirt, qemu or vmm");
+			break;
+		case 'H': to_opts.hardware_id = optarg; break;
 		case 'h':
 			return cli_usage("usage: vstd ovf convert --to libvirt|qemu|ovf [-o OUT] "
 			                 "[--disk-dir D] [--disk-format F] [--config ID] [--vm ID] "
-			                 "[--env-iso ISO] [--emulator PATH] INPUT\n"
+			                 "[--env-iso ISO] [--emulator PATH] [--target "
+			                 "libvirt|qemu|vmm] [--hardware ID] INPUT\n"
 			                 "libvirt, qemu: INPUT is an OVF/OVA; ovf: INPUT is a "
-			                 "libvirt domain XML\n");
+			                 "libvirt domain XML\n"
+			                 "--target picks the VirtualHardwareSection whose "
+			                 "VirtualSystemType fits (default: the --to target); "
+			                 "--hardware names one by ovf:id\n");
 		default: return CLI_EXIT_USAGE;
 		}
 	}

@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "common/cli.h"
+#include "ovf/info2.h"
 #include "ovf/ovf.h"
 
 static const char ovf_usage[] =
@@ -22,13 +23,14 @@ static const char ovf_usage[] =
         "  validate [--strict|--lax] [--descriptor-only] [--output=json] INPUT\n"
         "        check an .ovf, a directory holding one, or an .ova\n"
         "        exit 0 valid (warnings allowed), 1 invalid, 2 could not check\n"
-        "  info [--output=json] INPUT        describe the appliance\n"
+        "  info [--output=json] [--target libvirt|qemu|vmm] INPUT  describe the appliance\n"
         "  pack [options] -o OUT.ova DISK... build an OVA from disks (see pack --help)\n"
         "  unpack INPUT.ova DIR               extract an OVA safely\n"
         "  sign --key KEY.pem --cert CERT.pem [--digest sha256] [-o OUT.ova] INPUT\n"
         "  verify [--ca-file F] [--ca-dir D] [--require-signature] [--ignore-time] INPUT\n"
         "  env [--vm ID] [--set KEY=VALUE]... [-o ovf-env.xml] [--iso OUT.iso] INPUT\n"
-        "  convert --to libvirt|qemu|ovf [--disk-dir D] [--config ID] [--vm ID] INPUT\n";
+        "  convert --to libvirt|qemu|ovf [--target T] [--hardware ID] [--disk-dir D]\n"
+        "          [--config ID] [--vm ID] INPUT\n";
 
 int ovf_fail(int code)
 {
@@ -304,29 +306,13 @@ static json_object *jstr(const char *s)
 	return s ? json_object_new_string(s) : NULL;
 }
 
-static json_object *vm_json(const vstd_ovf *ovf, const vstd_vm *vm)
+static int info_target, info_refused;
+
+static json_object *items_json(const vstd_ovf_hardware *hw)
 {
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "id", jstr(vm->id));
-	json_object_object_add(o, "name", jstr(vm->name));
-	json_object_object_add(o, "info", jstr(vm->info));
-	json_object_object_add(o, "collection", json_object_new_boolean(vm->is_collection));
-	json_object_object_add(o, "line", json_object_new_int((int)vm->line));
-	if (vm->is_collection) {
-		json_object *ch = json_object_new_array();
-		for (size_t i = 0; i < vm->n_children; i++)
-			json_object_array_add(ch, vm_json(ovf, vm->children[i]));
-		json_object_object_add(o, "systems", ch);
-		return o;
-	}
-	json_object_object_add(o, "system_type", jstr(vm->system_type));
-	if (vm->has_os) {
-		json_object_object_add(o, "os_id", json_object_new_int(vm->os_id));
-		json_object_object_add(o, "os_description", jstr(vm->os_description));
-	}
 	json_object *items = json_object_new_array();
-	for (size_t i = 0; i < vm->n_items; i++) {
-		const vstd_ovf_item *it = &vm->items[i];
+	for (size_t i = 0; i < hw->n_items; i++) {
+		const vstd_ovf_item *it = &hw->items[i];
 		json_object *j = json_object_new_object();
 		json_object_object_add(
 		        j, "kind",
@@ -356,6 +342,35 @@ static json_object *vm_json(const vstd_ovf *ovf, const vstd_vm *vm)
 		json_object_object_add(j, "required", json_object_new_boolean(it->required));
 		json_object_array_add(items, j);
 	}
+	return items;
+}
+
+static json_object *vm_json(const vstd_ovf *ovf, const vstd_vm *vm)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "id", jstr(vm->id));
+	json_object_object_add(o, "name", jstr(vm->name));
+	json_object_object_add(o, "info", jstr(vm->info));
+	json_object_object_add(o, "collection", json_object_new_boolean(vm->is_collection));
+	json_object_object_add(o, "line", json_object_new_int((int)vm->line));
+	info2_vm_json(vm, o);
+	if (vm->is_collection) {
+		json_object *ch = json_object_new_array();
+		for (size_t i = 0; i < vm->n_children; i++)
+			json_object_array_add(ch, vm_json(ovf, vm->children[i]));
+		json_object_object_add(o, "systems", ch);
+		return o;
+	}
+	json_object_object_add(o, "system_type", jstr(vm->system_type));
+	json_object_object_add(o, "hardware",
+	                       info2_hardware_json(ovf, vm, info_target, items_json));
+	info_refused |= info2_select(ovf, vm, info_target, o);
+	if (vm->has_os) {
+		json_object_object_add(o, "os_id", json_object_new_int(vm->os_id));
+		json_object_object_add(o, "os_description", jstr(vm->os_description));
+	}
+	static const vstd_ovf_hardware none;
+	json_object *items = items_json(vm->hardware ? &vm->hardware[0] : &none);
 	json_object_object_add(o, "items", items);
 	json_object *prods = json_object_new_array();
 	for (size_t p = 0; p < vm->n_products; p++) {
@@ -389,23 +404,10 @@ static json_object *vm_json(const vstd_ovf *ovf, const vstd_vm *vm)
 	return o;
 }
 
-static void vm_print(const vstd_vm *vm, int depth)
+static void items_print(const vstd_ovf_item *items, size_t n, int depth)
 {
-	printf("%*s%s '%s'%s%s\n", depth * 2, "",
-	       vm->is_collection ? "VirtualSystemCollection" : "VirtualSystem",
-	       vm->id ? vm->id : "", vm->name ? " name: " : "", vm->name ? vm->name : "");
-	if (vm->is_collection) {
-		for (size_t i = 0; i < vm->n_children; i++)
-			vm_print(vm->children[i], depth + 1);
-		return;
-	}
-	if (vm->system_type)
-		printf("%*s  system type: %s\n", depth * 2, "", vm->system_type);
-	if (vm->has_os)
-		printf("%*s  operating system: %d%s%s\n", depth * 2, "", vm->os_id,
-		       vm->os_description ? " " : "", vm->os_description ? vm->os_description : "");
-	for (size_t i = 0; i < vm->n_items; i++) {
-		const vstd_ovf_item *it = &vm->items[i];
+	for (size_t i = 0; i < n; i++) {
+		const vstd_ovf_item *it = &items[i];
 		printf("%*s  item %s: type %d %s", depth * 2, "",
 		       it->instance_id ? it->instance_id : "?", it->resource_type,
 		       it->element_name ? it->element_name : "");
@@ -421,6 +423,29 @@ static void vm_print(const vstd_vm *vm, int depth)
 			printf(" [config %s]", it->configuration);
 		printf("\n");
 	}
+}
+
+static void vm_print(const vstd_ovf *ovf, const vstd_vm *vm, int depth)
+{
+	printf("%*s%s '%s'%s%s\n", depth * 2, "",
+	       vm->is_collection ? "VirtualSystemCollection" : "VirtualSystem",
+	       vm->id ? vm->id : "", vm->name ? " name: " : "", vm->name ? vm->name : "");
+	info2_vm_print(vm, depth);
+	if (vm->is_collection) {
+		for (size_t i = 0; i < vm->n_children; i++)
+			vm_print(ovf, vm->children[i], depth + 1);
+		return;
+	}
+	if (vm->system_type)
+		printf("%*s  system type: %s\n", depth * 2, "", vm->system_type);
+	if (vm->has_os)
+		printf("%*s  operating system: %d%s%s\n", depth * 2, "", vm->os_id,
+		       vm->os_description ? " " : "", vm->os_description ? vm->os_description : "");
+	for (size_t h = 0; vm->hardware != NULL && h < vm->n_hardware_sections; h++) {
+		info2_hardware_print(vm, h, depth);
+		items_print(vm->hardware[h].items, vm->hardware[h].n_items, depth + 1);
+	}
+	info_refused |= info2_select(ovf, vm, info_target, NULL);
 	for (size_t p = 0; p < vm->n_products; p++) {
 		const vstd_ovf_product *pr = &vm->products[p];
 		printf("%*s  product: %s %s %s (%zu properties)\n", depth * 2, "",
@@ -434,17 +459,28 @@ static void vm_print(const vstd_vm *vm, int depth)
 int ovf_cmd_info(int argc, char **argv)
 {
 	static const struct option opts[] = {{"output", required_argument, NULL, 'O'},
+	                                     {"target", required_argument, NULL, 'T'},
 	                                     {"help", no_argument, NULL, 'h'},
 	                                     {NULL, 0, NULL, 0}};
 	enum cli_output out = CLI_OUTPUT_HUMAN;
 	int c;
 	optind = 1;
+	info_target = 0;
+	info_refused = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (c == 'O') {
 			if (cli_parse_output(optarg, &out) < 0)
 				return CLI_EXIT_USAGE;
+		} else if (c == 'T') {
+			info_target = vstd_ovf_target_parse(optarg);
+			if (info_target < 0)
+				return cli_error(CLI_EXIT_USAGE,
+				                 "--target must be libvirt, qemu or vmm");
 		} else if (c == 'h') {
-			return cli_usage("usage: vstd ovf info [--output=json] INPUT\n");
+			return cli_usage("usage: vstd ovf info [--output=json] [--target "
+			                 "libvirt|qemu|vmm] INPUT\n"
+			                 "--target also shows which VirtualHardwareSection that "
+			                 "target would use (exit 1 when none fits)\n");
 		} else {
 			return CLI_EXIT_USAGE;
 		}
@@ -494,6 +530,10 @@ int ovf_cmd_info(int argc, char **argv)
 				        json_object_new_int64((int64_t)d->capacity_bytes));
 			json_object_object_add(j, "capacity", jstr(d->capacity_text));
 			json_object_object_add(j, "capacity_units", jstr(d->capacity_units));
+			json_object_object_add(j, "shared", json_object_new_boolean(d->shared));
+			if (d->shared)
+				json_object_object_add(j, "read_only",
+				                       json_object_new_boolean(d->read_only));
 			json_object_array_add(disks, j);
 		}
 		json_object_object_add(o, "disks", disks);
@@ -511,6 +551,7 @@ int ovf_cmd_info(int argc, char **argv)
 			json_object_array_add(cfg, j);
 		}
 		json_object_object_add(o, "deployment_options", cfg);
+		info2_model_json(m, o);
 		if (m->root)
 			json_object_object_add(o, "content", vm_json(in.doc, m->root));
 		cli_print_json(o);
@@ -526,11 +567,14 @@ int ovf_cmd_info(int argc, char **argv)
 			       m->files[i].compression ? ", compression " : "",
 			       m->files[i].compression ? m->files[i].compression : "");
 		for (size_t i = 0; i < m->n_disks; i++)
-			printf("disk %s: capacity %llu bytes, file %s, format %s\n",
+			printf("%sdisk %s: capacity %llu bytes, file %s, format %s%s\n",
+			       m->disks[i].shared ? "shared " : "",
 			       m->disks[i].disk_id ? m->disks[i].disk_id : "?",
 			       (unsigned long long)m->disks[i].capacity_bytes,
 			       m->disks[i].file_ref ? m->disks[i].file_ref : "(none)",
-			       m->disks[i].format ? m->disks[i].format : "?");
+			       m->disks[i].format ? m->disks[i].format : "?",
+			       m->disks[i].read_only ? ", read-only" : "");
+		info2_model_print(m);
 		for (size_t i = 0; i < m->n_networks; i++)
 			printf("network: %s\n", m->networks[i].name ? m->networks[i].name : "?");
 		for (size_t i = 0; i < m->n_configs; i++)
@@ -538,10 +582,10 @@ int ovf_cmd_info(int argc, char **argv)
 			       m->configs[i].id ? m->configs[i].id : "?",
 			       m->configs[i].is_default ? " (default)" : "");
 		if (m->root)
-			vm_print(m->root, 0);
+			vm_print(in.doc, m->root, 0);
 	}
 	ovf_input_close(&in);
-	return CLI_EXIT_OK;
+	return info_refused ? CLI_EXIT_ERROR : CLI_EXIT_OK;
 }
 
 /* ------------------------------------------------------------ dispatch */

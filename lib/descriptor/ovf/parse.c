@@ -10,6 +10,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "core/alloc_internal.h"
@@ -64,14 +65,21 @@ static int parse_references(vstd_ovf *ovf, xmlNodePtr sec, ovf_vec *files)
 	return 0;
 }
 
-static int parse_disks(vstd_ovf *ovf, xmlNodePtr sec, ovf_vec *disks)
+static int parse_disks(vstd_ovf *ovf, xmlNodePtr sec, ovf_vec *disks, int shared)
 {
 	int oom = 0;
 	for (xmlNodePtr n = sec->children; n != NULL; n = n->next) {
-		if (!ovf_is(ovf, n, "Disk"))
+		if (!ovf_is(ovf, n, shared ? "SharedDisk" : "Disk"))
 			continue;
 		vstd_ovf_disk d;
 		memset(&d, 0, sizeof(d));
+		d.shared = shared;
+		if (shared) {
+			char *ro = ovf_attr(ovf, n, "readOnly");
+			if (ro != NULL)
+				(void)ovf_parse_bool(ro, &d.read_only);
+			xmlFree(ro);
+		}
 		d.disk_id = KEEP(ovf_attr(ovf, n, "diskId"));
 		d.file_ref = KEEP(ovf_attr(ovf, n, "fileRef"));
 		d.format = KEEP(ovf_attr(ovf, n, "format"));
@@ -351,6 +359,226 @@ static int parse_startup(vstd_ovf *ovf, xmlNodePtr sec, ovf_vec *st)
 	return 0;
 }
 
+static unsigned uint_attr(vstd_ovf *ovf, xmlNodePtr n, const char *name, unsigned def, int *has)
+{
+	char *s = ovf_attr(ovf, n, name);
+	uint64_t v;
+	unsigned r = def;
+	if (s != NULL && ovf_parse_u64(s, &v) == 0 && v <= 0xffffffffu) {
+		r = (unsigned)v;
+		if (has != NULL)
+			*has = 1;
+	}
+	xmlFree(s);
+	return r;
+}
+
+/* EnvironmentFilesSection (DSP0243 9.11). */
+static int parse_env_files(vstd_ovf *ovf, xmlNodePtr sec, vstd_vm *vm, ovf_vec *files)
+{
+	int oom = 0;
+	vm->env_files_transport = KEEP(ovf_attr(ovf, sec, "transport"));
+	for (xmlNodePtr n = sec->children; n != NULL; n = n->next) {
+		if (!ovf_is(ovf, n, "File"))
+			continue;
+		vstd_ovf_env_file f;
+		memset(&f, 0, sizeof(f));
+		f.file_ref = KEEP(ovf_attr(ovf, n, "fileRef"));
+		f.path = KEEP(ovf_attr(ovf, n, "path"));
+		f.line = ovf_line(n);
+		if (oom || ovf_vec_push(files, &f) < 0)
+			return VSTD_ENOMEM;
+	}
+	return oom ? VSTD_ENOMEM : 0;
+}
+
+/*
+ * StructuredBootString "<OrgID>:<identifier>:<index>" (CIM_BootSourceSetting;
+ * DMTF identifiers Floppy, Hard-Disk, CD/DVD, Network, PCMCIA, USB).
+ */
+static void boot_device(vstd_ovf_boot_source *b)
+{
+	const char *s = b->structured;
+	if (s == NULL)
+		return;
+	const char *c1 = strchr(s, ':');
+	const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	if (c1 == NULL || c2 == NULL)
+		return;
+	static const struct {
+		const char *name;
+		char dev;
+	} ids[] = {{"Hard-Disk", 'd'}, {"CD/DVD", 'c'}, {"Network", 'n'},
+	           {"Floppy", 'f'},    {"USB", 'u'},    {"PCMCIA", 'p'}};
+	size_t l = (size_t)(c2 - c1 - 1);
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (strlen(ids[i].name) == l && strncasecmp(c1 + 1, ids[i].name, l) == 0)
+			b->device = ids[i].dev;
+	uint64_t v;
+	if (ovf_parse_u64(c2 + 1, &v) == 0 && v > 0 && v <= 0xffff)
+		b->index = (unsigned)v;
+}
+
+/* BootDeviceSection (DSP0243 9.12): one CIM_BootConfigSetting holding CIM_BootSourceSettings. */
+static int parse_boot(vstd_ovf *ovf, xmlNodePtr sec, ovf_vec *boots)
+{
+	int oom = 0;
+	vstd_ovf_boot_config bc;
+	memset(&bc, 0, sizeof(bc));
+	bc.configuration = KEEP(ovf_attr(ovf, sec, "configuration"));
+	bc.line = ovf_line(sec);
+	xmlNodePtr cfg = ovf_first_child(sec, "CIM_BootConfigSetting");
+	ovf_vec src = {NULL, 0, 0, sizeof(vstd_ovf_boot_source)};
+	if (cfg != NULL) {
+		bc.element_name = KEEP(ovf_child_text(cfg, "ElementName"));
+		bc.instance_id = KEEP(ovf_child_text(cfg, "InstanceID"));
+		for (xmlNodePtr n = cfg->children; n != NULL; n = n->next) {
+			if (n->type != XML_ELEMENT_NODE ||
+			    strcmp((const char *)n->name, "CIM_BootSourceSetting") != 0)
+				continue;
+			vstd_ovf_boot_source b;
+			memset(&b, 0, sizeof(b));
+			b.structured = KEEP(ovf_child_text(n, "StructuredBootString"));
+			b.boot_string = KEEP(ovf_child_text(n, "BootString"));
+			b.bios_boot_string = KEEP(ovf_child_text(n, "BIOSBootString"));
+			b.element_name = KEEP(ovf_child_text(n, "ElementName"));
+			b.instance_id = KEEP(ovf_child_text(n, "InstanceID"));
+			b.line = ovf_line(n);
+			boot_device(&b);
+			if (oom || ovf_vec_push(&src, &b) < 0) {
+				ovf_vec_free(&src);
+				return VSTD_ENOMEM;
+			}
+		}
+	}
+	bc.n_sources = src.n;
+	bc.sources = ovf_vec_finish(&src, &ovf->arena);
+	if (oom || ovf_vec_push(boots, &bc) < 0)
+		return VSTD_ENOMEM;
+	return 0;
+}
+
+/* ScaleOutSection (DSP0243 9.14). */
+static int parse_scale_out(vstd_ovf *ovf, xmlNodePtr sec, ovf_vec *outs)
+{
+	int oom = 0;
+	vstd_ovf_scale_out so;
+	memset(&so, 0, sizeof(so));
+	so.id = KEEP(ovf_attr(ovf, sec, "id"));
+	so.description = KEEP(ovf_child_text(sec, "Description"));
+	so.line = ovf_line(sec);
+	ovf_vec cnt = {NULL, 0, 0, sizeof(vstd_ovf_instance_count)};
+	for (xmlNodePtr n = sec->children; n != NULL; n = n->next) {
+		if (!ovf_is(ovf, n, "InstanceCount"))
+			continue;
+		vstd_ovf_instance_count c;
+		memset(&c, 0, sizeof(c));
+		c.minimum = uint_attr(ovf, n, "minimum", 1, NULL);
+		c.deflt = uint_attr(ovf, n, "default", 0, NULL);
+		c.maximum = uint_attr(ovf, n, "maximum", 0, &c.has_maximum);
+		c.configuration = KEEP(ovf_attr(ovf, n, "configuration"));
+		c.line = ovf_line(n);
+		if (oom || ovf_vec_push(&cnt, &c) < 0) {
+			ovf_vec_free(&cnt);
+			return VSTD_ENOMEM;
+		}
+	}
+	so.n_counts = cnt.n;
+	so.counts = ovf_vec_finish(&cnt, &ovf->arena);
+	if (oom || ovf_vec_push(outs, &so) < 0)
+		return VSTD_ENOMEM;
+	return 0;
+}
+
+/* PlacementGroupSection (DSP0243 9.15). */
+static int parse_placement_group(vstd_ovf *ovf, xmlNodePtr sec, ovf_vec *groups)
+{
+	int oom = 0;
+	vstd_ovf_placement_group g;
+	memset(&g, 0, sizeof(g));
+	g.id = KEEP(ovf_attr(ovf, sec, "id"));
+	g.policy = KEEP(ovf_attr(ovf, sec, "policy"));
+	g.description = KEEP(ovf_child_text(sec, "Description"));
+	g.line = ovf_line(sec);
+	if (oom || ovf_vec_push(groups, &g) < 0)
+		return VSTD_ENOMEM;
+	return 0;
+}
+
+/* EncryptionSection (DSP0243 9.16): xenc:EncryptedKey / xenc11:DerivedKey entries. */
+static int parse_encryption(vstd_ovf *ovf, xmlNodePtr sec, ovf_vec *keys)
+{
+	int oom = 0;
+	for (xmlNodePtr n = sec->children; n != NULL; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		const char *local = (const char *)n->name;
+		if (strcmp(local, "EncryptedKey") != 0 && strcmp(local, "DerivedKey") != 0)
+			continue;
+		vstd_ovf_key k;
+		memset(&k, 0, sizeof(k));
+		k.kind = local[0] == 'E' ? "EncryptedKey" : "DerivedKey";
+		k.id = KEEP(xmlGetNoNsProp(n, (const xmlChar *)"Id"));
+		xmlNodePtr m = ovf_first_child(n, local[0] == 'E' ? "EncryptionMethod"
+		                                                  : "KeyDerivationMethod");
+		if (m != NULL)
+			k.algorithm = KEEP(xmlGetNoNsProp(m, (const xmlChar *)"Algorithm"));
+		ovf_vec refs = {NULL, 0, 0, sizeof(char *)};
+		xmlNodePtr rl = ovf_first_child(n, "ReferenceList");
+		for (xmlNodePtr r = rl ? rl->children : NULL; r != NULL; r = r->next) {
+			if (r->type != XML_ELEMENT_NODE ||
+			    strcmp((const char *)r->name, "DataReference") != 0)
+				continue;
+			const char *u = KEEP(xmlGetNoNsProp(r, (const xmlChar *)"URI"));
+			if (u != NULL && ovf_vec_push(&refs, &u) < 0)
+				oom = 1;
+			if (oom)
+				break;
+		}
+		k.n_data_refs = refs.n;
+		k.data_refs = ovf_vec_finish(&refs, &ovf->arena);
+		k.line = ovf_line(n);
+		if (oom || ovf_vec_push(keys, &k) < 0)
+			return VSTD_ENOMEM;
+	}
+	return 0;
+}
+
+/* One VirtualHardwareSection (DSP0243 8.1). */
+static int parse_hardware(build_ctx *bc, xmlNodePtr c, ovf_vec *hws)
+{
+	vstd_ovf *ovf = bc->ovf;
+	int oom = 0, rc = 0;
+	vstd_ovf_hardware hw;
+	memset(&hw, 0, sizeof(hw));
+	hw.id = KEEP(ovf_attr(ovf, c, "id"));
+	if (hw.id != NULL && hw.id[0] == '\0')
+		hw.id = NULL;
+	hw.transport = KEEP(ovf_attr(ovf, c, "transport"));
+	hw.line = ovf_line(c);
+	ovf_vec items = {NULL, 0, 0, sizeof(vstd_ovf_item)};
+	for (xmlNodePtr i = c->children; i != NULL && rc == 0; i = i->next) {
+		if (i->type != XML_ELEMENT_NODE)
+			continue;
+		if (strcmp((const char *)i->name, "System") == 0) {
+			if (hw.system_type == NULL)
+				hw.system_type = KEEP(ovf_child_text(i, "VirtualSystemType"));
+			if (hw.system_name == NULL)
+				hw.system_name = KEEP(ovf_child_text(i, "VirtualSystemIdentifier"));
+		} else if (strcmp((const char *)i->name, "Item") == 0)
+			rc = parse_item(bc, i, VSTD_OVF_ITEM_RASD, &items);
+		else if (strcmp((const char *)i->name, "EthernetPortItem") == 0)
+			rc = parse_item(bc, i, VSTD_OVF_ITEM_EPASD, &items);
+		else if (strcmp((const char *)i->name, "StorageItem") == 0)
+			rc = parse_item(bc, i, VSTD_OVF_ITEM_SASD, &items);
+	}
+	hw.n_items = items.n;
+	hw.items = ovf_vec_finish(&items, &ovf->arena);
+	if (rc == 0 && (oom || ovf_vec_push(hws, &hw) < 0))
+		rc = VSTD_ENOMEM;
+	return rc;
+}
+
 static char *qualified_name(const xmlNode *n)
 {
 	char buf[96];
@@ -405,7 +633,11 @@ static int parse_vm(build_ctx *bc, xmlNodePtr n, int collection, vstd_vm *parent
 	vm->is_collection = collection;
 	vm->parent = parent;
 	vm->line = ovf_line(n);
-	ovf_vec items = {NULL, 0, 0, sizeof(vstd_ovf_item)};
+	ovf_vec hws = {NULL, 0, 0, sizeof(vstd_ovf_hardware)};
+	ovf_vec envf = {NULL, 0, 0, sizeof(vstd_ovf_env_file)};
+	ovf_vec boots = {NULL, 0, 0, sizeof(vstd_ovf_boot_config)};
+	ovf_vec scale = {NULL, 0, 0, sizeof(vstd_ovf_scale_out)};
+	ovf_vec groups = {NULL, 0, 0, sizeof(vstd_ovf_placement_group)};
 	ovf_vec products = {NULL, 0, 0, sizeof(vstd_ovf_product)};
 	ovf_vec eulas = {NULL, 0, 0, sizeof(char *)};
 	ovf_vec startup = {NULL, 0, 0, sizeof(vstd_ovf_startup)};
@@ -427,22 +659,19 @@ static int parse_vm(build_ctx *bc, xmlNodePtr n, int collection, vstd_vm *parent
 			continue;
 		}
 		if (ovf_is(ovf, c, "VirtualHardwareSection")) {
-			if (vm->n_hardware_sections++ > 0)
-				continue;
-			vm->transport = KEEP(ovf_attr(ovf, c, "transport"));
-			for (xmlNodePtr i = c->children; i != NULL && rc == 0; i = i->next) {
-				if (i->type != XML_ELEMENT_NODE)
-					continue;
-				if (strcmp((const char *)i->name, "System") == 0)
-					vm->system_type =
-					        KEEP(ovf_child_text(i, "VirtualSystemType"));
-				else if (strcmp((const char *)i->name, "Item") == 0)
-					rc = parse_item(bc, i, VSTD_OVF_ITEM_RASD, &items);
-				else if (strcmp((const char *)i->name, "EthernetPortItem") == 0)
-					rc = parse_item(bc, i, VSTD_OVF_ITEM_EPASD, &items);
-				else if (strcmp((const char *)i->name, "StorageItem") == 0)
-					rc = parse_item(bc, i, VSTD_OVF_ITEM_SASD, &items);
-			}
+			vm->n_hardware_sections++;
+			rc = parse_hardware(bc, c, &hws);
+		} else if (ovf_is(ovf, c, "EnvironmentFilesSection")) {
+			rc = parse_env_files(ovf, c, vm, &envf);
+		} else if (ovf_is(ovf, c, "BootDeviceSection")) {
+			rc = parse_boot(ovf, c, &boots);
+		} else if (ovf_is(ovf, c, "ScaleOutSection")) {
+			rc = parse_scale_out(ovf, c, &scale);
+		} else if (ovf_is(ovf, c, "PlacementGroupSection")) {
+			rc = parse_placement_group(ovf, c, &groups);
+		} else if (ovf_is(ovf, c, "PlacementSection")) {
+			if (vm->placement_group == NULL)
+				vm->placement_group = KEEP(ovf_attr(ovf, c, "group"));
 		} else if (ovf_is(ovf, c, "OperatingSystemSection")) {
 			vm->has_os = 1;
 			vm->os_id = int_attr(ovf, c, "id", 0);
@@ -467,8 +696,21 @@ static int parse_vm(build_ctx *bc, xmlNodePtr n, int collection, vstd_vm *parent
 	}
 	if (oom && rc == 0)
 		rc = VSTD_ENOMEM;
-	vm->n_items = items.n;
-	vm->items = ovf_vec_finish(&items, &ovf->arena);
+	vm->hardware = ovf_vec_finish(&hws, &ovf->arena);
+	if (vm->hardware != NULL) {
+		vm->system_type = vm->hardware[0].system_type;
+		vm->transport = vm->hardware[0].transport;
+		vm->items = vm->hardware[0].items;
+		vm->n_items = vm->hardware[0].n_items;
+	}
+	vm->n_env_files = envf.n;
+	vm->env_files = ovf_vec_finish(&envf, &ovf->arena);
+	vm->n_boot = boots.n;
+	vm->boot = ovf_vec_finish(&boots, &ovf->arena);
+	vm->n_scale_out = scale.n;
+	vm->scale_out = ovf_vec_finish(&scale, &ovf->arena);
+	vm->n_placement_groups = groups.n;
+	vm->placement_groups = ovf_vec_finish(&groups, &ovf->arena);
 	vm->n_products = products.n;
 	vm->products = ovf_vec_finish(&products, &ovf->arena);
 	vm->n_eulas = eulas.n;
@@ -495,7 +737,7 @@ static int detect_version(vstd_ovf *ovf, xmlNodePtr env, const char *nm)
 	if (env->ns == NULL || env->ns->href == NULL)
 		return vstd_err(VSTD_ECORRUPT,
 		                "%s: line %u: <Envelope> has no namespace; OVF needs %s or %s "
-		                "(DSP0243 5.2)",
+		                "(DSP0243 6)",
 		                nm, ovf_line(env), OVF_NS_V1, OVF_NS_V2);
 	const char *ns = (const char *)env->ns->href;
 	ovf->ns = ns;
@@ -542,6 +784,8 @@ int ovf_model_build(vstd_ovf *ovf)
 	ovf_vec nets = {NULL, 0, 0, sizeof(vstd_ovf_network)};
 	ovf_vec cfgs = {NULL, 0, 0, sizeof(vstd_ovf_config)};
 	ovf_vec others = {NULL, 0, 0, sizeof(char *)};
+	ovf_vec groups = {NULL, 0, 0, sizeof(vstd_ovf_placement_group)};
+	ovf_vec keys = {NULL, 0, 0, sizeof(vstd_ovf_key)};
 	vstd_vm *root = NULL;
 	for (xmlNodePtr c = env->children; c != NULL && rc == 0; c = c->next) {
 		int coll;
@@ -550,8 +794,15 @@ int ovf_model_build(vstd_ovf *ovf)
 		if (ovf_is(ovf, c, "References"))
 			rc = parse_references(ovf, c, &files);
 		else if (ovf_is(ovf, c, "DiskSection"))
-			rc = parse_disks(ovf, c, &disks);
-		else if (ovf_is(ovf, c, "NetworkSection"))
+			rc = parse_disks(ovf, c, &disks, 0);
+		else if (ovf_is(ovf, c, "SharedDiskSection"))
+			rc = parse_disks(ovf, c, &disks, 1);
+		else if (ovf_is(ovf, c, "PlacementGroupSection"))
+			rc = parse_placement_group(ovf, c, &groups);
+		else if (ovf_is(ovf, c, "EncryptionSection")) {
+			m->has_encryption = 1;
+			rc = parse_encryption(ovf, c, &keys);
+		} else if (ovf_is(ovf, c, "NetworkSection"))
 			rc = parse_networks(ovf, c, &nets);
 		else if (ovf_is(ovf, c, "DeploymentOptionSection"))
 			rc = parse_configs(ovf, c, &cfgs);
@@ -567,6 +818,12 @@ int ovf_model_build(vstd_ovf *ovf)
 	m->files = ovf_vec_finish(&files, &ovf->arena);
 	m->n_disks = disks.n;
 	m->disks = ovf_vec_finish(&disks, &ovf->arena);
+	for (size_t i = 0; m->disks != NULL && i < m->n_disks; i++)
+		m->n_shared_disks += m->disks[i].shared ? 1 : 0;
+	m->n_placement_groups = groups.n;
+	m->placement_groups = ovf_vec_finish(&groups, &ovf->arena);
+	m->n_keys = keys.n;
+	m->keys = ovf_vec_finish(&keys, &ovf->arena);
 	m->n_networks = nets.n;
 	m->networks = ovf_vec_finish(&nets, &ovf->arena);
 	m->n_configs = cfgs.n;

@@ -126,7 +126,83 @@ static void check_file_present(ovf_vctx *v, const xmlNode *n, const vstd_ovf_fil
 		         size, f->size);
 }
 
+static void check_references_inner(ovf_vctx *v, const xmlNode *refs);
+
+enum { SORT_ID, SORT_HREF };
+
+static const char *file_key(const vstd_ovf_file *f, int key)
+{
+	return key == SORT_ID ? f->id : f->href;
+}
+
+static int cmp_file_key(const void *a, const void *b, int key)
+{
+	const vstd_ovf_file *x = *(const vstd_ovf_file *const *)a,
+	                    *y = *(const vstd_ovf_file *const *)b;
+	int c = strcmp(file_key(x, key) ? file_key(x, key) : "",
+	               file_key(y, key) ? file_key(y, key) : "");
+	return c != 0 ? c : (x < y ? -1 : x > y);
+}
+
+static int cmp_file_id(const void *a, const void *b)
+{
+	return cmp_file_key(a, b, SORT_ID);
+}
+
+static int cmp_file_href(const void *a, const void *b)
+{
+	return cmp_file_key(a, b, SORT_HREF);
+}
+
+/* The first File (in document order) before f with f's key, or NULL. */
+static const vstd_ovf_file *sorted_find(ovf_vctx *v, int key, const vstd_ovf_file *f)
+{
+	const vstd_ovf_model *m = &v->ovf->model;
+	const vstd_ovf_file **s = v->sorted_files[key];
+	const char *k = file_key(f, key);
+	if (s == NULL || k == NULL)
+		return NULL;
+	size_t lo = 0, hi = m->n_files;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *mk = file_key(s[mid], key);
+		if (strcmp(mk ? mk : "", k) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* entries with the key are in document (address) order: the first is the earliest */
+	if (lo < m->n_files && s[lo] != f && file_key(s[lo], key) &&
+	    strcmp(file_key(s[lo], key), k) == 0 && s[lo] < f)
+		return s[lo];
+	return NULL;
+}
+
 static void check_references(ovf_vctx *v, const xmlNode *refs)
+{
+	const vstd_ovf_model *fm = &v->ovf->model;
+	for (int key = 0; key < 2; key++) {
+		v->sorted_files[key] =
+		        fm->n_files ? vstd_malloc_array(fm->n_files, sizeof(vstd_ovf_file *))
+		                    : NULL;
+		if (fm->n_files && v->sorted_files[key] == NULL) {
+			v->r->oom = 1;
+			continue;
+		}
+		for (size_t i = 0; i < fm->n_files; i++)
+			v->sorted_files[key][i] = &fm->files[i];
+		if (fm->n_files)
+			qsort(v->sorted_files[key], fm->n_files, sizeof(vstd_ovf_file *),
+			      key == SORT_ID ? cmp_file_id : cmp_file_href);
+	}
+	check_references_inner(v, refs);
+	for (int key = 0; key < 2; key++) {
+		vstd_free(v->sorted_files[key]);
+		v->sorted_files[key] = NULL;
+	}
+}
+
+static void check_references_inner(ovf_vctx *v, const xmlNode *refs)
 {
 	const vstd_ovf *ovf = v->ovf;
 	size_t fi = 0;
@@ -140,11 +216,17 @@ static void check_references(ovf_vctx *v, const xmlNode *refs)
 			ovf_diag(v, E, n, "DSP0243 7.1", "File needs ovf:id and ovf:href");
 			continue;
 		}
-		for (size_t j = 0; j + 1 < fi; j++)
-			if (ovf->model.files[j].id && strcmp(ovf->model.files[j].id, f->id) == 0)
-				ovf_diag(v, E, n, "DSP0243 7.1",
-				         "File id '%s' is not unique (also line %u)", f->id,
-				         ovf->model.files[j].line);
+		/* ids unique; two Files never name the same file (7.1); sorted
+		 * look-ups so that 10^6 Files stay cheap */
+		const vstd_ovf_file *other = sorted_find(v, SORT_ID, f);
+		if (other != NULL)
+			ovf_diag(v, E, n, "DSP0243 7.1",
+			         "File id '%s' is not unique (also line %u)", f->id, other->line);
+		other = sorted_find(v, SORT_HREF, f);
+		if (other != NULL)
+			ovf_diag(v, E, n, "DSP0243 7.1 href",
+			         "File '%s' names the same file '%s' as File '%s' (line %u)", f->id,
+			         f->href, other->id ? other->id : "", other->line);
 		if (href_escapes(f->href)) {
 			ovf_diag(v, E, n, "DSP0243 7.1 href",
 			         "href '%s' is absolute or climbs out of the package with '..'",
@@ -181,17 +263,21 @@ static int property_declared(const vstd_vm *vm, const char *key)
 	return 0;
 }
 
-static void check_disks(ovf_vctx *v, const xmlNode *sec)
+/* DiskSection or (shared) SharedDiskSection; *cursor walks m->disks across sections. */
+static void check_disks(ovf_vctx *v, const xmlNode *sec, int shared, size_t *cursor)
 {
 	const vstd_ovf *ovf = v->ovf;
 	const vstd_ovf_model *m = &ovf->model;
-	size_t di = 0;
+	size_t di = *cursor;
 	for (const xmlNode *n = sec->children; n != NULL; n = n->next) {
-		if (!ovf_is(ovf, n, "Disk"))
+		if (!ovf_is(ovf, n, shared ? "SharedDisk" : "Disk"))
 			continue;
+		while (di < m->n_disks && m->disks[di].shared != shared)
+			di++;
 		if (di >= m->n_disks)
 			break;
 		const vstd_ovf_disk *d = &m->disks[di++];
+		*cursor = di;
 		if (d->disk_id == NULL) {
 			ovf_diag(v, E, n, "DSP0243 9.1", "Disk has no ovf:diskId");
 			continue;
@@ -390,7 +476,7 @@ static const vstd_ovf_item *lookup_iid(const vstd_ovf_item **sorted, size_t n, c
 	               : NULL;
 }
 
-static void check_items(ovf_vctx *v, const vstd_vm *vm, const xmlNode *vhs)
+static void check_items(ovf_vctx *v, const vstd_ovf_hardware *vm, const xmlNode *vhs)
 {
 	const vstd_ovf_item **sorted =
 	        vstd_malloc_array(vm->n_items ? vm->n_items : 1, sizeof(*sorted));
@@ -639,6 +725,133 @@ static void check_product(ovf_vctx *v, const xmlNode *sec, const vstd_ovf_produc
 	}
 }
 
+/* ------------------------------------------------------------ 2.x sections */
+
+static int file_declared(const vstd_ovf_model *m, const char *id)
+{
+	for (size_t i = 0; id != NULL && i < m->n_files; i++)
+		if (m->files[i].id && strcmp(m->files[i].id, id) == 0)
+			return 1;
+	return 0;
+}
+
+/* DSP0243 9.11: each File names a References/File and a path. */
+static void check_env_files(ovf_vctx *v, const xmlNode *sec)
+{
+	const vstd_ovf *ovf = v->ovf;
+	for (const xmlNode *n = sec->children; n != NULL; n = n->next) {
+		if (!ovf_is(ovf, n, "File"))
+			continue;
+		char *ref = ovf_attr(ovf, n, "fileRef");
+		char *path = ovf_attr(ovf, n, "path");
+		if (ref == NULL || ref[0] == '\0')
+			ovf_diag(v, E, n, "DSP0243 9.11 fileRef", "File has no ovf:fileRef");
+		else if (!file_declared(&ovf->model, ref))
+			ovf_diag(v, E, n, "DSP0243 9.11 fileRef",
+			         "ovf:fileRef '%s' names no File in References", ref);
+		if (path == NULL || path[0] == '\0')
+			ovf_diag(v, E, n, "DSP0243 9.11 path", "File has no ovf:path");
+		xmlFree(ref);
+		xmlFree(path);
+	}
+}
+
+/* DSP0243 9.14: only in a VirtualSystemCollection; ovf:id names one of its members. */
+static void check_scale_out(ovf_vctx *v, const xmlNode *sec, const vstd_vm *vm)
+{
+	if (!vm->is_collection) {
+		ovf_diag(v, E, sec, "DSP0243 9.14",
+		         "ScaleOutSection is allowed only in a VirtualSystemCollection");
+		return;
+	}
+	char *id = ovf_attr(v->ovf, sec, "id");
+	int found = 0;
+	for (size_t i = 0; id != NULL && i < vm->n_children; i++)
+		if (vm->children[i]->id && strcmp(vm->children[i]->id, id) == 0)
+			found = 1;
+	if (id == NULL)
+		ovf_diag(v, E, sec, "DSP0243 9.14 id", "ScaleOutSection has no ovf:id");
+	else if (!found)
+		ovf_diag(v, E, sec, "DSP0243 9.14 id",
+		         "ScaleOutSection ovf:id '%s' names no VirtualSystem or collection in "
+		         "this collection",
+		         id);
+	for (const xmlNode *n = sec->children; n != NULL; n = n->next) {
+		if (!ovf_is(v->ovf, n, "InstanceCount"))
+			continue;
+		char *mn = ovf_attr(v->ovf, n, "minimum"), *df = ovf_attr(v->ovf, n, "default"),
+		     *mx = ovf_attr(v->ovf, n, "maximum");
+		uint64_t a = 1, d = 0, b = UINT64_MAX;
+		int ok = (mn == NULL || ovf_parse_u64(mn, &a) == 0) && df != NULL &&
+		         ovf_parse_u64(df, &d) == 0 && (mx == NULL || ovf_parse_u64(mx, &b) == 0);
+		if (!ok)
+			ovf_diag(v, E, n, "DSP0243 9.14 InstanceCount",
+			         "InstanceCount needs a numeric ovf:default (and numeric "
+			         "minimum/maximum)");
+		else if (a > d || d > b)
+			ovf_diag(v, E, n, "DSP0243 9.14 InstanceCount",
+			         "InstanceCount wants minimum <= default <= maximum; here %" PRIu64
+			         " / %" PRIu64 " / %s",
+			         a, d, mx ? mx : "unbounded");
+		xmlFree(mn);
+		xmlFree(df);
+		xmlFree(mx);
+	}
+	xmlFree(id);
+}
+
+static int group_declared(const vstd_ovf_model *m, const vstd_vm *vm, const char *id)
+{
+	if (vm == NULL) {
+		for (size_t i = 0; i < m->n_placement_groups; i++)
+			if (m->placement_groups[i].id && strcmp(m->placement_groups[i].id, id) == 0)
+				return 1;
+		return m->root != NULL && group_declared(m, m->root, id);
+	}
+	for (size_t i = 0; i < vm->n_placement_groups; i++)
+		if (vm->placement_groups[i].id && strcmp(vm->placement_groups[i].id, id) == 0)
+			return 1;
+	for (size_t c = 0; c < vm->n_children; c++)
+		if (group_declared(m, vm->children[c], id))
+			return 1;
+	return 0;
+}
+
+/* DSP0243 9.15: ovf:group names a PlacementGroupSection. */
+static void check_placement(ovf_vctx *v, const xmlNode *sec)
+{
+	char *g = ovf_attr(v->ovf, sec, "group");
+	if (g == NULL || g[0] == '\0')
+		ovf_diag(v, E, sec, "DSP0243 9.15 group", "PlacementSection has no ovf:group");
+	else if (!group_declared(&v->ovf->model, NULL, g))
+		ovf_diag(v, E, sec, "DSP0243 9.15 group",
+		         "PlacementSection ovf:group '%s' names no PlacementGroupSection", g);
+	xmlFree(g);
+}
+
+/* DSP0243 9.12: a boot order of CIM_BootSourceSettings we can map. */
+static void check_boot(ovf_vctx *v, const xmlNode *sec, const vstd_vm *vm, size_t bi)
+{
+	if (vm->is_collection)
+		ovf_diag(v, E, sec, "DSP0243 9.12",
+		         "BootDeviceSection belongs in a VirtualSystem, not a collection");
+	if (bi >= vm->n_boot || vm->boot == NULL)
+		return;
+	const vstd_ovf_boot_config *bc = &vm->boot[bi];
+	if (ovf_first_child(sec, "CIM_BootConfigSetting") == NULL)
+		ovf_diag(v, E, sec, "DSP0243 9.12",
+		         "BootDeviceSection has no CIM_BootConfigSetting");
+	for (size_t i = 0; i < bc->n_sources; i++) {
+		const vstd_ovf_boot_source *b = &bc->sources[i];
+		if (b->structured != NULL && b->device == 0)
+			ovf_diag(v, W, NULL, "DSP0243 9.12 StructuredBootString",
+			         "line %u: StructuredBootString '%s' is not "
+			         "<OrgID>:<Floppy|Hard-Disk|CD/DVD|Network|PCMCIA|USB>:<index>; "
+			         "it is ignored for the boot order",
+			         b->line, b->structured);
+	}
+}
+
 /* ------------------------------------------------------------ sections */
 
 static void check_unknown_section(ovf_vctx *v, const xmlNode *s)
@@ -695,7 +908,7 @@ static void check_vm(ovf_vctx *v, const xmlNode *n, const vstd_vm *vm, size_t *i
 	if (vm->info == NULL && ovf->version != VSTD_OVF_V0_9)
 		ovf_diag(v, v->strict ? E : W, n, "DSP0243 7.2 Info", "<%s> has no <Info>",
 		         (const char *)n->name);
-	size_t ci = 0, pi = 0;
+	size_t ci = 0, pi = 0, bi = 0;
 	int hw = 0;
 	for (const xmlNode *c = n->children; c != NULL; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)
@@ -714,8 +927,18 @@ static void check_vm(ovf_vctx *v, const xmlNode *n, const vstd_vm *vm, size_t *i
 			ovf_diag(v, v->strict ? E : W, c, "DSP0243 9 Info", "<%s> has no <Info>",
 			         kind);
 		if (ovf_is(ovf, c, "VirtualHardwareSection")) {
-			if (hw++ == 0)
-				check_items(v, vm, c);
+			/* every section: each is a complete alternative (DSP0243 8.1) */
+			if ((size_t)hw < vm->n_hardware_sections && vm->hardware != NULL)
+				check_items(v, &vm->hardware[hw], c);
+			hw++;
+		} else if (ovf_is(ovf, c, "EnvironmentFilesSection")) {
+			check_env_files(v, c);
+		} else if (ovf_is(ovf, c, "ScaleOutSection")) {
+			check_scale_out(v, c, vm);
+		} else if (ovf_is(ovf, c, "PlacementSection")) {
+			check_placement(v, c);
+		} else if (ovf_is(ovf, c, "BootDeviceSection")) {
+			check_boot(v, c, vm, bi++);
 		} else if (ovf_is(ovf, c, "ProductSection")) {
 			if (pi < vm->n_products)
 				check_product(v, c, &vm->products[pi++]);
@@ -744,6 +967,7 @@ void ovf_validate_rules(ovf_vctx *v)
 	const vstd_ovf_model *m = &ovf->model;
 	const xmlNode *content = NULL;
 	int have_refs = 0;
+	size_t disk_cursor = 0, shared_cursor = 0;
 	for (const xmlNode *c = ovf->envelope->children; c != NULL; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
@@ -751,7 +975,9 @@ void ovf_validate_rules(ovf_vctx *v)
 			have_refs = 1;
 			check_references(v, c);
 		} else if (ovf_is(ovf, c, "DiskSection")) {
-			check_disks(v, c);
+			check_disks(v, c, 0, &disk_cursor);
+		} else if (ovf_is(ovf, c, "SharedDiskSection")) {
+			check_disks(v, c, 1, &shared_cursor);
 		} else if (ovf_is(ovf, c, "VirtualSystem") ||
 		           ovf_is(ovf, c, "VirtualSystemCollection")) {
 			if (content == NULL)

@@ -23,6 +23,12 @@
 #define UNB 0xffffffffu
 #define ANY_OTHER 0x1 /* xs:any namespace="##other" at the end */
 #define V2_ONLY 0x2
+#define FOREIGN_BOOTC 0x4 /* exactly one bootc:CIM_BootConfigSetting (BootDeviceSection) */
+#define FOREIGN_XENC 0x8  /* one or more xenc:EncryptedKey | xenc11:DerivedKey */
+#define NS_BOOTC "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_BootConfigSetting"
+#define NS_BOOTS "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_BootSourceSetting"
+#define NS_XENC "http://www.w3.org/2001/04/xmlenc#"
+#define NS_XENC11 "http://www.w3.org/2009/xmlenc11#"
 
 typedef struct particle {
 	const char *name; /* "A|B" is a choice */
@@ -73,7 +79,7 @@ static const model section_models[] = {
         {"StartupSection", ANY_OTHER, {NULL}, {{"Item", 0, UNB, 0}}},
         {"DeploymentOptionSection", ANY_OTHER, {NULL}, {{"Configuration", 1, UNB, 0}}},
         {"EnvironmentFilesSection", ANY_OTHER | V2_ONLY, {NULL}, {{"File", 0, UNB, 0}}},
-        {"BootDeviceSection", V2_ONLY, {NULL}, {{NULL, 0, 0, 0}}},
+        {"BootDeviceSection", V2_ONLY | FOREIGN_BOOTC, {NULL}, {{NULL, 0, 0, 0}}},
         {"SharedDiskSection", ANY_OTHER | V2_ONLY, {NULL}, {{"SharedDisk", 1, UNB, 0}}},
         {"ScaleOutSection",
          ANY_OTHER | V2_ONLY,
@@ -84,7 +90,7 @@ static const model section_models[] = {
          {"id", "policy"},
          {{"Description", 0, 1, 0}}},
         {"PlacementSection", ANY_OTHER | V2_ONLY, {"group"}, {{NULL, 0, 0, 0}}},
-        {"EncryptionSection", ANY_OTHER | V2_ONLY, {NULL}, {{NULL, 0, 0, 0}}},
+        {"EncryptionSection", V2_ONLY | FOREIGN_XENC, {NULL}, {{NULL, 0, 0, 0}}},
 };
 
 /* Inner elements with a content model of their own. */
@@ -104,7 +110,29 @@ static const model inner_models[] = {
          {{"Label", 0, 1, 0}, {"Description", 0, 1, 0}, {"Value", 0, UNB, 0}}},
         {"Icon", 0, {"fileRef"}, {{NULL, 0, 0, 0}}},
         {"Strings", 0, {NULL}, {{"Msg", 0, UNB, 0}}},
+        /* EnvironmentFilesSection/File (EnvironmentFile_Type), looked up as "EnvFile" */
+        {"EnvFile", ANY_OTHER | V2_ONLY, {"fileRef", "path"}, {{NULL, 0, 0, 0}}},
+        {"InstanceCount", V2_ONLY, {"default"}, {{NULL, 0, 0, 0}}},
 };
+
+/* CIM_BootConfigSetting and CIM_BootSourceSetting properties (DSP8023 2.x imports). */
+static const char *const bootc_props[] = {"Caption",
+                                          "ChangeableType",
+                                          "ComponentSetting",
+                                          "ConfigurationName",
+                                          "Description",
+                                          "ElementName",
+                                          "Generation",
+                                          "InstanceID",
+                                          "SoID",
+                                          "SoOrgID",
+                                          NULL};
+static const char *const boots_props[] = {
+        "BIOSBootString", "BootString",           "Caption",
+        "ChangeableType", "ComponentSetting",     "ConfigurationName",
+        "Description",    "ElementName",          "FailThroughSupported",
+        "Generation",     "InstanceID",           "SoID",
+        "SoOrgID",        "StructuredBootString", NULL};
 
 /* CIM class property names in DSP8023's sequence order. */
 static const char *const rasd_v1[] = {"Address",
@@ -359,9 +387,10 @@ static void check_u64_attr(ovf_vctx *v, const xmlNode *n, const char *name, uint
 	if (a != NULL && (ovf_parse_u64((const char *)a, &x) != 0 || x > max))
 		ovf_diag(v, sev(v), n, RULE_SCHEMA, "ovf:%s='%.64s' is not a valid %s", name,
 		         (const char *)a,
-		         max == 0xffff      ? "xs:unsignedShort"
-		         : max == INT64_MAX ? "xs:long (non-negative)"
-		                            : "xs:unsignedLong");
+		         max == 0xffff        ? "xs:unsignedShort"
+		         : max == 0xffffffffu ? "xs:unsignedInt"
+		         : max == INT64_MAX   ? "xs:long (non-negative)"
+		                              : "xs:unsignedLong");
 	xmlFree(a);
 }
 
@@ -381,6 +410,18 @@ static void check_bool_attr(ovf_vctx *v, const xmlNode *n, const char *name)
 static void check_cim(ovf_vctx *v, const xmlNode *n, const char *class_ns,
                       const char *const *names);
 static void check_element(ovf_vctx *v, const xmlNode *n, const model *m, int has_info);
+
+/* bootc:CIM_BootConfigSetting, then its boots:CIM_BootSourceSetting extensions (lax, but
+ * the schema declares them, so a validator checks them). */
+static void check_boot_config(ovf_vctx *v, const xmlNode *cfg)
+{
+	check_cim(v, cfg, NS_BOOTC, bootc_props);
+	for (const xmlNode *c = cfg->children; c != NULL; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && c->ns != NULL && c->ns->href != NULL &&
+		    strcmp((const char *)c->ns->href, NS_BOOTS) == 0 &&
+		    strcmp((const char *)c->name, "CIM_BootSourceSetting") == 0)
+			check_cim(v, c, NS_BOOTS, boots_props);
+}
 
 static const model *find_model(const model *tab, size_t count, const char *name, int v2)
 {
@@ -427,7 +468,12 @@ static void check_child(ovf_vctx *v, const xmlNode *c)
 		check_cim(v, c, OVF_NS_SASD, sasd_v2);
 		return;
 	}
-	const model *m = find_model(inner_models, N(inner_models), name, v2);
+	const model *m = find_model(inner_models, N(inner_models),
+	                            strcmp(name, "File") == 0 &&
+	                                            strcmp(pname, "EnvironmentFilesSection") == 0
+	                                    ? "EnvFile"
+	                                    : name,
+	                            v2);
 	if (m != NULL)
 		check_element(v, c, m, 0);
 	if (strcmp(name, "File") == 0) {
@@ -435,6 +481,13 @@ static void check_child(ovf_vctx *v, const xmlNode *c)
 		check_u64_attr(v, c, "chunkSize", INT64_MAX);
 	} else if (strcmp(name, "Disk") == 0) {
 		check_u64_attr(v, c, "populatedSize", INT64_MAX);
+	} else if (strcmp(name, "SharedDisk") == 0) {
+		check_u64_attr(v, c, "populatedSize", INT64_MAX);
+		check_bool_attr(v, c, "readOnly");
+	} else if (strcmp(name, "InstanceCount") == 0) {
+		check_u64_attr(v, c, "minimum", 0xffffffffu);
+		check_u64_attr(v, c, "default", 0xffffffffu);
+		check_u64_attr(v, c, "maximum", 0xffffffffu);
 	} else if (strcmp(name, "Property") == 0) {
 		check_bool_attr(v, c, "userConfigurable");
 		check_bool_attr(v, c, "password");
@@ -461,12 +514,30 @@ static void check_element(ovf_vctx *v, const xmlNode *n, const model *m, int has
 		}
 	}
 	size_t pi = 0;
-	unsigned count = 0;
+	unsigned count = 0, foreign = 0;
 	int seen_other = 0;
 	for (; c != NULL; c = c->next) {
 		if (c->type != XML_ELEMENT_NODE)
 			continue;
 		const char *name = (const char *)c->name;
+		if (!in_ovf_ns(v, c) && (m->flags & (FOREIGN_BOOTC | FOREIGN_XENC))) {
+			const char *ns = ns_of(c);
+			int ok = (m->flags & FOREIGN_BOOTC)
+			                 ? foreign == 0 && strcmp(ns, NS_BOOTC) == 0 &&
+			                           strcmp(name, "CIM_BootConfigSetting") == 0
+			                 : (strcmp(ns, NS_XENC) == 0 &&
+			                    strcmp(name, "EncryptedKey") == 0) ||
+			                           (strcmp(ns, NS_XENC11) == 0 &&
+			                            strcmp(name, "DerivedKey") == 0);
+			if (!ok)
+				ovf_diag(v, sev(v), c, RULE_SCHEMA,
+				         "element {%s}%s is not expected inside <%s>", ns, name,
+				         (const char *)n->name);
+			else if (m->flags & FOREIGN_BOOTC)
+				check_boot_config(v, c);
+			foreign++;
+			continue;
+		}
 		if (!in_ovf_ns(v, c)) {
 			if (!(m->flags & ANY_OTHER))
 				ovf_diag(v, sev(v), c, RULE_SCHEMA,
@@ -509,6 +580,11 @@ static void check_element(ovf_vctx *v, const xmlNode *n, const model *m, int has
 		check_child(v, c);
 	next:;
 	}
+	if ((m->flags & (FOREIGN_BOOTC | FOREIGN_XENC)) && foreign == 0)
+		ovf_diag(v, sev(v), n, RULE_SCHEMA, "<%s> is missing the required child <%s>",
+		         (const char *)n->name,
+		         (m->flags & FOREIGN_BOOTC) ? "bootc:CIM_BootConfigSetting"
+		                                    : "xenc:EncryptedKey or xenc11:DerivedKey");
 	for (; pi < N(m->p) && m->p[pi].name != NULL; pi++, count = 0) {
 		if ((m->p[pi].flags & V2_ONLY) && !v2)
 			continue;
@@ -570,7 +646,7 @@ static void check_cim(ovf_vctx *v, const xmlNode *n, const char *class_ns, const
 			        name, last);
 		else if (last != NULL && strcmp(name, last) == 0 &&
 		         strcmp(name, "Connection") != 0 && strcmp(name, "HostResource") != 0 &&
-		         strncmp(name, "Allowed", 7) != 0)
+		         strcmp(name, "ComponentSetting") != 0 && strncmp(name, "Allowed", 7) != 0)
 			ovf_diag(v, sev(v), c, RULE_SCHEMA, "<%s> may appear only once", name);
 		last = name;
 		have_en |= strcmp(name, "ElementName") == 0;

@@ -37,7 +37,7 @@ int vstd_ovf_to_libvirt(const vstd_ovf *ovf, const vstd_ovf_translate_opts *opts
 	if (ovf == NULL || xml == NULL || len == NULL)
 		return vstd_err(VSTD_EINVAL, "vstd_ovf_to_libvirt: NULL argument");
 	plan p;
-	int rc = plan_build(&p, ovf, opts);
+	int rc = plan_build(&p, ovf, opts, VSTD_OVF_TARGET_LIBVIRT);
 	if (rc < 0)
 		return rc;
 	xmlDocPtr doc = xmlNewDoc((const xmlChar *)"1.0");
@@ -65,8 +65,16 @@ int vstd_ovf_to_libvirt(const vstd_ovf *ovf, const vstd_ovf_translate_opts *opts
 	xmlNodePtr os = ADD(dom, "os", NULL);
 	xmlNodePtr type = ADD(os, "type", "hvm");
 	ATTR(type, "arch", "x86_64");
-	ATTR(ADD(os, "boot", NULL), "dev", "hd");
-	ATTR(ADD(os, "boot", NULL), "dev", "cdrom");
+	if (p.boot[0] == '\0') {
+		ATTR(ADD(os, "boot", NULL), "dev", "hd");
+		ATTR(ADD(os, "boot", NULL), "dev", "cdrom");
+	}
+	for (const char *b = p.boot; *b; b++) /* BootDeviceSection order */
+		ATTR(ADD(os, "boot", NULL), "dev",
+		     *b == 'd'   ? "hd"
+		     : *b == 'c' ? "cdrom"
+		     : *b == 'n' ? "network"
+		                 : "fd");
 	xmlNodePtr feat = ADD(dom, "features", NULL);
 	ADD(feat, "acpi", NULL);
 	ADD(feat, "apic", NULL);
@@ -89,8 +97,10 @@ int vstd_ovf_to_libvirt(const vstd_ovf *ovf, const vstd_ovf_translate_opts *opts
 		xmlNodePtr tgt = ADD(disk, "target", NULL);
 		ATTR(tgt, "dev", tdev);
 		ATTR(tgt, "bus", bus_name(d->bus));
-		if (d->cdrom)
+		if (d->readonly)
 			ADD(disk, "readonly", NULL);
+		if (d->shareable)
+			ADD(disk, "shareable", NULL);
 	}
 	if (p.bus_count[PLAN_BUS_SCSI] > 0) {
 		xmlNodePtr c = ADD(dev, "controller", NULL);

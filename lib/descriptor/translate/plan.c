@@ -3,6 +3,7 @@
  * one deployment option) to a machine plan.
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -63,17 +64,17 @@ static void set_mac(char out[18], const char *in)
 	out[17] = 0;
 }
 
-static const vstd_ovf_item *find_item(const vstd_vm *vm, const char *iid)
+static const vstd_ovf_item *find_item(const vstd_ovf_hardware *hw, const char *iid)
 {
-	for (size_t i = 0; iid != NULL && i < vm->n_items; i++)
-		if (vm->items[i].instance_id && strcmp(vm->items[i].instance_id, iid) == 0)
-			return &vm->items[i];
+	for (size_t i = 0; iid != NULL && i < hw->n_items; i++)
+		if (hw->items[i].instance_id && strcmp(hw->items[i].instance_id, iid) == 0)
+			return &hw->items[i];
 	return NULL;
 }
 
-static int bus_of(const vstd_vm *vm, const vstd_ovf_item *it, int cdrom)
+static int bus_of(const vstd_ovf_hardware *hw, const vstd_ovf_item *it, int cdrom)
 {
-	const vstd_ovf_item *c = find_item(vm, it->parent);
+	const vstd_ovf_item *c = find_item(hw, it->parent);
 	if (c == NULL)
 		return cdrom ? PLAN_BUS_IDE : PLAN_BUS_SCSI;
 	switch (c->resource_type) {
@@ -105,7 +106,7 @@ static char *join_path(const char *dir, const char *href)
 }
 
 static int add_disk(plan *p, const vstd_ovf_translate_opts *o, const char *href, const char *fmt,
-                    int bus, int cdrom, int compressed)
+                    int bus, int cdrom, int compressed, const vstd_ovf_disk *src)
 {
 	if (p->n_disks >= PLAN_MAX_DISKS)
 		return vstd_err(VSTD_ELIMIT, "more than %d disks", PLAN_MAX_DISKS);
@@ -120,16 +121,56 @@ static int add_disk(plan *p, const vstd_ovf_translate_opts *o, const char *href,
 	d->bus = bus;
 	d->cdrom = cdrom;
 	d->compressed = compressed;
+	d->shareable = src != NULL && src->shared;
+	d->readonly = cdrom || (src != NULL && src->shared && src->read_only);
 	d->unit = p->bus_count[bus]++;
 	p->n_disks++;
 	return 0;
 }
 
-int plan_build(plan *p, const vstd_ovf *ovf, const vstd_ovf_translate_opts *opts)
+/* The boot order of the first BootDeviceSection that applies under config. */
+static void boot_order(plan *p, const vstd_ovf *ovf, const vstd_vm *vm, const char *config)
+{
+	const vstd_ovf_boot_config *bc = NULL;
+	for (size_t i = 0; i < vm->n_boot && bc == NULL; i++) {
+		const vstd_ovf_boot_config *b = &vm->boot[i];
+		if (b->configuration == NULL)
+			bc = b;
+		else {
+			/* same rule as items: configuration lists option ids */
+			vstd_ovf_item probe;
+			memset(&probe, 0, sizeof(probe));
+			probe.configuration = b->configuration;
+			if (vstd_ovf_item_active(ovf, &probe, config))
+				bc = b;
+		}
+	}
+	size_t n = 0;
+	for (size_t i = 0; bc != NULL && i < bc->n_sources && n + 1 < sizeof(p->boot); i++) {
+		char d = bc->sources[i].device;
+		if (d != 'd' && d != 'c' && d != 'n' && d != 'f')
+			continue; /* USB/PCMCIA/unknown: no libvirt/QEMU boot class */
+		if (memchr(p->boot, d, n) == NULL)
+			p->boot[n++] = d;
+	}
+	p->boot[n] = '\0';
+}
+
+int plan_build(plan *p, const vstd_ovf *ovf, const vstd_ovf_translate_opts *opts, int target)
 {
 	vstd_ovf_translate_opts o = VSTD_OVF_TRANSLATE_OPTS_INIT;
-	if (opts != NULL)
-		o = *opts;
+	if (opts != NULL) {
+		/* a version-1 caller's struct ends before hardware_id */
+		memcpy(&o, opts,
+		       opts->version >= 2 ? sizeof(o)
+		                          : offsetof(vstd_ovf_translate_opts, hardware_id));
+		if (opts->version < 2) {
+			o.hardware_id = NULL;
+			o.target = 0;
+		}
+	}
+	if (o.target != 0)
+		target = o.target;
 	memset(p, 0, sizeof(*p));
 	const vstd_vm *vm = vstd_ovf_find_vm(ovf, o.vm_id);
 	if (vm == NULL || vm->is_collection)
@@ -138,9 +179,18 @@ int plan_build(plan *p, const vstd_ovf *ovf, const vstd_ovf_translate_opts *opts
 	p->name = vm->name ? vm->name : vm->id ? vm->id : "vm";
 	p->cpus = 1;
 	p->memory_mib = 512;
+	static const vstd_ovf_hardware none;
+	const vstd_ovf_hardware *hw = &none;
+	if (vm->n_hardware_sections > 0 || o.hardware_id != NULL) {
+		int src = vstd_ovf_select_hardware(ovf, vm, target, o.hardware_id, &hw);
+		if (src < 0)
+			return src;
+	}
+	p->hw = hw;
+	boot_order(p, ovf, vm, o.config);
 	int rc = 0;
-	for (size_t i = 0; rc == 0 && i < vm->n_items; i++) {
-		const vstd_ovf_item *it = &vm->items[i];
+	for (size_t i = 0; rc == 0 && i < hw->n_items; i++) {
+		const vstd_ovf_item *it = &hw->items[i];
 		if (!vstd_ovf_item_active(ovf, it, o.config) ||
 		    (it->bound && strcmp(it->bound, "normal")))
 			continue;
@@ -172,7 +222,7 @@ int plan_build(plan *p, const vstd_ovf *ovf, const vstd_ovf_translate_opts *opts
 				break; /* a blank disk: nothing to attach without creating it */
 			rc = add_disk(p, &o, f->href,
 			              o.disk_format ? o.disk_format : format_of_uri(d->format),
-			              bus_of(vm, it, 0), 0, f->compression != NULL);
+			              bus_of(hw, it, 0), 0, f->compression != NULL, d);
 			break;
 		}
 		case VSTD_RT_CDROM:
@@ -180,7 +230,8 @@ int plan_build(plan *p, const vstd_ovf *ovf, const vstd_ovf_translate_opts *opts
 			const char *hr = it->n_host_resources ? it->host_resources[0] : NULL;
 			const char *id = hr && strncmp(hr, "ovf:/file/", 10) == 0 ? hr + 10 : NULL;
 			const vstd_ovf_file *f = vstd_ovf_find_file(ovf, id);
-			rc = add_disk(p, &o, f ? f->href : NULL, "raw", bus_of(vm, it, 1), 1, 0);
+			rc = add_disk(p, &o, f ? f->href : NULL, "raw", bus_of(hw, it, 1), 1, 0,
+			              NULL);
 			break;
 		}
 		case VSTD_RT_ETHERNET:
@@ -200,7 +251,7 @@ int plan_build(plan *p, const vstd_ovf *ovf, const vstd_ovf_translate_opts *opts
 	}
 	if (rc == 0 && o.env_iso != NULL) {
 		char *abs = join_path(".", o.env_iso);
-		rc = abs ? add_disk(p, &o, abs, "raw", PLAN_BUS_IDE, 1, 0) : VSTD_ENOMEM;
+		rc = abs ? add_disk(p, &o, abs, "raw", PLAN_BUS_IDE, 1, 0, NULL) : VSTD_ENOMEM;
 		vstd_free(abs);
 	}
 	if (rc < 0)

@@ -20,6 +20,8 @@ typedef struct plan_disk {
 	int cdrom;
 	unsigned unit;  /* index on that bus kind */
 	int compressed; /* the file is gzip-compressed in the package */
+	int shareable;  /* a 2.x SharedDisk: other machines attach it too */
+	int readonly;   /* CD-ROM, or a SharedDisk with ovf:readOnly */
 } plan_disk;
 
 typedef struct plan_nic {
@@ -37,9 +39,14 @@ typedef struct plan {
 	plan_nic nics[PLAN_MAX_NICS];
 	size_t n_nics;
 	unsigned bus_count[4];
+	/* boot order from a 2.x BootDeviceSection: 'd' disk, 'c' CD/DVD, 'n'
+	 * network, 'f' floppy, in order, each once; "" when none given */
+	char boot[8];
+	const vstd_ovf_hardware *hw; /* the VirtualHardwareSection used */
 } plan;
 
-int plan_build(plan *p, const vstd_ovf *ovf, const vstd_ovf_translate_opts *opts);
+/* target: enum vstd_ovf_target of the caller (opts->target overrides when set). */
+int plan_build(plan *p, const vstd_ovf *ovf, const vstd_ovf_translate_opts *opts, int target);
 void plan_free(plan *p);
 
 #endif

@@ -72,7 +72,7 @@ int vstd_ovf_to_qemu_argv(const vstd_ovf *ovf, const vstd_ovf_translate_opts *op
 	if (ovf == NULL || argv == NULL)
 		return vstd_err(VSTD_EINVAL, "vstd_ovf_to_qemu_argv: NULL argument");
 	plan p;
-	int rc = plan_build(&p, ovf, opts);
+	int rc = plan_build(&p, ovf, opts, VSTD_OVF_TARGET_QEMU);
 	if (rc < 0)
 		return rc;
 	argv_b a = {NULL, 0, 0, 0};
@@ -87,6 +87,16 @@ int vstd_ovf_to_qemu_argv(const vstd_ovf *ovf, const vstd_ovf_translate_opts *op
 	push(&a, vstd_asprintf("%llu", (unsigned long long)p.memory_mib));
 	push(&a, vstd_strdup("-smp"));
 	push(&a, vstd_asprintf("%u", p.cpus));
+	if (p.boot[0] != '\0') {
+		/* BootDeviceSection order: c disk, d CD-ROM, n network, a floppy */
+		char order[8];
+		size_t k = 0;
+		for (const char *b = p.boot; *b && k + 1 < sizeof(order); b++)
+			order[k++] = *b == 'd' ? 'c' : *b == 'c' ? 'd' : *b == 'n' ? 'n' : 'a';
+		order[k] = '\0';
+		push(&a, vstd_strdup("-boot"));
+		push(&a, vstd_asprintf("order=%s", order));
+	}
 	if (p.bus_count[PLAN_BUS_SATA] > 0) {
 		push(&a, vstd_strdup("-device"));
 		push(&a, vstd_strdup("ahci,id=ahci0"));
@@ -102,27 +112,29 @@ int vstd_ovf_to_qemu_argv(const vstd_ovf *ovf, const vstd_ovf_translate_opts *op
 		if (d->path != NULL)
 			push(&a,
 			     file ? vstd_asprintf("file=%s,format=%s,if=none,id=drive%zu%s", file,
-			                          d->format, i, d->cdrom ? ",readonly=on" : "")
+			                          d->format, i, d->readonly ? ",readonly=on" : "")
 			          : NULL);
 		else
 			push(&a, vstd_asprintf("if=none,id=drive%zu", i));
 		vstd_free(file);
+		/* a 2.x SharedDisk: let other machines write it too */
+		const char *sh = d->shareable ? ",share-rw=on" : "";
 		push(&a, vstd_strdup("-device"));
 		switch (d->bus) {
 		case PLAN_BUS_IDE:
-			push(&a, vstd_asprintf("%s,drive=drive%zu,bus=ide.%u,unit=%u",
+			push(&a, vstd_asprintf("%s,drive=drive%zu,bus=ide.%u,unit=%u%s",
 			                       d->cdrom ? "ide-cd" : "ide-hd", i, d->unit / 2,
-			                       d->unit % 2));
+			                       d->unit % 2, sh));
 			break;
 		case PLAN_BUS_SATA:
-			push(&a, vstd_asprintf("%s,drive=drive%zu,bus=ahci0.%u",
-			                       d->cdrom ? "ide-cd" : "ide-hd", i, d->unit));
+			push(&a, vstd_asprintf("%s,drive=drive%zu,bus=ahci0.%u%s",
+			                       d->cdrom ? "ide-cd" : "ide-hd", i, d->unit, sh));
 			break;
 		case PLAN_BUS_SCSI:
-			push(&a, vstd_asprintf("%s,drive=drive%zu,bus=scsi0.0,scsi-id=%u",
-			                       d->cdrom ? "scsi-cd" : "scsi-hd", i, d->unit));
+			push(&a, vstd_asprintf("%s,drive=drive%zu,bus=scsi0.0,scsi-id=%u%s",
+			                       d->cdrom ? "scsi-cd" : "scsi-hd", i, d->unit, sh));
 			break;
-		default: push(&a, vstd_asprintf("virtio-blk-pci,drive=drive%zu", i)); break;
+		default: push(&a, vstd_asprintf("virtio-blk-pci,drive=drive%zu%s", i, sh)); break;
 		}
 	}
 	for (size_t i = 0; i < p.n_nics; i++) {

@@ -398,6 +398,9 @@ int qcow2_amend(vstd_disk *d, vstd_kv *options, vstd_progress_fn progress, void 
 	uint64_t rb;
 	(void)progress;
 	(void)opaque;
+	/* work on a clean image: refcounts complete on disk, dirty bit clear */
+	if ((rc = qcow2_mark_clean(s)) < 0)
+		return rc;
 	if (vstd_kv_get(options, "compat") != NULL) {
 		if ((rc = vstd_kv_get_enum(options, "compat", compat, 1, &idx)) < 0)
 			return rc;
@@ -450,5 +453,6 @@ int qcow2_amend(vstd_disk *d, vstd_kv *options, vstd_progress_fn progress, void 
 	if ((rc = qcow2_flush_metadata(s)) < 0 || (rc = vstd_io_flush(s->io)) < 0 ||
 	    (rc = qcow2_header_write(s, d->backing_name)) < 0)
 		return rc;
+	s->lazy = s->version >= 3 && (s->compat & QCOW2_COMPAT_LAZY_REFCOUNTS);
 	return vstd_io_flush(s->io);
 }

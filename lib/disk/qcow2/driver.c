@@ -31,20 +31,42 @@ static int qcow2_probe(const uint8_t *head, size_t head_len, uint64_t file_size,
  *   3. L2 tables                (pointing at clusters counted in 1-2)
  *   4. L1 entries               (pointing at tables written in 3)
  *   5. deferred refcount decreases, now that no reference remains.
+ *
+ * With lazy refcounts (compatible bit 0) the image is first marked dirty
+ * (incompatible bit 0, durable before any table is written); then steps 1-2
+ * are skipped unless the refcount table changed (new refcount blocks must
+ * exist on disk so that a rebuild after a crash has somewhere to count), so
+ * a flush costs the L2/L1 writes only.  The refcount blocks reach the file
+ * when the image is marked clean (close, amend, or a cache eviction).
  */
-int qcow2_flush_metadata(struct qcow2 *s)
+static int rt_is_dirty(const struct qcow2 *s)
+{
+	for (uint32_t c = 0; c < s->rt_clusters; c++)
+		if (s->rt_dirty[c])
+			return 1;
+	return 0;
+}
+
+static int flush_sequence(struct qcow2 *s, int full)
 {
 	int rc, n;
 	if (!s->writable || !s->meta_dirty)
 		return 0;
-	if ((n = qcow2_cache_writeback(s, &s->rbc)) < 0)
-		return n;
-	if (n > 0 && (rc = vstd_io_flush(s->io)) < 0)
-		return rc;
-	if ((n = qcow2_rt_writeback(s)) < 0)
-		return n;
-	if (n > 0 && (rc = vstd_io_flush(s->io)) < 0)
-		return rc;
+	if (!full && !(s->incompat & QCOW2_INCOMPAT_DIRTY)) {
+		s->incompat |= QCOW2_INCOMPAT_DIRTY;
+		if ((rc = qcow2_header_write_incompat(s)) < 0 || (rc = vstd_io_flush(s->io)) < 0)
+			return rc;
+	}
+	if (full || rt_is_dirty(s)) {
+		if ((n = qcow2_cache_writeback(s, &s->rbc)) < 0)
+			return n;
+		if (n > 0 && (rc = vstd_io_flush(s->io)) < 0)
+			return rc;
+		if ((n = qcow2_rt_writeback(s)) < 0)
+			return n;
+		if (n > 0 && (rc = vstd_io_flush(s->io)) < 0)
+			return rc;
+	}
 	if (s->data_io != s->io && (rc = vstd_io_flush(s->data_io)) < 0)
 		return rc;
 	if ((n = qcow2_cache_writeback(s, &s->l2c)) < 0)
@@ -58,11 +80,35 @@ int qcow2_flush_metadata(struct qcow2 *s)
 	if (s->n_pending > 0) {
 		if ((rc = qcow2_apply_pending_frees(s)) < 0)
 			return rc;
-		if ((n = qcow2_cache_writeback(s, &s->rbc)) < 0)
+		if (full && (n = qcow2_cache_writeback(s, &s->rbc)) < 0)
 			return n;
 	}
 	s->meta_dirty = 0;
 	return 0;
+}
+
+int qcow2_flush_metadata(struct qcow2 *s)
+{
+	return flush_sequence(s, !s->lazy);
+}
+
+int qcow2_mark_clean(struct qcow2 *s)
+{
+	int rc;
+	if (!s->writable)
+		return 0;
+	if (s->lazy || (s->incompat & QCOW2_INCOMPAT_DIRTY))
+		s->meta_dirty = 1; /* refcount blocks may be waiting in the cache */
+	if ((rc = flush_sequence(s, 1)) < 0)
+		return rc;
+	if (!(s->incompat & QCOW2_INCOMPAT_DIRTY) || s->keep_dirty)
+		return 0;
+	if ((rc = vstd_io_flush(s->io)) < 0)
+		return rc;
+	s->incompat &= ~QCOW2_INCOMPAT_DIRTY;
+	if ((rc = qcow2_header_write_incompat(s)) < 0)
+		return rc;
+	return vstd_io_flush(s->io);
 }
 
 int qcow2_mark_corrupt(struct qcow2 *s)
@@ -117,7 +163,7 @@ static void qcow2_close(vstd_disk *d)
 		d->priv = NULL;
 		return;
 	}
-	if (s->writable && qcow2_flush_metadata(s) < 0)
+	if (s->writable && qcow2_mark_clean(s) < 0)
 		vstd_warn("qcow2", "%s: writing metadata at close failed: %s", s->name,
 		          vstd_error_last()->message);
 	qcow2_free_state(s);
@@ -234,12 +280,12 @@ static int qcow2_open(vstd_disk *d)
 				              s->name, res.corruptions);
 				goto fail_priv;
 			}
-			s->incompat &= ~QCOW2_INCOMPAT_DIRTY;
-			if ((rc = vstd_io_flush(s->io)) < 0 ||
-			    (rc = qcow2_header_write_incompat(s)) < 0 ||
-			    (rc = vstd_io_flush(s->io)) < 0)
+			if ((rc = qcow2_mark_clean(s)) < 0)
 				goto fail_priv;
 		}
+		/* lazy refcounts: refcount updates wait for close (dirty bit set
+		 * at the first flush) */
+		s->lazy = s->version >= 3 && (s->compat & QCOW2_COMPAT_LAZY_REFCOUNTS);
 		if (s->autoclear & ~QCOW2_AUTOCLEAR_DATA_FILE_RAW) {
 			/* we do not maintain bitmaps: tell readers they are stale */
 			uint8_t b[8];
@@ -364,7 +410,7 @@ int qcow2_preallocate(vstd_disk *d, uint64_t from, uint64_t to, enum vstd_preall
 	return qcow2_flush_metadata(s);
 }
 
-static int qcow2_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc prealloc)
+static int truncate_body(vstd_disk *d, uint64_t size, enum vstd_prealloc prealloc)
 {
 	struct qcow2 *s = qcow2_of(d);
 	uint8_t b[8];
@@ -415,6 +461,16 @@ static int qcow2_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc preall
 			qcow2_cache_mark_dirty(&s->l2c, l2_off);
 			s->meta_dirty = 1;
 		}
+		/* L2 tables wholly past the new end go too (the L1 entry
+		 * first, the table at the next flush) */
+		for (uint64_t l1i = need; l1i < s->l1_size; l1i++) {
+			uint64_t l2_off = s->l1[l1i] & QCOW2_L1E_OFFSET_MASK;
+			if (l2_off == 0)
+				continue;
+			qcow2_l1_set(s, l1i, 0);
+			if ((rc = qcow2_free_deferred(s, l2_off, 1)) < 0)
+				return rc;
+		}
 	} else if ((rc = qcow2_l1_grow(s, need)) < 0) {
 		return rc;
 	}
@@ -428,6 +484,50 @@ static int qcow2_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc preall
 	if (size > old && prealloc != VSTD_PREALLOC_OFF)
 		return qcow2_preallocate(d, old, size, prealloc);
 	return 0;
+}
+
+/*
+ * Cut free clusters off the end of the file (qemu does this after a
+ * shrink): refcounts are made durable first, then the file ends after the
+ * last cluster with a nonzero refcount.
+ */
+static int trim_file(struct qcow2 *s)
+{
+	uint64_t end, fsize;
+	int rc;
+	if ((rc = qcow2_mark_clean(s)) < 0 || (rc = vstd_io_flush(s->io)) < 0 ||
+	    (rc = qcow2_image_end(s, &end)) < 0 || (rc = vstd_io_size(s->io, &fsize)) < 0)
+		return rc;
+	if (end < s->cluster_size || end >= fsize)
+		return 0;
+	if ((rc = vstd_io_truncate(s->io, end)) < 0 || (rc = vstd_io_flush(s->io)) < 0)
+		return rc;
+	s->comp_off = 0;
+	return 0;
+}
+
+static int qcow2_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc prealloc)
+{
+	struct qcow2 *s = qcow2_of(d);
+	int shrink = size < s->size, rc;
+	s->free_punch = shrink; /* freed clusters go back to the host file */
+	rc = truncate_body(d, size, prealloc);
+	s->free_punch = 0;
+	if (rc == 0 && shrink)
+		rc = trim_file(s);
+	return rc;
+}
+
+static int make_empty_body(vstd_disk *d);
+
+static int qcow2_make_empty(vstd_disk *d)
+{
+	struct qcow2 *s = qcow2_of(d);
+	int rc;
+	s->free_punch = 1;
+	rc = make_empty_body(d);
+	s->free_punch = 0;
+	return rc;
 }
 
 static uint64_t qcow2_compress_unit(vstd_disk *d)
@@ -471,7 +571,7 @@ static int qcow2_set_backing(vstd_disk *d, const char *backing, const char *form
 	return vstd_disk_set_backing(d, backing, backing != NULL ? format : NULL);
 }
 
-static int qcow2_make_empty(vstd_disk *d)
+static int make_empty_body(vstd_disk *d)
 {
 	struct qcow2 *s = qcow2_of(d);
 	uint64_t cs = s->cluster_size;

@@ -122,6 +122,7 @@ struct qcow2_unknown_ext {
 
 struct qcow2_extent {
 	uint64_t off, n;
+	int punch; /* give the space back to the host file when the refcount reaches 0 */
 };
 
 struct qcow2 {
@@ -185,6 +186,9 @@ struct qcow2 {
 	size_t n_pending;
 	uint8_t *rt_dirty; /* one flag per refcount table cluster */
 	int meta_dirty;    /* something needs the flush sequence */
+	int lazy;          /* lazy refcounts in use: refcount blocks reach the file at close */
+	int free_punch;    /* frees made now punch holes when a refcount reaches 0 */
+	int keep_dirty;    /* an operation failed half-way: leave the dirty bit for repair */
 
 	vstd_io *io;      /* metadata file */
 	vstd_io *data_io; /* data: io, or the external data file */
@@ -315,8 +319,12 @@ int qcow2_read_l1(struct qcow2 *s, vstd_disk *below, const uint64_t *l1, uint32_
                   uint64_t off, void *buf, size_t len);
 
 /* ---- driver.c ---- */
-/* The crash-safe flush sequence: refcounts, L2, L1, deferred frees. */
+/* The crash-safe flush sequence: refcounts, L2, L1, deferred frees.  With
+ * lazy refcounts, the refcount blocks are left in the cache (the dirty bit
+ * is set first) unless new blocks were made. */
 int qcow2_flush_metadata(struct qcow2 *s);
+/* Everything to the file in order, then clear the dirty bit (lazy refcounts). */
+int qcow2_mark_clean(struct qcow2 *s);
 int qcow2_mark_corrupt(struct qcow2 *s);
 
 /* ---- snapshot.c ---- */

@@ -290,6 +290,86 @@ out:
 	return rc;
 }
 
+/*
+ * Snapshot operations cannot keep every intermediate state consistent: a
+ * cluster's refcount and the COPIED flag of the entry pointing to it live
+ * in different sectors, and they must change together when a cluster
+ * becomes shared (create) or unshared (apply, delete).  So, as QEMU's
+ * lazy refcounts do, a version 3 image is marked dirty (incompatible bit 0,
+ * durable) for the length of the operation: after a crash the next writer
+ * rebuilds refcounts and flags from the tables.  The steps are still
+ * ordered so that the window only ever holds a leak or a COPIED flag that
+ * is clear on a cluster with refcount 1 (which costs a needless copy, never
+ * a shared cluster written in place).
+ */
+static int op_begin(struct qcow2 *s, int *marked)
+{
+	int rc;
+	*marked = 0;
+	if ((rc = qcow2_flush_metadata(s)) < 0 || (rc = vstd_io_flush(s->io)) < 0)
+		return rc;
+	if (s->version < 3 || (s->incompat & QCOW2_INCOMPAT_DIRTY))
+		return 0;
+	s->incompat |= QCOW2_INCOMPAT_DIRTY;
+	if ((rc = qcow2_header_write_incompat(s)) < 0 || (rc = vstd_io_flush(s->io)) < 0)
+		return rc;
+	*marked = 1;
+	s->keep_dirty = 1; /* until the operation completes */
+	return 0;
+}
+
+static int op_end(struct qcow2 *s, int marked, int rc)
+{
+	if (rc < 0)
+		return rc;
+	if (marked)
+		s->keep_dirty = 0;
+	if (marked && !s->lazy)
+		return qcow2_mark_clean(s);
+	if ((rc = qcow2_flush_metadata(s)) < 0)
+		return rc;
+	return vstd_io_flush(s->io);
+}
+
+/* Clear the COPIED flags of the active tree (what a snapshot will share),
+ * and make that durable before any refcount rises. */
+static int clear_copied(struct qcow2 *s)
+{
+	int rc;
+	for (uint32_t k = 0; k < s->l1_size; k++) {
+		uint64_t l2_off = s->l1[k] & QCOW2_L1E_OFFSET_MASK;
+		uint8_t *l2;
+		int changed = 0;
+		if (l2_off == 0)
+			continue;
+		if (l2_off & (s->cluster_size - 1))
+			return vstd_err(VSTD_ECORRUPT,
+			                "%s: L1 entry %u: unaligned L2 offset 0x%" PRIx64, s->name,
+			                k, l2_off);
+		for (uint64_t i = 0; i < s->l2_entries && s->data_io == s->io; i++) {
+			uint64_t e;
+			if ((rc = qcow2_cache_get(s, &s->l2c, l2_off, 0, &l2)) < 0)
+				return rc;
+			e = qcow2_l2e_get(s, l2, i);
+			if ((e & QCOW2_OFLAG_COMPRESSED) || !(e & QCOW2_OFLAG_COPIED) ||
+			    (e & QCOW2_L2E_OFFSET_MASK) == 0)
+				continue;
+			qcow2_l2e_set(s, l2, i, e & ~QCOW2_OFLAG_COPIED,
+			              qcow2_l2e_bitmap(s, l2, i));
+			changed = 1;
+		}
+		if (changed) {
+			qcow2_cache_mark_dirty(&s->l2c, l2_off);
+			s->meta_dirty = 1;
+		}
+		if (s->l1[k] & QCOW2_OFLAG_COPIED)
+			qcow2_l1_set(s, k, s->l1[k] & ~QCOW2_OFLAG_COPIED);
+	}
+	if ((rc = qcow2_flush_metadata(s)) < 0)
+		return rc;
+	return vstd_io_flush(s->io);
+}
+
 int qcow2_snapshot_create(vstd_disk *d, const char *name)
 {
 	struct qcow2 *s = qcow2_of(d);
@@ -297,7 +377,7 @@ int qcow2_snapshot_create(vstd_disk *d, const char *name)
 	uint64_t l1_off = 0, max_id = 0, bytes = (uint64_t)s->l1_size * 8;
 	uint8_t *raw = NULL;
 	struct timespec ts;
-	int rc;
+	int rc, marked;
 	if (name == NULL || strlen(name) > 65535)
 		return vstd_err(VSTD_EINVAL, "%s: invalid snapshot name", s->name);
 	for (uint32_t i = 0; i < s->nb_snapshots; i++) {
@@ -315,10 +395,11 @@ int qcow2_snapshot_create(vstd_disk *d, const char *name)
 		                s->name);
 	if (s->nb_snapshots >= QCOW2_MAX_SNAPSHOTS)
 		return vstd_err(VSTD_ELIMIT, "%s: too many snapshots", s->name);
-	if ((rc = qcow2_flush_metadata(s)) < 0)
+	if ((rc = op_begin(s, &marked)) < 0)
 		return rc;
-	/* every cluster of the active tree gains a reference */
-	if ((rc = qcow2_update_tree(s, s->l1, s->l1_size, 1, 1)) < 0)
+	/* flags first (harmless while refcounts are 1), then every cluster of
+	 * the active tree gains a reference */
+	if ((rc = clear_copied(s)) < 0 || (rc = qcow2_update_tree(s, s->l1, s->l1_size, 1, 1)) < 0)
 		return rc;
 	/* the copy of the L1 table */
 	raw = vstd_calloc(1, bytes ? bytes : 1);
@@ -367,7 +448,7 @@ int qcow2_snapshot_create(vstd_disk *d, const char *name)
 	vstd_free(s->snaps);
 	s->snaps = n;
 	s->nb_snapshots++;
-	return qcow2_flush_metadata(s);
+	return op_end(s, marked, 0);
 }
 
 int qcow2_snapshot_apply(vstd_disk *d, const char *name)
@@ -375,12 +456,12 @@ int qcow2_snapshot_apply(vstd_disk *d, const char *name)
 	struct qcow2 *s = qcow2_of(d);
 	uint64_t *sl1 = NULL, *old = NULL, fsize;
 	uint32_t old_size = s->l1_size;
-	int idx = find(s, name), rc;
+	int idx = find(s, name), rc, marked;
 	struct qcow2_snapshot *sn;
 	if (idx < 0)
 		return idx;
 	sn = &s->snaps[idx];
-	if ((rc = qcow2_flush_metadata(s)) < 0 || (rc = vstd_io_size(s->io, &fsize)) < 0 ||
+	if ((rc = op_begin(s, &marked)) < 0 || (rc = vstd_io_size(s->io, &fsize)) < 0 ||
 	    (rc = qcow2_l1_load(s, sn->l1_off, sn->l1_size, fsize, &sl1, "snapshot L1 table")) < 0)
 		return rc;
 	if ((rc = qcow2_update_tree(s, sl1, sn->l1_size, 1, 0)) < 0)
@@ -398,7 +479,10 @@ int qcow2_snapshot_apply(vstd_disk *d, const char *name)
 		qcow2_l1_set(s, i, i < sn->l1_size ? sl1[i] : 0);
 	if ((rc = qcow2_flush_metadata(s)) < 0 || (rc = vstd_io_flush(s->io)) < 0)
 		goto out;
-	if ((rc = qcow2_update_tree(s, old, old_size, -1, 0)) < 0)
+	s->free_punch = 1; /* clusters only the old state used: give the space back */
+	rc = qcow2_update_tree(s, old, old_size, -1, 0);
+	s->free_punch = 0;
+	if (rc < 0)
 		goto out;
 	if ((rc = qcow2_update_tree(s, s->l1, s->l1_size, 0, 1)) < 0)
 		goto out;
@@ -412,7 +496,7 @@ int qcow2_snapshot_apply(vstd_disk *d, const char *name)
 		d->size = s->size;
 	}
 	s->cached_cluster_off = 0;
-	rc = qcow2_flush_metadata(s);
+	rc = op_end(s, marked, 0);
 out:
 	vstd_free(sl1);
 	vstd_free(old);
@@ -422,13 +506,13 @@ out:
 int qcow2_snapshot_delete(vstd_disk *d, const char *name)
 {
 	struct qcow2 *s = qcow2_of(d);
-	int idx = find(s, name), rc;
+	int idx = find(s, name), rc, marked;
 	struct qcow2_snapshot sn, *n;
 	uint64_t *sl1 = NULL, fsize;
 	if (idx < 0)
 		return idx;
 	sn = s->snaps[idx];
-	if ((rc = qcow2_flush_metadata(s)) < 0 || (rc = vstd_io_size(s->io, &fsize)) < 0 ||
+	if ((rc = op_begin(s, &marked)) < 0 || (rc = vstd_io_size(s->io, &fsize)) < 0 ||
 	    (rc = qcow2_l1_load(s, sn.l1_off, sn.l1_size, fsize, &sl1, "snapshot L1 table")) < 0)
 		return rc;
 	n = vstd_calloc(s->nb_snapshots, sizeof(*n));
@@ -449,16 +533,16 @@ int qcow2_snapshot_delete(vstd_disk *d, const char *name)
 	vstd_free(sn.id);
 	vstd_free(sn.name);
 	vstd_free(sn.extra);
+	s->free_punch = 1; /* clusters only the snapshot used: give the space back */
 	rc = qcow2_update_tree(s, sl1, sn.l1_size, -1, 0);
 	if (rc == 0 && sn.l1_size > 0)
 		rc = qcow2_refcount_update(s, sn.l1_off,
 		                           qcow2_size_to_clusters(s, (uint64_t)sn.l1_size * 8), -1);
+	s->free_punch = 0;
 	if (rc == 0)
 		rc = qcow2_update_tree(s, s->l1, s->l1_size, 0, 1);
 	vstd_free(sl1);
-	if (rc == 0)
-		rc = qcow2_flush_metadata(s);
-	return rc;
+	return op_end(s, marked, rc);
 }
 
 int qcow2_snapshot_open(vstd_disk *view, vstd_disk *d, const char *name)

@@ -289,3 +289,82 @@ int vhdx_sb_get(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t sec)
 	bit = (unsigned)(i % 8);
 	return (byte >> bit) & 1;
 }
+
+uint64_t vhdx_bat_entries(const struct vhdx_state *s, uint64_t np)
+{
+	uint64_t nsb = (np + s->chunk_ratio - 1) / s->chunk_ratio;
+	return s->has_parent ? nsb * (s->chunk_ratio + 1) : np + (np - 1) / s->chunk_ratio;
+}
+
+int vhdx_bat_resize(vstd_disk *d, struct vhdx_state *s, uint64_t ne)
+{
+	uint64_t old_pages = vstd_align_up(s->n_entries * 8, 4096) / 4096;
+	uint64_t pages = vstd_align_up(ne * 8, 4096) / 4096;
+	uint64_t *nb;
+	uint8_t *nd;
+	if (ne * 8 > VHDX_MAX_BAT)
+		return vstd_err(VSTD_ELIMIT, "%s: BAT of %" PRIu64 " entries is above the limit",
+		                d->filename, ne);
+	if (ne <= s->n_entries) {
+		s->n_entries = ne;
+		return 0;
+	}
+	if ((nb = vstd_realloc_array(s->bat, (size_t)ne, 8)) == NULL)
+		return vstd_err_code();
+	s->bat = nb;
+	if ((nd = vstd_realloc(s->bat_dirty, (size_t)pages)) == NULL)
+		return vstd_err_code();
+	s->bat_dirty = nd;
+	memset(nd + old_pages, 0, (size_t)(pages - old_pages));
+	memset(nb + s->n_entries, 0, (size_t)(ne - s->n_entries) * 8);
+	/* the page holding the old end gets the new zero entries written */
+	for (uint64_t i = s->n_entries; i < ne; i++)
+		s->bat_dirty[i * 8 / 4096] = 1;
+	s->dirty_any = 1;
+	s->n_entries = ne;
+	return 0;
+}
+
+/*
+ * Move the BAT to the end of the file with room for s->n_entries entries:
+ * the whole new table is written into space nothing points to yet and
+ * flushed, then the region tables are switched (vhdx_region_set_bat).  A
+ * crash before the switch leaves the old BAT in use and the new one as
+ * unused space; after it, the new one, describing the same blocks.  The
+ * old BAT's space is not reused.  Pending BAT changes must have been
+ * flushed before (the new table is written from memory as it stands).
+ */
+int vhdx_bat_relocate(vstd_disk *d, struct vhdx_state *s)
+{
+	uint64_t len = vstd_align_up(s->n_entries * 8, VHDX_MIB), at = s->file_end;
+	uint8_t *buf;
+	int rc = 0;
+	if (len > UINT32_MAX || len > VHDX_MAX_BAT)
+		return vstd_err(VSTD_ELIMIT, "%s: a BAT of %" PRIu64 " bytes is above the limit",
+		                d->filename, len);
+	if (at / VHDX_MIB >= ((uint64_t)1 << 44))
+		return vstd_err(VSTD_ELIMIT, "%s: file offset too large", d->filename);
+	if ((buf = vstd_malloc((size_t)VHDX_MIB)) == NULL)
+		return vstd_err_code();
+	for (uint64_t piece = 0; piece < len && rc == 0; piece += VHDX_MIB) {
+		memset(buf, 0, (size_t)VHDX_MIB);
+		for (uint64_t k = 0; k < VHDX_MIB / 8; k++) {
+			uint64_t i = piece / 8 + k;
+			if (i >= s->n_entries)
+				break;
+			vstd_put_le64(buf + 8 * k, s->bat[i]);
+		}
+		rc = vstd_io_pwrite(s->io, buf, (size_t)VHDX_MIB, at + piece);
+	}
+	vstd_free(buf);
+	if (rc == 0)
+		rc = vstd_io_flush(s->io);
+	if (rc < 0)
+		return rc;
+	s->file_end = at + len;
+	if ((rc = vhdx_region_set_bat(d, s, at, (uint32_t)len)) < 0)
+		return rc;
+	/* everything in memory is now on disk at the new place */
+	memset(s->bat_dirty, 0, (size_t)(vstd_align_up(s->n_entries * 8, 4096) / 4096));
+	return 0;
+}

@@ -580,39 +580,64 @@ static int write_vsize(vstd_disk *d, struct vhdx_state *s, uint64_t size)
 	return 0;
 }
 
+/* Resizing a differencing image: the new size must not let the parent's
+ * data show where the disk had no sectors before.  [from, to) is made a
+ * present range of zeroes wherever the parent has data there. */
+static int hide_parent(vstd_disk *d, struct vhdx_state *s, uint64_t from, uint64_t to)
+{
+	uint64_t psize = d->backing != NULL ? vstd_disk_size(d->backing) : 0;
+	if (!s->has_parent || psize <= from)
+		return 0;
+	if (to > psize)
+		to = psize;
+	return from < to ? zero_or_trim(d, from, to - from, 0) : 0;
+}
+
 /*
- * Shrink (dynamic and fixed images): the tail of a block cut in two is
- * zeroed in the file (a later grow must read zeroes there), the entries of
- * blocks past the new end become "not present" through the log, then the
- * size item changes; a crash in between leaves the old size with zeroes
- * past the new end.  File space past the last block still used is given
- * back.  Differencing images are refused (their bitmap chunks would need
- * re-laying).
+ * Shrink: the tail of a block cut in two is zeroed in the file (a later
+ * grow must read zeroes there; in a differencing image the tail sectors of
+ * a partially present block become present zeroes), the entries of blocks
+ * past the new end become "not present" through the log, then the size
+ * item changes; a crash in between leaves the old size with zeroes past
+ * the new end.  File space past the last block still used is given back.
  */
 static int vhdx_shrink(vstd_disk *d, struct vhdx_state *s, uint64_t size,
                        enum vstd_prealloc prealloc)
 {
 	uint64_t np, ne, end, fsize;
 	int rc;
-	if (s->has_parent)
-		return vstd_err(VSTD_ENOTSUP, "%s: resizing a differencing VHDX is not supported",
-		                d->filename);
 	if (size == 0 || size % s->lsec != 0)
 		return vstd_err(VSTD_EINVAL, "%s: size %" PRIu64 " is zero or not a multiple of %u",
 		                d->filename, size, s->lsec);
 	if (prealloc != VSTD_PREALLOC_OFF)
 		return vstd_err(VSTD_ENOTSUP, "%s: VHDX resize takes no preallocation",
 		                d->filename);
-	if ((rc = begin_write(d, s)) < 0)
+	if ((rc = begin_write(d, s)) < 0 || (rc = check_parent(d, s)) < 0)
 		return rc;
 	np = (size + s->block_size - 1) / s->block_size;
-	ne = np + (np - 1) / s->chunk_ratio;
+	ne = vhdx_bat_entries(s, np);
 	if (size % s->block_size != 0) {
 		uint64_t e = s->bat[vhdx_bat_payload_index(s, np - 1)], in = size % s->block_size;
 		if ((e & 7) == VHDX_PAYLOAD_FULLY_PRESENT &&
 		    (rc = vstd_io_write_zeroes(s->io, (e >> 20) * VHDX_MIB + in, s->block_size - in,
 		                               0)) < 0)
 			return rc;
+		if ((e & 7) == VHDX_PAYLOAD_PARTIALLY_PRESENT) {
+			uint8_t *zero = vstd_calloc(1, (size_t)VHDX_MIB);
+			if (zero == NULL)
+				return vstd_err_code();
+			for (uint64_t pos = in; pos < s->block_size && rc == 0;) {
+				size_t k = s->block_size - pos < VHDX_MIB
+				                   ? (size_t)(s->block_size - pos)
+				                   : (size_t)VHDX_MIB;
+				rc = write_sectors(d, s, np - 1, (e >> 20) * VHDX_MIB, pos, zero,
+				                   k);
+				pos += k;
+			}
+			vstd_free(zero);
+			if (rc < 0)
+				return rc;
+		}
 	}
 	for (uint64_t i = ne; i < s->n_entries; i++)
 		if (s->bat[i] != 0 && (rc = vhdx_bat_set(d, s, i, 0)) < 0)
@@ -649,18 +674,64 @@ static int vhdx_shrink(vstd_disk *d, struct vhdx_state *s, uint64_t size,
 	return rc;
 }
 
+/*
+ * Grow: the BAT gets entries for the new blocks (zero: not present).  When
+ * they do not fit its region, the whole BAT moves to the end of the file
+ * first (vhdx_bat_relocate: written, flushed, then the region tables
+ * switched).  New chunks of a differencing image get a zeroed sector bitmap
+ * block, as at creation; a differencing image grows up to its parent's
+ * size at most (after a shrink), the regrown part made present zeroes.
+ * The entries go through the log, then the disk
+ * size item, also through the log: a crash at any point leaves the old
+ * size or the new one, each with a BAT that covers it.
+ */
+static int vhdx_grow(vstd_disk *d, struct vhdx_state *s, uint64_t size)
+{
+	uint64_t old = s->vsize, old_ne = s->n_entries, np, ne;
+	int rc;
+	if (s->has_parent && d->backing != NULL && size > vstd_disk_size(d->backing))
+		return vstd_err(VSTD_ENOTSUP,
+		                "%s: a differencing VHDX cannot grow past its parent's size "
+		                "(%" PRIu64 " bytes): Hyper-V expands only fixed and dynamic "
+		                "disks, and readers fail past the parent's end",
+		                d->filename, vstd_disk_size(d->backing));
+	if (s->has_parent && d->backing == NULL)
+		return vstd_err(VSTD_ENOTSUP,
+		                "%s: growing a differencing VHDX needs its parent opened",
+		                d->filename);
+	np = (size + s->block_size - 1) / s->block_size;
+	ne = vhdx_bat_entries(s, np);
+	if ((rc = begin_write(d, s)) < 0 || (rc = check_parent(d, s)) < 0 ||
+	    (rc = vhdx_bat_flush(d, s)) < 0 || (rc = vhdx_bat_resize(d, s, ne)) < 0)
+		return rc;
+	if (ne * 8 > s->bat_len && (rc = vhdx_bat_relocate(d, s)) < 0) {
+		s->n_entries = old_ne;
+		return rc;
+	}
+	if (s->has_parent) {
+		for (uint64_t i = old_ne; i < ne && rc == 0; i++) {
+			if (i % (s->chunk_ratio + 1) == s->chunk_ratio) {
+				uint64_t at = s->file_end;
+				s->file_end += VHDX_MIB;
+				rc = vhdx_bat_set(d, s, i, (at / VHDX_MIB) << 20 | VHDX_SB_PRESENT);
+			}
+		}
+		if (rc < 0)
+			return rc;
+	}
+	if ((rc = vhdx_bat_flush(d, s)) < 0 || (rc = write_vsize(d, s, size)) < 0)
+		return rc;
+	s->n_payload = np;
+	s->n_sb = (np + s->chunk_ratio - 1) / s->chunk_ratio;
+	d->size = size;
+	if ((rc = hide_parent(d, s, old, size)) < 0)
+		return rc;
+	return vhdx_bat_flush(d, s);
+}
+
 static int vhdx_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc prealloc)
 {
 	struct vhdx_state *s = d->priv;
-	uint64_t old_n = s->n_entries, np, ne;
-	uint64_t *nb;
-	uint8_t *nd;
-	int rc;
-	if (size < s->vsize)
-		return vhdx_shrink(d, s, size, prealloc);
-	if (s->has_parent)
-		return vstd_err(VSTD_ENOTSUP, "%s: resizing a differencing VHDX is not supported",
-		                d->filename);
 	if (size % s->lsec != 0 || size > ((uint64_t)64 << 40))
 		return vstd_err(VSTD_EINVAL,
 		                "%s: size %" PRIu64 " is not a multiple of %u or above "
@@ -669,34 +740,9 @@ static int vhdx_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc preallo
 	if (prealloc != VSTD_PREALLOC_OFF)
 		return vstd_err(VSTD_ENOTSUP, "%s: VHDX resize takes no preallocation",
 		                d->filename);
-	np = (size + s->block_size - 1) / s->block_size;
-	ne = np + (np - 1) / s->chunk_ratio;
-	if (ne * 8 > s->bat_len)
-		return vstd_err(VSTD_ENOTSUP,
-		                "%s: growing to %" PRIu64 " bytes needs a larger BAT "
-		                "region (%" PRIu64 " bytes); relocating it is not supported",
-		                d->filename, size, s->bat_len);
-	if ((rc = begin_write(d, s)) < 0)
-		return rc;
-	nb = vstd_realloc_array(s->bat, (size_t)ne, 8);
-	if (nb == NULL)
-		return vstd_err_code();
-	s->bat = nb;
-	nd = vstd_realloc(s->bat_dirty, (size_t)(vstd_align_up(ne * 8, 4096) / 4096));
-	if (nd == NULL)
-		return vstd_err_code();
-	s->bat_dirty = nd;
-	memset(nd + vstd_align_up(old_n * 8, 4096) / 4096, 0,
-	       (size_t)(vstd_align_up(ne * 8, 4096) / 4096 -
-	                vstd_align_up(old_n * 8, 4096) / 4096));
-	s->n_entries = ne;
-	s->n_payload = np;
-	for (uint64_t i = old_n; i < ne; i++)
-		vhdx_bat_set(d, s, i, 0);
-	if ((rc = vhdx_bat_flush(d, s)) < 0)
-		return rc;
-	/* the disk size item, through the log */
-	return write_vsize(d, s, size);
+	if (size < s->vsize)
+		return vhdx_shrink(d, s, size, prealloc);
+	return vhdx_grow(d, s, size);
 }
 
 /* ------------------------------------------------------------ create */

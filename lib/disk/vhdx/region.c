@@ -131,3 +131,57 @@ void vhdx_region_build(uint8_t *buf, uint64_t bat_off, uint32_t bat_len, uint64_
 	vstd_put_le32(buf + 76, 1);
 	vstd_put_le32(buf + 4, vhdx_crc32c(buf, VHDX_REGION_SIZE));
 }
+
+/*
+ * Point the BAT entry of both region tables at a new BAT.  The tables lie
+ * in the first MiB, where log writes are not allowed (vstd refuses such a
+ * log as hostile), so the two copies give the atomicity: copy 2 first,
+ * then copy 1, each flushed.  A crash before copy 1 is complete leaves
+ * copy 1 old (or torn: readers then take copy 2, already new).  Either BAT
+ * describes the same data; the caller flushes the new BAT before.
+ */
+int vhdx_region_set_bat(vstd_disk *d, struct vhdx_state *s, uint64_t bat_off, uint32_t bat_len)
+{
+	uint8_t *t = vstd_malloc(VHDX_REGION_SIZE);
+	struct vhdx_state probe;
+	uint64_t size;
+	uint32_t n;
+	int rc, found = 0;
+	if (t == NULL)
+		return vstd_err_code();
+	/* start from the copy the readers use, keeping its other entries */
+	memset(&probe, 0, sizeof(probe));
+	probe.hdr = s->hdr;
+	if ((rc = vstd_io_size(s->io, &size)) < 0 ||
+	    (rc = vstd_io_pread(s->io, t, VHDX_REGION_SIZE, VHDX_REGION1)) < 0)
+		goto out;
+	if (parse_table(d, &probe, t, VHDX_REGION1, size) < 0 &&
+	    ((rc = vstd_io_pread(s->io, t, VHDX_REGION_SIZE, VHDX_REGION2)) < 0 ||
+	     (rc = parse_table(d, &probe, t, VHDX_REGION2, size)) < 0))
+		goto out;
+	n = vstd_le32(t + 8);
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t *e = t + 16 + 32 * (size_t)i;
+		if (memcmp(e, guid_bat, 16) == 0) {
+			vstd_put_le64(e + 16, bat_off);
+			vstd_put_le32(e + 24, bat_len);
+			found = 1;
+		}
+	}
+	if (!found) {
+		rc = vstd_err(VSTD_ECORRUPT, "%s: region table lost its BAT entry", d->filename);
+		goto out;
+	}
+	vstd_put_le32(t + 4, 0);
+	vstd_put_le32(t + 4, vhdx_crc32c(t, VHDX_REGION_SIZE));
+	if ((rc = vstd_io_pwrite(s->io, t, VHDX_REGION_SIZE, VHDX_REGION2)) < 0 ||
+	    (rc = vstd_io_flush(s->io)) < 0 ||
+	    (rc = vstd_io_pwrite(s->io, t, VHDX_REGION_SIZE, VHDX_REGION1)) < 0 ||
+	    (rc = vstd_io_flush(s->io)) < 0)
+		goto out;
+	s->bat_off = bat_off;
+	s->bat_len = bat_len;
+out:
+	vstd_free(t);
+	return rc;
+}

@@ -119,6 +119,8 @@ int vhdx_header_update(vstd_disk *d, struct vhdx_state *s);
 
 /* region.c */
 int vhdx_regions_read(vstd_disk *d, struct vhdx_state *s, uint64_t file_size);
+/* Point both region tables at a BAT at bat_off (crash-safe order). */
+int vhdx_region_set_bat(vstd_disk *d, struct vhdx_state *s, uint64_t bat_off, uint32_t bat_len);
 void vhdx_region_build(uint8_t *buf, uint64_t bat_off, uint32_t bat_len, uint64_t meta_off,
                        uint32_t meta_len);
 
@@ -145,6 +147,13 @@ int vhdx_sb_get(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t sec);
 int vhdx_sb_read(vstd_disk *d, struct vhdx_state *s, uint64_t b, uint64_t byte, uint8_t *out,
                  size_t len);
 void vhdx_sb_pages_free(struct vhdx_state *s);
+/* BAT entries for np payload blocks (sector bitmap entries included). */
+uint64_t vhdx_bat_entries(const struct vhdx_state *s, uint64_t np);
+/* Grow (new entries zero, marked dirty) or cut the in-memory BAT. */
+int vhdx_bat_resize(vstd_disk *d, struct vhdx_state *s, uint64_t ne);
+/* Write the whole in-memory BAT at the end of the file and switch the
+ * region tables to it (for a BAT that outgrew its region). */
+int vhdx_bat_relocate(vstd_disk *d, struct vhdx_state *s);
 uint64_t vhdx_bat_payload_index(const struct vhdx_state *s, uint64_t block);
 uint64_t vhdx_bat_sb_index(const struct vhdx_state *s, uint64_t block);
 

@@ -241,8 +241,8 @@ static int check_segments(struct vmm *vm, const char *kernel, const struct seg *
 			                kernel, i, (unsigned long long)s->paddr);
 		if (!vmm_gpa(vm, s->paddr, s->memsz))
 			return vmm_fail("kernel %s: PT_LOAD %u at p_paddr 0x%llx with p_memsz "
-			                "0x%llx is outside guest RAM (%llu bytes, 3 GiB below the "
-			                "PCI hole)",
+			                "0x%llx is outside guest RAM (%llu bytes: up to 3 GiB, the "
+			                "rest from 4 GiB)",
 			                kernel, i, (unsigned long long)s->paddr,
 			                (unsigned long long)s->memsz,
 			                (unsigned long long)vm->ram_size);

@@ -84,7 +84,39 @@ uint32_t pci_read32(unsigned dev, unsigned fn, unsigned off);
 void pci_write32(unsigned dev, unsigned fn, unsigned off, uint32_t v);
 void pci_probe(void);
 
-/* virtio_blk.c */
+/* virtio_blk.c: a virtio-blk PCI function (BARs assigned by blk_setup_bars,
+ * which also enables memory decoding and bus mastering) and its bus for
+ * lib/paravirt/driver (struct vdrv_bus: blk_bus_read/blk_bus_write, ctx =
+ * the struct blk_fn). */
+struct blk_fn {
+	unsigned dev;
+	uint64_t bar[6];
+};
+void blk_setup_bars(struct blk_fn *f);
+uint64_t blk_bus_read(void *ctx, int space, uint64_t off, unsigned size);
+void blk_bus_write(void *ctx, int space, uint64_t off, uint64_t v, unsigned size);
 void virtio_blk_probe(void);
+
+/* main.c: the end of the highest usable e820 range (0 when none) */
+extern uint64_t guest_ram_top;
+void sort64(uint64_t *v, unsigned n);
+
+/* rawq.c: queue 0 of the first virtio-blk, descriptors written by hand */
+int rawq_open(void);
+int rawq_start(uint64_t features);
+void rawq_reset(void);
+uint8_t rawq_status(void);
+uint64_t rawq_features(void);
+uint64_t rawq_sectors(void);
+uint16_t rawq_num(void);
+void rawq_desc(unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next);
+void rawq_publish(uint16_t head, uint16_t count);
+int rawq_wait(uint64_t cycles, uint32_t *len);
+int rawq_io(uint32_t type, uint64_t sector, void *buf, uint32_t len);
+
+/* hostile.c: vstd.hostile=1 - hostile rings against the first virtio-blk */
+void hostile_run(void);
+/* iops.c: vstd.iops=1 - timed 4 KiB random reads from the first virtio-blk */
+void iops_run(void);
 
 #endif

@@ -9,11 +9,6 @@
 #include "guest.h"
 #include "paravirt/driver/vdrv.h"
 
-struct fn {
-	unsigned dev;
-	uint64_t bar[6];
-};
-
 static uint64_t cfg_read(unsigned dev, unsigned off, unsigned size)
 {
 	outl(0xcf8, 0x80000000u | dev << 11 | (off & 0xfc));
@@ -34,9 +29,9 @@ static void cfg_write(unsigned dev, unsigned off, uint64_t v, unsigned size)
 	}
 }
 
-static uint64_t bus_read(void *ctx, int space, uint64_t off, unsigned size)
+uint64_t blk_bus_read(void *ctx, int space, uint64_t off, unsigned size)
 {
-	struct fn *f = ctx;
+	struct blk_fn *f = ctx;
 	if (space == VDRV_SPACE_PCICFG)
 		return cfg_read(f->dev, (unsigned)off, size);
 	if (space < 0 || space > 5 || !f->bar[space])
@@ -50,9 +45,9 @@ static uint64_t bus_read(void *ctx, int space, uint64_t off, unsigned size)
 	}
 }
 
-static void bus_write(void *ctx, int space, uint64_t off, uint64_t v, unsigned size)
+void blk_bus_write(void *ctx, int space, uint64_t off, uint64_t v, unsigned size)
 {
-	struct fn *f = ctx;
+	struct blk_fn *f = ctx;
 	if (space == VDRV_SPACE_PCICFG) {
 		cfg_write(f->dev, (unsigned)off, v, size);
 		return;
@@ -95,7 +90,7 @@ static void *arena_alloc(void *ctx, size_t size, size_t align, uint64_t *gpa)
  * too), then enable memory decoding and bus mastering. */
 static uint64_t next_bar = 0xd8000000ULL;
 
-static void setup_bars(struct fn *f)
+void blk_setup_bars(struct blk_fn *f)
 {
 	for (unsigned b = 0; b < 6; b++) {
 		unsigned off = 0x10 + 4 * b;
@@ -171,11 +166,11 @@ static int do_io(uint32_t type, uint64_t sector, uint32_t len)
 
 static void blk_one(unsigned idx, unsigned dev)
 {
-	struct fn f;
+	struct blk_fn f;
 	memset(&f, 0, sizeof(f));
 	f.dev = dev;
-	setup_bars(&f);
-	struct vdrv_bus bus = {bus_read, bus_write, &f};
+	blk_setup_bars(&f);
+	struct vdrv_bus bus = {blk_bus_read, blk_bus_write, &f};
 	struct vdrv_mem mem = {arena_alloc, 0};
 	char key[48];
 	memcpy(key, "disk.", 5);

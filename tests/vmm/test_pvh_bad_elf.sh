@@ -78,6 +78,7 @@ add initrd "initrd.*too large" "--mem 16M --initrd big.initrd"
 
 {
 	echo 'V=${VSTD_IN:-/bin/vstd}'
+	echo 'echo' # the console's first line may carry the firmware's escape codes
 	for c in "${cases[@]}"; do
 		IFS='|' read -r name pat args <<<"$c"
 		k=$name.elf
@@ -100,6 +101,7 @@ else
 	[ $? = 125 ] && fail "nested KVM setup failed"
 fi
 tr -d '\r' <"$T/out.txt" >"$T/out.clean"
+grep -q '^=== ' "$T/out.clean" || { tail -30 "$T/out.clean"; fail "no case ran (vmm $where)"; }
 n=0
 for c in "${cases[@]}"; do
 	IFS='|' read -r name pat args <<<"$c"

@@ -37,6 +37,7 @@ struct chk {
 	unsigned lines;
 	uint8_t *bad_block; /* refcount table entries we cannot use */
 	uint64_t next_contig;
+	int incomplete; /* some structure could not be walked: its clusters look free */
 };
 
 static void say(struct chk *c, const char *fmt, ...) VSTD_PRINTF(2, 3);
@@ -164,12 +165,14 @@ static int walk_l1(struct chk *c, const uint64_t *l1, uint32_t l1_size, int acti
 			    " is unaligned or past the end of the file",
 			    k, l2_off);
 			corrupt(c);
+			c->incomplete = 1;
 			continue;
 		}
 		count(c, l2_off, s->cluster_size, "L2 table");
 		if ((rc = walk_l2(c, l2_off, active)) < 0) {
 			say(c, "ERROR L2 table at 0x%" PRIx64 " cannot be read", l2_off);
 			c->res->check_errors++;
+			c->incomplete = 1;
 		}
 	}
 	return 0;
@@ -186,6 +189,7 @@ static void walk_bitmaps(struct chk *c)
 	    s->bm_dir_off + s->bm_dir_size < s->bm_dir_off) {
 		say(c, "ERROR bitmap directory at 0x%" PRIx64 " is invalid", s->bm_dir_off);
 		corrupt(c);
+		c->incomplete = 1;
 		return;
 	}
 	count(c, s->bm_dir_off, s->bm_dir_size, "bitmap directory");
@@ -193,6 +197,7 @@ static void walk_bitmaps(struct chk *c)
 	if (dir == NULL || vstd_io_pread(s->io, dir, s->bm_dir_size, s->bm_dir_off) < 0) {
 		vstd_free(dir);
 		c->res->check_errors++;
+		c->incomplete = 1;
 		return;
 	}
 	while (pos + 24 <= s->bm_dir_size) {
@@ -337,6 +342,7 @@ int qcow2_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *res)
 			    0) {
 				say(&c, "ERROR snapshot %s: L1 table cannot be read", sn->id);
 				corrupt(&c);
+				c.incomplete = 1;
 				continue;
 			}
 			walk_l1(&c, l1, sn->l1_size, 0);
@@ -352,6 +358,14 @@ int qcow2_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *res)
 	scan = qcow2_size_to_clusters(s, end);
 	if (scan < c.n)
 		scan = c.n;
+	if (repair_leaks && c.incomplete) {
+		/* clusters under the unwalked structure would look leaked:
+		 * freeing them could destroy data */
+		say(&c, "Leaks are not repaired: some metadata could not be walked");
+		repair_leaks = 0;
+	}
+	/* leaked clusters freed by the repair go back to the host file */
+	s->free_punch = repair_leaks;
 	for (uint64_t i = 0; i < scan; i++) {
 		uint64_t want = i < c.n ? c.ref[i] : 0, have;
 		if ((rc = stored(&c, i, &have)) < 0) {
@@ -388,6 +402,7 @@ int qcow2_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *res)
 			}
 		}
 	}
+	s->free_punch = 0;
 	if ((rc = check_copied(&c, repair_errors)) < 0)
 		goto out;
 	if ((repair_leaks || repair_errors) && (rc = qcow2_flush_metadata(s)) < 0)

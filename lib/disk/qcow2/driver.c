@@ -410,7 +410,7 @@ int qcow2_preallocate(vstd_disk *d, uint64_t from, uint64_t to, enum vstd_preall
 	return qcow2_flush_metadata(s);
 }
 
-static int qcow2_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc prealloc)
+static int truncate_body(vstd_disk *d, uint64_t size, enum vstd_prealloc prealloc)
 {
 	struct qcow2 *s = qcow2_of(d);
 	uint8_t b[8];
@@ -461,6 +461,16 @@ static int qcow2_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc preall
 			qcow2_cache_mark_dirty(&s->l2c, l2_off);
 			s->meta_dirty = 1;
 		}
+		/* L2 tables wholly past the new end go too (the L1 entry
+		 * first, the table at the next flush) */
+		for (uint64_t l1i = need; l1i < s->l1_size; l1i++) {
+			uint64_t l2_off = s->l1[l1i] & QCOW2_L1E_OFFSET_MASK;
+			if (l2_off == 0)
+				continue;
+			qcow2_l1_set(s, l1i, 0);
+			if ((rc = qcow2_free_deferred(s, l2_off, 1)) < 0)
+				return rc;
+		}
 	} else if ((rc = qcow2_l1_grow(s, need)) < 0) {
 		return rc;
 	}
@@ -474,6 +484,50 @@ static int qcow2_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc preall
 	if (size > old && prealloc != VSTD_PREALLOC_OFF)
 		return qcow2_preallocate(d, old, size, prealloc);
 	return 0;
+}
+
+/*
+ * Cut free clusters off the end of the file (qemu does this after a
+ * shrink): refcounts are made durable first, then the file ends after the
+ * last cluster with a nonzero refcount.
+ */
+static int trim_file(struct qcow2 *s)
+{
+	uint64_t end, fsize;
+	int rc;
+	if ((rc = qcow2_mark_clean(s)) < 0 || (rc = vstd_io_flush(s->io)) < 0 ||
+	    (rc = qcow2_image_end(s, &end)) < 0 || (rc = vstd_io_size(s->io, &fsize)) < 0)
+		return rc;
+	if (end < s->cluster_size || end >= fsize)
+		return 0;
+	if ((rc = vstd_io_truncate(s->io, end)) < 0 || (rc = vstd_io_flush(s->io)) < 0)
+		return rc;
+	s->comp_off = 0;
+	return 0;
+}
+
+static int qcow2_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc prealloc)
+{
+	struct qcow2 *s = qcow2_of(d);
+	int shrink = size < s->size, rc;
+	s->free_punch = shrink; /* freed clusters go back to the host file */
+	rc = truncate_body(d, size, prealloc);
+	s->free_punch = 0;
+	if (rc == 0 && shrink)
+		rc = trim_file(s);
+	return rc;
+}
+
+static int make_empty_body(vstd_disk *d);
+
+static int qcow2_make_empty(vstd_disk *d)
+{
+	struct qcow2 *s = qcow2_of(d);
+	int rc;
+	s->free_punch = 1;
+	rc = make_empty_body(d);
+	s->free_punch = 0;
+	return rc;
 }
 
 static uint64_t qcow2_compress_unit(vstd_disk *d)
@@ -517,7 +571,7 @@ static int qcow2_set_backing(vstd_disk *d, const char *backing, const char *form
 	return vstd_disk_set_backing(d, backing, backing != NULL ? format : NULL);
 }
 
-static int qcow2_make_empty(vstd_disk *d)
+static int make_empty_body(vstd_disk *d)
 {
 	struct qcow2 *s = qcow2_of(d);
 	uint64_t cs = s->cluster_size;

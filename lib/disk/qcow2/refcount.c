@@ -151,9 +151,17 @@ static void forget_cluster(struct qcow2 *s, uint64_t cl)
 		s->free_hint = cl;
 }
 
+/* Give freed clusters' space back to the host file (qemu's discard
+ * pass-through).  A hint: failures are ignored. */
+static void punch(struct qcow2 *s, uint64_t first, uint64_t n)
+{
+	if (n > 0)
+		(void)vstd_io_discard(s->io, first << s->cluster_bits, n << s->cluster_bits);
+}
+
 int qcow2_refcount_update(struct qcow2 *s, uint64_t off, uint64_t n, int64_t delta)
 {
-	uint64_t cl = off >> s->cluster_bits;
+	uint64_t cl = off >> s->cluster_bits, run = 0, run_start = 0;
 	for (uint64_t i = 0; i < n; i++, cl++) {
 		uint8_t *p;
 		uint64_t rb_off, old, nv, idx;
@@ -181,9 +189,20 @@ int qcow2_refcount_update(struct qcow2 *s, uint64_t off, uint64_t n, int64_t del
 		rb_set(s, p, idx, nv);
 		qcow2_cache_mark_dirty(&s->rbc, rb_off);
 		s->meta_dirty = 1;
-		if (nv == 0)
+		if (nv == 0) {
 			forget_cluster(s, cl);
+			if (s->free_punch && delta < 0) {
+				if (run > 0 && run_start + run != cl) {
+					punch(s, run_start, run);
+					run = 0;
+				}
+				if (run == 0)
+					run_start = cl;
+				run++;
+			}
+		}
 	}
+	punch(s, run_start, run);
 	return 0;
 }
 
@@ -435,7 +454,7 @@ int qcow2_free_deferred(struct qcow2 *s, uint64_t off, uint64_t n)
 		return 0;
 	if (s->n_pending > 0) {
 		struct qcow2_extent *l = &s->pending[s->n_pending - 1];
-		if (l->off + (l->n << s->cluster_bits) == off) {
+		if (l->off + (l->n << s->cluster_bits) == off && l->punch == s->free_punch) {
 			l->n += n;
 			return 0;
 		}
@@ -449,6 +468,7 @@ int qcow2_free_deferred(struct qcow2 *s, uint64_t off, uint64_t n)
 	}
 	s->pending[s->n_pending].off = off;
 	s->pending[s->n_pending].n = n;
+	s->pending[s->n_pending].punch = s->free_punch;
 	s->n_pending++;
 	s->meta_dirty = 1;
 	return 0;
@@ -456,10 +476,12 @@ int qcow2_free_deferred(struct qcow2 *s, uint64_t off, uint64_t n)
 
 int qcow2_apply_pending_frees(struct qcow2 *s)
 {
-	int rc = 0;
+	int rc = 0, saved = s->free_punch;
 	while (s->n_pending > 0 && rc == 0) {
 		struct qcow2_extent e = s->pending[--s->n_pending];
+		s->free_punch = e.punch;
 		rc = qcow2_refcount_update(s, e.off, e.n, -1);
 	}
+	s->free_punch = saved;
 	return rc;
 }

@@ -360,17 +360,27 @@ static int zero_or_discard(vstd_disk *d, uint64_t off, uint64_t len, unsigned fl
 
 int qcow2_write_zeroes(vstd_disk *d, uint64_t off, uint64_t len, unsigned flags)
 {
-	if (qcow2_of(d)->crypt_method)
-		return encrypted(qcow2_of(d));
-	return zero_or_discard(d, off, len, flags, 0);
+	struct qcow2 *s = qcow2_of(d);
+	int rc;
+	if (s->crypt_method)
+		return encrypted(s);
+	/* with MAY_UNMAP, clusters whose refcount drops to 0 are punched */
+	s->free_punch = (flags & VSTD_IO_ZERO_MAY_UNMAP) != 0;
+	rc = zero_or_discard(d, off, len, flags, 0);
+	s->free_punch = 0;
+	return rc;
 }
 
 int qcow2_discard(vstd_disk *d, uint64_t off, uint64_t len)
 {
 	struct qcow2 *s = qcow2_of(d);
+	int rc;
 	if (s->data_io != s->io)
 		return 0;
-	return zero_or_discard(d, off, len, VSTD_IO_ZERO_MAY_UNMAP, 1);
+	s->free_punch = 1;
+	rc = zero_or_discard(d, off, len, VSTD_IO_ZERO_MAY_UNMAP, 1);
+	s->free_punch = 0;
+	return rc;
 }
 
 int qcow2_block_status(vstd_disk *d, uint64_t off, uint64_t max_len, vstd_block_status *st)

@@ -479,7 +479,10 @@ int qcow2_snapshot_apply(vstd_disk *d, const char *name)
 		qcow2_l1_set(s, i, i < sn->l1_size ? sl1[i] : 0);
 	if ((rc = qcow2_flush_metadata(s)) < 0 || (rc = vstd_io_flush(s->io)) < 0)
 		goto out;
-	if ((rc = qcow2_update_tree(s, old, old_size, -1, 0)) < 0)
+	s->free_punch = 1; /* clusters only the old state used: give the space back */
+	rc = qcow2_update_tree(s, old, old_size, -1, 0);
+	s->free_punch = 0;
+	if (rc < 0)
 		goto out;
 	if ((rc = qcow2_update_tree(s, s->l1, s->l1_size, 0, 1)) < 0)
 		goto out;
@@ -530,10 +533,12 @@ int qcow2_snapshot_delete(vstd_disk *d, const char *name)
 	vstd_free(sn.id);
 	vstd_free(sn.name);
 	vstd_free(sn.extra);
+	s->free_punch = 1; /* clusters only the snapshot used: give the space back */
 	rc = qcow2_update_tree(s, sl1, sn.l1_size, -1, 0);
 	if (rc == 0 && sn.l1_size > 0)
 		rc = qcow2_refcount_update(s, sn.l1_off,
 		                           qcow2_size_to_clusters(s, (uint64_t)sn.l1_size * 8), -1);
+	s->free_punch = 0;
 	if (rc == 0)
 		rc = qcow2_update_tree(s, s->l1, s->l1_size, 0, 1);
 	vstd_free(sl1);

@@ -5,7 +5,11 @@
  * every file) against `sha256sum` of the same files extracted, min and
  * median of R runs, and print the ratio (goal <= 1.1).
  *
- * usage: vstd-bench-ovf [-n ITEMS] [-r RUNS] [PACKAGE.ova]
+ * (3) with -b GIB, the large-OVA benchmark of big.c: pack, verify and
+ * unpack+verify of a GIB-GiB OVA against GNU tar + sha256sum (in -d DIR,
+ * default /var/tmp; needs about 4 x GIB of free space).
+ *
+ * usage: vstd-bench-ovf [-n ITEMS] [-r RUNS] [-b GIB [-d DIR]] [PACKAGE.ova]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,14 +19,18 @@
 
 #include "vstd/ovf.h"
 
-static double now(void)
+double bench_now(void);
+int bench_cmp_double(const void *a, const void *b);
+int bench_big(const char *workdir, unsigned gib, unsigned long runs);
+
+double bench_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int cmp_double(const void *a, const void *b)
+int bench_cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 	return x < y ? -1 : x > y;
@@ -60,11 +68,16 @@ static char *make_descriptor(unsigned long n, size_t *len)
 
 int main(int argc, char **argv)
 {
-	unsigned long n = 10000, runs = 5;
+	unsigned long n = 10000, runs = 5, big = 0;
+	const char *workdir = "/var/tmp";
 	int c;
-	while ((c = getopt(argc, argv, "n:r:")) != -1) {
+	while ((c = getopt(argc, argv, "n:r:b:d:")) != -1) {
 		if (c == 'n')
 			n = strtoul(optarg, NULL, 10);
+		else if (c == 'b')
+			big = strtoul(optarg, NULL, 10);
+		else if (c == 'd')
+			workdir = optarg;
 		else if (c == 'r')
 			runs = strtoul(optarg, NULL, 10);
 		else
@@ -76,7 +89,7 @@ int main(int argc, char **argv)
 	char *x = make_descriptor(n, &len);
 	double t[100], cpu[100];
 	for (unsigned long r = 0; r < runs; r++) {
-		double t0 = now();
+		double t0 = bench_now();
 		clock_t c0 = clock();
 		vstd_ovf *ovf = NULL;
 		if (vstd_ovf_parse(&ovf, x, len, "bench.ovf", NULL) != 0) {
@@ -90,17 +103,19 @@ int main(int argc, char **argv)
 			return 1;
 		vstd_ovf_report_free(rep);
 		vstd_ovf_free(ovf);
-		t[r] = now() - t0;
+		t[r] = bench_now() - t0;
 		cpu[r] = (double)(clock() - c0) / CLOCKS_PER_SEC;
 	}
-	qsort(t, runs, sizeof(double), cmp_double);
-	qsort(cpu, runs, sizeof(double), cmp_double);
+	qsort(t, runs, sizeof(double), bench_cmp_double);
+	qsort(cpu, runs, sizeof(double), bench_cmp_double);
 	/* CPU time too: on a loaded machine wall time measures the neighbours */
 	printf("parse+validate %lu items (%zu bytes): wall min %.1f ms median %.1f ms; CPU min "
 	       "%.1f ms "
 	       "median %.1f ms (goal < 100 ms)\n",
 	       n, len, t[0] * 1e3, t[runs / 2] * 1e3, cpu[0] * 1e3, cpu[runs / 2] * 1e3);
 	free(x);
+	if (big > 0 && big <= 64 && bench_big(workdir, (unsigned)big, runs) != 0)
+		return 1;
 	if (optind >= argc)
 		return 0;
 
@@ -114,7 +129,7 @@ int main(int argc, char **argv)
 	if (system(cmd) != 0)
 		return 1;
 	for (unsigned long r = 0; r < runs; r++) {
-		double t0 = now();
+		double t0 = bench_now();
 		vstd_ova *ova = NULL;
 		if (vstd_ova_open(&ova, ova_path, NULL) != 0)
 			return 1;
@@ -125,18 +140,18 @@ int main(int argc, char **argv)
 			fprintf(stderr, "verify: %s\n", vstd_error_last()->message);
 		vstd_ovf_verify_result_clear(&res);
 		vstd_ova_close(ova);
-		ours[r] = now() - t0;
+		ours[r] = bench_now() - t0;
 		snprintf(cmd, sizeof(cmd),
 		         "cd '%s' && sha256sum $(ls | grep -v '\\.mf$' | grep -v '\\.cert$') > "
 		         "/dev/null",
 		         dir);
-		t0 = now();
+		t0 = bench_now();
 		if (system(cmd) != 0)
 			return 1;
-		theirs[r] = now() - t0;
+		theirs[r] = bench_now() - t0;
 	}
-	qsort(ours, runs, sizeof(double), cmp_double);
-	qsort(theirs, runs, sizeof(double), cmp_double);
+	qsort(ours, runs, sizeof(double), bench_cmp_double);
+	qsort(theirs, runs, sizeof(double), bench_cmp_double);
 	printf("verify %s: vstd min %.3f s median %.3f s; sha256sum min %.3f s median %.3f s; "
 	       "ratio (median) %.2f (goal <= 1.1)\n",
 	       ova_path, ours[0], ours[runs / 2], theirs[0], theirs[runs / 2],

@@ -29,7 +29,7 @@
 #define VERIFY (SCRATCH + 0x10000) /* the disk read-back */
 #define VERIFY_LEN 4096u
 #define GUARD_BYTE 0xa5
-#define WAIT_CYCLES 300000000ULL
+#define WAIT_CYCLES 3000000000ULL
 
 static uint16_t qn;
 

@@ -265,7 +265,10 @@ typedef struct vstd_virtio_net_backend {
 	void *opaque;
 } vstd_virtio_net_backend;
 
-#define VSTD_VIRTIO_NET_OPTS_VERSION 1
+/* Version 2 added max_queue_pairs; version-1 structures are still accepted. */
+#define VSTD_VIRTIO_NET_OPTS_VERSION 2
+/** The most queue pairs a net device offers (VIRTIO_NET_F_MQ). */
+#define VSTD_VIRTIO_NET_MAX_PAIRS 128
 typedef struct vstd_virtio_net_opts {
 	unsigned version; /* VSTD_VIRTIO_NET_OPTS_VERSION */
 	vstd_virtio_opts common;
@@ -276,10 +279,16 @@ typedef struct vstd_virtio_net_opts {
 	int loopback;
 	const char *tap_name;
 	const vstd_virtio_net_backend *backend;
+	/* Version 2: receive/transmit queue pairs, 0 or 1: one pair and no
+	 * VIRTIO_NET_F_MQ (QEMU's mq=off default); 2..VSTD_VIRTIO_NET_MAX_PAIRS:
+	 * VIRTIO_NET_F_MQ offered with max_virtqueue_pairs = this.  Queues are
+	 * then rx0, tx0, rx1, tx1, ... and the control queue is the last
+	 * (2 x pairs) when the driver takes MQ, queue 2 when it does not. */
+	uint16_t max_queue_pairs;
 } vstd_virtio_net_opts;
 #define VSTD_VIRTIO_NET_OPTS_INIT                                                                  \
 	{                                                                                          \
-		VSTD_VIRTIO_NET_OPTS_VERSION, VSTD_VIRTIO_OPTS_INIT, {0}, 0, 1, NULL, NULL         \
+		VSTD_VIRTIO_NET_OPTS_VERSION, VSTD_VIRTIO_OPTS_INIT, {0}, 0, 1, NULL, NULL, 0      \
 	}
 
 VSTD_API int vstd_virtio_net_new(vstd_virtio_dev **out, vstd_guestmem *gm,
@@ -294,6 +303,47 @@ VSTD_API int vstd_virtio_net_new(vstd_virtio_dev **out, vstd_guestmem *gm,
  */
 VSTD_API int vstd_virtio_net_receive(vstd_virtio_dev *dev, const void *hdr, const void *frame,
                                      size_t len);
+
+/**
+ * vstd_virtio_net_receive_pair - as vstd_virtio_net_receive(), into the
+ * receive queue of pair `pair` (for a VMM with one backend queue per pair,
+ * e.g. a multiqueue TAP).  A pair the driver has not enabled with
+ * VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET is refused with VSTD_ERANGE (the device
+ * must not use it).  vstd_virtio_net_receive() chooses the pair itself:
+ * the pair on which the guest last sent a packet of the same flow
+ * (automatic receive steering), else pair 0.
+ */
+VSTD_API int vstd_virtio_net_receive_pair(vstd_virtio_dev *dev, unsigned pair, const void *hdr,
+                                          const void *frame, size_t len);
+
+/**
+ * vstd_virtio_net_announce - ask the guest to announce itself (gratuitous
+ * ARP / neighbour advertisement), e.g. after live migration: sets
+ * VIRTIO_NET_S_ANNOUNCE in the status and raises a configuration
+ * interrupt; the driver acknowledges with VIRTIO_NET_CTRL_ANNOUNCE_ACK.
+ * VSTD_ENOTSUP when the driver did not take GUEST_ANNOUNCE, VSTD_ESTATE
+ * when the device is not running.
+ */
+VSTD_API int vstd_virtio_net_announce(vstd_virtio_dev *dev);
+
+/** Counters of a net device (all since creation).  Fields are only ever appended. */
+#define VSTD_VIRTIO_NET_STATS_VERSION 1
+typedef struct vstd_virtio_net_stats {
+	unsigned version;      /* VSTD_VIRTIO_NET_STATS_VERSION, set by the caller */
+	uint64_t rx_packets;   /* frames placed in receive queues */
+	uint64_t rx_dropped;   /* no buffers, filtered out, GSO the guest cannot take */
+	uint64_t tx_packets;   /* frames handed to the backend */
+	uint64_t tx_dropped;   /* the backend refused them, or too short / too long */
+	uint64_t tx_bad_hdr;   /* dropped: virtio_net_hdr that breaks a rule (offload not
+	                          negotiated, checksum or header offsets outside the frame,
+	                          unknown gso_type, gso_size 0, rx-only flags) */
+	uint64_t ctrl_err;     /* control commands answered VIRTIO_NET_ERR */
+	uint16_t pairs;        /* queue pairs in use now (VQ_PAIRS_SET) */
+	unsigned tap_offloads; /* TUN_F_* flags set on the TAP now */
+} vstd_virtio_net_stats;
+
+/** vstd_virtio_net_stats - fill *st (st->version set by the caller).  Thread-safe. */
+VSTD_API int vstd_virtio_net_get_stats(const vstd_virtio_dev *dev, vstd_virtio_net_stats *st);
 
 /** vstd_virtio_net_set_link - link up (1) or down (0): updates status and raises a config
  * interrupt. */

@@ -454,6 +454,109 @@ out:
 	return rc;
 }
 
+/* ------------------------------------------------------------ vx_net */
+
+#define VX_NET_RXBUF 2048
+
+int vx_net_open(struct vx_net *t, const struct vx_cfg *c, uint16_t max_pairs, uint64_t features_off,
+                uint64_t drop, char *msg, size_t len)
+{
+	vstd_virtio_net_opts no = VSTD_VIRTIO_NET_OPTS_INIT;
+	unsigned pairs;
+	memset(t, 0, sizeof(*t));
+	if (max_pairs > (VX_NET_MAXQ - 1) / 2)
+		return snprintf(msg, len, "too many pairs"), -1;
+	if (loopvm_init(&t->vm, 16 << 20, 0) < 0)
+		return snprintf(msg, len, "loopvm: %s", vstd_error_last()->message), -1;
+	no.common.features_on = VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED) |
+	                        VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_NOTIFICATION_DATA) |
+	                        VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER);
+	no.common.features_off = features_off;
+	no.max_queue_pairs = max_pairs;
+	if (vstd_virtio_net_new(&t->dev, t->vm.gm, &no) < 0 ||
+	    loopvm_attach(&t->vm, t->dev, c->transport) < 0) {
+		snprintf(msg, len, "device: %s", vstd_error_last()->message);
+		return -1;
+	}
+	if (vdrv_negotiate(&t->vm.drv, vx_features(c) & ~drop) < 0)
+		return snprintf(msg, len, "negotiation failed"), -1;
+	pairs = (t->vm.drv.features >> VNET_F_MQ) & 1 ? max_pairs : 1;
+	t->nq = 2 * pairs + 1;
+	t->ctrl = 2 * pairs;
+	for (unsigned q = 0; q < t->nq; q++)
+		if (vdrv_vq_init(&t->q[q], &t->vm.drv, &t->vm.mem, q, 64, 0xffff) < 0)
+			return snprintf(msg, len, "queue %u setup failed", q), -1;
+	vdrv_set_status(&t->vm.drv,
+	                VDRV_S_ACKNOWLEDGE | VDRV_S_DRIVER | VDRV_S_FEATURES_OK | VDRV_S_DRIVER_OK);
+	if (!(vdrv_status(&t->vm.drv) & VDRV_S_DRIVER_OK))
+		return snprintf(msg, len, "DRIVER_OK did not stick"), -1;
+	for (unsigned p = 0; p < pairs; p++) {
+		if (net_post_rx(&t->vm, &t->q[2 * p], 16, VX_NET_RXBUF) < 0)
+			return snprintf(msg, len, "posting receive buffers"), -1;
+	}
+	t->tx = loopvm_alloc(&t->vm, 12 + 65600, 16, &t->tx_gpa);
+	t->cmd = loopvm_alloc(&t->vm, 1024, 16, &t->cmd_gpa);
+	t->ack = loopvm_alloc(&t->vm, 16, 16, &t->ack_gpa);
+	if (!t->tx || !t->cmd || !t->ack)
+		return snprintf(msg, len, "out of guest memory"), -1;
+	return 0;
+}
+
+void vx_net_close(struct vx_net *t)
+{
+	loopvm_fini(&t->vm);
+}
+
+int vx_net_ctrl(struct vx_net *t, uint8_t cls, uint8_t cmd, const void *data, size_t dlen)
+{
+	struct vdrv_sg out = {t->cmd_gpa, (uint32_t)(2 + dlen)}, in = {t->ack_gpa, 1};
+	uint32_t l;
+	if (dlen > 1000)
+		return -1;
+	t->cmd[0] = cls;
+	t->cmd[1] = cmd;
+	if (dlen)
+		memcpy(t->cmd + 2, data, dlen);
+	*t->ack = 0xee;
+	if (vdrv_vq_add(&t->q[t->ctrl], &out, 1, &in, 1, t->cmd) < 0)
+		return -1;
+	vdrv_vq_kick(&t->q[t->ctrl]);
+	if (vx_wait(&t->q[t->ctrl], &l) != t->cmd || l != 1)
+		return -1;
+	return *t->ack;
+}
+
+int vx_net_send(struct vx_net *t, unsigned pair, const void *hdr, const void *frame, size_t len)
+{
+	if (len > 65600 || 2 * pair + 1 >= t->nq)
+		return -1;
+	if (hdr)
+		memcpy(t->tx, hdr, 12);
+	else
+		memset(t->tx, 0, 12);
+	memcpy(t->tx + 12, frame, len);
+	return net_send(&t->q[2 * pair + 1], t->tx, t->tx_gpa, len);
+}
+
+int vx_net_recv(struct vx_net *t, unsigned pair, uint8_t *hdr, uint8_t *frame, size_t cap)
+{
+	uint32_t l;
+	uint8_t *b;
+	struct vdrv_sg sg;
+	if (2 * pair >= t->nq || (b = vdrv_vq_get(&t->q[2 * pair], &l)) == NULL)
+		return -1;
+	if (l < 12 || l - 12 > cap)
+		return -1;
+	if (hdr)
+		memcpy(hdr, b, 12);
+	memcpy(frame, b + 12, l - 12);
+	sg = (struct vdrv_sg){loopvm_gpa(&t->vm, b), VX_NET_RXBUF};
+	if (vdrv_vq_add(&t->q[2 * pair], NULL, 0, &sg, 1, b) < 0)
+		return -1;
+	vdrv_vq_kick(&t->q[2 * pair]);
+	return (int)(l - 12);
+}
+
 /* ------------------------------------------------------------ console */
 
 struct con_out {

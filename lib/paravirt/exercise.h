@@ -41,4 +41,30 @@ int vx_rng(const struct vx_cfg *c, char *msg, size_t len);
 int vx_net(const struct vx_cfg *c, char *msg, size_t len);
 int vx_console(const struct vx_cfg *c, char *msg, size_t len);
 
+/* A loopback virtio-net device driven by the driver library, with every
+ * queue pair set up, for the multiqueue / control-queue / header tests. */
+#define VX_NET_MAXQ 9
+struct vx_net {
+	struct loopvm vm;
+	vstd_virtio_dev *dev;
+	struct vdrv_vq q[VX_NET_MAXQ];
+	unsigned nq, ctrl; /* queues set up; index of the control queue */
+	uint8_t *tx, *cmd, *ack;
+	uint64_t tx_gpa, cmd_gpa, ack_gpa;
+};
+/* max_pairs <= 4; features_off: taken from the device's offer (device side)
+ * and drop: not accepted by the driver. */
+int vx_net_open(struct vx_net *t, const struct vx_cfg *c, uint16_t max_pairs, uint64_t features_off,
+                uint64_t drop, char *msg, size_t len);
+void vx_net_close(struct vx_net *t);
+/* A control command: the ack byte, or -1 when the chain did not come back
+ * with exactly one byte written. */
+int vx_net_ctrl(struct vx_net *t, uint8_t cls, uint8_t cmd, const void *data, size_t dlen);
+/* Send a frame (hdr: 12 bytes, NULL for zeroes) on pair `pair`: 0 when the
+ * transmit buffer came back. */
+int vx_net_send(struct vx_net *t, unsigned pair, const void *hdr, const void *frame, size_t len);
+/* Take one received frame from pair `pair` (header into hdr if non-NULL):
+ * its length, or -1 when none; the buffer is posted again. */
+int vx_net_recv(struct vx_net *t, unsigned pair, uint8_t *hdr, uint8_t *frame, size_t cap);
+
 #endif

@@ -12,6 +12,7 @@
 #include "core/bytes.h"
 #include "paravirt/device.h"
 #include "paravirt/exercise.h"
+#include "paravirt/features.h"
 #include "vtest.h"
 
 typedef int (*scenario_fn)(const struct vx_cfg *c, char *msg, size_t len);
@@ -621,6 +622,237 @@ START_TEST(notification_data_decoded)
 }
 END_TEST
 
+/* ------------------------------------------------------------ net: MQ and control */
+
+static const uint8_t dev_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+
+/* A 60-byte IPv4/UDP frame to `dst` from a.b.c.d:sport to e.f.g.h:dport. */
+static void udp_frame(uint8_t *f, const uint8_t *dst, uint32_t sip, uint32_t dip, uint16_t sport,
+                      uint16_t dport)
+{
+	memset(f, 0, 60);
+	memcpy(f, dst, 6);
+	memcpy(f + 6, "\x02\0\0\0\0\x09", 6);
+	vstd_put_be16(f + 12, 0x0800);
+	f[14] = 0x45;
+	vstd_put_be16(f + 16, 46);
+	f[22] = 64;
+	f[23] = 17;
+	vstd_put_be32(f + 26, sip);
+	vstd_put_be32(f + 30, dip);
+	vstd_put_be16(f + 34, sport);
+	vstd_put_be16(f + 36, dport);
+	vstd_put_be16(f + 38, 26);
+}
+
+static int rx_count(struct vx_net *t, unsigned pair)
+{
+	uint8_t f[2048];
+	int n = 0;
+	while (vx_net_recv(t, pair, NULL, f, sizeof(f)) >= 0)
+		n++;
+	return n;
+}
+
+START_TEST(net_multiqueue)
+{
+	char msg[512];
+	for (int tr = 0; tr < 2; tr++)
+		for (int packed = 0; packed < 2; packed++) {
+			struct vx_net t;
+			struct vx_cfg c = {0};
+			vstd_virtio_net_stats st = {VSTD_VIRTIO_NET_STATS_VERSION};
+			uint8_t f[60], two[2];
+			c.transport = tr;
+			c.packed = packed;
+			c.event_idx = packed;
+			ck_assert_msg(vx_net_open(&t, &c, 4, 0, 0, msg, sizeof(msg)) == 0, "%s",
+			              msg);
+			ck_assert(vstd_virtio_dev_features(t.dev, 1) & VSTD_VIRTIO_BIT(VNET_F_MQ));
+			ck_assert_uint_eq(t.ctrl, 8);
+			ck_assert_uint_eq(vdrv_config_read(&t.vm.drv, 8, 2), 4);
+			/* Multiqueue is off until VQ_PAIRS_SET: everything on pair 0. */
+			udp_frame(f, dev_mac, 0x0a000001, 0x0a000002, 1000, 2000);
+			ck_assert_int_eq(vx_net_send(&t, 0, NULL, f, 60), 0);
+			ck_assert_int_eq(rx_count(&t, 0), 1);
+			ck_assert_int_eq(vstd_virtio_net_receive_pair(t.dev, 1, NULL, f, 60),
+			                 VSTD_ERANGE);
+			vstd_put_le16(two, 4);
+			ck_assert_int_eq(vx_net_ctrl(&t, 4, 0, two, 2), 0);
+			vt_ok(vstd_virtio_net_get_stats(t.dev, &st));
+			ck_assert_uint_eq(st.pairs, 4);
+			/* Loopback: a frame sent on pair k comes back on pair k. */
+			for (unsigned k = 0; k < 4; k++) {
+				udp_frame(f, dev_mac, 0x0a000001, 0x0a000002, (uint16_t)(1000 + k),
+				          2000);
+				ck_assert_int_eq(vx_net_send(&t, k, NULL, f, 60), 0);
+				for (unsigned j = 0; j < 4; j++)
+					ck_assert_int_eq(rx_count(&t, j), j == k);
+			}
+			/* Automatic steering: the reply of flow k goes to pair k; an
+			 * unknown flow to pair 0. */
+			for (unsigned k = 0; k < 4; k++) {
+				udp_frame(f, dev_mac, 0x0a000002, 0x0a000001, 2000,
+				          (uint16_t)(1000 + k));
+				vt_ok(vstd_virtio_net_receive(t.dev, NULL, f, 60));
+				for (unsigned j = 0; j < 4; j++)
+					ck_assert_int_eq(rx_count(&t, j), j == k);
+			}
+			udp_frame(f, dev_mac, 0x0a000007, 0x0a000001, 2000, 1003);
+			vt_ok(vstd_virtio_net_receive(t.dev, NULL, f, 60));
+			ck_assert_int_eq(rx_count(&t, 0), 1);
+			vt_ok(vstd_virtio_net_receive_pair(t.dev, 2, NULL, f, 60));
+			ck_assert_int_eq(rx_count(&t, 2), 1);
+			/* Down to 2 pairs: nothing is queued on pairs 2 and 3 any more. */
+			vstd_put_le16(two, 2);
+			ck_assert_int_eq(vx_net_ctrl(&t, 4, 0, two, 2), 0);
+			udp_frame(f, dev_mac, 0x0a000002, 0x0a000001, 2000, 1003);
+			vt_ok(vstd_virtio_net_receive(t.dev, NULL, f, 60));
+			ck_assert_int_eq(rx_count(&t, 3), 0);
+			ck_assert_int_eq(rx_count(&t, 0), 1);
+			ck_assert_int_eq(vstd_virtio_net_receive_pair(t.dev, 3, NULL, f, 60),
+			                 VSTD_ERANGE);
+			ck_assert_ptr_null(vstd_virtio_dev_broken_reason(t.dev));
+			vx_net_close(&t);
+			/* A driver without MQ finds the control queue at 2. */
+			ck_assert_msg(vx_net_open(&t, &c, 4, 0, VSTD_VIRTIO_BIT(VNET_F_MQ), msg,
+			                          sizeof(msg)) == 0,
+			              "%s", msg);
+			ck_assert_uint_eq(t.ctrl, 2);
+			ck_assert_int_eq(vx_net_ctrl(&t, 0, 0, "\0", 1), 0);
+			vstd_put_le16(two, 2);
+			ck_assert_int_eq(vx_net_ctrl(&t, 4, 0, two, 2), 1);
+			ck_assert_int_eq(vx_net_send(&t, 0, NULL, f, 60), 0);
+			ck_assert_int_eq(rx_count(&t, 0), 1);
+			f[5] ^= 1; /* promiscuous off: another MAC is filtered */
+			ck_assert_int_eq(vx_net_send(&t, 0, NULL, f, 60), 0);
+			ck_assert_int_eq(rx_count(&t, 0), 0);
+			vx_net_close(&t);
+		}
+}
+END_TEST
+
+/* Send a frame to dst on pair 0 (loopback): how many came back. */
+static int passes(struct vx_net *t, uint8_t *f, const uint8_t *dst)
+{
+	udp_frame(f, dst, 1, 2, 3, 4);
+	ck_assert_int_eq(vx_net_send(t, 0, NULL, f, 60), 0);
+	return rx_count(t, 0);
+}
+
+/* Receive filtering commands (5.1.6.5.1-3), announce and offloads. */
+START_TEST(net_ctrl_commands)
+{
+	char msg[512];
+	for (int tr = 0; tr < 2; tr++) {
+		struct vx_net t;
+		struct vx_cfg c = {0};
+		uint8_t f[64], tbl[4 + 6 * 70 + 4 + 6];
+		static const uint8_t other[6] = {0x02, 0, 0, 0, 0, 0x77};
+		static const uint8_t mc1[6] = {0x01, 0, 0x5e, 0, 0, 1},
+		                     mc2[6] = {0x01, 0, 0x5e, 0, 0, 2};
+		static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+		uint8_t gen;
+		unsigned long irqs;
+		c.transport = tr;
+		c.packed = tr;
+		ck_assert_msg(vx_net_open(&t, &c, 1, 0, 0, msg, sizeof(msg)) == 0, "%s", msg);
+#define PASSES(dst) passes(&t, f, dst)
+		/* Promiscuous after reset, as QEMU. */
+		ck_assert_int_eq(PASSES(other), 1);
+		ck_assert_int_eq(vx_net_ctrl(&t, 0, 0, "\0", 1), 0); /* PROMISC off */
+		ck_assert_int_eq(PASSES(other), 0);
+		ck_assert_int_eq(PASSES(dev_mac), 1);
+		ck_assert_int_eq(PASSES(bcast), 1);
+		ck_assert_int_eq(PASSES(mc1), 0);
+		ck_assert_int_eq(vx_net_ctrl(&t, 0, 1, "\1", 1), 0); /* ALLMULTI */
+		ck_assert_int_eq(PASSES(mc1), 1);
+		ck_assert_int_eq(vx_net_ctrl(&t, 0, 3, "\1", 1), 0); /* NOMULTI wins */
+		ck_assert_int_eq(PASSES(mc1), 0);
+		ck_assert_int_eq(vx_net_ctrl(&t, 0, 3, "\0", 1), 0);
+		ck_assert_int_eq(vx_net_ctrl(&t, 0, 1, "\0", 1), 0);
+		ck_assert_int_eq(vx_net_ctrl(&t, 0, 2, "\1", 1), 0); /* ALLUNI */
+		ck_assert_int_eq(PASSES(other), 1);
+		ck_assert_int_eq(vx_net_ctrl(&t, 0, 2, "\0", 1), 0);
+		ck_assert_int_eq(vx_net_ctrl(&t, 0, 4, "\1", 1), 0); /* NOUNI */
+		ck_assert_int_eq(PASSES(dev_mac), 0);
+		ck_assert_int_eq(vx_net_ctrl(&t, 0, 4, "\0", 1), 0);
+		ck_assert_int_eq(vx_net_ctrl(&t, 0, 5, "\1", 1), 0); /* NOBCAST */
+		ck_assert_int_eq(PASSES(bcast), 0);
+		ck_assert_int_eq(vx_net_ctrl(&t, 0, 5, "\0", 1), 0);
+		ck_assert_int_eq(vx_net_ctrl(&t, 0, 6, "\0", 1), 1); /* unknown RX command */
+		/* MAC table: one unicast, one multicast entry. */
+		vstd_put_le32(tbl, 1);
+		memcpy(tbl + 4, other, 6);
+		vstd_put_le32(tbl + 10, 1);
+		memcpy(tbl + 14, mc1, 6);
+		ck_assert_int_eq(vx_net_ctrl(&t, 1, 0, tbl, 20), 0);
+		ck_assert_int_eq(PASSES(other), 1);
+		ck_assert_int_eq(PASSES(mc1), 1);
+		ck_assert_int_eq(PASSES(mc2), 0);
+		/* 65 unicast entries overflow the table: all unicast passes. */
+		vstd_put_le32(tbl, 65);
+		memset(tbl + 4, 0x02, 6 * 65);
+		vstd_put_le32(tbl + 4 + 6 * 65, 0);
+		ck_assert_int_eq(vx_net_ctrl(&t, 1, 0, tbl, 4 + 6 * 65 + 4), 0);
+		ck_assert_int_eq(PASSES(other), 1);
+		ck_assert_int_eq(PASSES(mc1), 0);
+		/* MAC_ADDR_SET changes the configuration space. */
+		ck_assert_int_eq(vx_net_ctrl(&t, 1, 1, other, 6), 0);
+		ck_assert_uint_eq(vdrv_config_read(&t.vm.drv, 5, 1), 0x77);
+		vstd_put_le32(tbl, 0);
+		vstd_put_le32(tbl + 4, 0);
+		ck_assert_int_eq(vx_net_ctrl(&t, 1, 0, tbl, 8), 0);
+		ck_assert_int_eq(PASSES(other), 1);
+		ck_assert_int_eq(PASSES(dev_mac), 0);
+		/* VLAN filter: a tagged frame passes only for a VLAN in the table. */
+		{
+			uint8_t vf[64], vid[2];
+			memcpy(vf, other, 6);
+			memcpy(vf + 6, other, 6);
+			vstd_put_be16(vf + 12, 0x8100);
+			vstd_put_be16(vf + 14, 5);
+			vstd_put_be16(vf + 16, 0x0800);
+			memset(vf + 18, 0, 46);
+			ck_assert_int_eq(vx_net_send(&t, 0, NULL, vf, 64), 0);
+			ck_assert_int_eq(rx_count(&t, 0), 0);
+			vstd_put_le16(vid, 5);
+			ck_assert_int_eq(vx_net_ctrl(&t, 2, 0, vid, 2), 0);
+			ck_assert_int_eq(vx_net_send(&t, 0, NULL, vf, 64), 0);
+			ck_assert_int_eq(rx_count(&t, 0), 1);
+			ck_assert_int_eq(vx_net_ctrl(&t, 2, 1, vid, 2), 0);
+			ck_assert_int_eq(vx_net_send(&t, 0, NULL, vf, 64), 0);
+			ck_assert_int_eq(rx_count(&t, 0), 0);
+		}
+		/* Announce: status bit, config interrupt, acknowledged once. */
+		ck_assert_int_eq(vx_net_ctrl(&t, 3, 0, NULL, 0), 1);
+		gen = vdrv_config_generation(&t.vm.drv);
+		irqs = t.vm.irqs;
+		vt_ok(vstd_virtio_net_announce(t.dev));
+		ck_assert_uint_eq(vdrv_config_read(&t.vm.drv, 6, 2), 3);
+		ck_assert_uint_ne(vdrv_config_generation(&t.vm.drv), gen);
+		ck_assert_uint_gt(t.vm.irqs, irqs);
+		ck_assert_int_eq(vx_net_ctrl(&t, 3, 0, NULL, 0), 0);
+		ck_assert_uint_eq(vdrv_config_read(&t.vm.drv, 6, 2), 1);
+		ck_assert_int_eq(vx_net_ctrl(&t, 3, 0, NULL, 0), 1);
+		/* Guest offloads: only negotiated ones, then honoured. */
+		{
+			uint8_t off[8];
+			vstd_put_le64(off,
+			              VSTD_VIRTIO_BIT(VNET_F_GUEST_CSUM) | VSTD_VIRTIO_BIT(40));
+			ck_assert_int_eq(vx_net_ctrl(&t, 5, 0, off, 8), 1);
+			vstd_put_le64(off, VSTD_VIRTIO_BIT(VNET_F_GUEST_CSUM));
+			ck_assert_int_eq(vx_net_ctrl(&t, 5, 0, off, 8), 0);
+		}
+		/* No MQ offered (one pair): VQ_PAIRS_SET is refused. */
+		ck_assert_int_eq(vx_net_ctrl(&t, 4, 0, "\1\0", 2), 1);
+#undef PASSES
+		ck_assert_ptr_null(vstd_virtio_dev_broken_reason(t.dev));
+		vx_net_close(&t);
+	}
+}
+END_TEST
+
 START_TEST(mmio_cmdline)
 {
 	char buf[80];
@@ -648,6 +880,8 @@ int main(void)
 	tcase_add_test(tc, msix_vectors_and_masking);
 	tcase_add_test(tc, mmio_cmdline);
 	tcase_add_test(tc, notification_data_all_devices);
+	tcase_add_test(tc, net_multiqueue);
+	tcase_add_test(tc, net_ctrl_commands);
 	tcase_add_test(tc, notification_data_decoded);
 	tcase_add_test(tc, config_layouts);
 	tcase_add_test(tc, queue_reset);

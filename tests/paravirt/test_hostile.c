@@ -752,6 +752,360 @@ START_TEST(queue_notify_without_data_names_the_whole_value)
 }
 END_TEST
 
+/* ------------------------------------------------------------ virtio-net */
+
+static const uint8_t nmac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+
+static void net_open(struct vx_net *t, uint16_t pairs, uint64_t drop)
+{
+	struct vx_cfg c = {0};
+	char msg[256];
+	c.transport = 1;
+	ck_assert_msg(vx_net_open(t, &c, pairs, 0, drop, msg, sizeof(msg)) == 0, "%s", msg);
+}
+
+static void net_stats(struct vx_net *t, vstd_virtio_net_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->version = VSTD_VIRTIO_NET_STATS_VERSION;
+	vt_ok(vstd_virtio_net_get_stats(t->dev, st));
+}
+
+/* A 60-byte IPv4/UDP frame to the device's MAC. */
+static void net_frame(uint8_t *f, uint16_t sport)
+{
+	memset(f, 0, 60);
+	memcpy(f, nmac, 6);
+	memcpy(f + 6, "\x02\0\0\0\0\x09", 6);
+	vstd_put_be16(f + 12, 0x0800);
+	f[14] = 0x45;
+	vstd_put_be16(f + 16, 46);
+	f[23] = 17;
+	vstd_put_be32(f + 26, 0x0a000001);
+	vstd_put_be32(f + 30, 0x0a000002);
+	vstd_put_be16(f + 34, sport);
+	vstd_put_be16(f + 36, 53);
+}
+
+static int net_rx(struct vx_net *t, unsigned pair)
+{
+	uint8_t f[2048];
+	int n = 0;
+	while (vx_net_recv(t, pair, NULL, f, sizeof(f)) >= 0)
+		n++;
+	return n;
+}
+
+/* virtio_net_hdr {flags, gso_type, hdr_len, gso_size, csum_start, csum_offset}. */
+static void nhdr(uint8_t *h, uint8_t flags, uint8_t gso, uint16_t hdr_len, uint16_t gso_size,
+                 uint16_t cs, uint16_t co)
+{
+	memset(h, 0, 12);
+	h[0] = flags;
+	h[1] = gso;
+	vstd_put_le16(h + 2, hdr_len);
+	vstd_put_le16(h + 4, gso_size);
+	vstd_put_le16(h + 6, cs);
+	vstd_put_le16(h + 8, co);
+}
+
+/* The frame with header h is dropped and counted, the transmit buffer
+ * comes back, the device stays up and a plain frame still goes through. */
+static void expect_bad_hdr(const uint8_t *h, uint64_t drop)
+{
+	struct vx_net t;
+	vstd_virtio_net_stats st;
+	uint8_t f[60];
+	net_open(&t, 1, drop);
+	net_frame(f, 1);
+	ck_assert_int_eq(vx_net_send(&t, 0, h, f, 60), 0);
+	ck_assert_int_eq(net_rx(&t, 0), 0);
+	net_stats(&t, &st);
+	ck_assert_uint_eq(st.tx_bad_hdr, 1);
+	ck_assert_int_eq(vx_net_send(&t, 0, NULL, f, 60), 0);
+	ck_assert_int_eq(net_rx(&t, 0), 1);
+	ck_assert_ptr_null(vstd_virtio_dev_broken_reason(t.dev));
+	vx_net_close(&t);
+}
+
+#define HOST_OFFLOADS                                                                              \
+	(VSTD_VIRTIO_BIT(VNET_F_HOST_TSO4) | VSTD_VIRTIO_BIT(VNET_F_HOST_TSO6) |                   \
+	 VSTD_VIRTIO_BIT(VNET_F_HOST_UFO) | VSTD_VIRTIO_BIT(VNET_F_HOST_ECN))
+
+START_TEST(net_hdr_good_gso_frame_passes)
+{
+	/* The control: a well-formed TSO header goes through (to a guest
+	 * that takes GUEST_TSO4) with its header intact. */
+	struct vx_net t;
+	uint8_t h[12], f[60], rh[12], rf[2048];
+	net_open(&t, 1, 0);
+	net_frame(f, 1);
+	f[23] = 6;
+	nhdr(h, 1, 1, 54, 1448, 34, 16);
+	ck_assert_int_eq(vx_net_send(&t, 0, h, f, 60), 0);
+	ck_assert_int_eq(vx_net_recv(&t, 0, rh, rf, sizeof(rf)), 60);
+	ck_assert_uint_eq(rh[1], 1);
+	ck_assert_uint_eq(vstd_le16(rh + 4), 1448);
+	vx_net_close(&t);
+}
+END_TEST
+
+START_TEST(net_hdr_checksum_offsets_inside_frame)
+{
+	uint8_t h[12];
+	nhdr(h, 1, 0, 0, 0, 50, 16); /* 50 + 16 + 2 > 60 */
+	expect_bad_hdr(h, 0);
+	nhdr(h, 1, 0, 0, 0, 0xffff, 0xffff);
+	expect_bad_hdr(h, 0);
+}
+END_TEST
+
+START_TEST(net_hdr_checksum_needs_csum_feature)
+{
+	uint8_t h[12];
+	nhdr(h, 1, 0, 0, 0, 34, 6);
+	expect_bad_hdr(h, VSTD_VIRTIO_BIT(VNET_F_CSUM) | HOST_OFFLOADS);
+}
+END_TEST
+
+START_TEST(net_hdr_no_receive_only_flags)
+{
+	uint8_t h[12];
+	nhdr(h, 2, 0, 0, 0, 0, 0); /* DATA_VALID */
+	expect_bad_hdr(h, 0);
+	nhdr(h, 4, 0, 0, 0, 0, 0); /* RSC_INFO */
+	expect_bad_hdr(h, 0);
+}
+END_TEST
+
+START_TEST(net_hdr_unknown_gso_type)
+{
+	uint8_t h[12];
+	nhdr(h, 1, 2, 54, 1448, 34, 16);
+	expect_bad_hdr(h, 0);
+	nhdr(h, 1, 0x7f, 54, 1448, 34, 16);
+	expect_bad_hdr(h, 0);
+}
+END_TEST
+
+START_TEST(net_hdr_gso_needs_host_offload)
+{
+	uint8_t h[12];
+	nhdr(h, 1, 1, 54, 1448, 34, 16);
+	expect_bad_hdr(h, VSTD_VIRTIO_BIT(VNET_F_HOST_TSO4));
+	nhdr(h, 1, 4, 54, 1448, 34, 16);
+	expect_bad_hdr(h, VSTD_VIRTIO_BIT(VNET_F_HOST_TSO6));
+	nhdr(h, 1, 3, 42, 1448, 34, 6);
+	expect_bad_hdr(h, VSTD_VIRTIO_BIT(VNET_F_HOST_UFO));
+	nhdr(h, 1, 0x81, 54, 1448, 34, 16);
+	expect_bad_hdr(h, VSTD_VIRTIO_BIT(VNET_F_HOST_ECN));
+}
+END_TEST
+
+START_TEST(net_hdr_gso_size_nonzero)
+{
+	uint8_t h[12];
+	nhdr(h, 1, 1, 54, 0, 34, 16);
+	expect_bad_hdr(h, 0);
+}
+END_TEST
+
+START_TEST(net_hdr_gso_needs_csum)
+{
+	uint8_t h[12];
+	nhdr(h, 0, 1, 54, 1448, 0, 0);
+	expect_bad_hdr(h, 0);
+	nhdr(h, 0, 0x80, 0, 0, 0, 0); /* ECN without a GSO type */
+	expect_bad_hdr(h, 0);
+}
+END_TEST
+
+START_TEST(net_hdr_len_inside_frame)
+{
+	uint8_t h[12];
+	nhdr(h, 1, 1, 61, 1448, 34, 16);
+	expect_bad_hdr(h, 0);
+	nhdr(h, 1, 1, 0xffff, 1448, 34, 16);
+	expect_bad_hdr(h, 0);
+}
+END_TEST
+
+/* Control queue: every malformed command is answered VIRTIO_NET_ERR (1),
+ * changes nothing and leaves the device up. */
+START_TEST(net_ctrl_mac_table_counts_bounded)
+{
+	struct vx_net t;
+	uint8_t tbl[64];
+	uint8_t f[60];
+	net_open(&t, 1, 0);
+	ck_assert_int_eq(vx_net_ctrl(&t, 0, 0, "\0", 1), 0); /* promiscuous off */
+	memset(tbl, 0, sizeof(tbl));
+	vstd_put_le32(tbl, 0xffffffffu); /* far past the command */
+	ck_assert_int_eq(vx_net_ctrl(&t, 1, 0, tbl, 8), 1);
+	vstd_put_le32(tbl, 0x2aaaaaabu); /* 6 x n wraps 32 bits */
+	ck_assert_int_eq(vx_net_ctrl(&t, 1, 0, tbl, 20), 1);
+	vstd_put_le32(tbl, 3); /* three entries announced, two present */
+	ck_assert_int_eq(vx_net_ctrl(&t, 1, 0, tbl, 4 + 12), 1);
+	vstd_put_le32(tbl, 1);
+	vstd_put_le32(tbl + 10, 2); /* multicast count past the end */
+	ck_assert_int_eq(vx_net_ctrl(&t, 1, 0, tbl, 4 + 6 + 4 + 6), 1);
+	vstd_put_le32(tbl + 10, 0); /* trailing bytes after the tables */
+	ck_assert_int_eq(vx_net_ctrl(&t, 1, 0, tbl, 4 + 6 + 4 + 3), 1);
+	ck_assert_int_eq(vx_net_ctrl(&t, 1, 0, tbl, 2), 1); /* no multicast count */
+	/* The filter is unchanged: our MAC passes, another does not. */
+	net_frame(f, 1);
+	ck_assert_int_eq(vx_net_send(&t, 0, NULL, f, 60), 0);
+	ck_assert_int_eq(net_rx(&t, 0), 1);
+	f[5] = 0;
+	ck_assert_int_eq(vx_net_send(&t, 0, NULL, f, 60), 0);
+	ck_assert_int_eq(net_rx(&t, 0), 0);
+	ck_assert_ptr_null(vstd_virtio_dev_broken_reason(t.dev));
+	vx_net_close(&t);
+}
+END_TEST
+
+START_TEST(net_ctrl_vq_pairs_within_1_and_max)
+{
+	struct vx_net t;
+	vstd_virtio_net_stats st;
+	static const uint16_t bad[] = {0, 5, 0x8000, 0xffff};
+	net_open(&t, 4, 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint8_t v[2];
+		vstd_put_le16(v, bad[i]);
+		ck_assert_int_eq(vx_net_ctrl(&t, 4, 0, v, 2), 1);
+	}
+	ck_assert_int_eq(vx_net_ctrl(&t, 4, 1, "\0\0", 2), 1); /* RSS_CONFIG: not offered */
+	net_stats(&t, &st);
+	ck_assert_uint_eq(st.pairs, 1);
+	vx_net_close(&t);
+}
+END_TEST
+
+START_TEST(net_ctrl_vlan_id_below_4096)
+{
+	struct vx_net t;
+	uint8_t v[2];
+	net_open(&t, 1, 0);
+	vstd_put_le16(v, 4096);
+	ck_assert_int_eq(vx_net_ctrl(&t, 2, 0, v, 2), 1);
+	vstd_put_le16(v, 0xffff);
+	ck_assert_int_eq(vx_net_ctrl(&t, 2, 1, v, 2), 1);
+	vstd_put_le16(v, 4095);
+	ck_assert_int_eq(vx_net_ctrl(&t, 2, 0, v, 2), 0);
+	vx_net_close(&t);
+}
+END_TEST
+
+START_TEST(net_ctrl_data_length_exact)
+{
+	struct vx_net t;
+	uint8_t z[16] = {0};
+	net_open(&t, 2, 0);
+	ck_assert_int_eq(vx_net_ctrl(&t, 0, 0, z, 0), 1); /* RX: 1 byte */
+	ck_assert_int_eq(vx_net_ctrl(&t, 0, 0, z, 2), 1);
+	ck_assert_int_eq(vx_net_ctrl(&t, 1, 1, z, 5), 1); /* MAC_ADDR_SET: 6 */
+	ck_assert_int_eq(vx_net_ctrl(&t, 1, 1, z, 7), 1);
+	ck_assert_int_eq(vx_net_ctrl(&t, 2, 0, z, 1), 1); /* VLAN: 2 */
+	ck_assert_int_eq(vx_net_ctrl(&t, 2, 0, z, 3), 1);
+	ck_assert_int_eq(vx_net_ctrl(&t, 3, 0, z, 1), 1); /* ANNOUNCE_ACK: 0 */
+	z[0] = 1;
+	ck_assert_int_eq(vx_net_ctrl(&t, 4, 0, z, 1), 1); /* VQ_PAIRS_SET: 2 */
+	ck_assert_int_eq(vx_net_ctrl(&t, 4, 0, z, 3), 1);
+	z[0] = 0;
+	ck_assert_int_eq(vx_net_ctrl(&t, 5, 0, z, 7), 1); /* GUEST_OFFLOADS_SET: 8 */
+	ck_assert_int_eq(vx_net_ctrl(&t, 5, 0, z, 9), 1);
+	ck_assert_int_eq(vx_net_ctrl(&t, 9, 0, z, 0), 1); /* unknown class */
+	ck_assert_ptr_null(vstd_virtio_dev_broken_reason(t.dev));
+	vx_net_close(&t);
+}
+END_TEST
+
+START_TEST(net_ctrl_without_ack_byte)
+{
+	/* No device-writable byte: nothing to answer; the chain comes back
+	 * with nothing written and the next command works. */
+	struct vx_net t;
+	vstd_virtio_net_stats st;
+	struct vdrv_sg out;
+	uint32_t l = 99;
+	net_open(&t, 1, 0);
+	t.cmd[0] = 0;
+	t.cmd[1] = 0;
+	t.cmd[2] = 0;
+	out = (struct vdrv_sg){t.cmd_gpa, 3};
+	ck_assert_int_eq(vdrv_vq_add(&t.q[t.ctrl], &out, 1, NULL, 0, t.cmd), 0);
+	vdrv_vq_kick(&t.q[t.ctrl]);
+	ck_assert_ptr_eq(vx_wait(&t.q[t.ctrl], &l), t.cmd);
+	ck_assert_uint_eq(l, 0);
+	net_stats(&t, &st);
+	ck_assert_uint_eq(st.ctrl_err, 1);
+	ck_assert_int_eq(vx_net_ctrl(&t, 0, 0, "\0", 1), 0);
+	ck_assert_ptr_null(vstd_virtio_dev_broken_reason(t.dev));
+	vx_net_close(&t);
+}
+END_TEST
+
+START_TEST(net_ctrl_only_negotiated_commands)
+{
+	struct vx_net t;
+	uint8_t off[8], v[2] = {5, 0};
+	/* Without GUEST_TSO4 the offload cannot be switched on; without
+	 * CTRL_VLAN / CTRL_RX_EXTRA their commands are refused. */
+	net_open(&t, 1,
+	         VSTD_VIRTIO_BIT(VNET_F_GUEST_TSO4) | VSTD_VIRTIO_BIT(VNET_F_CTRL_VLAN) |
+	                 VSTD_VIRTIO_BIT(VNET_F_CTRL_RX_EXTRA));
+	vstd_put_le64(off, VSTD_VIRTIO_BIT(VNET_F_GUEST_CSUM) | VSTD_VIRTIO_BIT(VNET_F_GUEST_TSO4));
+	ck_assert_int_eq(vx_net_ctrl(&t, 5, 0, off, 8), 1);
+	vstd_put_le64(off, VSTD_VIRTIO_BIT(VNET_F_MQ)); /* not an offload at all */
+	ck_assert_int_eq(vx_net_ctrl(&t, 5, 0, off, 8), 1);
+	ck_assert_int_eq(vx_net_ctrl(&t, 2, 0, v, 2), 1);
+	ck_assert_int_eq(vx_net_ctrl(&t, 0, 2, "\1", 1), 1);
+	ck_assert_int_eq(vx_net_ctrl(&t, 0, 1, "\1", 1), 0); /* plain CTRL_RX is there */
+	vx_net_close(&t);
+}
+END_TEST
+
+START_TEST(net_ctrl_announce_ack_needs_announcement)
+{
+	struct vx_net t;
+	net_open(&t, 1, 0);
+	ck_assert_int_eq(vx_net_ctrl(&t, 3, 0, NULL, 0), 1);
+	vt_ok(vstd_virtio_net_announce(t.dev));
+	ck_assert_int_eq(vx_net_ctrl(&t, 3, 1, NULL, 0), 1); /* unknown ANNOUNCE command */
+	ck_assert_int_eq(vx_net_ctrl(&t, 3, 0, NULL, 0), 0);
+	ck_assert_int_eq(vx_net_ctrl(&t, 3, 0, NULL, 0), 1);
+	vx_net_close(&t);
+}
+END_TEST
+
+START_TEST(net_rx_not_queued_beyond_active_pairs)
+{
+	struct vx_net t;
+	uint8_t f[60], v[2];
+	net_open(&t, 4, 0);
+	vstd_put_le16(v, 3);
+	ck_assert_int_eq(vx_net_ctrl(&t, 4, 0, v, 2), 0);
+	net_frame(f, 77);
+	ck_assert_int_eq(vx_net_send(&t, 2, NULL, f, 60), 0); /* flow on pair 2 */
+	ck_assert_int_eq(net_rx(&t, 2), 1);
+	vstd_put_le16(v, 1);
+	ck_assert_int_eq(vx_net_ctrl(&t, 4, 0, v, 2), 0);
+	/* The flow's reply, and a frame the guest sends on pair 2 anyway:
+	 * neither may land in receive queue 2 now. */
+	vstd_put_be32(f + 26, 0x0a000002);
+	vstd_put_be32(f + 30, 0x0a000001);
+	vstd_put_be16(f + 34, 53);
+	vstd_put_be16(f + 36, 77);
+	vt_ok(vstd_virtio_net_receive(t.dev, NULL, f, 60));
+	ck_assert_int_eq(vx_net_send(&t, 2, NULL, f, 60), 0);
+	ck_assert_int_eq(net_rx(&t, 2), 0);
+	ck_assert_int_eq(net_rx(&t, 0), 2);
+	ck_assert_int_eq(vstd_virtio_net_receive_pair(t.dev, 2, NULL, f, 60), VSTD_ERANGE);
+	vx_net_close(&t);
+}
+END_TEST
+
 /* ------------------------------------------------------------ random */
 
 START_TEST(random_rings_never_crash)
@@ -873,6 +1227,23 @@ int main(void)
 	tcase_add_test(tc, notification_data_naming_another_queue_is_ignored);
 	tcase_add_test(tc, notification_data_outside_the_ring_is_ignored);
 	tcase_add_test(tc, queue_notify_without_data_names_the_whole_value);
+	tcase_add_test(tc, net_hdr_good_gso_frame_passes);
+	tcase_add_test(tc, net_hdr_checksum_offsets_inside_frame);
+	tcase_add_test(tc, net_hdr_checksum_needs_csum_feature);
+	tcase_add_test(tc, net_hdr_no_receive_only_flags);
+	tcase_add_test(tc, net_hdr_unknown_gso_type);
+	tcase_add_test(tc, net_hdr_gso_needs_host_offload);
+	tcase_add_test(tc, net_hdr_gso_size_nonzero);
+	tcase_add_test(tc, net_hdr_gso_needs_csum);
+	tcase_add_test(tc, net_hdr_len_inside_frame);
+	tcase_add_test(tc, net_ctrl_mac_table_counts_bounded);
+	tcase_add_test(tc, net_ctrl_vq_pairs_within_1_and_max);
+	tcase_add_test(tc, net_ctrl_vlan_id_below_4096);
+	tcase_add_test(tc, net_ctrl_data_length_exact);
+	tcase_add_test(tc, net_ctrl_without_ack_byte);
+	tcase_add_test(tc, net_ctrl_only_negotiated_commands);
+	tcase_add_test(tc, net_ctrl_announce_ack_needs_announcement);
+	tcase_add_test(tc, net_rx_not_queued_beyond_active_pairs);
 	tcase_add_test(tc, random_rings_never_crash);
 	tcase_add_test(tc, descriptors_mutated_concurrently);
 	suite_add_tcase(s, tc);

@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #endif
 #include <arpa/inet.h>
+#include <linux/if_tun.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -425,6 +426,181 @@ static void udp_to_guest(struct tap *t, int s, size_t len)
 	              "UDP datagram from the kernel not received");
 }
 
+/* ------------------------------------------------------------ TCP and TSO */
+
+#define TCP_PORT 7000
+#define GUEST_PORT 40000
+
+struct tcpc {
+	uint32_t snd_nxt; /* guest's next sequence number */
+	uint32_t rcv_nxt; /* next byte expected from the kernel */
+	uint16_t win;     /* the kernel's window */
+};
+
+/* Ethernet + IPv4 + TCP header (no options unless mss) into f; returns
+ * the frame length.  The TCP checksum is complete unless `partial`, when
+ * it holds the pseudo-header sum for NEEDS_CSUM (as a Linux guest does). */
+static size_t tcp_frame(struct tap *t, uint8_t *f, uint32_t seq, uint32_t ack, uint8_t flags,
+                        const uint8_t *data, size_t len, int mss, int partial)
+{
+	size_t thl = mss ? 24 : 20, h = ip_frame(f, t->host_mac, 6, thl + len);
+	uint8_t ph[12];
+	uint8_t *th = f + h;
+	memset(th, 0, thl);
+	vstd_put_be16(th, GUEST_PORT);
+	vstd_put_be16(th + 2, TCP_PORT);
+	vstd_put_be32(th + 4, seq);
+	vstd_put_be32(th + 8, ack);
+	th[12] = (uint8_t)((thl / 4) << 4);
+	th[13] = flags;
+	vstd_put_be16(th + 14, 65535);
+	if (mss) {
+		th[20] = 2;
+		th[21] = 4;
+		vstd_put_be16(th + 22, 1460);
+	}
+	if (len)
+		memcpy(th + thl, data, len);
+	memcpy(ph, f + 26, 8);
+	ph[8] = 0;
+	ph[9] = 6;
+	vstd_put_be16(ph + 10, (uint16_t)(thl + len));
+	if (partial) /* the pseudo-header sum, folded, not complemented */
+		vstd_put_be16(th + 16, (uint16_t)~csum_fold(csum_add(0, ph, 12)));
+	else
+		vstd_put_be16(th + 16, csum_fold(csum_add(csum_add(0, ph, 12), th, thl + len)));
+	return h + thl + len;
+}
+
+static int is_synack(struct tap *t, void *arg)
+{
+	const uint8_t *f = t->frame + 12;
+	(void)arg;
+	return t->flen >= 54 && vstd_be16(f + 12) == 0x0800 && f[23] == 6 &&
+	       vstd_be16(f + 34) == TCP_PORT && vstd_be16(f + 36) == GUEST_PORT &&
+	       (f[34 + 13] & 0x12) == 0x12;
+}
+
+/* Three-way handshake from the guest to a listening socket; returns the
+ * accepted socket. */
+static int tcp_connect(struct tap *t, struct tcpc *tc, int lsock)
+{
+	uint8_t f[128];
+	const uint8_t *r;
+	struct pollfd p = {lsock, POLLIN, 0};
+	size_t n;
+	int a;
+	tc->snd_nxt = 1000;
+	n = tcp_frame(t, f, tc->snd_nxt, 0, 0x02, NULL, 0, 1, 0);
+	guest_send(t, NULL, f, n);
+	ck_assert_msg(guest_expect(t, is_synack, NULL) == 0, "no SYN-ACK from the kernel");
+	r = t->frame + 12 + 34;
+	ck_assert_uint_eq(vstd_be32(r + 8), tc->snd_nxt + 1);
+	tc->snd_nxt++;
+	tc->rcv_nxt = vstd_be32(r + 4) + 1;
+	tc->win = vstd_be16(r + 14);
+	n = tcp_frame(t, f, tc->snd_nxt, tc->rcv_nxt, 0x10, NULL, 0, 0, 0);
+	guest_send(t, NULL, f, n);
+	ck_assert_int_eq(poll(&p, 1, 2000), 1);
+	a = accept4(lsock, NULL, NULL, SOCK_CLOEXEC);
+	ck_assert_int_ge(a, 0);
+	return a;
+}
+
+static int tcp_listen(void)
+{
+	struct sockaddr sa;
+	int one = 1, s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(s, 0);
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	put_sin(&sa, HOST_IP);
+	((struct sockaddr_in *)(void *)&sa)->sin_port = htons(TCP_PORT);
+	ck_assert_int_eq(bind(s, &sa, sizeof(struct sockaddr_in)), 0);
+	ck_assert_int_eq(listen(s, 4), 0);
+	return s;
+}
+
+/* Guest -> kernel: ONE GSO frame (gso_type TCPV4, gso_size 1448) carrying
+ * `len` bytes, which the kernel segments / takes whole and the socket reads. */
+static void tso_to_host(struct tap *t, struct tcpc *tc, int a, size_t len)
+{
+	static uint8_t f[65600], data[65536], got[65536];
+	uint8_t h[12];
+	size_t n, at = 0;
+	vstd_virtio_net_stats st = {VSTD_VIRTIO_NET_STATS_VERSION};
+	for (size_t i = 0; i < len; i++)
+		data[i] = (uint8_t)(i * 13 + (i >> 8));
+	n = tcp_frame(t, f, tc->snd_nxt, tc->rcv_nxt, 0x18, data, len, 0, 1);
+	memset(h, 0, sizeof(h));
+	h[0] = 1; /* NEEDS_CSUM */
+	h[1] = 1; /* GSO TCPV4 */
+	vstd_put_le16(h + 2, 54);
+	vstd_put_le16(h + 4, 1448);
+	vstd_put_le16(h + 6, 34);
+	vstd_put_le16(h + 8, 16);
+	guest_send(t, h, f, n);
+	tc->snd_nxt += (uint32_t)len;
+	while (at < len) {
+		struct pollfd p = {a, POLLIN, 0};
+		ssize_t r;
+		ck_assert_msg(poll(&p, 1, 2000) == 1, "socket got %zu of %zu bytes", at, len);
+		r = read(a, got + at, len - at);
+		ck_assert_int_gt(r, 0);
+		at += (size_t)r;
+	}
+	ck_assert(memcmp(got, data, len) == 0);
+	vt_ok(vstd_virtio_net_get_stats(t->dev, &st));
+	ck_assert_uint_eq(st.tx_bad_hdr, 0);
+}
+
+static int is_tcp_from_host(struct tap *t, void *arg)
+{
+	const uint8_t *f = t->frame + 12;
+	(void)arg;
+	return t->flen >= 54 && vstd_be16(f + 12) == 0x0800 && f[23] == 6 &&
+	       vstd_be16(f + 34) == TCP_PORT && vstd_be16(f + 36) == GUEST_PORT;
+}
+
+/* Kernel -> guest: the socket writes `len` bytes; with GUEST_TSO4 the TAP
+ * hands over GSO frames bigger than the MTU.  The guest ACKs as it goes.
+ * Returns the largest frame seen. */
+static size_t tso_to_guest(struct tap *t, struct tcpc *tc, int a, size_t len, unsigned *gso_frames)
+{
+	static uint8_t data[65536];
+	uint8_t ackf[64];
+	size_t got = 0, biggest = 0;
+	uint64_t end = now_ms() + 5000;
+	for (size_t i = 0; i < len; i++)
+		data[i] = (uint8_t)(i * 7 + 1);
+	ck_assert_int_eq(write(a, data, len), (ssize_t)len);
+	*gso_frames = 0;
+	while (got < len && now_ms() < end) {
+		const uint8_t *f = t->frame + 12;
+		size_t ihl, thl, plen, n;
+		uint32_t seq;
+		if (guest_expect(t, is_tcp_from_host, NULL) < 0)
+			break;
+		ihl = (size_t)(f[14] & 0xf) * 4;
+		thl = (size_t)(f[14 + ihl + 12] >> 4) * 4;
+		plen = vstd_be16(f + 16) - ihl - thl;
+		seq = vstd_be32(f + 14 + ihl + 4);
+		if (t->flen > biggest)
+			biggest = t->flen;
+		if ((t->frame[1] & 0x7f) == 1)
+			(*gso_frames)++;
+		if (plen && seq == tc->rcv_nxt && got + plen <= len) {
+			ck_assert_msg(memcmp(f + 14 + ihl + thl, data + got, plen) == 0,
+			              "data at %zu differs", got);
+			got += plen;
+			tc->rcv_nxt += (uint32_t)plen;
+		}
+		n = tcp_frame(t, ackf, tc->snd_nxt, tc->rcv_nxt, 0x10, NULL, 0, 0, 0);
+		guest_send(t, NULL, ackf, n);
+	}
+	ck_assert_msg(got == len, "guest received %zu of %zu bytes", got, len);
+	return biggest;
+}
+
 /* ------------------------------------------------------------ tests */
 
 /* _i: bit 0 mergeable buffers, bit 1 packed ring, bit 2 pci. */
@@ -441,6 +617,70 @@ START_TEST(tap_frames_both_ways)
 	udp_to_host(t, s, 5555, 1000);
 	udp_to_guest(t, s, 1400);
 	close(s);
+	guest_stop(t);
+	free(t);
+}
+END_TEST
+
+/* Offloads through the TAP: the guest's GUEST_ offloads are set on the TAP
+ * (TUNSETOFFLOAD), a guest TSO frame reaches a kernel socket, and the
+ * kernel's GSO frames reach the guest.  _i: 0 mmio/split/mergeable,
+ * 1 pci/packed/big buffers. */
+START_TEST(tap_tso_both_ways)
+{
+	struct tap *t = calloc(1, sizeof(*t));
+	vstd_virtio_net_stats st = {VSTD_VIRTIO_NET_STATS_VERSION};
+	struct tcpc tc;
+	int ls, a;
+	unsigned gso = 0;
+	size_t n, biggest;
+	ck_assert_ptr_nonnull(t);
+	guest_start(t, _i, _i, !_i, 0);
+	vt_ok(vstd_virtio_net_get_stats(t->dev, &st));
+	ck_assert_msg((st.tap_offloads & (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)) ==
+	                      (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6),
+	              "TAP offloads 0x%x", st.tap_offloads);
+	arp_who_has(t);
+	ls = tcp_listen();
+	a = tcp_connect(t, &tc, ls);
+	n = tc.win < 60000 ? tc.win : 60000;
+	ck_assert_uint_gt(n, 20000);
+	tso_to_host(t, &tc, a, n);
+	biggest = tso_to_guest(t, &tc, a, 60000, &gso);
+	ck_assert_msg(gso > 0 && biggest > 1514, "no GSO frame from the kernel (largest %zu)",
+	              biggest);
+	close(a);
+	close(ls);
+	guest_stop(t);
+	free(t);
+}
+END_TEST
+
+/* Without guest offloads the TAP is set to none and the kernel sends only
+ * MTU-sized, checksummed frames. */
+START_TEST(tap_no_guest_offloads)
+{
+	struct tap *t = calloc(1, sizeof(*t));
+	vstd_virtio_net_stats st = {VSTD_VIRTIO_NET_STATS_VERSION};
+	struct tcpc tc;
+	int ls, a;
+	unsigned gso = 99;
+	size_t biggest;
+	ck_assert_ptr_nonnull(t);
+	guest_start(t, 1, 0, 1,
+	            VSTD_VIRTIO_BIT(VNET_F_GUEST_CSUM) | VSTD_VIRTIO_BIT(VNET_F_GUEST_TSO4) |
+	                    VSTD_VIRTIO_BIT(VNET_F_GUEST_TSO6) | VSTD_VIRTIO_BIT(VNET_F_GUEST_ECN) |
+	                    VSTD_VIRTIO_BIT(VNET_F_GUEST_UFO));
+	vt_ok(vstd_virtio_net_get_stats(t->dev, &st));
+	ck_assert_uint_eq(st.tap_offloads, 0);
+	arp_who_has(t);
+	ls = tcp_listen();
+	a = tcp_connect(t, &tc, ls);
+	biggest = tso_to_guest(t, &tc, a, 30000, &gso);
+	ck_assert_uint_eq(gso, 0);
+	ck_assert_uint_le(biggest, 1514);
+	close(a);
+	close(ls);
 	guest_stop(t);
 	free(t);
 }
@@ -492,6 +732,8 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, tap_frames_both_ways, 0, 8);
 	tcase_add_test(tc, tap_link_down_drops);
+	tcase_add_loop_test(tc, tap_tso_both_ways, 0, 2);
+	tcase_add_test(tc, tap_no_guest_offloads);
 	suite_add_tcase(s, tc);
 	return vt_main(s);
 }

@@ -737,7 +737,7 @@ static int detect_version(vstd_ovf *ovf, xmlNodePtr env, const char *nm)
 	if (env->ns == NULL || env->ns->href == NULL)
 		return vstd_err(VSTD_ECORRUPT,
 		                "%s: line %u: <Envelope> has no namespace; OVF needs %s or %s "
-		                "(DSP0243 5.2)",
+		                "(DSP0243 6)",
 		                nm, ovf_line(env), OVF_NS_V1, OVF_NS_V2);
 	const char *ns = (const char *)env->ns->href;
 	ovf->ns = ns;

@@ -65,7 +65,7 @@ int vstd_ovf_validate(const vstd_ovf *ovf, const vstd_ovf_validate_opts *opts,
 	if (r == NULL)
 		return VSTD_ENOMEM;
 	r->limit = OVF_REPORT_LIMIT;
-	ovf_vctx v = {ovf, &o, r, (o.flags & VSTD_OVF_STRICT) != 0};
+	ovf_vctx v = {ovf, &o, r, (o.flags & VSTD_OVF_STRICT) != 0, {NULL, NULL}};
 	if (ovf->encoding_fixed)
 		ovf_diag(&v, v.strict ? VSTD_OVF_ERROR : VSTD_OVF_WARNING, NULL, "XML 1.0 4.3.3",
 		         "the XML declaration says UTF-16 but the document is single-byte; read as "

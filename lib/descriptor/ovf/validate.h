@@ -22,6 +22,7 @@ typedef struct ovf_vctx {
 	const vstd_ovf_validate_opts *opts;
 	vstd_ovf_report *r;
 	int strict;
+	const vstd_ovf_file **sorted_files[2]; /* References/File by id, by href (rules) */
 } ovf_vctx;
 
 /* Record a finding on node n (may be NULL). */

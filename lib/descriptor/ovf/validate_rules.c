@@ -126,7 +126,83 @@ static void check_file_present(ovf_vctx *v, const xmlNode *n, const vstd_ovf_fil
 		         size, f->size);
 }
 
+static void check_references_inner(ovf_vctx *v, const xmlNode *refs);
+
+enum { SORT_ID, SORT_HREF };
+
+static const char *file_key(const vstd_ovf_file *f, int key)
+{
+	return key == SORT_ID ? f->id : f->href;
+}
+
+static int cmp_file_key(const void *a, const void *b, int key)
+{
+	const vstd_ovf_file *x = *(const vstd_ovf_file *const *)a,
+	                    *y = *(const vstd_ovf_file *const *)b;
+	int c = strcmp(file_key(x, key) ? file_key(x, key) : "",
+	               file_key(y, key) ? file_key(y, key) : "");
+	return c != 0 ? c : (x < y ? -1 : x > y);
+}
+
+static int cmp_file_id(const void *a, const void *b)
+{
+	return cmp_file_key(a, b, SORT_ID);
+}
+
+static int cmp_file_href(const void *a, const void *b)
+{
+	return cmp_file_key(a, b, SORT_HREF);
+}
+
+/* The first File (in document order) before f with f's key, or NULL. */
+static const vstd_ovf_file *sorted_find(ovf_vctx *v, int key, const vstd_ovf_file *f)
+{
+	const vstd_ovf_model *m = &v->ovf->model;
+	const vstd_ovf_file **s = v->sorted_files[key];
+	const char *k = file_key(f, key);
+	if (s == NULL || k == NULL)
+		return NULL;
+	size_t lo = 0, hi = m->n_files;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *mk = file_key(s[mid], key);
+		if (strcmp(mk ? mk : "", k) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* entries with the key are in document (address) order: the first is the earliest */
+	if (lo < m->n_files && s[lo] != f && file_key(s[lo], key) &&
+	    strcmp(file_key(s[lo], key), k) == 0 && s[lo] < f)
+		return s[lo];
+	return NULL;
+}
+
 static void check_references(ovf_vctx *v, const xmlNode *refs)
+{
+	const vstd_ovf_model *fm = &v->ovf->model;
+	for (int key = 0; key < 2; key++) {
+		v->sorted_files[key] =
+		        fm->n_files ? vstd_malloc_array(fm->n_files, sizeof(vstd_ovf_file *))
+		                    : NULL;
+		if (fm->n_files && v->sorted_files[key] == NULL) {
+			v->r->oom = 1;
+			continue;
+		}
+		for (size_t i = 0; i < fm->n_files; i++)
+			v->sorted_files[key][i] = &fm->files[i];
+		if (fm->n_files)
+			qsort(v->sorted_files[key], fm->n_files, sizeof(vstd_ovf_file *),
+			      key == SORT_ID ? cmp_file_id : cmp_file_href);
+	}
+	check_references_inner(v, refs);
+	for (int key = 0; key < 2; key++) {
+		vstd_free(v->sorted_files[key]);
+		v->sorted_files[key] = NULL;
+	}
+}
+
+static void check_references_inner(ovf_vctx *v, const xmlNode *refs)
 {
 	const vstd_ovf *ovf = v->ovf;
 	size_t fi = 0;
@@ -140,11 +216,17 @@ static void check_references(ovf_vctx *v, const xmlNode *refs)
 			ovf_diag(v, E, n, "DSP0243 7.1", "File needs ovf:id and ovf:href");
 			continue;
 		}
-		for (size_t j = 0; j + 1 < fi; j++)
-			if (ovf->model.files[j].id && strcmp(ovf->model.files[j].id, f->id) == 0)
-				ovf_diag(v, E, n, "DSP0243 7.1",
-				         "File id '%s' is not unique (also line %u)", f->id,
-				         ovf->model.files[j].line);
+		/* ids unique; two Files never name the same file (7.1); sorted
+		 * look-ups so that 10^6 Files stay cheap */
+		const vstd_ovf_file *other = sorted_find(v, SORT_ID, f);
+		if (other != NULL)
+			ovf_diag(v, E, n, "DSP0243 7.1",
+			         "File id '%s' is not unique (also line %u)", f->id, other->line);
+		other = sorted_find(v, SORT_HREF, f);
+		if (other != NULL)
+			ovf_diag(v, E, n, "DSP0243 7.1 href",
+			         "File '%s' names the same file '%s' as File '%s' (line %u)", f->id,
+			         f->href, other->id ? other->id : "", other->line);
 		if (href_escapes(f->href)) {
 			ovf_diag(v, E, n, "DSP0243 7.1 href",
 			         "href '%s' is absolute or climbs out of the package with '..'",

@@ -215,19 +215,20 @@ START_TEST(passwords)
 }
 END_TEST
 
+/* CPU time of this thread (PBKDF2 runs here): unlike wall time it does not
+ * depend on how busy the machine is. */
 static double secs(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The fastest of 5 runs of a failing check, in seconds (the minimum is what
- * a loaded machine disturbs least). */
+/* The cheapest of 3 runs of a failing check, in CPU seconds. */
 static double fail_time(const char *f, const char *user)
 {
 	double best = 1e9;
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 3; i++) {
 		double t = secs();
 		ck_assert_int_eq(vstd_cim_passwd_check(f, user, "wrong"), VSTD_EVERIFY);
 		t = secs() - t;
@@ -245,8 +246,7 @@ START_TEST(unknown_user_same_cost)
 	vt_ok(vstd_cim_passwd_set(f, "alice", "pw1"));
 	double known = fail_time(f, "alice");
 	double unknown = fail_time(f, "nobody-here");
-	/* without the dummy PBKDF2 an unknown user answers ~1000x faster */
-	ck_assert_msg(unknown > known * 0.25 && unknown < known * 4.0,
+	ck_assert_msg(unknown > known * 0.5 && unknown < known * 2.0,
 	              "wrong password: known user %.4f s, unknown user %.4f s", known, unknown);
 }
 END_TEST

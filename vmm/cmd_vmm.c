@@ -3,7 +3,8 @@
  *
  *   vstd vmm run --kernel bzImage [--initrd F] [--append S] [--mem 512M]
  *                [--cpus N] [--disk IMG[,format=F]]... [--snapshot] [--read-only]
- *                [--timeout SEC] [--serial FILE] [--console-in] [--output=json]
+ *                [--timeout SEC] [--serial FILE|unix:PATH|tcp:HOST:PORT]
+ *                [--console-in] [--output=json]
  *                [--net TAP|loopback]... [--rng] [--virtio-console]
  *                [--transport pci|mmio]
  *   vstd vmm run appliance.ova|appliance.ovf  (the machine from the descriptor)
@@ -21,6 +22,7 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <linux/kvm.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +58,9 @@ static const char usage_text[] =
         "                     (virtio-mmio devices described in the ACPI DSDT)\n"
         "  --timeout SEC      stop the guest after SEC seconds (exit 124)\n"
         "  --serial FILE      write the serial console to FILE\n"
+        "  --serial unix:PATH | tcp:HOST:PORT\n"
+        "                     the serial console (both ways) on a socket: waits for\n"
+        "                     one client before the guest starts\n"
         "  --console-in       forward stdin to the serial console\n"
         "  --output=json      a JSON summary on stdout (console on stderr)\n"
         "\n"
@@ -253,7 +258,13 @@ static int cmd_run(int argc, char **argv)
 		                 "to boot a disk's boot loader)");
 	if (out == CLI_OUTPUT_JSON)
 		cfg.out_fd = 2;
-	if (serial) {
+	if (serial && (strncmp(serial, "unix:", 5) == 0 || strncmp(serial, "tcp:", 4) == 0)) {
+		signal(SIGPIPE, SIG_IGN); /* a client that leaves costs output only */
+		if (vmm_serial_socket(serial, cfg.timeout, &cfg.out_fd) < 0)
+			return cli_error(CLI_EXIT_ERROR, "%s", vmm_error());
+		cfg.in_fd = cfg.out_fd;
+		cfg.console_in = 1;
+	} else if (serial) {
 		cfg.out_fd = open(serial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (cfg.out_fd < 0)
 			return cli_error(CLI_EXIT_ERROR, "--serial %s: %s", serial,

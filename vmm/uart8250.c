@@ -166,7 +166,7 @@ static void *input_main(void *arg)
 {
 	struct vmm_uart *u = arg;
 	for (;;) {
-		struct pollfd p[2] = {{0, POLLIN, 0}, {u->stop_pipe[0], POLLIN, 0}};
+		struct pollfd p[2] = {{u->vm->cfg.in_fd, POLLIN, 0}, {u->stop_pipe[0], POLLIN, 0}};
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -184,7 +184,7 @@ static void *input_main(void *arg)
 			continue;
 		}
 		uint8_t buf[RX_FIFO];
-		ssize_t n = read(0, buf, room);
+		ssize_t n = read(u->vm->cfg.in_fd, buf, room);
 		if (n <= 0)
 			break;
 		pthread_mutex_lock(&u->vm->lock);

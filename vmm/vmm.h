@@ -94,6 +94,7 @@ struct vmm_config {
 	int hugepages;      /* guest RAM from the 2 MiB hugetlb pool */
 	int console_in;     /* forward stdin to the UART */
 	int out_fd;         /* where the UART writes (1) */
+	int in_fd;          /* what --console-in reads (0) */
 };
 
 struct vmm_uart;
@@ -156,6 +157,10 @@ int vmm_irq_routes_init(struct vmm *vm);
 int vmm_msi_irqfd_new(struct vmm *vm, int *fd, unsigned *gsi);
 int vmm_msi_route(struct vmm *vm, unsigned gsi, uint64_t addr, uint32_t data);
 void vmm_irq_routes_free(struct vmm *vm);
+
+/* serial_socket.c: listen on unix:PATH or tcp:HOST:PORT and wait (at most
+ * timeout seconds when > 0) for the one client; its descriptor in *fd. */
+int vmm_serial_socket(const char *spec, double timeout, int *fd);
 
 /* memory.c */
 int vmm_memory_init(struct vmm *vm, uint64_t size);

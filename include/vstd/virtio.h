@@ -221,7 +221,9 @@ VSTD_API uint64_t vstd_virtio_default_features(unsigned type);
 
 /* --- blk */
 
-#define VSTD_VIRTIO_BLK_OPTS_VERSION 1
+/* Version 2 added secure_erase and the zoned fields; version-1 structures
+ * are still accepted. */
+#define VSTD_VIRTIO_BLK_OPTS_VERSION 2
 typedef struct vstd_virtio_blk_opts {
 	unsigned version; /* VSTD_VIRTIO_BLK_OPTS_VERSION */
 	vstd_virtio_opts common;
@@ -232,10 +234,25 @@ typedef struct vstd_virtio_blk_opts {
 	uint32_t opt_io_size;       /* in logical blocks */
 	const char *serial;         /* GET_ID answer (at most 20 bytes used), NULL: "" */
 	int read_only;              /* offer VIRTIO_BLK_F_RO and refuse writes */
+	/* Version 2. */
+	int secure_erase; /* offer VIRTIO_BLK_F_SECURE_ERASE (QEMU does not): the
+	                     range is overwritten with zeroes and flushed */
+	/* zone_sectors nonzero: offer VIRTIO_BLK_F_ZONED, a host-managed zoned
+	 * device emulated over the disk: zones of zone_sectors 512-byte
+	 * sectors (a power of 2, a multiple of the block size), the first
+	 * conventional_zones of them conventional, the rest sequential-write-
+	 * required.  Zone state lives in memory: every sequential zone starts
+	 * empty when the device is created (reads past a write pointer return
+	 * zeroes whatever the disk holds).  max_open / max_active 0: no limit. */
+	uint32_t zone_sectors;
+	uint32_t conventional_zones;
+	uint32_t max_open_zones;
+	uint32_t max_active_zones;
 } vstd_virtio_blk_opts;
 #define VSTD_VIRTIO_BLK_OPTS_INIT                                                                  \
 	{                                                                                          \
-		VSTD_VIRTIO_BLK_OPTS_VERSION, VSTD_VIRTIO_OPTS_INIT, 0, 0, 0, 0, 0, NULL, 0        \
+		VSTD_VIRTIO_BLK_OPTS_VERSION, VSTD_VIRTIO_OPTS_INIT, 0, 0, 0, 0, 0, NULL, 0, 0, 0, \
+		        0, 0, 0                                                                    \
 	}
 
 /**

@@ -39,6 +39,7 @@
 #define DEFAULT_PARALLEL 8u
 #define MAX_PARALLEL 64u
 #define MAX_WRITERS 4u
+#define WB_THREADS 3u /* write-behind workers for a format target */
 
 enum run_kind { RUN_DATA, RUN_ZERO, RUN_SKIP };
 
@@ -56,6 +57,8 @@ struct slot {
 	uint8_t *buf;        /* CHUNK bytes of source data */
 	const uint8_t *data; /* the request's data: buf, or in the mapped source */
 	int mapped;          /* data is in the mapped source */
+	unsigned pending;    /* its writes still queued in the write-behind */
+	int writer_done;     /* the writer is through with it */
 	uint8_t *below;      /* -B: CHUNK bytes of the target's backing */
 	uint64_t off, len;
 	struct run *runs;
@@ -106,6 +109,9 @@ struct convert {
 	uint64_t reported;   /* the last progress the callback saw */
 	int wr_code;         /* a helper writer's failure */
 	char wr_msg[1024];
+
+	/* the target's write-behind (writebehind.c), or NULL */
+	struct vstd_wb *wb;
 
 	/* compression */
 	vstd_pool *pool;
@@ -348,9 +354,57 @@ static void *reader_main(void *arg)
 
 /* ------------------------------------------------------------ writer */
 
+/*
+ * Whether a unit is not worth compressing: data that looks random (already
+ * compressed or encrypted) costs a compressor its full time and then does
+ * not shrink, so the driver would refuse it anyway (VSTD_ERANGE) and the
+ * unit is stored as it is.  A sample of SAMPLES pieces of PIECE bytes,
+ * spread over the unit, is judged:
+ *   - its byte histogram must be near-uniform: the sum of squared counts of
+ *     a uniform source is about n + n(n-1)/256; skewed data (text, code,
+ *     tables, sparse structures: anything an entropy coder can shrink) is
+ *     far above, so 1/16 above is allowed;
+ *   - no two pieces may be equal (a pattern repeating across the unit that
+ *     a byte histogram cannot see, but LZ77 can).
+ * Only random-looking data passes; a unit judged wrongly is merely stored
+ * uncompressed, never wrongly.
+ */
+#define SAMPLE_PIECES 16u
+#define SAMPLE_PIECE 256u
+
+static int looks_incompressible(const uint8_t *in, size_t len)
+{
+	uint32_t count[256];
+	const size_t n = SAMPLE_PIECES * SAMPLE_PIECE;
+	const size_t step = len / SAMPLE_PIECES;
+	uint64_t sq = 0, uniform;
+	if (len < 2 * n)
+		return 0;
+	memset(count, 0, sizeof(count));
+	for (unsigned p = 0; p < SAMPLE_PIECES; p++) {
+		const uint8_t *q = in + p * step;
+		for (unsigned i = 0; i < SAMPLE_PIECE; i++)
+			count[q[i]]++;
+	}
+	for (unsigned b = 0; b < 256; b++)
+		sq += (uint64_t)count[b] * count[b];
+	uniform = n + (uint64_t)n * (n - 1) / 256;
+	if (sq > uniform + uniform / 16)
+		return 0;
+	for (unsigned p = 0; p < SAMPLE_PIECES; p++)
+		for (unsigned r = p + 1; r < SAMPLE_PIECES; r++)
+			if (memcmp(in + p * step, in + r * step, SAMPLE_PIECE) == 0)
+				return 0;
+	return 1;
+}
+
 static void compress_job_run(void *arg)
 {
 	struct compress_job *j = arg;
+	if (looks_incompressible(j->in, j->in_len)) {
+		j->rc = VSTD_ERANGE; /* stored as it is */
+		return;
+	}
 	j->rc = j->dst->drv->compress(j->dst, j->in, j->in_len, j->out, j->out_cap, &j->out_len);
 	if (j->rc < 0 && j->rc != VSTD_ERANGE) {
 		j->err_code = j->rc;
@@ -442,6 +496,39 @@ static int concurrent_writes_ok(const struct convert *c)
 	       vstd_disk_backing(c->dst) == NULL;
 }
 
+/* A written request whose queued writes are all done: free for the
+ * reader again. */
+static void release_slot(struct convert *c, struct slot *s)
+{
+	unmap_slot(c, s);
+	pthread_mutex_lock(&c->lock);
+	s->writer_done = 0;
+	s->state = SLOT_FREE;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void wb_hold(void *tag, void *opaque)
+{
+	struct convert *c = opaque;
+	struct slot *s = tag;
+	pthread_mutex_lock(&c->lock);
+	s->pending++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void wb_release(void *tag, void *opaque)
+{
+	struct convert *c = opaque;
+	struct slot *s = tag;
+	int release;
+	pthread_mutex_lock(&c->lock);
+	release = --s->pending == 0 && s->writer_done;
+	pthread_mutex_unlock(&c->lock);
+	if (release)
+		release_slot(c, s);
+}
+
 static int writer_loop(struct convert *c, int is_main)
 {
 	const vstd_disk_convert_opts *o = c->o;
@@ -449,6 +536,7 @@ static int writer_loop(struct convert *c, int is_main)
 	for (;;) {
 		struct slot *s;
 		uint64_t done;
+		int release;
 		pthread_mutex_lock(&c->lock);
 		for (;;) {
 			s = &c->slots[c->next_write % c->nslots];
@@ -463,10 +551,17 @@ static int writer_loop(struct convert *c, int is_main)
 		s->state = SLOT_WRITING;
 		c->next_write++;
 		pthread_mutex_unlock(&c->lock);
+		if (c->wb != NULL)
+			vstd_wb_window(c->wb, s->data, (size_t)s->len, s);
 		rc = write_slot(c, s);
-		unmap_slot(c, s);
+		if (c->wb != NULL) {
+			vstd_wb_window(c->wb, NULL, 0, NULL);
+			if (rc == 0)
+				rc = vstd_wb_error(c->wb);
+		}
 		pthread_mutex_lock(&c->lock);
-		s->state = SLOT_FREE;
+		s->writer_done = 1;
+		release = s->pending == 0;
 		c->done_bytes += s->len;
 		done = c->done_bytes;
 		if (rc < 0) {
@@ -479,6 +574,8 @@ static int writer_loop(struct convert *c, int is_main)
 		}
 		pthread_cond_broadcast(&c->cond);
 		pthread_mutex_unlock(&c->lock);
+		if (release)
+			release_slot(c, s);
 		if (rc < 0)
 			break;
 		if (is_main)
@@ -595,8 +692,8 @@ static int setup(struct convert *c)
 	return 0;
 }
 
-int vstd_disk_copy_into(vstd_disk *src, vstd_disk *dst, const vstd_disk_convert_opts *o,
-                        int target_is_zero)
+static int copy_into(vstd_disk *src, vstd_disk *dst, const vstd_disk_convert_opts *o,
+                     int target_is_zero, struct vstd_wb *wb, int write_back)
 {
 	struct convert c;
 	pthread_t reader, helpers[MAX_WRITERS];
@@ -624,6 +721,7 @@ int vstd_disk_copy_into(vstd_disk *src, vstd_disk *dst, const vstd_disk_convert_
 		                c.sparse, CHUNK);
 	c.target_is_zero = target_is_zero && !(o->flags & VSTD_CONVERT_NO_ZERO_DETECT);
 	c.compare_below = vstd_disk_backing(dst) != NULL;
+	c.wb = wb;
 	setup_map(&c);
 	c.nslots = o->parallel ? o->parallel : DEFAULT_PARALLEL;
 	if (c.nslots < 2)
@@ -645,6 +743,8 @@ int vstd_disk_copy_into(vstd_disk *src, vstd_disk *dst, const vstd_disk_convert_
 	}
 	pthread_mutex_init(&c.lock, NULL);
 	pthread_cond_init(&c.cond, NULL);
+	if (c.wb != NULL)
+		vstd_wb_callbacks(c.wb, wb_hold, wb_release, &c);
 	c.nwriters = concurrent_writes_ok(&c)
 	                     ? (c.nslots / 2 < MAX_WRITERS ? c.nslots / 2 : MAX_WRITERS)
 	                     : 1;
@@ -667,22 +767,41 @@ int vstd_disk_copy_into(vstd_disk *src, vstd_disk *dst, const vstd_disk_convert_
 	pthread_mutex_unlock(&c.lock);
 	for (unsigned i = 0; i < nhelpers; i++)
 		pthread_join(helpers[i], NULL);
+	if (c.wb != NULL) {
+		/* every queued write done, every slot released */
+		int wrc = vstd_wb_drain(c.wb);
+		if (rc == 0 && wrc < 0)
+			rc = wrc;
+	}
 	done = c.reported;
 	if (rc == 0 && c.wr_code < 0)
 		rc = vstd_err(c.wr_code, "%s", c.wr_msg);
 	pthread_join(reader, NULL);
 	if (rc == 0 && c.rd_code < 0)
 		rc = vstd_err(c.rd_code, "%s", c.rd_msg);
-	if (rc == 0 && !(o->flags & VSTD_CONVERT_NO_FLUSH))
+	/* write_back: the target's file ignores flushes (-t unsafe), but the
+	 * format's cached metadata must still be written here, where a failure
+	 * is seen: vstd_disk_close cannot report one */
+	if (rc == 0 && (write_back || !(o->flags & VSTD_CONVERT_NO_FLUSH)))
 		rc = vstd_disk_flush(dst);
 	if (rc == 0 && o->progress != NULL && done < c.size &&
 	    o->progress(c.size, c.size, o->progress_opaque))
 		rc = vstd_err(VSTD_ECANCELED, "convert: canceled at the end");
 out:
+	if (c.wb != NULL) {
+		(void)vstd_wb_drain(c.wb);
+		vstd_wb_callbacks(c.wb, NULL, NULL, NULL);
+	}
 	pthread_cond_destroy(&c.cond);
 	pthread_mutex_destroy(&c.lock);
 	free_slots(&c);
 	return rc;
+}
+
+int vstd_disk_copy_into(vstd_disk *src, vstd_disk *dst, const vstd_disk_convert_opts *o,
+                        int target_is_zero)
+{
+	return copy_into(src, dst, o, target_is_zero, NULL, 0);
 }
 
 /* ------------------------------------------------------------ vstd_disk_convert */
@@ -701,7 +820,8 @@ int vstd_disk_convert_hooked(vstd_disk *src, const char *dst_path,
 	vstd_disk_convert_opts o = VSTD_DISK_CONVERT_OPTS_INIT;
 	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
 	vstd_disk *view = NULL, *dst = NULL;
-	vstd_io *io = NULL, *wrapped = NULL;
+	vstd_io *io = NULL, *wrapped = NULL, *wbio = NULL;
+	struct vstd_wb *wb = NULL;
 	struct stat st;
 	int created = 0, rc;
 	if (src == NULL || dst_path == NULL)
@@ -780,23 +900,36 @@ int vstd_disk_convert_hooked(vstd_disk *src, const char *dst_path,
 		wrapped = NULL;
 		goto fail;
 	}
-	if ((rc = vstd_disk_open_io(&dst, wrapped, dst_path, &oo)) < 0)
+	/* A format driver writes through one thread: let the kernel's copy of
+	 * the data run on workers (a raw target has several writers instead;
+	 * compressed units are small). */
+	if (strcmp(o.format, "raw") != 0 && !(o.flags & VSTD_CONVERT_COMPRESS)) {
+		if ((rc = vstd_wb_new(&wbio, &wb, wrapped, WB_THREADS)) < 0)
+			goto fail;
+	}
+	if ((rc = vstd_disk_open_io(&dst, wbio != NULL ? wbio : wrapped, dst_path, &oo)) < 0)
 		goto fail;
-	rc = vstd_disk_copy_into(src, dst, &o,
-	                         (created && o.backing_file == NULL) ||
-	                                 (o.flags & VSTD_CONVERT_TARGET_IS_ZERO));
+	rc = copy_into(src, dst, &o,
+	               (created && o.backing_file == NULL) ||
+	                       (o.flags & VSTD_CONVERT_TARGET_IS_ZERO),
+	               wb, 1);
 	if (rc < 0)
 		goto fail;
 	vstd_disk_close(dst);
 	dst = NULL;
+	if (wb != NULL && (rc = vstd_wb_drain(wb)) < 0)
+		goto fail;
 	goto out;
 fail:
 	vstd_disk_close(dst);
 	dst = NULL;
+	vstd_io_close(wbio);
+	wbio = NULL;
 	if (created)
 		remove_target(dst_path, rc);
 out:
 	vstd_disk_close(dst);
+	vstd_io_close(wbio);
 	if (wrapped != NULL && wrapped != io && hook != NULL && hook->unwrap != NULL)
 		hook->unwrap(wrapped, hook->opaque);
 	vstd_io_close(io);

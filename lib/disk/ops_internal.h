@@ -28,4 +28,27 @@ int vstd_disk_convert_hooked(vstd_disk *src, const char *dst_path,
 int vstd_disk_copy_into(vstd_disk *src, vstd_disk *dst, const vstd_disk_convert_opts *opts,
                         int target_is_zero);
 
+/*
+ * writebehind.c: a vstd_io over `inner` whose pwrites from inside a declared
+ * window of memory run on `threads` worker threads (0: none, everything
+ * synchronous).  Reads and writes wait for queued writes they overlap;
+ * every other method waits for all.  The first failure of a queued write is
+ * returned by every later call.  Closing the returned vstd_io waits for all
+ * writes and stops the workers; `inner` stays open.
+ */
+struct vstd_wb;
+int vstd_wb_new(vstd_io **out, struct vstd_wb **wb, vstd_io *inner, unsigned threads);
+/* hold(tag) is called when a write tagged with the window's tag is queued
+ * (in the writing thread), release(tag) when it finished (in a worker, no
+ * lock of the wrapper held); vstd_wb_drain returns after the callbacks. */
+void vstd_wb_callbacks(struct vstd_wb *wb, void (*hold)(void *tag, void *opaque),
+                       void (*release)(void *tag, void *opaque), void *opaque);
+/* Writes from [buf, buf+len) may be queued, tagged with tag, until the next
+ * call (buf NULL: none). */
+void vstd_wb_window(struct vstd_wb *wb, const void *buf, size_t len, void *tag);
+/* The remembered failure (raised again as the current error), or 0. */
+int vstd_wb_error(struct vstd_wb *wb);
+/* Wait for all queued writes; the remembered failure, or 0. */
+int vstd_wb_drain(struct vstd_wb *wb);
+
 #endif

@@ -137,6 +137,76 @@ static int make_disk(vstd_disk **disk, vstd_io **io, uint64_t size)
 	return vstd_disk_open_io(disk, *io, "memdisk", &o);
 }
 
+int vx_blkdev_open(struct vx_blkdev *t, const struct vx_cfg *c, const vstd_virtio_blk_opts *bo,
+                   uint64_t disk_size, uint8_t fill, char *msg, size_t len)
+{
+	vstd_virtio_blk_opts o = VSTD_VIRTIO_BLK_OPTS_INIT;
+	memset(t, 0, sizeof(*t));
+	if (bo)
+		o = *bo;
+	o.common.features_on |= VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED);
+	if (loopvm_init(&t->vm, 4u << 20, 0) < 0 || make_disk(&t->disk, &t->io, disk_size) < 0) {
+		snprintf(msg, len, "setup: %s", vstd_error_last()->message);
+		return -1;
+	}
+	if (fill) {
+		uint8_t blk[4096];
+		memset(blk, fill, sizeof(blk));
+		for (uint64_t off = 0; off < disk_size; off += sizeof(blk))
+			if (vstd_disk_write(t->disk, off, blk, sizeof(blk)) < 0)
+				return snprintf(msg, len, "fill failed"), -1;
+	}
+	if (vstd_virtio_blk_new(&t->dev, t->vm.gm, t->disk, &o) < 0 ||
+	    loopvm_attach(&t->vm, t->dev, c->transport) < 0) {
+		snprintf(msg, len, "device: %s", vstd_error_last()->message);
+		return -1;
+	}
+	if (vx_start(&t->vm, c, &t->q, 1, msg, len) < 0)
+		return -1;
+	t->hdr = loopvm_alloc(&t->vm, 16, 16, &t->hdr_gpa);
+	t->st = loopvm_alloc(&t->vm, 1, 1, &t->st_gpa);
+	t->buf = loopvm_alloc(&t->vm, VX_BLKDEV_BUF, 4096, &t->buf_gpa);
+	if (!t->hdr || !t->st || !t->buf)
+		return snprintf(msg, len, "out of guest memory"), -1;
+	return 0;
+}
+
+void vx_blkdev_close(struct vx_blkdev *t)
+{
+	loopvm_fini(&t->vm);
+	vstd_disk_close(t->disk);
+	vstd_io_close(t->io);
+	memset(t, 0, sizeof(*t));
+}
+
+int vx_blkdev_req(struct vx_blkdev *t, uint32_t type, uint64_t sector, uint32_t out, uint32_t in,
+                  uint32_t *used)
+{
+	struct vdrv_sg o[2], i[2];
+	unsigned no = 0, ni = 0;
+	uint32_t l = 0;
+	if ((uint64_t)out + in > VX_BLKDEV_BUF)
+		return -1;
+	vstd_put_le32(t->hdr, type);
+	vstd_put_le32(t->hdr + 4, 0);
+	vstd_put_le64(t->hdr + 8, sector);
+	*t->st = 0xee;
+	o[no++] = (struct vdrv_sg){t->hdr_gpa, 16};
+	if (out)
+		o[no++] = (struct vdrv_sg){t->buf_gpa, out};
+	if (in)
+		i[ni++] = (struct vdrv_sg){t->buf_gpa + out, in};
+	i[ni++] = (struct vdrv_sg){t->st_gpa, 1};
+	if (vdrv_vq_add(&t->q, o, no, i, ni, t->hdr) < 0)
+		return -1;
+	vdrv_vq_kick(&t->q);
+	if (vx_wait(&t->q, &l) != t->hdr)
+		return -1;
+	if (used)
+		*used = l;
+	return *t->st;
+}
+
 int vx_blk(const struct vx_cfg *c, char *msg, size_t len)
 {
 	struct loopvm vm;

@@ -67,4 +67,27 @@ int vx_net_send(struct vx_net *t, unsigned pair, const void *hdr, const void *fr
  * its length, or -1 when none; the buffer is posted again. */
 int vx_net_recv(struct vx_net *t, unsigned pair, uint8_t *hdr, uint8_t *frame, size_t cap);
 
+/* A virtio-blk device on a memory disk, driven by the driver library, for
+ * request-level tests (secure erase, zoned commands). */
+struct vx_blkdev {
+	struct loopvm vm;
+	vstd_io *io;
+	vstd_disk *disk;
+	vstd_virtio_dev *dev;
+	struct vdrv_vq q;
+	uint8_t *hdr, *st, *buf;
+	uint64_t hdr_gpa, st_gpa, buf_gpa;
+};
+#define VX_BLKDEV_BUF (1u << 20)
+/* disk_size bytes, filled with `fill`; bo: the device options (NULL:
+ * defaults; RING_PACKED is offered in any case). */
+int vx_blkdev_open(struct vx_blkdev *t, const struct vx_cfg *c, const vstd_virtio_blk_opts *bo,
+                   uint64_t disk_size, uint8_t fill, char *msg, size_t len);
+void vx_blkdev_close(struct vx_blkdev *t);
+/* One request: header {type, sector}, buf[0, out) device-readable,
+ * buf[out, out + in) device-writable, then the status byte.  The status,
+ * or -1 when the request did not come back; *used = written length. */
+int vx_blkdev_req(struct vx_blkdev *t, uint32_t type, uint64_t sector, uint32_t out, uint32_t in,
+                  uint32_t *used);
+
 #endif

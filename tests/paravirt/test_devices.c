@@ -853,6 +853,187 @@ START_TEST(net_ctrl_commands)
 }
 END_TEST
 
+/* ------------------------------------------------------------ blk: secure erase, zoned */
+
+START_TEST(blk_secure_erase)
+{
+	char msg[256];
+	for (int tr = 0; tr < 2; tr++)
+		for (int packed = 0; packed < 2; packed++) {
+			struct vx_blkdev t;
+			struct vx_cfg c = {0};
+			vstd_virtio_blk_opts bo = VSTD_VIRTIO_BLK_OPTS_INIT;
+			uint8_t sec[512];
+			c.transport = tr;
+			c.packed = packed;
+			bo.secure_erase = 1;
+			ck_assert_msg(
+			        vx_blkdev_open(&t, &c, &bo, 1 << 20, 0x5a, msg, sizeof(msg)) == 0,
+			        "%s", msg);
+			ck_assert(vstd_virtio_dev_features(t.dev, 1) &
+			          VSTD_VIRTIO_BIT(VBLK_F_SECURE_ERASE));
+			ck_assert_uint_eq(vdrv_config_read(&t.vm.drv, 60, 4), 0x3fffff);
+			ck_assert_uint_eq(vdrv_config_read(&t.vm.drv, 64, 4), 1);
+			ck_assert_uint_eq(vdrv_config_read(&t.vm.drv, 68, 4), 1);
+			/* Erase sectors 8..23. */
+			vstd_put_le64(t.buf, 8);
+			vstd_put_le32(t.buf + 8, 16);
+			vstd_put_le32(t.buf + 12, 0);
+			ck_assert_int_eq(vx_blkdev_req(&t, 14, 0, 16, 0, NULL), 0);
+			vt_ok(vstd_disk_read(t.disk, 7 * 512, sec, 512));
+			ck_assert_uint_eq(sec[511], 0x5a);
+			for (unsigned s = 8; s < 24; s++) {
+				vt_ok(vstd_disk_read(t.disk, s * 512ULL, sec, 512));
+				ck_assert(vstd_is_zero(sec, 512));
+			}
+			vt_ok(vstd_disk_read(t.disk, 24 * 512, sec, 512));
+			ck_assert_uint_eq(sec[0], 0x5a);
+			vx_blkdev_close(&t);
+			/* Not offered by default (as QEMU): unsupported. */
+			ck_assert_msg(vx_blkdev_open(&t, &c, NULL, 1 << 20, 0, msg, sizeof(msg)) ==
+			                      0,
+			              "%s", msg);
+			ck_assert(!(vstd_virtio_dev_features(t.dev, 0) &
+			            VSTD_VIRTIO_BIT(VBLK_F_SECURE_ERASE)));
+			vstd_put_le64(t.buf, 8);
+			vstd_put_le32(t.buf + 8, 16);
+			ck_assert_int_eq(vx_blkdev_req(&t, 14, 0, 16, 0, NULL), 2);
+			vx_blkdev_close(&t);
+		}
+}
+END_TEST
+
+/* Zone report: descriptor of zone z (type, state, write pointer). */
+static void zone_of(struct vx_blkdev *t, unsigned z, unsigned *type, unsigned *state, uint64_t *wp)
+{
+	uint32_t used;
+	ck_assert_int_eq(vx_blkdev_req(t, 16, (uint64_t)z * 2048, 0, 64 + 64, &used), 0);
+	ck_assert_uint_eq(used, 64 + 64 + 1);
+	ck_assert_uint_eq(vstd_le64(t->buf), 1);
+	ck_assert_uint_eq(vstd_le64(t->buf + 64 + 8), (uint64_t)z * 2048);
+	*type = t->buf[64 + 24];
+	*state = t->buf[64 + 25];
+	*wp = vstd_le64(t->buf + 64 + 16);
+}
+
+static void expect_zone(struct vx_blkdev *t, unsigned z, unsigned state, uint64_t wp)
+{
+	unsigned ty, st;
+	uint64_t w;
+	zone_of(t, z, &ty, &st, &w);
+	ck_assert_uint_eq(ty, z == 0 ? 1 : 2);
+	ck_assert_msg(st == state, "zone %u state %u, expected %u", z, st, state);
+	if (z > 0)
+		ck_assert_uint_eq(w, wp);
+}
+
+START_TEST(blk_zoned)
+{
+	char msg[256];
+	for (int tr = 0; tr < 2; tr++)
+		for (int packed = 0; packed < 2; packed++) {
+			struct vx_blkdev t;
+			struct vx_cfg c = {0};
+			vstd_virtio_blk_opts bo = VSTD_VIRTIO_BLK_OPTS_INIT;
+			uint32_t used;
+			c.transport = tr;
+			c.packed = packed;
+			c.event_idx = 1;
+			/* 8 MiB: 8 zones of 1 MiB, zone 0 conventional; at most 2
+			 * open and 3 active zones.  The disk holds 0xaa bytes. */
+			bo.zone_sectors = 2048;
+			bo.conventional_zones = 1;
+			bo.max_open_zones = 2;
+			bo.max_active_zones = 3;
+			ck_assert_msg(
+			        vx_blkdev_open(&t, &c, &bo, 8 << 20, 0xaa, msg, sizeof(msg)) == 0,
+			        "%s", msg);
+			ck_assert(vstd_virtio_dev_features(t.dev, 1) &
+			          VSTD_VIRTIO_BIT(VBLK_F_ZONED));
+			ck_assert(!(vstd_virtio_dev_features(t.dev, 0) &
+			            VSTD_VIRTIO_BIT(VBLK_F_DISCARD)));
+			ck_assert_uint_eq(vdrv_config_read(&t.vm.drv, 72, 4), 2048);
+			ck_assert_uint_eq(vdrv_config_read(&t.vm.drv, 76, 4), 2);
+			ck_assert_uint_eq(vdrv_config_read(&t.vm.drv, 80, 4), 3);
+			ck_assert_uint_eq(vdrv_config_read(&t.vm.drv, 84, 4), 2048);
+			ck_assert_uint_eq(vdrv_config_read(&t.vm.drv, 88, 4), 512);
+			ck_assert_uint_eq(vdrv_config_read(&t.vm.drv, 92, 1), 1);
+			/* Full report: 8 zones. */
+			ck_assert_int_eq(vx_blkdev_req(&t, 16, 0, 0, 64 + 64 * 16, &used), 0);
+			ck_assert_uint_eq(vstd_le64(t.buf), 8);
+			ck_assert_uint_eq(used, 64 + 64 * 8 + 1);
+			for (unsigned z = 0; z < 8; z++) {
+				const uint8_t *d = t.buf + 64 + 64 * z;
+				ck_assert_uint_eq(vstd_le64(d), 2048);
+				ck_assert_uint_eq(vstd_le64(d + 8), z * 2048ULL);
+				ck_assert_uint_eq(d[24], z ? 2 : 1);
+				ck_assert_uint_eq(d[25], z ? 1 : 0);
+			}
+			/* Sequential zone 1: written at its write pointer only. */
+			memset(t.buf, 0x11, 4096);
+			ck_assert_int_eq(vx_blkdev_req(&t, 1, 2048, 4096, 0, NULL), 0);
+			expect_zone(&t, 1, 2, 2056);
+			ck_assert_int_eq(vx_blkdev_req(&t, 1, 2048, 4096, 0, NULL), 4);
+			ck_assert_int_eq(vx_blkdev_req(&t, 1, 2064, 4096, 0, NULL), 4);
+			memset(t.buf, 0x11, 4096);
+			ck_assert_int_eq(vx_blkdev_req(&t, 1, 2056, 4096, 0, NULL), 0);
+			/* Reads past the write pointer are zeroes, whatever the disk holds. */
+			ck_assert_int_eq(vx_blkdev_req(&t, 0, 2048, 0, 16384, NULL), 0);
+			for (unsigned i = 0; i < 8192; i++)
+				ck_assert_uint_eq(t.buf[i], 0x11);
+			ck_assert(vstd_is_zero(t.buf + 8192, 8192));
+			ck_assert_int_eq(vx_blkdev_req(&t, 0, 0, 0, 512, NULL), 0);
+			ck_assert_uint_eq(t.buf[0], 0xaa); /* conventional zone: the disk */
+			/* Zone append on zone 2: the device picks the sector. */
+			ck_assert_int_eq(vx_blkdev_req(&t, 15, 4096, 1024, 8, &used), 0);
+			ck_assert_uint_eq(vstd_le64(t.buf + 1024), 4096);
+			ck_assert_uint_eq(used, 9);
+			ck_assert_int_eq(vx_blkdev_req(&t, 15, 4096, 1024, 8, NULL), 0);
+			ck_assert_uint_eq(vstd_le64(t.buf + 1024), 4098);
+			expect_zone(&t, 2, 2, 4100);
+			/* Two zones open: opening a third closes an implicitly open one. */
+			ck_assert_int_eq(vx_blkdev_req(&t, 1, 6144, 512, 0, NULL), 0);
+			expect_zone(&t, 1, 4, 2064); /* closed */
+			/* Three active (1 closed, 2 and 3 open): a fourth is refused. */
+			ck_assert_int_eq(vx_blkdev_req(&t, 1, 8192, 512, 0, NULL), 6);
+			ck_assert_int_eq(vx_blkdev_req(&t, 18, 8192, 0, 0, NULL), 6);
+			/* FINISH zone 1 frees an active slot; explicit OPEN of zone 4. */
+			ck_assert_int_eq(vx_blkdev_req(&t, 22, 2048, 0, 0, NULL), 0);
+			expect_zone(&t, 1, 14, 4096);
+			ck_assert_int_eq(vx_blkdev_req(&t, 18, 8192, 0, 0, NULL), 0);
+			expect_zone(&t, 4, 3, 8192);
+			ck_assert_int_eq(vx_blkdev_req(&t, 1, 2048, 512, 0, NULL), 3); /* full */
+			/* RESET zone 1: empty again and its data gone. */
+			ck_assert_int_eq(vx_blkdev_req(&t, 24, 2048, 0, 0, NULL), 0);
+			expect_zone(&t, 1, 1, 2048);
+			{
+				uint8_t sec[512];
+				vt_ok(vstd_disk_read(t.disk, 2048 * 512, sec, 512));
+				ck_assert(vstd_is_zero(sec, 512));
+			}
+			/* CLOSE of an open zone without data leaves it empty. */
+			ck_assert_int_eq(vx_blkdev_req(&t, 20, 8192, 0, 0, NULL), 0);
+			expect_zone(&t, 4, 1, 8192);
+			/* Zone commands name a sequential zone's first sector. */
+			ck_assert_int_eq(vx_blkdev_req(&t, 18, 0, 0, 0, NULL), 3);
+			ck_assert_int_eq(vx_blkdev_req(&t, 18, 2049, 0, 0, NULL), 3);
+			/* Conventional zone: written anywhere, but not into zone 1. */
+			ck_assert_int_eq(vx_blkdev_req(&t, 1, 100, 512, 0, NULL), 0);
+			ck_assert_int_eq(vx_blkdev_req(&t, 1, 2047, 1024, 0, NULL), 1);
+			/* A write across a sequential zone's end. */
+			ck_assert_int_eq(vx_blkdev_req(&t, 24, 4096, 0, 0, NULL), 0);
+			ck_assert_int_eq(vx_blkdev_req(&t, 1, 4096, 512, 0, NULL), 0);
+			ck_assert_int_eq(vx_blkdev_req(&t, 1, 4097, 2048 * 512, 0, NULL), 1);
+			/* RESET_ALL. */
+			ck_assert_int_eq(vx_blkdev_req(&t, 26, 0, 0, 0, NULL), 0);
+			for (unsigned z = 1; z < 8; z++)
+				expect_zone(&t, z, 1, z * 2048ULL);
+			ck_assert_ptr_null(vstd_virtio_dev_broken_reason(t.dev));
+			vx_blkdev_close(&t);
+		}
+}
+END_TEST
+
 START_TEST(mmio_cmdline)
 {
 	char buf[80];
@@ -881,6 +1062,8 @@ int main(void)
 	tcase_add_test(tc, mmio_cmdline);
 	tcase_add_test(tc, notification_data_all_devices);
 	tcase_add_test(tc, net_multiqueue);
+	tcase_add_test(tc, blk_secure_erase);
+	tcase_add_test(tc, blk_zoned);
 	tcase_add_test(tc, net_ctrl_commands);
 	tcase_add_test(tc, notification_data_decoded);
 	tcase_add_test(tc, config_layouts);

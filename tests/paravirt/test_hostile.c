@@ -1106,6 +1106,175 @@ START_TEST(net_rx_not_queued_beyond_active_pairs)
 }
 END_TEST
 
+/* ------------------------------------------------------------ blk: zones, secure erase */
+
+/* A zoned device: 4 MiB, zones of 256 KiB (512 sectors), zone 0
+ * conventional, at most 2 open / 4 active. */
+static void zoned_open(struct vx_blkdev *t, int zoned, int secure)
+{
+	struct vx_cfg c = {0};
+	vstd_virtio_blk_opts bo = VSTD_VIRTIO_BLK_OPTS_INIT;
+	char msg[256];
+	c.transport = 1;
+	if (zoned) {
+		bo.zone_sectors = 512;
+		bo.conventional_zones = 1;
+		bo.max_open_zones = 2;
+		bo.max_active_zones = 4;
+	}
+	bo.secure_erase = secure;
+	ck_assert_msg(vx_blkdev_open(t, &c, &bo, 4 << 20, 0, msg, sizeof(msg)) == 0, "%s", msg);
+}
+
+static void zoned_close(struct vx_blkdev *t)
+{
+	ck_assert_ptr_null(vstd_virtio_dev_broken_reason(t->dev));
+	vx_blkdev_close(t);
+}
+
+START_TEST(zone_commands_need_the_feature)
+{
+	struct vx_blkdev t;
+	static const uint32_t types[] = {15, 16, 18, 20, 22, 24, 26};
+	zoned_open(&t, 0, 0);
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		ck_assert_int_eq(vx_blkdev_req(&t, types[i], 0, 0, 128, NULL), VBLK_S_UNSUPP);
+	zoned_close(&t);
+}
+END_TEST
+
+START_TEST(zone_command_names_a_sequential_zone_start)
+{
+	struct vx_blkdev t;
+	static const uint64_t bad[] = {1, 513, 0, 8192, 1ULL << 40, ~0ULL, ~0ULL - 511};
+	zoned_open(&t, 1, 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(vx_blkdev_req(&t, 18, bad[i], 0, 0, NULL),
+		                 VBLK_S_ZONE_INVALID_CMD);
+		ck_assert_int_eq(vx_blkdev_req(&t, 24, bad[i], 0, 0, NULL),
+		                 VBLK_S_ZONE_INVALID_CMD);
+		ck_assert_int_eq(vx_blkdev_req(&t, 15, bad[i], 512, 8, NULL),
+		                 VBLK_S_ZONE_INVALID_CMD);
+	}
+	zoned_close(&t);
+}
+END_TEST
+
+START_TEST(zone_management_takes_no_data)
+{
+	struct vx_blkdev t;
+	zoned_open(&t, 1, 0);
+	ck_assert_int_eq(vx_blkdev_req(&t, 18, 512, 512, 0, NULL), VBLK_S_IOERR);
+	ck_assert_int_eq(vx_blkdev_req(&t, 20, 512, 0, 16, NULL), VBLK_S_IOERR);
+	ck_assert_int_eq(vx_blkdev_req(&t, 26, 0, 16, 0, NULL), VBLK_S_IOERR);
+	ck_assert_int_eq(vx_blkdev_req(&t, 16, 0, 16, 128, NULL), VBLK_S_IOERR); /* report */
+	zoned_close(&t);
+}
+END_TEST
+
+START_TEST(zone_write_at_the_write_pointer_only)
+{
+	struct vx_blkdev t;
+	zoned_open(&t, 1, 0);
+	ck_assert_int_eq(vx_blkdev_req(&t, 1, 513, 512, 0, NULL), VBLK_S_ZONE_UNALIGNED_WP);
+	ck_assert_int_eq(vx_blkdev_req(&t, 1, 512, 512, 0, NULL), VBLK_S_OK);
+	ck_assert_int_eq(vx_blkdev_req(&t, 1, 512, 512, 0, NULL), VBLK_S_ZONE_UNALIGNED_WP);
+	ck_assert_int_eq(vx_blkdev_req(&t, 1, 1000, 512, 0, NULL), VBLK_S_ZONE_UNALIGNED_WP);
+	/* Past the zone end, and from the conventional zone into zone 1. */
+	ck_assert_int_eq(vx_blkdev_req(&t, 1, 513, 512 * 512, 0, NULL), VBLK_S_IOERR);
+	ck_assert_int_eq(vx_blkdev_req(&t, 1, 511, 1024, 0, NULL), VBLK_S_IOERR);
+	zoned_close(&t);
+}
+END_TEST
+
+START_TEST(zone_append_shape_checked)
+{
+	struct vx_blkdev t;
+	zoned_open(&t, 1, 0);
+	/* The writable part is the 8-byte sector and the status. */
+	ck_assert_int_eq(vx_blkdev_req(&t, 15, 512, 512, 0, NULL), VBLK_S_IOERR);
+	ck_assert_int_eq(vx_blkdev_req(&t, 15, 512, 512, 16, NULL), VBLK_S_IOERR);
+	/* No data, a partial block, more than the zone. */
+	ck_assert_int_eq(vx_blkdev_req(&t, 15, 512, 0, 8, NULL), VBLK_S_IOERR);
+	ck_assert_int_eq(vx_blkdev_req(&t, 15, 512, 100, 8, NULL), VBLK_S_IOERR);
+	ck_assert_int_eq(vx_blkdev_req(&t, 15, 512, 513 * 512, 8, NULL), VBLK_S_IOERR);
+	/* Does not fit behind the write pointer. */
+	ck_assert_int_eq(vx_blkdev_req(&t, 15, 512, 512, 8, NULL), VBLK_S_OK);
+	ck_assert_int_eq(vx_blkdev_req(&t, 15, 512, 512 * 512, 8, NULL), VBLK_S_IOERR);
+	/* A full zone takes no append. */
+	ck_assert_int_eq(vx_blkdev_req(&t, 22, 512, 0, 0, NULL), VBLK_S_OK);
+	ck_assert_int_eq(vx_blkdev_req(&t, 15, 512, 512, 8, NULL), VBLK_S_ZONE_INVALID_CMD);
+	zoned_close(&t);
+}
+END_TEST
+
+START_TEST(zone_report_bounded_by_buffer)
+{
+	struct vx_blkdev t;
+	uint32_t used;
+	zoned_open(&t, 1, 0);
+	ck_assert_int_eq(vx_blkdev_req(&t, 16, 0, 0, 63, NULL), VBLK_S_IOERR);
+	ck_assert_int_eq(vx_blkdev_req(&t, 16, 0, 0, 0, NULL), VBLK_S_IOERR);
+	ck_assert_int_eq(vx_blkdev_req(&t, 16, 8192, 0, 4096, NULL), VBLK_S_IOERR);
+	ck_assert_int_eq(vx_blkdev_req(&t, 16, ~0ULL, 0, 4096, NULL), VBLK_S_IOERR);
+	/* Room for 2.5 descriptors: exactly 2, nothing written past them. */
+	memset(t.buf, 0xcc, 4096);
+	ck_assert_int_eq(vx_blkdev_req(&t, 16, 512, 0, 64 + 160, &used), VBLK_S_OK);
+	ck_assert_uint_eq(vstd_le64(t.buf), 2);
+	ck_assert_uint_eq(used, 64 + 128 + 1);
+	ck_assert_uint_eq(t.buf[64 + 128], 0xcc);
+	/* A big buffer: only the 16 zones there are. */
+	ck_assert_int_eq(vx_blkdev_req(&t, 16, 0, 0, 65536, &used), VBLK_S_OK);
+	ck_assert_uint_eq(vstd_le64(t.buf), 16);
+	ck_assert_uint_eq(used, 64 + 64 * 16 + 1);
+	zoned_close(&t);
+}
+END_TEST
+
+START_TEST(zone_open_and_active_limits)
+{
+	struct vx_blkdev t;
+	zoned_open(&t, 1, 0);
+	/* Two explicitly open zones: no implicit close possible. */
+	ck_assert_int_eq(vx_blkdev_req(&t, 18, 512, 0, 0, NULL), VBLK_S_OK);
+	ck_assert_int_eq(vx_blkdev_req(&t, 18, 1024, 0, 0, NULL), VBLK_S_OK);
+	ck_assert_int_eq(vx_blkdev_req(&t, 18, 1536, 0, 0, NULL), VBLK_S_ZONE_OPEN_RESOURCE);
+	ck_assert_int_eq(vx_blkdev_req(&t, 1, 1536, 512, 0, NULL), VBLK_S_ZONE_OPEN_RESOURCE);
+	/* Write and close them: 2 closed; open 2 more: 4 active, the fifth refused. */
+	ck_assert_int_eq(vx_blkdev_req(&t, 1, 512, 512, 0, NULL), VBLK_S_OK);
+	ck_assert_int_eq(vx_blkdev_req(&t, 1, 1024, 512, 0, NULL), VBLK_S_OK);
+	ck_assert_int_eq(vx_blkdev_req(&t, 20, 512, 0, 0, NULL), VBLK_S_OK);
+	ck_assert_int_eq(vx_blkdev_req(&t, 20, 1024, 0, 0, NULL), VBLK_S_OK);
+	ck_assert_int_eq(vx_blkdev_req(&t, 18, 1536, 0, 0, NULL), VBLK_S_OK);
+	ck_assert_int_eq(vx_blkdev_req(&t, 18, 2048, 0, 0, NULL), VBLK_S_OK);
+	ck_assert_int_eq(vx_blkdev_req(&t, 18, 2560, 0, 0, NULL), VBLK_S_ZONE_ACTIVE_RESOURCE);
+	zoned_close(&t);
+}
+END_TEST
+
+START_TEST(secure_erase_segment_checked)
+{
+	struct vx_blkdev t;
+	zoned_open(&t, 0, 1);
+	vstd_put_le64(t.buf, 0);
+	vstd_put_le32(t.buf + 8, 8);
+	vstd_put_le32(t.buf + 12, 1); /* UNMAP is not for secure erase */
+	ck_assert_int_eq(vx_blkdev_req(&t, 14, 0, 16, 0, NULL), VBLK_S_UNSUPP);
+	vstd_put_le32(t.buf + 12, 0);
+	vstd_put_le64(t.buf, 8191); /* past the end */
+	ck_assert_int_eq(vx_blkdev_req(&t, 14, 0, 16, 0, NULL), VBLK_S_IOERR);
+	vstd_put_le64(t.buf, ~0ULL - 3); /* wraps */
+	ck_assert_int_eq(vx_blkdev_req(&t, 14, 0, 16, 0, NULL), VBLK_S_IOERR);
+	vstd_put_le64(t.buf, 0);
+	vstd_put_le32(t.buf + 8, 0x400000); /* over max_secure_erase_sectors */
+	ck_assert_int_eq(vx_blkdev_req(&t, 14, 0, 16, 0, NULL), VBLK_S_IOERR);
+	vstd_put_le32(t.buf + 8, 8); /* two segments: max_secure_erase_seg is 1 */
+	ck_assert_int_eq(vx_blkdev_req(&t, 14, 0, 32, 0, NULL), VBLK_S_IOERR);
+	ck_assert_int_eq(vx_blkdev_req(&t, 14, 0, 16, 0, NULL), VBLK_S_OK);
+	zoned_close(&t);
+}
+END_TEST
+
 /* ------------------------------------------------------------ random */
 
 START_TEST(random_rings_never_crash)
@@ -1244,6 +1413,14 @@ int main(void)
 	tcase_add_test(tc, net_ctrl_only_negotiated_commands);
 	tcase_add_test(tc, net_ctrl_announce_ack_needs_announcement);
 	tcase_add_test(tc, net_rx_not_queued_beyond_active_pairs);
+	tcase_add_test(tc, zone_commands_need_the_feature);
+	tcase_add_test(tc, zone_command_names_a_sequential_zone_start);
+	tcase_add_test(tc, zone_management_takes_no_data);
+	tcase_add_test(tc, zone_write_at_the_write_pointer_only);
+	tcase_add_test(tc, zone_append_shape_checked);
+	tcase_add_test(tc, zone_report_bounded_by_buffer);
+	tcase_add_test(tc, zone_open_and_active_limits);
+	tcase_add_test(tc, secure_erase_segment_checked);
 	tcase_add_test(tc, random_rings_never_crash);
 	tcase_add_test(tc, descriptors_mutated_concurrently);
 	suite_add_tcase(s, tc);

@@ -98,9 +98,9 @@ poweroff -f
 INIT
 	chmod +x "$r/init"
 	cpio_of "$r" "$T/nested-initrd.gz"
-	timeout "${NESTED_TIMEOUT:-170}" qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 1 -nographic -no-reboot \
+	timeout "${NESTED_TIMEOUT:-300}" qemu-system-x86_64 -accel tcg -cpu max -m 2048 -smp 1 -nographic -no-reboot \
 		-nodefaults -serial stdio -kernel "$k" -initrd "$T/nested-initrd.gz" \
-		-append "console=ttyS0 quiet panic=-1" </dev/null >"$log" 2>&1
+		-append "console=ttyS0 quiet panic=-1 no_timer_check" </dev/null >"$log" 2>&1
 	local rc
 	rc=$(tr -d '\r' <"$log" | sed -n 's/^NESTED-RC=\([0-9]*\)$/\1/p' | tail -1)
 	if [ -z "$rc" ]; then

@@ -6,7 +6,8 @@
 # qcow2 disk), virtio-net on a TAP interface (the guest pings the host side
 # of the TAP), virtio-rng (the kernel's current hwrng, bytes read from
 # /dev/hwrng) and virtio-console (a line written to /dev/hvc0 reaches the
-# monitor's console output).
+# monitor's console output); and a line typed on the monitor's stdin
+# (--console-in) is read by the guest from ttyS0.
 # Always runs in the nested TCG guest of lib.sh: its kernel gives the TAP a
 # private network stack, so the host's network is never touched.
 . "$(dirname "$0")/lib.sh"
@@ -52,6 +53,8 @@ echo "VSTD-MAC $(cat /sys/class/net/eth0/address)"
 ip link set eth0 up && ip addr add 10.99.0.2/24 dev eth0
 ping -c 3 -W 3 10.99.0.1 >/dev/null 2>&1 && echo "VSTD-PING-OK"
 for d in /sys/bus/virtio/devices/*; do echo "VSTD-VIRTIO $(cat $d/device) $(basename $(readlink $d/driver))"; done
+echo "VSTD-READY-FOR-INPUT"
+read -t 30 line </dev/ttyS0 && echo "VSTD-GOT $line"
 reboot -f
 INIT
 chmod +x "$T/root/init"
@@ -60,9 +63,16 @@ cp "$K" "$T/vmlinuz"
 
 cat >"$T/inner.sh" <<'IN'
 run() {
+	rm -f /t/out-$1.txt
+	# stdin typed into the serial console (--console-in) once the guest reads it
+	( i=0
+	  while ! grep -q VSTD-READY-FOR-INPUT /t/out-$1.txt 2>/dev/null && [ $i -lt 900 ]; do
+		sleep 0.1; i=$((i + 1))
+	  done
+	  echo "typed-into-ttyS0-$1"; sleep 30 ) |
 	/bin/vstd vmm run --kernel /t/vmlinuz --initrd /t/initrd.gz --mem 256M --cpus 1 \
 		--disk /t/disk.qcow2 --snapshot --net vt0 --rng --virtio-console --transport $1 \
-		--append "console=ttyS0 quiet panic=-1" --timeout 100 >/t/out-$1.txt 2>&1 &
+		--console-in --append "console=ttyS0 quiet panic=-1 no_timer_check" --timeout 200 >/t/out-$1.txt 2>&1 &
 	pid=$!
 	i=0
 	while [ ! -e /sys/class/net/vt0 ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
@@ -74,7 +84,7 @@ run() {
 run pci
 run mmio
 IN
-NESTED_MODULES="drivers/net/tun.ko" NESTED_TIMEOUT=280 \
+NESTED_MODULES="drivers/net/tun.ko" NESTED_TIMEOUT=600 \
 	nested_run "$T/nested.txt" "$T/inner.sh" "$T/vmlinuz" "$T/initrd.gz" "$T/disk.qcow2"
 [ $? = 125 ] && fail "nested KVM setup failed"
 tr -d '\r' <"$T/nested.txt" >"$T/log"
@@ -90,6 +100,7 @@ for tr in pci mmio; do
 	ok "VSTD-HVC-HELLO from hvc0" "the line written to /dev/hvc0 did not reach the console output"
 	ok "VSTD-MAC 52:54:00:12:34:56" "eth0 does not have the device's MAC"
 	ok "VSTD-PING-OK" "the guest could not ping the host end of the TAP through virtio-net"
+	ok "VSTD-GOT typed-into-ttyS0-$tr" "a line on the monitor's stdin (--console-in) did not reach the guest's ttyS0"
 	for id in 0x0001 0x0002 0x0003 0x0004; do
 		grep -a -q "^\[$tr\] VSTD-VIRTIO $id virtio_" "$T/log" || fail "$tr: no driver bound to virtio device $id"
 	done

@@ -53,7 +53,29 @@ static int vdi_open(vstd_disk *d)
 		goto fail;
 	}
 	if ((rc = vstd_io_pread(d->io, raw, sizeof(raw), 0)) < 0 ||
-	    (rc = vdi_header_parse(raw, &s->h, d->filename)) < 0 || (rc = vdi_bmap_load(d, s)) < 0)
+	    (rc = vdi_header_parse(raw, &s->h, d->filename)) < 0)
+		goto fail;
+	if (s->h.type == VDI_RESIZING) {
+		/* a grow was interrupted: finish it (read-write) or refuse */
+		if (!vdi_resize_pending(&s->h)) {
+			rc = vstd_err(VSTD_ECORRUPT,
+			              "%s: VDI image type 0x%" PRIx32 " (at offset 0x4c) is not "
+			              "normal, fixed, undo or diff",
+			              d->filename, s->h.type);
+			goto fail;
+		}
+		if ((rc = vdi_resize_resume(d, &s->h, s->file_size)) < 0 ||
+		    (rc = vstd_io_size(d->io, &s->file_size)) < 0 ||
+		    (rc = vstd_io_pread(d->io, raw, sizeof(raw), 0)) < 0 ||
+		    (rc = vdi_header_parse(raw, &s->h, d->filename)) < 0)
+			goto fail;
+		if (s->h.type == VDI_RESIZING) {
+			rc = vstd_err(VSTD_ECORRUPT, "%s: VDI resize journal names another journal",
+			              d->filename);
+			goto fail;
+		}
+	}
+	if ((rc = vdi_bmap_load(d, s)) < 0)
 		goto fail;
 	d->size = s->h.disk_size;
 	if (s->n_bad)
@@ -246,11 +268,12 @@ static int vdi_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc prealloc
 	if ((rc = vdi_meta_flush(d, s)) < 0)
 		return rc;
 	room = (s->h.offset_data - s->h.offset_bmap) / 4;
-	if (nb > room && s->next_index > 0)
-		return vstd_err(VSTD_ENOTSUP,
-		                "%s: the VDI block map has room for %" PRIu32 " blocks and data "
-		                "follows it; growing to %" PRIu32 " blocks would move data blocks",
-		                d->filename, room, nb);
+	if (nb > room && s->next_index > 0) {
+		/* data follows the map: move the first blocks (resize.c) */
+		if ((rc = vdi_grow_map(d, s, nb, size)) < 0)
+			s->h = old;
+		return rc;
+	}
 	if (nb > s->h.blocks) {
 		uint32_t *m = vstd_realloc_array(s->bmap, nb, sizeof(uint32_t));
 		uint8_t *raw;

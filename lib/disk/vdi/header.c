@@ -59,7 +59,7 @@ int vdi_header_parse(const uint8_t *raw, struct vdi_header *h, const char *name)
 		                "%s: VDI header size %" PRIu32
 		                " (at offset 0x48) is not between %u and %u",
 		                name, h->header_size, VDI_HEADER_SIZE_MIN, VDI_HEADER_END - 72);
-	if (h->type < VDI_NORMAL || h->type > VDI_DIFF)
+	if ((h->type < VDI_NORMAL || h->type > VDI_DIFF) && h->type != VDI_RESIZING)
 		return vstd_err(VSTD_ECORRUPT,
 		                "%s: VDI image type %" PRIu32
 		                " (at offset 0x4c) is not normal, fixed, undo or diff",

@@ -24,6 +24,9 @@
 #define VDI_MAX_BLOCKS (UINT32_C(1) << 28)
 
 enum vdi_type { VDI_NORMAL = 1, VDI_FIXED = 2, VDI_UNDO = 3, VDI_DIFF = 4 };
+/* vstd's "resize in progress" marker in the type field (resize.c): no
+ * reader accepts it, vstd finishes the resize at a read-write open */
+#define VDI_RESIZING 0x7a697376u
 
 struct vdi_header {
 	char text[65];
@@ -70,6 +73,13 @@ int vdi_bmap_set(vstd_disk *d, struct vdi_state *s, uint32_t block, uint32_t val
 int vdi_meta_flush(vstd_disk *d, struct vdi_state *s);
 uint64_t vdi_block_offset(const struct vdi_state *s, uint32_t index);
 int vdi_bad_block_error(vstd_disk *d, struct vdi_state *s, uint32_t block);
+
+/* resize.c */
+/* Grow the block map to nb entries when data blocks follow it. */
+int vdi_grow_map(vstd_disk *d, struct vdi_state *s, uint32_t nb, uint64_t size);
+int vdi_resize_pending(const struct vdi_header *h);
+/* Finish an interrupted grow from its journal (read-write opens only). */
+int vdi_resize_resume(vstd_disk *d, const struct vdi_header *hm, uint64_t file_size);
 
 /* parent.c */
 int vdi_find_parent(vstd_disk *d, struct vdi_state *s);

@@ -23,6 +23,19 @@ struct cim_instance *cim_inst_new(arena *ar, const struct cim_class *cls)
 	return in;
 }
 
+/* value in decimal, in the arena (no printf: this is on every response's path) */
+static char *u64_text(arena *ar, uint64_t value)
+{
+	char tmp[24];
+	size_t i = sizeof(tmp) - 1;
+	tmp[i] = 0;
+	do {
+		tmp[--i] = (char)('0' + value % 10);
+		value /= 10;
+	} while (value);
+	return arena_strndup(ar, tmp + i, sizeof(tmp) - 1 - i);
+}
+
 static struct cim_value *slot(struct cim_instance *in, const char *prop)
 {
 	int i;
@@ -47,7 +60,7 @@ void cim_inst_u64(struct cim_instance *in, const char *prop, uint64_t value)
 	struct cim_value *v = slot(in, prop);
 	if (v == NULL)
 		return;
-	v->s = arena_printf(in->ar, "%" PRIu64, value);
+	v->s = u64_text(in->ar, value);
 	v->set = v->s != NULL;
 }
 
@@ -83,7 +96,7 @@ void cim_inst_u16s(struct cim_instance *in, const char *prop, const uint16_t *va
 	if (v->a == NULL)
 		return;
 	for (size_t i = 0; i < n; i++)
-		v->a[i] = arena_printf(in->ar, "%u", (unsigned)values[i]);
+		v->a[i] = u64_text(in->ar, values[i]);
 	v->n = n;
 	v->set = 1;
 }

@@ -35,7 +35,7 @@ void arena_clear(arena *a)
 	a->failed = 0;
 }
 
-void *arena_alloc(arena *a, size_t size)
+static void *arena_raw(arena *a, size_t size)
 {
 	struct arena_chunk *c = a->head;
 	size_t need = (size + 15) & ~(size_t)15;
@@ -65,7 +65,14 @@ void *arena_alloc(arena *a, size_t size)
 	void *p = c->data + c->used;
 	c->used += need;
 	a->used_total += need;
-	memset(p, 0, size);
+	return p;
+}
+
+void *arena_alloc(arena *a, size_t size)
+{
+	void *p = arena_raw(a, size);
+	if (p)
+		memset(p, 0, size);
 	return p;
 }
 
@@ -81,7 +88,7 @@ void *arena_array(arena *a, size_t n, size_t size)
 
 char *arena_strndup(arena *a, const char *s, size_t n)
 {
-	char *p = arena_alloc(a, n + 1);
+	char *p = n < SIZE_MAX ? arena_raw(a, n + 1) : NULL; /* every byte is written */
 	if (p) {
 		memcpy(p, s, n);
 		p[n] = 0;

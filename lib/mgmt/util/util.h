@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "vstd/common.h"
 
@@ -42,10 +43,26 @@ void sbuf_init(sbuf *b, size_t limit);
 void sbuf_free(sbuf *b);
 /* Hand over the data (NUL-terminated); the buffer is empty afterwards. */
 char *sbuf_take(sbuf *b, size_t *len);
-void sbuf_add(sbuf *b, const char *s, size_t n);
-void sbuf_puts(sbuf *b, const char *s);
+void sbuf_add_slow(sbuf *b, const char *s, size_t n);
+/* Inline: most additions fit the buffer, and strlen of a literal folds. */
+static inline void sbuf_add(sbuf *b, const char *s, size_t n)
+{
+	if (n < b->cap - b->len && (b->limit == 0 || n <= b->limit - b->len) && !b->failed) {
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+		b->data[b->len] = 0;
+		return;
+	}
+	sbuf_add_slow(b, s, n);
+}
+static inline void sbuf_puts(sbuf *b, const char *s)
+{
+	sbuf_add(b, s, strlen(s));
+}
 void sbuf_printf(sbuf *b, const char *fmt, ...) VSTD_PRINTF(2, 3);
 /* Text with & < > " ' escaped for XML content and attribute values. */
 void sbuf_xml(sbuf *b, const char *s);
+/* v in decimal. */
+void sbuf_u64(sbuf *b, uint64_t v);
 
 #endif

@@ -66,7 +66,9 @@ void enc_localnamespacepath(sbuf *b)
 
 static void enc_keyvalue(sbuf *b, const struct cim_keybinding *k)
 {
-	sbuf_printf(b, "<KEYVALUE VALUETYPE=\"%s\">", k->value_type ? k->value_type : "string");
+	sbuf_puts(b, "<KEYVALUE VALUETYPE=\"");
+	sbuf_puts(b, k->value_type ? k->value_type : "string");
+	sbuf_puts(b, "\">");
 	sbuf_xml(b, k->value);
 	sbuf_puts(b, "</KEYVALUE>");
 }
@@ -186,14 +188,23 @@ static void enc_prop_quals(sbuf *b, const struct cim_prop *p, const struct cim_e
 static void enc_prop_open(sbuf *b, const char *elem, const struct cim_prop *p,
                           const struct cim_class *cls, const struct cim_enc_opts *o)
 {
-	sbuf_printf(b, "<%s NAME=\"%s\"", elem, p->name);
-	if (p->type == CIM_T_REF)
-		sbuf_printf(b, " REFERENCECLASS=\"%s\"", p->ref_class);
-	else
-		sbuf_printf(b, " TYPE=\"%s\"", cim_type_name(p->type));
-	if (o && o->class_origin)
-		sbuf_printf(b, " CLASSORIGIN=\"%s\"", cls->name);
-	sbuf_puts(b, ">");
+	/* names and types come from the class tables: no escaping needed */
+	sbuf_puts(b, "<");
+	sbuf_puts(b, elem);
+	sbuf_puts(b, " NAME=\"");
+	sbuf_puts(b, p->name);
+	if (p->type == CIM_T_REF) {
+		sbuf_puts(b, "\" REFERENCECLASS=\"");
+		sbuf_puts(b, p->ref_class);
+	} else {
+		sbuf_puts(b, "\" TYPE=\"");
+		sbuf_puts(b, cim_type_name(p->type));
+	}
+	if (o && o->class_origin) {
+		sbuf_puts(b, "\" CLASSORIGIN=\"");
+		sbuf_puts(b, cls->name);
+	}
+	sbuf_puts(b, "\">");
 }
 
 void enc_instance(sbuf *b, const struct cim_instance *in, const struct cim_enc_opts *o)

@@ -56,6 +56,11 @@ static char *slurp(const char *path)
 	return buf;
 }
 
+static void free_body(void *p)
+{
+	vstd_free(p);
+}
+
 static enum MHD_Result send_plain(struct MHD_Connection *c, unsigned status, const char *text,
                                   const char *cim_error)
 {
@@ -208,11 +213,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		                              : "not a valid CIM-XML request\n",
 		                  rep.cim_error);
 	}
+	/* the response owns the body (no copy); freed when sent */
 	struct MHD_Response *r =
-	        MHD_create_response_from_buffer(rep.len, rep.body, MHD_RESPMEM_MUST_COPY);
-	vstd_cim_reply_clear(&rep);
-	if (r == NULL)
+	        MHD_create_response_from_buffer_with_free_callback(rep.len, rep.body, free_body);
+	if (r == NULL) {
+		vstd_cim_reply_clear(&rep);
 		return MHD_NO;
+	}
 	MHD_add_response_header(r, "Content-Type", "application/xml; charset=\"utf-8\"");
 	MHD_add_response_header(r, "CIMOperation", "MethodResponse");
 	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);

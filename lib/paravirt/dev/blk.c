@@ -13,21 +13,17 @@
 #include "core/bytes.h"
 #include "core/error_internal.h"
 #include "core/log_internal.h"
+#include <stddef.h>
+
+#include "paravirt/dev/blk_internal.h"
 #include "paravirt/device.h"
 #include "paravirt/features.h"
 
 #define BLK_CFG_LEN 60            /* up to write_zeroes_may_unmap + padding */
+#define BLK_CFG_LEN_SECURE 72     /* + max_secure_erase_sectors/seg/alignment */
+#define BLK_CFG_LEN_ZONED 96      /* + the zoned characteristics */
 #define BLK_MAX_SECTORS 0x3fffffu /* QEMU's default max discard / write-zeroes */
 #define BLK_QUEUE_SIZE 256
-
-struct blk {
-	vstd_disk *disk;
-	pthread_mutex_t disk_lock;
-	uint64_t capacity; /* in 512-byte sectors */
-	uint32_t blk_size;
-	int read_only;
-	char serial[21];
-};
 
 static uint8_t blk_complete(struct vq_chain *c, uint8_t status, uint32_t data_written,
                             uint32_t *written)
@@ -49,7 +45,7 @@ static int range_ok(const struct blk *b, uint64_t sector, uint64_t bytes)
 
 static int do_rw(struct blk *b, struct vq_chain *c, int write, uint64_t sector, uint32_t *data_len)
 {
-	uint64_t off = sector * 512, skip, len;
+	uint64_t off = sector * 512, skip, len, total;
 	uint32_t first, last;
 	int rc = 0;
 	/* Data in the wrong direction (a device-writable buffer where the
@@ -70,6 +66,14 @@ static int do_rw(struct blk *b, struct vq_chain *c, int write, uint64_t sector, 
 	if (!range_ok(b, sector, len))
 		return VBLK_S_IOERR;
 	pthread_mutex_lock(&b->disk_lock);
+	if (write && b->zones) {
+		int zst = blk_zoned_write_begin(b, sector, len / 512);
+		if (zst != VBLK_S_OK) {
+			pthread_mutex_unlock(&b->disk_lock);
+			return zst;
+		}
+	}
+	total = len;
 	for (uint32_t i = first; i < last && len > 0 && rc == 0; i++) {
 		uint8_t *p = c->iov[i].base;
 		size_t n = c->iov[i].len;
@@ -87,6 +91,12 @@ static int do_rw(struct blk *b, struct vq_chain *c, int write, uint64_t sector, 
 		off += n;
 		len -= n;
 	}
+	if (rc == 0 && b->zones) {
+		if (write)
+			blk_zoned_write_end(b, sector, total / 512);
+		else
+			blk_zoned_read_fix(b, c, sector, total);
+	}
 	pthread_mutex_unlock(&b->disk_lock);
 	if (rc < 0) {
 		vstd_warn("virtio", "virtio-blk: %s at sector %" PRIu64 " failed: %s",
@@ -98,9 +108,12 @@ static int do_rw(struct blk *b, struct vq_chain *c, int write, uint64_t sector, 
 	return VBLK_S_OK;
 }
 
+/* DISCARD, WRITE_ZEROES and SECURE_ERASE: one segment {sector le64,
+ * num_sectors le32, flags le32}; UNMAP (1) only for WRITE_ZEROES. */
 static int do_discard_zeroes(struct vstd_virtio_dev *dev, struct blk *b, struct vq_chain *c,
-                             int zeroes)
+                             uint32_t type)
 {
+	int zeroes = type == VBLK_T_WRITE_ZEROES, erase = type == VBLK_T_SECURE_ERASE;
 	uint8_t seg[16];
 	uint64_t sector, nsec;
 	uint32_t flags;
@@ -117,7 +130,12 @@ static int do_discard_zeroes(struct vstd_virtio_dev *dev, struct blk *b, struct 
 	if (nsec > BLK_MAX_SECTORS || !range_ok(b, sector, nsec * 512))
 		return VBLK_S_IOERR;
 	pthread_mutex_lock(&b->disk_lock);
-	if (zeroes)
+	if (erase) {
+		/* Overwrite (never just unmap) and make it durable. */
+		rc = vstd_disk_write_zeroes(b->disk, sector * 512, nsec * 512, 0);
+		if (rc >= 0)
+			rc = vstd_disk_flush(b->disk);
+	} else if (zeroes)
 		rc = vstd_disk_write_zeroes(b->disk, sector * 512, nsec * 512,
 		                            (flags & 1) ? VSTD_IO_ZERO_MAY_UNMAP : 0);
 	else
@@ -178,12 +196,25 @@ static int blk_chain(struct vstd_virtio_dev *dev, unsigned q, struct vq_chain *c
 	}
 	case VBLK_T_DISCARD:
 	case VBLK_T_WRITE_ZEROES:
-		if (!vdev_has(dev, type == VBLK_T_DISCARD ? VBLK_F_DISCARD : VBLK_F_WRITE_ZEROES)) {
+	case VBLK_T_SECURE_ERASE:
+		if (!vdev_has(dev, type == VBLK_T_DISCARD        ? VBLK_F_DISCARD
+		                   : type == VBLK_T_WRITE_ZEROES ? VBLK_F_WRITE_ZEROES
+		                                                 : VBLK_F_SECURE_ERASE)) {
 			st = VBLK_S_UNSUPP;
 			break;
 		}
-		st = b->read_only ? VBLK_S_IOERR
-		                  : do_discard_zeroes(dev, b, c, type == VBLK_T_WRITE_ZEROES);
+		st = b->read_only ? VBLK_S_IOERR : do_discard_zeroes(dev, b, c, type);
+		break;
+	case VBLK_T_ZONE_APPEND:
+	case VBLK_T_ZONE_REPORT:
+	case VBLK_T_ZONE_OPEN:
+	case VBLK_T_ZONE_CLOSE:
+	case VBLK_T_ZONE_FINISH:
+	case VBLK_T_ZONE_RESET:
+	case VBLK_T_ZONE_RESET_ALL:
+		st = vdev_has(dev, VBLK_F_ZONED) && b->zones
+		             ? blk_zoned_request(b, c, type, sector, &data)
+		             : VBLK_S_UNSUPP;
 		break;
 	default: st = VBLK_S_UNSUPP; break;
 	}
@@ -214,6 +245,7 @@ static void blk_free(struct vstd_virtio_dev *dev)
 	struct blk *b = dev->priv;
 	if (b) {
 		pthread_mutex_destroy(&b->disk_lock);
+		vstd_free(b->zones);
 		vstd_free(b);
 	}
 }
@@ -240,10 +272,13 @@ int vstd_virtio_blk_new(vstd_virtio_dev **out, vstd_guestmem *gm, vstd_disk *dis
 	if (out == NULL || disk == NULL)
 		return vstd_err(VSTD_EINVAL, "virtio-blk: NULL argument");
 	if (opts != NULL) {
-		if (opts->version != VSTD_VIRTIO_BLK_OPTS_VERSION)
+		if (opts->version == 1) /* before secure_erase and the zoned fields */
+			memcpy(&o, opts, offsetof(vstd_virtio_blk_opts, secure_erase));
+		else if (opts->version == VSTD_VIRTIO_BLK_OPTS_VERSION)
+			o = *opts;
+		else
 			return vstd_err(VSTD_EINVAL, "virtio-blk: unknown options version %u",
 			                opts->version);
-		o = *opts;
 	}
 	if (o.num_queues == 0)
 		o.num_queues = 1;
@@ -260,6 +295,20 @@ int vstd_virtio_blk_new(vstd_virtio_dev **out, vstd_guestmem *gm, vstd_disk *dis
 		features |= VSTD_VIRTIO_BIT(VBLK_F_MQ);
 	if (o.read_only)
 		features |= VSTD_VIRTIO_BIT(VBLK_F_RO);
+	if (o.zone_sectors && (o.read_only || o.secure_erase))
+		return vstd_err(
+		        VSTD_EINVAL,
+		        "virtio-blk: a zoned device is neither read-only nor secure-erasable "
+		        "here");
+	if (o.secure_erase)
+		features |= VSTD_VIRTIO_BIT(VBLK_F_SECURE_ERASE);
+	if (o.zone_sectors) {
+		/* Host-managed: writes go through the write pointers, so no
+		 * DISCARD / WRITE_ZEROES behind their back. */
+		features |= VSTD_VIRTIO_BIT(VBLK_F_ZONED);
+		features &=
+		        ~(VSTD_VIRTIO_BIT(VBLK_F_DISCARD) | VSTD_VIRTIO_BIT(VBLK_F_WRITE_ZEROES));
+	}
 	b = vstd_calloc(1, sizeof(*b));
 	if (b == NULL)
 		return VSTD_ENOMEM;
@@ -267,11 +316,24 @@ int vstd_virtio_blk_new(vstd_virtio_dev **out, vstd_guestmem *gm, vstd_disk *dis
 	b->capacity = vstd_disk_size(disk) / 512;
 	b->blk_size = o.blk_size;
 	b->read_only = o.read_only;
+	b->secure_erase = o.secure_erase != 0;
 	snprintf(b->serial, sizeof(b->serial), "%s", o.serial ? o.serial : "");
+	if (o.zone_sectors) {
+		b->zone_sectors = o.zone_sectors;
+		b->nconv = o.conventional_zones;
+		b->max_open = o.max_open_zones;
+		b->max_active = o.max_active_zones;
+		if ((rc = blk_zoned_init(b)) < 0) {
+			vstd_free(b->zones);
+			vstd_free(b);
+			return rc;
+		}
+	}
 	pthread_mutex_init(&b->disk_lock, NULL);
 	rc = vdev_new(&dev, &blk_ops, gm, o.num_queues, BLK_QUEUE_SIZE, features, &o.common);
 	if (rc < 0) {
 		pthread_mutex_destroy(&b->disk_lock);
+		vstd_free(b->zones);
 		vstd_free(b);
 		return rc;
 	}
@@ -303,6 +365,21 @@ int vstd_virtio_blk_new(vstd_virtio_dev **out, vstd_guestmem *gm, vstd_disk *dis
 	vstd_put_le32(cfg + 48, BLK_MAX_SECTORS);   /* max_write_zeroes_sectors */
 	vstd_put_le32(cfg + 52, 1);                 /* max_write_zeroes_seg */
 	cfg[56] = 1;                                /* write_zeroes_may_unmap */
+	if (b->secure_erase) {
+		dev->cfg_len = BLK_CFG_LEN_SECURE;
+		vstd_put_le32(cfg + 60, BLK_MAX_SECTORS);   /* max_secure_erase_sectors */
+		vstd_put_le32(cfg + 64, 1);                 /* max_secure_erase_seg */
+		vstd_put_le32(cfg + 68, b->blk_size / 512); /* secure_erase_sector_alignment */
+	}
+	if (b->zones) {
+		dev->cfg_len = BLK_CFG_LEN_ZONED;
+		vstd_put_le32(cfg + 72, b->zone_sectors);
+		vstd_put_le32(cfg + 76, b->max_open);
+		vstd_put_le32(cfg + 80, b->max_active);
+		vstd_put_le32(cfg + 84, b->zone_sectors); /* max_append_sectors */
+		vstd_put_le32(cfg + 88, b->blk_size);     /* write_granularity */
+		cfg[92] = 1;                              /* model: host-managed */
+	}
 	*out = dev;
 	return 0;
 }

@@ -4,7 +4,11 @@
  * the input is guest memory (rings and buffers), then the queue is
  * notified.  Input:
  *   [0] queue size: 1 << (v % 9) (1..256)
- *   [1] feature bits: 1 INDIRECT_DESC, 2 EVENT_IDX, 4 IN_ORDER
+ *   [1] feature bits: 1 INDIRECT_DESC, 2 EVENT_IDX, 4 IN_ORDER;
+ *       8: blk zoned / net with 2 queue pairs (MQ); 16: blk secure erase /
+ *       net device features (CTRL_VQ, offloads...) negotiated and the odd
+ *       rounds notify the control queue; 32: NOTIFICATION_DATA negotiated,
+ *       the notification carries data from the input
  *   [2] device: % 4 -> blk, net (loopback), rng, console
  *   [3] rounds: 1 + v % 4 notifications; between rounds a 16-bit value
  *       from the end of the input is written at an input-chosen ring offset
@@ -55,7 +59,8 @@ int memrun(const uint8_t *data, size_t size, int packed)
 	rounds = 1 + data[3] % 4;
 	type = data[2] % 4;
 	o.features_on = VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_RING_PACKED) |
-	                VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER);
+	                VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_IN_ORDER) |
+	                VSTD_VIRTIO_BIT(VSTD_VIRTIO_F_NOTIFICATION_DATA);
 	if (vstd_guestmem_new(&gm) < 0 ||
 	    vstd_guestmem_add(gm, MEMRUN_GPA, mem, MEMRUN_SIZE, 0) < 0)
 		goto out;
@@ -65,6 +70,14 @@ int memrun(const uint8_t *data, size_t size, int packed)
 		dopts.format = "raw";
 		dopts.flags = VSTD_DISK_RDWR;
 		bo.common = o;
+		if (data[1] & 8) { /* 8 zones of 16 sectors, zone 0 conventional */
+			bo.zone_sectors = 16;
+			bo.conventional_zones = 1;
+			bo.max_open_zones = 2;
+			bo.max_active_zones = 3;
+		} else if (data[1] & 16) {
+			bo.secure_erase = 1;
+		}
 		if (vstd_io_mem_new(&io, NULL, 0, 1 << 20, VSTD_IO_WRITE) < 0 ||
 		    vstd_io_truncate(io, 65536) < 0 ||
 		    vstd_disk_open_io(&disk, io, "fuzzdisk", &dopts) < 0 ||
@@ -73,6 +86,7 @@ int memrun(const uint8_t *data, size_t size, int packed)
 	} else if (type == 1) {
 		vstd_virtio_net_opts no = VSTD_VIRTIO_NET_OPTS_INIT;
 		no.common = o;
+		no.max_queue_pairs = data[1] & 8 ? 2 : 1;
 		if (vstd_virtio_net_new(&dev, gm, &no) < 0)
 			goto out;
 	} else if (type == 2) {
@@ -88,7 +102,12 @@ int memrun(const uint8_t *data, size_t size, int packed)
 	if (vstd_virtio_mmio_new(&m, dev, &host) < 0)
 		goto out;
 	f0 = (data[1] & 1 ? 1u << 28 : 0) | (data[1] & 2 ? 1u << 29 : 0);
-	f1 = 1u | (packed ? 1u << 2 : 0) | (data[1] & 4 ? 1u << 3 : 0);
+	f1 = 1u | (packed ? 1u << 2 : 0) | (data[1] & 4 ? 1u << 3 : 0) |
+	     (data[1] & 32 ? 1u << (VSTD_VIRTIO_F_NOTIFICATION_DATA - 32) : 0);
+	/* Device-specific features: the device's whole offer (the device
+	 * refuses FEATURES_OK for a set breaking its rules, fine too). */
+	if ((type == 0 && (data[1] & 24)) || (type == 1 && (data[1] & 16)))
+		f0 |= (uint32_t)vstd_virtio_dev_features(dev, 0) & 0xffffffu;
 	w32(m, 0x070, 1);
 	w32(m, 0x070, 3);
 	w32(m, 0x024, 0);
@@ -109,16 +128,25 @@ int memrun(const uint8_t *data, size_t size, int packed)
 	w32(m, 0x044, 1);
 	w32(m, 0x070, 0xf);
 	for (unsigned r = 0; r < rounds; r++) {
-		unsigned q = (type == 1 && (r & 1)) ? 1 : 0; /* net: tx on odd rounds */
+		/* net: tx (or the control queue) on odd rounds */
+		unsigned q = (type == 1 && (r & 1)) ? 1 : 0;
+		if (q && (data[1] & 16))
+			q = (vstd_virtio_dev_features(dev, 1) >> 22) & 1 ? 4 : 2;
 		if (q) {
-			w32(m, 0x030, 1);
+			w32(m, 0x030, q);
 			w32(m, 0x038, num);
 			w32(m, 0x080, MEMRUN_GPA);
 			w32(m, 0x090, MEMRUN_GPA + MEMRUN_DRIVER_OFF);
 			w32(m, 0x0a0, MEMRUN_GPA + MEMRUN_DEVICE_OFF);
 			w32(m, 0x044, 1);
 		}
-		w32(m, 0x050, q);
+		if (data[1] & 32) /* {vqn, next_off, next_wrap} from the input */
+			w32(m, 0x050,
+			    q | (uint32_t)(size > MEMRUN_HEADER + 6 ? vstd_le16(data + size - 6)
+			                                            : 0)
+			                    << 16);
+		else
+			w32(m, 0x050, q);
 		if (type == 1) {
 			static const uint8_t frame[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 			(void)vstd_virtio_net_receive(dev, NULL, frame, sizeof(frame));

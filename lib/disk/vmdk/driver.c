@@ -430,12 +430,34 @@ static int update_cid(vstd_disk *d, struct vmdk_state *s)
 	return vstd_io_pwrite(d->io, s->desc_text, s->desc_len, 0);
 }
 
+/*
+ * seSparse extents are read only: a write would have to keep ESXi's free
+ * bitmap, back map (grain -> table entry) and metadata journal consistent,
+ * whose layouts are not publicly specified (docs/formats/vmdk.md).  Refused
+ * before anything (the CID) changes.
+ */
+static int refuse_sesparse(vstd_disk *d, struct vmdk_state *s, uint64_t off, uint64_t len)
+{
+	for (size_t i = 0; i < s->n_ext; i++) {
+		struct vmdk_extent *e = &s->ext[i];
+		if (e->type == VMDK_EXT_SESPARSE && off < e->vstart + e->vlen &&
+		    e->vstart < off + len)
+			return vstd_err(VSTD_ENOTSUP,
+			                "%s: seSparse extent '%s' is read-only: writing it needs "
+			                "ESXi's free bitmap, back map and journal kept consistent, "
+			                "which are not publicly specified; convert the disk (e.g. "
+			                "to monolithicSparse or qcow2) to change it",
+			                d->filename, e->name ? e->name : "(embedded)");
+	}
+	return 0;
+}
+
 static int vmdk_write(vstd_disk *d, uint64_t off, const void *buf, size_t len)
 {
 	struct vmdk_state *s = d->priv;
 	const uint8_t *in = buf;
 	int rc;
-	if ((rc = update_cid(d, s)) < 0)
+	if ((rc = refuse_sesparse(d, s, off, len)) < 0 || (rc = update_cid(d, s)) < 0)
 		return rc;
 	while (len > 0) {
 		struct vmdk_extent *e = vmdk_extent_find(s, off);
@@ -470,7 +492,7 @@ static int vmdk_write_zeroes(vstd_disk *d, uint64_t off, uint64_t len, unsigned 
 	struct vmdk_state *s = d->priv;
 	uint8_t *zero = NULL;
 	int rc;
-	if ((rc = update_cid(d, s)) < 0)
+	if ((rc = refuse_sesparse(d, s, off, len)) < 0 || (rc = update_cid(d, s)) < 0)
 		return rc;
 	while (len > 0) {
 		struct vmdk_extent *e = vmdk_extent_find(s, off);
@@ -660,17 +682,27 @@ static int shrink_flat(vstd_disk *d, struct vmdk_state *s, uint64_t size,
 	if (prealloc != VSTD_PREALLOC_OFF)
 		return vstd_err(VSTD_ENOTSUP, "%s: VMDK resize takes no preallocation",
 		                d->filename);
-	if (e->type != VMDK_EXT_FLAT || s->desc_text == NULL || e->read_only)
+	int sparse = e->type == VMDK_EXT_SPARSE && !e->markers && !e->compressed &&
+	             e->vlen == e->capacity && vstd_le32(e->hdr) == VMDK4_MAGIC;
+	if ((e->type != VMDK_EXT_FLAT && !sparse) || s->desc_text == NULL || e->read_only)
 		return vstd_err(VSTD_ENOTSUP,
 		                "%s: shrinking is supported for images whose last extent is a "
-		                "writable flat extent, not %s",
-		                d->filename, e->type_name);
+		                "writable flat or hosted sparse extent, not %s",
+		                d->filename, e->markers ? "streamOptimized" : e->type_name);
 	if (cut >= e->vlen)
 		return vstd_err(VSTD_ENOTSUP,
 		                "%s: shrinking to %" PRIu64 " bytes would drop whole extents, "
 		                "which is not supported",
 		                d->filename, size);
 	new_len = e->vlen - cut;
+	if (sparse) {
+		/* the extent first (zeroes past the new end), then the descriptor */
+		if ((rc = vmdk_sparse_shrink(d, e, new_len)) < 0 ||
+		    (rc = store_descriptor(d, s, new_len / VMDK_SECTOR)) < 0)
+			return rc;
+		e->vlen = new_len;
+		return 0;
+	}
 	if ((rc = vstd_io_size(e->io, &fsize)) < 0)
 		return rc;
 	if ((rc = store_descriptor(d, s, new_len / VMDK_SECTOR)) < 0)
@@ -772,6 +804,11 @@ static int vmdk_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc preallo
 		if ((rc = vstd_io_pwrite(e->io, cap, 8, 12)) < 0)
 			return rc;
 		memcpy(e->hdr + 12, cap, 8);
+	} else if (e->type == VMDK_EXT_SPARSE && e->markers && e->vlen == e->capacity &&
+	           vstd_le32(e->hdr) == VMDK4_MAGIC) {
+		/* streamOptimized: new tail metadata, then the descriptor */
+		if ((rc = vmdk_stream_grow(d, e, sectors * VMDK_SECTOR)) < 0)
+			return rc;
 	} else {
 		return vstd_err(VSTD_ENOTSUP, "%s: resizing a %s extent is not supported",
 		                d->filename, e->markers ? "streamOptimized" : e->type_name);

@@ -578,3 +578,75 @@ int vmdk_sparse_create(vstd_io *io, uint64_t capacity, int zeroed_grain, const c
 	vstd_free(dir);
 	return rc;
 }
+
+/*
+ * Shrink a hosted sparse extent (monolithicSparse and the like) to new_len
+ * bytes.  In order, each step flushed: the tail of a grain the new end cuts
+ * is zeroed in the file, the grain table entries past the new end become 0
+ * (both tables), the directory entries past the new end become 0 (both
+ * directories; a later grow needs that slack zero), then the header's
+ * capacity changes.  A crash before the last step leaves the old capacity
+ * reading zeroes past the new end.  The grains dropped are not given back
+ * to the file system (their space stays as unreferenced bytes).
+ */
+int vmdk_sparse_shrink(vstd_disk *d, struct vmdk_extent *e, uint64_t new_len)
+{
+	uint64_t per = e->grain * e->ngte, n_gd = (new_len + per - 1) / per;
+	uint64_t first_gone = (new_len + e->grain - 1) / e->grain;
+	uint8_t cap[8], zero4[4] = {0, 0, 0, 0};
+	int rc;
+	if (new_len % e->grain != 0) {
+		enum vmdk_grain_kind kind;
+		uint64_t host, in = new_len % e->grain;
+		if ((rc = vmdk_sparse_lookup(d, e, new_len / e->grain, &kind, &host)) < 0)
+			return rc;
+		if (kind == VMDK_GRAIN_DATA) {
+			uint64_t fsize;
+			if ((rc = vstd_io_size(e->io, &fsize)) < 0)
+				return rc;
+			if (!vstd_range_inside(host, e->grain, fsize))
+				return vstd_err(VSTD_ECORRUPT,
+				                "%s: grain %" PRIu64 " at offset 0x%" PRIx64
+				                " passes the end of the file",
+				                d->filename, new_len / e->grain, host);
+			if ((rc = vstd_io_write_zeroes(e->io, host + in, e->grain - in, 0)) < 0)
+				return rc;
+		}
+	}
+	for (uint64_t gdi = first_gone / e->ngte; gdi < e->n_gd; gdi++) {
+		if (e->gd[gdi] == 0)
+			continue;
+		if (e->gt[gdi] == NULL && (rc = vmdk_sparse_load_gt(d, e, gdi)) < 0)
+			return rc;
+		for (uint32_t j = 0; j < e->ngte; j++) {
+			uint64_t gi = gdi * e->ngte + j;
+			if (gi >= first_gone && e->gt[gdi][j] != 0 &&
+			    (rc = vmdk_sparse_set_gte(d, e, gi, 0)) < 0)
+				return rc;
+		}
+	}
+	if ((rc = vstd_io_flush(e->io)) < 0)
+		return rc;
+	for (uint64_t gdi = n_gd; gdi < e->n_gd; gdi++) {
+		if (e->gd_off != 0 && e->gd_off != VMDK_GD_AT_END &&
+		    (rc = vstd_io_pwrite(e->io, zero4, 4, e->gd_off + gdi * 4)) < 0)
+			return rc;
+		if (e->rgd_off != 0 &&
+		    (rc = vstd_io_pwrite(e->io, zero4, 4, e->rgd_off + gdi * 4)) < 0)
+			return rc;
+		e->gd[gdi] = 0;
+		if (e->rgd != NULL)
+			e->rgd[gdi] = 0;
+		vstd_free(e->gt[gdi]);
+		e->gt[gdi] = NULL;
+	}
+	if ((rc = vstd_io_flush(e->io)) < 0)
+		return rc;
+	vstd_put_le64(cap, new_len / VMDK_SECTOR);
+	if ((rc = vstd_io_pwrite(e->io, cap, 8, 12)) < 0 || (rc = vstd_io_flush(e->io)) < 0)
+		return rc;
+	memcpy(e->hdr + 12, cap, 8);
+	e->capacity = new_len;
+	e->n_gd = n_gd;
+	return 0;
+}

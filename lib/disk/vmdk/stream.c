@@ -382,3 +382,44 @@ int vmdk_stream_create(vstd_io *io, uint64_t capacity, const char *desc)
 	memset(m, 0, sizeof(m));
 	return vstd_io_pwrite(io, m, sizeof(m), at + 2 * VMDK_SECTOR);
 }
+
+/*
+ * Grow a streamOptimized extent to new_len bytes: the directory gets zero
+ * entries (no grain table: unallocated, as VMware omits empty tables),
+ * the header and footer the new capacity, and the tail metadata is
+ * rewritten at once (flush).  The grains stay where they are.
+ */
+int vmdk_stream_grow(vstd_disk *d, struct vmdk_extent *e, uint64_t new_len)
+{
+	uint64_t per = e->grain * e->ngte, n_gd = (new_len + per - 1) / per;
+	uint32_t *ngd;
+	uint32_t **ngt;
+	uint8_t *nd;
+	int rc;
+	if ((rc = vmdk_stream_begin_write(d, e)) < 0 || (rc = commit_pending(d, e)) < 0)
+		return rc;
+	if (n_gd * 4 > VMDK_MAX_METADATA || new_len / VMDK_SECTOR > ((uint64_t)1 << 37))
+		return vstd_err(VSTD_ELIMIT, "%s: %" PRIu64 " bytes is too large for a VMDK extent",
+		                d->filename, new_len);
+	if (n_gd > e->n_gd) {
+		if ((ngd = vstd_realloc_array(e->gd, (size_t)n_gd, 4)) == NULL)
+			return vstd_err_code();
+		e->gd = ngd;
+		if ((ngt = vstd_realloc_array(e->gt, (size_t)n_gd, sizeof(*ngt))) == NULL)
+			return vstd_err_code();
+		e->gt = ngt;
+		if ((nd = vstd_realloc(e->gt_dirty, (size_t)n_gd)) == NULL)
+			return vstd_err_code();
+		e->gt_dirty = nd;
+		for (uint64_t i = e->n_gd; i < n_gd; i++) {
+			e->gd[i] = 0;
+			e->gt[i] = NULL;
+			e->gt_dirty[i] = 0;
+		}
+		e->n_gd = n_gd;
+	}
+	e->capacity = new_len;
+	vstd_put_le64(e->hdr + 12, new_len / VMDK_SECTOR);
+	e->stream_dirty = 1;
+	return vmdk_stream_flush(d, e);
+}

@@ -163,6 +163,8 @@ int vmdk_sparse_write(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, const v
 /* A new zeroed grain table (and redundant copy) for directory entry gdi. */
 int vmdk_sparse_alloc_gt(vstd_disk *d, struct vmdk_extent *e, uint64_t gdi);
 int vmdk_sparse_load_gt(vstd_disk *d, struct vmdk_extent *e, uint64_t gdi);
+/* Shrink a hosted sparse extent (grains past the end dropped). */
+int vmdk_sparse_shrink(vstd_disk *d, struct vmdk_extent *e, uint64_t new_len);
 void vmdk_sparse_build_header(uint8_t *h, uint32_t version, uint32_t flags, uint64_t capacity,
                               uint64_t grain, uint64_t desc_off, uint64_t desc_size,
                               uint64_t rgd_off, uint64_t gd_off, uint64_t overhead);
@@ -175,6 +177,8 @@ int vmdk_stream_read_grain(vstd_disk *d, struct vmdk_extent *e, uint64_t grain_i
 int vmdk_stream_write(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, const void *buf,
                       size_t len);
 int vmdk_stream_flush(vstd_disk *d, struct vmdk_extent *e);
+/* Grow a streamOptimized extent (directory, header, footer rewritten). */
+int vmdk_stream_grow(vstd_disk *d, struct vmdk_extent *e, uint64_t new_len);
 int vmdk_stream_put_compressed(vstd_disk *d, struct vmdk_extent *e, uint64_t grain_idx,
                                const void *z, size_t zlen);
 int vmdk_stream_create(vstd_io *io, uint64_t capacity, const char *desc);

@@ -579,9 +579,10 @@ static uint8_t ctrl_command(struct vstd_virtio_dev *dev, struct net *n, const st
 			pthread_mutex_lock(&n->flock);
 			memcpy(n->mac, data, 6);
 			pthread_mutex_unlock(&n->flock);
-			pthread_mutex_lock(&dev->lock);
-			memcpy(dev->cfg, data, 6);
-			pthread_mutex_unlock(&dev->lock);
+			/* Not under dev->lock: register accesses take it before the
+			 * queue locks (reset), we hold a queue lock here. */
+			for (int i = 0; i < 6; i++)
+				__atomic_store_n(&dev->cfg[i], data[i], __ATOMIC_RELAXED);
 			return ACK_OK;
 		}
 		if (cmd == 0 && vdev_has(dev, VNET_F_CTRL_RX))

@@ -183,7 +183,9 @@ static void walk_bitmaps(struct chk *c)
 	struct qcow2 *s = c->s;
 	uint8_t *dir;
 	uint64_t pos = 0;
-	if (!s->has_bitmaps_ext || s->bm_dir_size == 0)
+	/* with the autoclear bit clear the extension is stale and ignored,
+	 * as qemu does (its clusters then show as leaks) */
+	if (!s->has_bitmaps_ext || s->bm_dir_size == 0 || !(s->autoclear & QCOW2_AUTOCLEAR_BITMAPS))
 		return;
 	if (s->bm_dir_size > ((uint64_t)64 << 20) || s->bm_dir_off + s->bm_dir_size > c->fsize ||
 	    s->bm_dir_off + s->bm_dir_size < s->bm_dir_off) {

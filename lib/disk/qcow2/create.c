@@ -394,7 +394,7 @@ int qcow2_amend(vstd_disk *d, vstd_kv *options, vstd_progress_fn progress, void 
 	struct qcow2 *s = qcow2_of(d);
 	static const char *const compat[] = {"0.10", "1.1", "v2", "v3", NULL};
 	size_t idx;
-	int lazy, rc;
+	int lazy, rc, downgrade = 0;
 	uint64_t rb;
 	(void)progress;
 	(void)opaque;
@@ -408,15 +408,14 @@ int qcow2_amend(vstd_disk *d, vstd_kv *options, vstd_progress_fn progress, void 
 			s->version = 3;
 			s->header_length = 112;
 		} else if ((idx == 0 || idx == 2) && s->version == 3) {
-			if (s->incompat || s->compat || s->refcount_order != 4)
-				return vstd_err(
-				        VSTD_ENOTSUP,
-				        "%s: cannot downgrade to compat=0.10: the image uses "
-				        "version 3 features",
-				        s->name);
-			/* zero clusters of version 3 would be lost */
-			return vstd_err(VSTD_ENOTSUP,
-			                "%s: downgrading to compat=0.10 is not supported", s->name);
+			/* refuse before changing anything */
+			uint64_t want = s->refcount_bits;
+			if (vstd_kv_get(options, "refcount_bits") != NULL &&
+			    (rc = vstd_kv_get_u64(options, "refcount_bits", 16, &want)) < 0)
+				return rc;
+			if ((rc = qcow2_downgrade_check(s, (uint32_t)want)) < 0)
+				return rc;
+			downgrade = 1;
 		}
 	}
 	if (vstd_kv_get(options, "lazy_refcounts") != NULL) {
@@ -449,6 +448,14 @@ int qcow2_amend(vstd_disk *d, vstd_kv *options, vstd_progress_fn progress, void 
 		    strcmp(k, "refcount_bits"))
 			return vstd_err(VSTD_ENOTSUP, "%s: option '%s' cannot be changed by amend",
 			                s->name, k);
+	}
+	if (downgrade) {
+		/* last, after refcount_bits=16 or lazy_refcounts=off were applied */
+		if (s->compat & QCOW2_COMPAT_LAZY_REFCOUNTS &&
+		    vstd_kv_get(options, "lazy_refcounts") != NULL)
+			return vstd_err(VSTD_EINVAL, "%s: lazy_refcounts needs compat=1.1",
+			                s->name);
+		return qcow2_downgrade(s, d);
 	}
 	if ((rc = qcow2_flush_metadata(s)) < 0 || (rc = vstd_io_flush(s->io)) < 0 ||
 	    (rc = qcow2_header_write(s, d->backing_name)) < 0)

@@ -286,10 +286,12 @@ static int qcow2_open(vstd_disk *d)
 		/* lazy refcounts: refcount updates wait for close (dirty bit set
 		 * at the first flush) */
 		s->lazy = s->version >= 3 && (s->compat & QCOW2_COMPAT_LAZY_REFCOUNTS);
-		if (s->autoclear & ~QCOW2_AUTOCLEAR_DATA_FILE_RAW) {
-			/* we do not maintain bitmaps: tell readers they are stale */
+		if (s->autoclear & ~(QCOW2_AUTOCLEAR_DATA_FILE_RAW | QCOW2_AUTOCLEAR_BITMAPS)) {
+			/* autoclear bits we do not know: a writer clears them.  The
+			 * bitmaps bit stays: bitmaps are marked in use (stale) at
+			 * the first change instead (qcow2_before_change) */
 			uint8_t b[8];
-			s->autoclear &= QCOW2_AUTOCLEAR_DATA_FILE_RAW;
+			s->autoclear &= QCOW2_AUTOCLEAR_DATA_FILE_RAW | QCOW2_AUTOCLEAR_BITMAPS;
 			vstd_put_be64(b, s->autoclear);
 			if (s->version >= 3 && (rc = vstd_io_pwrite(s->io, b, 8, 88)) < 0)
 				goto fail_priv;
@@ -510,6 +512,8 @@ static int qcow2_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc preall
 {
 	struct qcow2 *s = qcow2_of(d);
 	int shrink = size < s->size, rc;
+	if ((rc = qcow2_before_change(s)) < 0)
+		return rc;
 	s->free_punch = shrink; /* freed clusters go back to the host file */
 	rc = truncate_body(d, size, prealloc);
 	s->free_punch = 0;
@@ -524,6 +528,8 @@ static int qcow2_make_empty(vstd_disk *d)
 {
 	struct qcow2 *s = qcow2_of(d);
 	int rc;
+	if ((rc = qcow2_before_change(s)) < 0)
+		return rc;
 	s->free_punch = 1;
 	rc = make_empty_body(d);
 	s->free_punch = 0;

@@ -184,11 +184,12 @@ struct qcow2 {
 	uint64_t comp_off;  /* byte offset where the next compressed data may go (0: none) */
 	struct qcow2_extent *pending; /* clusters whose refcount drops at the next flush */
 	size_t n_pending;
-	uint8_t *rt_dirty; /* one flag per refcount table cluster */
-	int meta_dirty;    /* something needs the flush sequence */
-	int lazy;          /* lazy refcounts in use: refcount blocks reach the file at close */
-	int free_punch;    /* frees made now punch holes when a refcount reaches 0 */
-	int keep_dirty;    /* an operation failed half-way: leave the dirty bit for repair */
+	uint8_t *rt_dirty;  /* one flag per refcount table cluster */
+	int meta_dirty;     /* something needs the flush sequence */
+	int lazy;           /* lazy refcounts in use: refcount blocks reach the file at close */
+	int free_punch;     /* frees made now punch holes when a refcount reaches 0 */
+	int keep_dirty;     /* an operation failed half-way: leave the dirty bit for repair */
+	int bitmaps_marked; /* persistent bitmaps flagged in use (stale) */
 
 	vstd_io *io;      /* metadata file */
 	vstd_io *data_io; /* data: io, or the external data file */
@@ -327,6 +328,11 @@ int qcow2_flush_metadata(struct qcow2 *s);
 int qcow2_mark_clean(struct qcow2 *s);
 int qcow2_mark_corrupt(struct qcow2 *s);
 
+/* ---- bitmaps.c ---- */
+/* Before the first change of guest-visible contents: flag every persistent
+ * bitmap "in use" (we do not track writes in them), durable. */
+int qcow2_before_change(struct qcow2 *s);
+
 /* ---- snapshot.c ---- */
 int qcow2_snapshots_read(struct qcow2 *s, uint64_t file_size);
 void qcow2_snapshots_free(struct qcow2 *s);
@@ -359,5 +365,12 @@ int qcow2_create(vstd_io *io, const struct vstd_disk_create_args *args);
 int qcow2_measure(const struct vstd_disk_create_args *args, vstd_disk *src,
                   vstd_disk_measure_result *res);
 int qcow2_amend(vstd_disk *d, vstd_kv *options, vstd_progress_fn progress, void *opaque);
+
+/* ---- downgrade.c ---- */
+/* amend compat=0.10: refuse what version 2 cannot hold, expand zero
+ * clusters, rewrite the header in its version 2 form. */
+int qcow2_downgrade(struct qcow2 *s, vstd_disk *d);
+/* The refusals alone (refcount_bits: the width the image will have). */
+int qcow2_downgrade_check(struct qcow2 *s, uint32_t refcount_bits);
 
 #endif

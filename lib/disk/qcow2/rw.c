@@ -134,6 +134,8 @@ int qcow2_write(vstd_disk *d, uint64_t off, const void *buf, size_t len)
 	int rc;
 	if (s->crypt_method)
 		return encrypted(s);
+	if (!s->bitmaps_marked && (rc = qcow2_before_change(s)) < 0)
+		return rc;
 	while (len > 0) {
 		uint64_t goff = off & ~(cs - 1), in_cl = off - goff, i, e, bm, l2_off, host, k,
 		         done;
@@ -364,6 +366,8 @@ int qcow2_write_zeroes(vstd_disk *d, uint64_t off, uint64_t len, unsigned flags)
 	int rc;
 	if (s->crypt_method)
 		return encrypted(s);
+	if ((rc = qcow2_before_change(s)) < 0)
+		return rc;
 	/* with MAY_UNMAP, clusters whose refcount drops to 0 are punched */
 	s->free_punch = (flags & VSTD_IO_ZERO_MAY_UNMAP) != 0;
 	rc = zero_or_discard(d, off, len, flags, 0);
@@ -377,6 +381,8 @@ int qcow2_discard(vstd_disk *d, uint64_t off, uint64_t len)
 	int rc;
 	if (s->data_io != s->io)
 		return 0;
+	if ((rc = qcow2_before_change(s)) < 0)
+		return rc;
 	s->free_punch = 1;
 	rc = zero_or_discard(d, off, len, VSTD_IO_ZERO_MAY_UNMAP, 1);
 	s->free_punch = 0;
@@ -428,6 +434,8 @@ int qcow2_write_compressed(vstd_disk *d, uint64_t off, const void *data, size_t 
 		                s->name);
 	if (s->crypt_method)
 		return encrypted(s);
+	if ((rc = qcow2_before_change(s)) < 0)
+		return rc;
 	if ((off & (cs - 1)) || len == 0 || len >= cs)
 		return vstd_err(VSTD_EINVAL,
 		                "%s: compressed write at 0x%" PRIx64

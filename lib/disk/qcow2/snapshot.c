@@ -461,6 +461,8 @@ int qcow2_snapshot_apply(vstd_disk *d, const char *name)
 	if (idx < 0)
 		return idx;
 	sn = &s->snaps[idx];
+	if ((rc = qcow2_before_change(s)) < 0)
+		return rc;
 	if ((rc = op_begin(s, &marked)) < 0 || (rc = vstd_io_size(s->io, &fsize)) < 0 ||
 	    (rc = qcow2_l1_load(s, sn->l1_off, sn->l1_size, fsize, &sl1, "snapshot L1 table")) < 0)
 		return rc;

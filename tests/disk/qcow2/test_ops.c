@@ -65,7 +65,8 @@ START_TEST(amend)
 	oo.flags = VSTD_DISK_RDWR;
 	vt_ok(vstd_disk_open(&d, p, &oo));
 	vt_ok(vstd_disk_amend(d, "compat=1.1,lazy_refcounts=on", NULL, NULL));
-	ck_assert_int_eq(vstd_disk_amend(d, "compat=0.10", NULL, NULL), VSTD_ENOTSUP);
+	ck_assert_int_eq(vstd_disk_amend(d, "compat=0.10,refcount_bits=8", NULL, NULL),
+	                 VSTD_ENOTSUP);
 	vstd_disk_close(d);
 	ck_assert_msg(qt_qemu_check(p) == 0, "%s", vt_output());
 	ck_assert(vt_run("qemu-img info '%s' | grep -q 'compat: 1.1'", p) == 0);

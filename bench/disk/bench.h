@@ -14,7 +14,7 @@ struct config {
 	unsigned runs;
 	unsigned long random_mib, zero_mib;
 	const char *only;  /* comma-separated parts: convert,io,rss */
-	const char *cases; /* substring filter on convert case names, or NULL */
+	const char *cases; /* convert cases: "a,b,c*" (see convert_bench.c), or NULL */
 	uint64_t io_size;  /* random I/O image size */
 	unsigned long io_count;
 	uint64_t rss_size; /* sparse image of the memory measurement */

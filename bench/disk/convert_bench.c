@@ -254,6 +254,25 @@ static json_object *bench_case(const struct config *c, const struct conv_case *k
 	return o;
 }
 
+/* cases: NULL, or names separated by commas, each matching exactly or,
+ * ending in '*', as a prefix */
+static int case_wanted(const char *list, const char *name)
+{
+	const char *p = list;
+	if (list == NULL)
+		return 1;
+	while (*p) {
+		const char *e = strchr(p, ',');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		if (len > 0 && p[len - 1] == '*'
+		            ? strncmp(name, p, len - 1) == 0
+		            : strlen(name) == len && strncmp(name, p, len) == 0)
+			return 1;
+		p += len + (e != NULL);
+	}
+	return 0;
+}
+
 int bench_convert(const struct config *c, json_object *results)
 {
 	char input[PATH_MAX], srcbuf[PATH_MAX];
@@ -267,7 +286,7 @@ int bench_convert(const struct config *c, json_object *results)
 		const struct conv_case *k = &cases[i];
 		const char *src;
 		json_object *o;
-		if (c->cases != NULL && strstr(k->name, c->cases) == NULL)
+		if (!case_wanted(c->cases, k->name))
 			continue;
 		src = source_path(c, k->src, input, srcbuf, sizeof(srcbuf));
 		if (src == NULL) {

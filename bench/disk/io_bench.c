@@ -6,10 +6,9 @@
  * preallocation=metadata, so every cluster is allocated and both programs
  * read and write the image file, not holes of the format.  Offsets: the
  * sequence `qemu-img bench -S step` walks, request k at (k * step) mod size,
- * with step = 4 KiB * m for an odd m near 0.618 * (blocks): a permutation of
- * the 4 KiB blocks whose neighbours are far apart.  Both use the page cache
- * (qemu-img -t writeback, vstd without O_DIRECT) and never flush; writes
- * store the byte 0xa5.
+ * with step = 4 KiB * m for an odd m near 0.382 * (blocks): a permutation of
+ * the 4 KiB blocks (for a power-of-two size) whose neighbours are far apart.  Both use the page
+ * cache (qemu-img -t writeback, vstd without O_DIRECT) and never flush; writes store the byte 0xa5.
  *
  * Queue depth: qemu-img keeps `-d` requests in flight on its thread pool.
  * vstd's API is synchronous, one thread at a time per disk handle: depth 1
@@ -199,7 +198,11 @@ int bench_io(const struct config *c, json_object *results)
 			return 1;
 		}
 	}
-	step = ((uint64_t)((double)blocks * 0.6180339887) | 1) * BLOCK;
+	/* qemu-img bench takes steps below 2 GiB: 0.382 (= 1 - 0.618) of the
+	 * image spreads as well as 0.618 */
+	step = ((uint64_t)((double)blocks * 0.3819660113) | 1) * BLOCK;
+	if (step > INT32_MAX)
+		step = ((uint64_t)((double)(INT32_MAX / BLOCK) * 0.6180339887) | 1) * BLOCK;
 	fprintf(stderr,
 	        "io: %" PRIu64 " MiB qcow2 (preallocation=metadata), %lu requests of 4 KiB, "
 	        "step %" PRIu64 "\n",

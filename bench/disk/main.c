@@ -202,18 +202,17 @@ void bench_plot(const struct config *c, json_object *results)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-	        "usage: vstd-bench-disk [--runs N] [--random-mib N] [--zero-mib N] [--dir DIR]\n"
-	        "          [--vstd PATH] [--qemu-img PATH] [--json FILE] [--svg FILE]\n"
-	        "          [--only convert,io,rss] [--cases TEXT] [--io-size MIB]\n"
-	        "          [--io-count N] [--rss-size GIB] [--sync] [--keep] [--smoke]\n"
-	        "vstd against qemu-img in the same run (ratios vstd/qemu-img, min and median):\n"
-	        "  convert  raw <-> raw/qcow2/vmdk/vhd/vhdx/vdi, qcow2 zlib/zstd, vmdk\n"
-	        "           streamOptimized (--cases TEXT: only cases whose name contains TEXT)\n"
-	        "  io       random 4 KiB read/write, queue depth 1 and 16, vs qemu-img bench\n"
-	        "  rss      peak RSS converting a sparse image (default 64 GiB)\n"
-	        "--sync: sync(2) before every timed run (for a disk-backed --dir).\n"
-	        "--smoke: tiny inputs, one run: checks that every part works.\n");
+	fprintf(f, "usage: vstd-bench-disk [--runs N] [--random-mib N] [--zero-mib N] [--dir DIR]\n"
+	           "          [--vstd PATH] [--qemu-img PATH] [--json FILE] [--svg FILE]\n"
+	           "          [--only convert,io,rss] [--cases LIST] [--io-size MIB]\n"
+	           "          [--io-count N] [--rss-size GIB] [--sync] [--keep] [--smoke]\n"
+	           "vstd against qemu-img in the same run (ratios vstd/qemu-img, min and median):\n"
+	           "  convert  raw <-> raw/qcow2/vmdk/vhd/vhdx/vdi, qcow2 zlib/zstd, vmdk\n"
+	           "           streamOptimized (--cases A,B*: only these cases, * ends a prefix)\n"
+	           "  io       random 4 KiB read/write, queue depth 1 and 16, vs qemu-img bench\n"
+	           "  rss      peak RSS converting a sparse image (default 64 GiB)\n"
+	           "--sync: sync(2) before every timed run (for a disk-backed --dir).\n"
+	           "--smoke: tiny inputs, one run: checks that every part works.\n");
 }
 
 static int want_part(const struct config *c, const char *part)

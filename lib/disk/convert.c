@@ -47,19 +47,18 @@ struct run {
 	uint64_t off; /* guest offset */
 	uint64_t len;
 	enum run_kind kind;
-	size_t buf_off; /* DATA: where in the slot's buffer */
+	const uint8_t *ptr; /* DATA: where the bytes are (slot buffer or mapping) */
 };
 
 enum slot_state { SLOT_FREE, SLOT_FULL, SLOT_WRITING, SLOT_END };
 
 struct slot {
 	enum slot_state state;
-	uint8_t *buf;        /* CHUNK bytes of source data */
-	const uint8_t *data; /* the request's data: buf, or in the mapped source */
-	int mapped;          /* data is in the mapped source */
-	unsigned pending;    /* its writes still queued in the write-behind */
-	int writer_done;     /* the writer is through with it */
-	uint8_t *below;      /* -B: CHUNK bytes of the target's backing */
+	uint8_t *buf;     /* CHUNK bytes of source data */
+	int mapped;       /* some of its data runs point into the mapped source */
+	unsigned pending; /* its writes still queued in the write-behind */
+	int writer_done;  /* the writer is through with it */
+	uint8_t *below;   /* -B: CHUNK bytes of the target's backing */
 	uint64_t off, len;
 	struct run *runs;
 	size_t nruns, cap_runs;
@@ -89,6 +88,7 @@ struct convert {
 	uint8_t *map;
 	size_t map_len;
 	int use_map;
+	int map_host; /* a format: data runs at their block status' host offset */
 	uint64_t page;
 	unsigned nslots;
 	struct slot *slots;
@@ -124,26 +124,27 @@ struct convert {
 
 /* ------------------------------------------------------------ reader */
 
-static int add_run(struct slot *s, uint64_t off, uint64_t len, enum run_kind kind, size_t buf_off)
+static int add_run(struct slot *s, uint64_t off, uint64_t len, enum run_kind kind,
+                   const uint8_t *ptr)
 {
 	struct run *last = s->nruns ? &s->runs[s->nruns - 1] : NULL;
 	if (len == 0)
 		return 0;
 	if (last != NULL && last->kind == kind && last->off + last->len == off &&
-	    (kind != RUN_DATA || last->buf_off + last->len == buf_off)) {
+	    (kind != RUN_DATA || last->ptr + last->len == ptr)) {
 		last->len += len;
 		return 0;
 	}
 	if (s->nruns == s->cap_runs)
 		return vstd_err(VSTD_ERROR, "convert: run table of a request is full");
-	s->runs[s->nruns++] = (struct run){off, len, kind, buf_off};
+	s->runs[s->nruns++] = (struct run){off, len, kind, ptr};
 	return 0;
 }
 
 /* Classify [off, off+len) whose source bytes are in buf (NULL: all zero)
  * and, with compare_below, whose backing bytes are in below. */
 static int classify(struct convert *c, struct slot *s, uint64_t off, uint64_t len,
-                    const uint8_t *buf, const uint8_t *below, size_t buf_off)
+                    const uint8_t *buf, const uint8_t *below)
 {
 	uint64_t unit = c->sparse ? c->sparse : len;
 	uint64_t pos = off, end = off + len;
@@ -169,7 +170,7 @@ static int classify(struct convert *c, struct slot *s, uint64_t off, uint64_t le
 		}
 		if (kind == RUN_ZERO && c->target_is_zero)
 			kind = RUN_SKIP;
-		rc = add_run(s, pos, n, kind, buf_off + i);
+		rc = add_run(s, pos, n, kind, buf != NULL ? buf + i : NULL);
 		pos = next;
 	}
 	return rc;
@@ -201,18 +202,32 @@ static int map_populate(struct convert *c, uint64_t pos, uint64_t n)
 	return FILL_RETRY;
 }
 
-/* A written request's pages leave the mapping (the whole pages inside it:
- * a page it shares with a neighbour stays). */
+/* A written request's pages leave the mapping (the whole pages inside its
+ * data runs: a page shared with a neighbour stays until the end). */
 static void unmap_slot(struct convert *c, struct slot *s)
 {
-	uint64_t a, e;
 	if (!s->mapped)
 		return;
 	s->mapped = 0;
-	a = vstd_align_up(s->off, c->page);
-	e = s->off + s->len >= c->map_len ? c->map_len : vstd_align_down(s->off + s->len, c->page);
-	if (e > a)
-		(void)madvise(c->map + a, (size_t)(e - a), MADV_DONTNEED);
+	for (size_t i = 0; i < s->nruns; i++) {
+		const struct run *r = &s->runs[i];
+		uint64_t a, e;
+		if (r->kind != RUN_DATA || r->ptr < c->map || r->ptr >= c->map + c->map_len)
+			continue;
+		a = vstd_align_up((uint64_t)(r->ptr - c->map), c->page);
+		e = (uint64_t)(r->ptr - c->map) + r->len;
+		e = e >= c->map_len ? c->map_len : vstd_align_down(e, c->page);
+		if (e > a)
+			(void)madvise(c->map + a, (size_t)(e - a), MADV_DONTNEED);
+	}
+}
+
+/* A format's data at st is stored as it is in the mapped file. */
+static int host_mapped(const struct convert *c, const vstd_block_status *st)
+{
+	return (st->flags & (VSTD_BLOCK_DATA | VSTD_BLOCK_OFFSET_VALID | VSTD_BLOCK_COMPRESSED)) ==
+	               (VSTD_BLOCK_DATA | VSTD_BLOCK_OFFSET_VALID) &&
+	       st->layer == c->src;
 }
 
 /* Fill slot s with the request starting at *off: 0, FILL_RETRY, or an
@@ -222,7 +237,6 @@ static int fill_slot_once(struct convert *c, struct slot *s, uint64_t *off, vstd
 {
 	uint64_t pos = *off, limit = vstd_align_down(pos, CHUNK) + CHUNK;
 	size_t used = 0;
-	/* mapped: holes end a request, so its data is one range of the file */
 	int mapped =
 	        c->use_map && !c->compare_below && !(c->o->flags & VSTD_CONVERT_NO_ZERO_DETECT);
 	int rc;
@@ -230,7 +244,6 @@ static int fill_slot_once(struct convert *c, struct slot *s, uint64_t *off, vstd
 		limit = c->size;
 	s->off = pos;
 	s->nruns = 0;
-	s->data = s->buf;
 	while (pos < limit) {
 		uint64_t n;
 		int is_zero;
@@ -260,7 +273,7 @@ static int fill_slot_once(struct convert *c, struct slot *s, uint64_t *off, vstd
 		if (is_zero && !c->compare_below) {
 			if (c->o->flags & VSTD_CONVERT_NO_ZERO_DETECT) {
 				memset(s->buf + used, 0, (size_t)n);
-				rc = add_run(s, pos, n, RUN_DATA, used);
+				rc = add_run(s, pos, n, RUN_DATA, s->buf + used);
 				used += (size_t)n;
 			} else {
 				/* a hole after data: end the request here */
@@ -274,20 +287,22 @@ static int fill_slot_once(struct convert *c, struct slot *s, uint64_t *off, vstd
 					return rc;
 			}
 			if (is_zero) {
-				rc = classify(c, s, pos, n, NULL, below, used);
-			} else if (mapped) {
-				if ((rc = map_populate(c, pos, n)) != 0)
+				rc = classify(c, s, pos, n, NULL, below);
+			} else if (mapped && (!c->map_host || host_mapped(c, st))) {
+				/* raw: the file offset is the guest offset; a
+				 * format: where the block status puts it */
+				uint64_t host = c->map_host ? st->host_offset +
+				                                      (pos - (*st_end - st->length))
+				                            : pos;
+				if ((rc = map_populate(c, host, n)) != 0)
 					return rc;
-				if (!s->mapped) {
-					s->mapped = 1;
-					s->data = c->map + s->off;
-				}
-				rc = classify(c, s, pos, n, s->data + used, NULL, used);
+				s->mapped = 1;
+				rc = classify(c, s, pos, n, c->map + host, NULL);
 			} else {
 				if ((rc = vstd_disk_read(c->src, pos, s->buf + used, (size_t)n)) <
 				    0)
 					return rc;
-				rc = classify(c, s, pos, n, s->buf + used, below, used);
+				rc = classify(c, s, pos, n, s->buf + used, below);
 			}
 			used += (size_t)n;
 		}
@@ -414,7 +429,7 @@ static void compress_job_run(void *arg)
 
 static int write_compressed_run(struct convert *c, const struct slot *s, const struct run *r)
 {
-	const uint8_t *data = s->data + r->buf_off;
+	const uint8_t *data = r->ptr;
 	/* Only whole, aligned units are compressed; a partial unit at either
 	 * end of the run (next to a hole, or at the end of a disk whose size is
 	 * no multiple of the unit) is stored uncompressed. */
@@ -475,8 +490,7 @@ static int write_slot(struct convert *c, const struct slot *s)
 			if (c->pool != NULL)
 				rc = write_compressed_run(c, s, r);
 			else
-				rc = vstd_disk_write(c->dst, r->off, s->data + r->buf_off,
-				                     (size_t)r->len);
+				rc = vstd_disk_write(c->dst, r->off, r->ptr, (size_t)r->len);
 			break;
 		}
 	}
@@ -552,7 +566,8 @@ static int writer_loop(struct convert *c, int is_main)
 		c->next_write++;
 		pthread_mutex_unlock(&c->lock);
 		if (c->wb != NULL)
-			vstd_wb_window(c->wb, s->data, (size_t)s->len, s);
+			vstd_wb_window(c->wb, s->mapped ? c->map : s->buf,
+			               s->mapped ? c->map_len : (size_t)CHUNK, s);
 		rc = write_slot(c, s);
 		if (c->wb != NULL) {
 			vstd_wb_window(c->wb, NULL, 0, NULL);
@@ -613,23 +628,38 @@ static void free_slots(struct convert *c)
 	vstd_free(c->zbuf);
 }
 
-/* Map a raw source file (see map_populate). */
+/*
+ * Formats whose block status gives, with OFFSET_VALID and neither ZERO nor
+ * COMPRESSED, the offset in the image's own file (d->io) where the guest
+ * data is stored as it is: one file per image, no encryption.  (qcow2 may
+ * keep data in an external file or encrypted, vmdk in extent files: those
+ * are read through their drivers.)
+ */
+static const char *const host_mapped_formats[] = {"vdi", "vhdx", "vpc"};
+
+/* Map a raw source file, or the file of a format listed above (see
+ * map_populate). */
 static void setup_map(struct convert *c)
 {
 	struct stat st;
 	long page = sysconf(_SC_PAGESIZE);
-	int direct = 0, fd = vstd_io_file_fd(c->src->io, &direct);
+	int direct = 0, fd = vstd_io_file_fd(c->src->io, &direct), host = 0;
 	uint64_t len;
 	void *p;
 	c->map = NULL;
 	c->use_map = 0;
+	for (size_t i = 0; i < sizeof(host_mapped_formats) / sizeof(host_mapped_formats[0]); i++)
+		if (strcmp(c->src->drv->name, host_mapped_formats[i]) == 0)
+			host = 1;
 #ifdef MADV_POPULATE_READ
 	if (fd < 0 || direct || page <= 0 || !vstd_is_pow2((uint64_t)page) ||
-	    strcmp(c->src->drv->name, "raw") != 0 || vstd_disk_backing(c->src) != NULL ||
+	    (!host && strcmp(c->src->drv->name, "raw") != 0) || vstd_disk_backing(c->src) != NULL ||
 	    c->src->snapshot_of != NULL || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    st.st_size <= 0)
 		return;
-	len = (uint64_t)st.st_size < c->size ? (uint64_t)st.st_size : c->size;
+	len = (uint64_t)st.st_size;
+	if (!host && len > c->size)
+		len = c->size;
 	if (len > SIZE_MAX / 2)
 		return;
 	p = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, fd, 0);
@@ -639,8 +669,9 @@ static void setup_map(struct convert *c)
 	c->map_len = (size_t)len;
 	c->page = (uint64_t)page;
 	c->use_map = 1;
+	c->map_host = host;
 #else
-	(void)st, (void)page, (void)direct, (void)fd, (void)len, (void)p;
+	(void)st, (void)page, (void)direct, (void)fd, (void)len, (void)p, (void)host;
 #endif
 }
 

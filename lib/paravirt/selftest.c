@@ -29,11 +29,14 @@ int vstd_virtio_selftest(void (*report)(void *opaque, const char *line, int ok),
 					c.msix = t == 1;
 					c.requests = 64;
 					c.depth = 4;
+					/* Half the runs notify with NOTIFICATION_DATA. */
+					c.flags = packed != ev ? VX_NOTIF_DATA : 0;
 					rc = devs[d].fn(&c, msg, sizeof(msg));
 					snprintf(text, sizeof(text),
-					         "%-8s %-16s %-6s event_idx=%d indirect=%d: %s",
+					         "%-8s %-16s %-6s event_idx=%d indirect=%d "
+					         "notification_data=%d: %s",
 					         devs[d].name, tr[t], packed ? "packed" : "split",
-					         ev, ev, rc == 0 ? "ok" : msg);
+					         ev, ev, packed != ev, rc == 0 ? "ok" : msg);
 					if (rc != 0)
 						failed++;
 					if (report)

@@ -24,7 +24,22 @@ for t in useradd usermod userdel chpasswd; do command -v $t >/dev/null || skip "
 MOD=$(ls /lib/*/security/pam_unix.so /lib/security/pam_unix.so /usr/lib/*/security/pam_unix.so 2>/dev/null | head -1)
 [ -n "$MOD" ] || skip "pam_unix.so not installed (libpam-modules)"
 
+# A sanitizer build: GCC's ASan resolves its crypt_r interceptor when the
+# program starts; pam_unix brings libcrypt in later (dlopen), and the
+# interceptor then calls NULL.  Loading libcrypt at start (after libasan,
+# which must come first) avoids that runtime limitation.
+ASAN_LIB=$(ldd "$CLI" 2>/dev/null | awk '/libasan/ {print $3}')
+if [ -n "$ASAN_LIB" ]; then
+	CRYPT_LIB=$(ldconfig -p | awk '/libcrypt\.so\.1 / {print $NF; exit}')
+fi
+
 T=$(mktemp -d /tmp/vstd-mgmt-pam-XXXXXX)
+SRVCLI=$CLI # the server (only it loads PAM)
+if [ -n "$ASAN_LIB" ] && [ -n "${CRYPT_LIB:-}" ]; then
+	printf '#!/bin/sh\nLD_PRELOAD=%s:%s exec %s "$@"\n' "$ASAN_LIB" "$CRYPT_LIB" "$CLI" >"$T/vstd-serve"
+	chmod +x "$T/vstd-serve"
+	SRVCLI=$T/vstd-serve
+fi
 SVC_NAME=vstd-test-$$
 U1=vstdpam$$a
 U2=vstdpam$$b
@@ -62,8 +77,8 @@ echo "$PF" | "$CLI" cim passwd "$T/passwd" fileuser
 
 PORT=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null ||
 	echo $((20000 + RANDOM % 20000)))
-check "--pam with a path is refused" bash -c "! '$CLI' cim serve --listen 127.0.0.1:$PORT --state-dir '$T/x' --pam ../etc/x --insecure-http"
-"$CLI" cim serve --listen 127.0.0.1:$PORT --state-dir "$T/st" --pam "$SVC_NAME" --passwd "$T/passwd" \
+check "--pam with a path is refused" bash -c "! '$SRVCLI' cim serve --listen 127.0.0.1:$PORT --state-dir '$T/x' --pam ../etc/x --insecure-http"
+"$SRVCLI" cim serve --listen 127.0.0.1:$PORT --state-dir "$T/st" --pam "$SVC_NAME" --passwd "$T/passwd" \
 	--insecure-http 2>"$T/server.log" &
 SRV=$!
 for i in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.1; done
@@ -95,6 +110,6 @@ check "the server is still serving" test "$(code "$U1" "N$P1")" = 200
 kill "$SRV"
 wait "$SRV" 2>/dev/null
 SRV=
-check "--pam without --passwd is enough" bash -c "'$CLI' cim serve --listen 127.0.0.1:$PORT --state-dir '$T/st2' --pam '$SVC_NAME' --insecure-http 2>/dev/null & p=\$!; sleep 0.5; c=\$(curl -s -o /dev/null -w '%{http_code}' -u '$U1:N$P1' -H 'CIMOperation: MethodCall' -H 'CIMMethod: EnumerateClassNames' -H 'CIMObject: root/virtualization' --data-binary @/dev/null http://127.0.0.1:$PORT/cimom); kill \$p; wait \$p; [ \"\$c\" != 401 ] && [ \"\$c\" != 000 ]"
+check "--pam without --passwd is enough" bash -c "'$SRVCLI' cim serve --listen 127.0.0.1:$PORT --state-dir '$T/st2' --pam '$SVC_NAME' --insecure-http 2>/dev/null & p=\$!; sleep 0.5; c=\$(curl -s -o /dev/null -w '%{http_code}' -u '$U1:N$P1' -H 'CIMOperation: MethodCall' -H 'CIMMethod: EnumerateClassNames' -H 'CIMObject: root/virtualization' --data-binary @/dev/null http://127.0.0.1:$PORT/cimom); kill \$p; wait \$p; [ \"\$c\" != 401 ] && [ \"\$c\" != 000 ]"
 echo "$FAILS failure(s)"
 [ "$FAILS" = 0 ]

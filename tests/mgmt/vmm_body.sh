@@ -1,8 +1,7 @@
 # tests/mgmt/vmm_body.sh - the vmm backend checks of test_vmm_backend.sh,
 # in POSIX sh so that they run the same on the host and inside the nested
 # TCG guest (busybox sh) of tests/vmm/lib.sh.  Sourced, not a test.
-# In: CLI KERNEL (a Linux kernel: without a root it waits forever, a long-
-# running guest) GUEST (the conformance guest) OVA (a package whose disk
+# In: CLI KERNEL (a guest that runs until killed) GUEST (the conformance guest) OVA (a package whose disk
 # holds the pattern) SUM (the pattern's FNV-1a 64) W (a work directory).
 # Out: "ok   ..." / "FAIL ..." lines and "VMM-BODY-FAILS=<n>".
 FAILS=0

@@ -1034,6 +1034,42 @@ START_TEST(blk_zoned)
 }
 END_TEST
 
+/* Options structures of version 1 (before max_queue_pairs, secure_erase
+ * and the zoned fields) are still accepted, and their tail is not read:
+ * the v2 fields here hold values the device would refuse. */
+START_TEST(version_1_options_accepted)
+{
+	struct loopvm vm;
+	vstd_virtio_dev *dev;
+	vstd_virtio_net_opts no = VSTD_VIRTIO_NET_OPTS_INIT;
+	vstd_virtio_blk_opts bo = VSTD_VIRTIO_BLK_OPTS_INIT;
+	vstd_io *io;
+	vstd_disk *disk;
+	vstd_disk_open_opts o = VSTD_DISK_OPEN_OPTS_INIT;
+	vt_ok(loopvm_init(&vm, 1 << 20, 0));
+	no.max_queue_pairs = 999;
+	ck_assert_int_eq(vstd_virtio_net_new(&dev, vm.gm, &no), VSTD_EINVAL);
+	no.version = 1;
+	vt_ok(vstd_virtio_net_new(&dev, vm.gm, &no));
+	ck_assert(!(vstd_virtio_dev_features(dev, 0) & VSTD_VIRTIO_BIT(VNET_F_MQ)));
+	vstd_virtio_dev_free(dev);
+	vt_ok(vstd_io_mem_new(&io, NULL, 0, 0, VSTD_IO_WRITE));
+	vt_ok(vstd_io_truncate(io, 1 << 20));
+	o.format = "raw";
+	o.flags = VSTD_DISK_RDWR;
+	vt_ok(vstd_disk_open_io(&disk, io, "mem", &o));
+	bo.zone_sectors = 3; /* not a power of 2 */
+	ck_assert_int_eq(vstd_virtio_blk_new(&dev, vm.gm, disk, &bo), VSTD_EINVAL);
+	bo.version = 1;
+	vt_ok(vstd_virtio_blk_new(&dev, vm.gm, disk, &bo));
+	ck_assert(!(vstd_virtio_dev_features(dev, 0) & VSTD_VIRTIO_BIT(VBLK_F_ZONED)));
+	vstd_virtio_dev_free(dev);
+	vstd_disk_close(disk);
+	vstd_io_close(io);
+	loopvm_fini(&vm);
+}
+END_TEST
+
 START_TEST(mmio_cmdline)
 {
 	char buf[80];
@@ -1064,6 +1100,7 @@ int main(void)
 	tcase_add_test(tc, net_multiqueue);
 	tcase_add_test(tc, blk_secure_erase);
 	tcase_add_test(tc, blk_zoned);
+	tcase_add_test(tc, version_1_options_accepted);
 	tcase_add_test(tc, net_ctrl_commands);
 	tcase_add_test(tc, notification_data_decoded);
 	tcase_add_test(tc, config_layouts);

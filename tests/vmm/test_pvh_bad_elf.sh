@@ -6,6 +6,7 @@
 # fields; the runs happen on the host's /dev/kvm when usable, else in one
 # nested run (tests/vmm/lib.sh), since the checks run after the VM exists.
 . "$(dirname "$0")/lib.sh"
+need objcopy binutils
 ELF=$BUILD/conformance/guest/vstd-conform-guest.elf
 [ -f "$ELF" ] || fail "the conformance guest's ELF form was not built ($ELF)"
 
@@ -73,6 +74,9 @@ add twonotes "ok-or-second" "" # a second note: either refused by name or past t
 cp "$ELF" "$T/plain.elf"; wr "$T/plain.elf" $((ph1)) 4 6 # PT_PHDR: no PVH note
 wr "$T/plain.elf" 24 8 $((0x200000))
 add plain "e_entry 0x200000 is not inside" ""
+# an ELF32 needs the PVH note (no 32-bit entry otherwise)
+objcopy -O elf32-i386 -R .note.Xen "$ELF" "$T/elf32plain.elf" || fail "objcopy"
+add elf32plain "32-bit ELF without a Xen PVH note" ""
 truncate -s 20M "$T/big.initrd"
 add initrd "initrd.*too large" "--mem 16M --initrd big.initrd"
 

@@ -5,6 +5,7 @@
 #    module 0) and a command line, and under QEMU's -kernel (PVH option ROM,
 #    machines pc and q35);
 #  - the same file without its note, through the plain 64-bit ELF entry;
+#  - the same image as an ELF32 (objcopy -O elf32-i386): PVH under both;
 # every run gives the same compared report lines ("R ...") as the bzImage
 # form under QEMU.  The vmm runs happen on the host's /dev/kvm when usable,
 # else in one nested run (tests/vmm/lib.sh).
@@ -23,6 +24,7 @@ cp "$T/disk.raw" "$T/disk.orig"
 head -c 12345 /dev/urandom >"$T/initrd.img"
 objcopy -R .note.Xen "$ELF" "$T/plain.elf" || fail "objcopy -R .note.Xen"
 readelf -n "$T/plain.elf" 2>/dev/null | grep -q Xen && fail "the plain ELF still has the Xen note"
+objcopy -O elf32-i386 "$ELF" "$T/elf32.elf" || fail "objcopy -O elf32-i386"
 
 qemu() { # out kernel machine [extra...]
 	local out=$1 k=$2 m=$3
@@ -38,6 +40,7 @@ qemu() { # out kernel machine [extra...]
 qemu "$T/q-bz.txt" "$GUEST" pc
 qemu "$T/q-pvh.txt" "$ELF" pc -initrd "$T/initrd.img"
 qemu "$T/q-pvh35.txt" "$ELF" q35 -initrd "$T/initrd.img"
+qemu "$T/q-elf32.txt" "$T/elf32.elf" pc
 compared "$T/q-bz.txt" >"$T/ref.r"
 [ "$(wc -l <"$T/ref.r")" -ge 10 ] || { cat "$T/q-bz.txt"; fail "no report from the bzImage under QEMU"; }
 
@@ -53,17 +56,22 @@ echo "=== elf64"
 $V vmm run --kernel plain.elf --disk disk.qcow2 --snapshot --append "vstd.test=pvh console=none" \
 	--timeout 30 2>&1
 echo "=== rc=$?"
+echo "=== elf32"
+$V vmm run --kernel elf32.elf --disk disk.qcow2 --snapshot --append "vstd.test=pvh console=none" \
+	--timeout 30 2>&1
+echo "=== rc=$?"
 IN
 if host_kvm_usable; then
 	where=host
 	(cd "$T" && cp "$ELF" . && VSTD_IN=$VSTD sh inner.sh) >"$T/vmm.txt" 2>&1
 else
 	where=nested
-	nested_run "$T/vmm.txt" "$T/inner.sh" "$ELF" "$T/plain.elf" "$T/disk.qcow2" "$T/initrd.img"
+	nested_run "$T/vmm.txt" "$T/inner.sh" "$ELF" "$T/plain.elf" "$T/elf32.elf" "$T/disk.qcow2" \
+		"$T/initrd.img"
 	[ $? = 125 ] && fail "nested KVM setup failed"
 fi
-tr -d '\r' <"$T/vmm.txt" | awk '/^=== pvh/{f="pvh"} /^=== elf64/{f="elf64"} f{print > "'"$T"'/v-" f ".txt"}'
-for v in pvh elf64; do
+tr -d '\r' <"$T/vmm.txt" | awk '/^=== pvh/{f="pvh"} /^=== elf64/{f="elf64"} /^=== elf32/{f="elf32"} f{print > "'"$T"'/v-" f ".txt"}'
+for v in pvh elf64 elf32; do
 	[ -f "$T/v-$v.txt" ] || { cat "$T/vmm.txt"; fail "vmm ($where): no output for the $v run"; }
 	grep -q '^=== rc=1$' "$T/v-$v.txt" || { cat "$T/v-$v.txt"; fail "vmm ($where) $v: exit status not 1"; }
 done
@@ -82,6 +90,8 @@ check qemu-pvh "$T/q-pvh.txt" pvh 1
 check qemu-pvh-q35 "$T/q-pvh35.txt" pvh 1
 check vmm-pvh "$T/v-pvh.txt" pvh 1
 check vmm-elf64 "$T/v-elf64.txt" elf64
+check qemu-elf32 "$T/q-elf32.txt" pvh
+check vmm-elf32 "$T/v-elf32.txt" pvh
 grep -q '^R disk.0.marker=ok' "$T/vmm-pvh.r" || fail "vmm pvh: the marker was not written and read back"
 qemu-img compare -q "$T/disk.qcow2" "$T/disk.orig" || fail "--snapshot let the guest write the qcow2 image"
-echo "pvh boot: $(wc -l <"$T/ref.r") compared lines equal for bzImage (QEMU), PVH (QEMU pc, q35; vmm $where), plain ELF64 (vmm $where)"
+echo "pvh boot: $(wc -l <"$T/ref.r") compared lines equal for bzImage (QEMU), PVH (QEMU pc, q35; vmm $where), plain ELF64 (vmm $where), ELF32 PVH (QEMU, vmm $where)"

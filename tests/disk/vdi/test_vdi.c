@@ -160,7 +160,12 @@ START_TEST(resize_and_measure)
 	vstd_disk_close(d);
 	d = vh_open(img, NULL, 0);
 	ck_assert_uint_eq(vstd_disk_size(d), (uint64_t)DSIZE * 10000);
-	vh_disk_equals(d, pat, DSIZE);
+	{
+		uint8_t *got = malloc(DSIZE);
+		vt_ok(vstd_disk_read(d, 0, got, DSIZE));
+		ck_assert(memcmp(got, pat, DSIZE) == 0);
+		free(got);
+	}
 	vstd_disk_close(d);
 	ck_assert_msg(vt_run("qemu-img check '%s'", img) == 0, "%s", vt_output());
 	src = vh_open(raw, "raw", 0);

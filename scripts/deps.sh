@@ -15,7 +15,7 @@ PACKAGES=(
 	libxml2-utils sblim-wbemcli libvirt-clients genisoimage openssl
 	# tools the tests and the demo use
 	jq gnuplot-nox busybox-static cpio bzip2 gzip tar coreutils procps python3
-	e2fsprogs curl fuse3
+	e2fsprogs curl fuse3 lz4 binutils
 	# the monitor's tests boot Debian's cloud kernel (nested KVM under TCG when
 	# the host's /dev/kvm cannot run a full guest)
 	linux-image-cloud-amd64

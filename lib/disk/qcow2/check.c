@@ -224,6 +224,158 @@ static void walk_bitmaps(struct chk *c)
 	vstd_free(dir);
 }
 
+/*
+ * -r all, before the walk: entries whose target cannot exist (unaligned,
+ * or past the end of the file) are rewritten so the cluster reads as
+ * zeroes, where the format can say that without changing anything else:
+ *   - a zero entry that keeps an (impossible) host cluster becomes a plain
+ *     zero entry (reads the same; qemu-img does this too);
+ *   - extended L2: allocated subclusters become zero subclusters, zero and
+ *     backing ones stay as they are;
+ *   - a compressed entry with a subcluster bitmap gets the bitmap cleared
+ *     (the data stays readable);
+ *   - a data cluster (its data is unrecoverable: reading it fails) or a
+ *     compressed one past the end becomes a zero cluster (version 3) or
+ *     unallocated (version 2 without a backing file); with a version 2
+ *     image over a backing file nothing reads as zeroes, so it is left;
+ *   - an L1 entry naming an impossible L2 table gets a fresh table of zero
+ *     entries (version 3), or 0 (version 2 without a backing file).
+ * Done before the walk, so what it allocates is counted like the rest.
+ */
+static int fix_l2(struct chk *c, uint64_t l2_off, uint64_t end)
+{
+	struct qcow2 *s = c->s;
+	int backing = s->d->backing_name != NULL, rc;
+	for (uint64_t i = 0; i < s->l2_entries; i++) {
+		uint8_t *l2;
+		uint64_t e, bm, host, ne, nbm;
+		const char *what;
+		if ((rc = qcow2_cache_get(s, &s->l2c, l2_off, 0, &l2)) < 0)
+			return rc;
+		e = qcow2_l2e_get(s, l2, i);
+		bm = qcow2_l2e_bitmap(s, l2, i);
+		nbm = bm;
+		if (s->data_io != s->io)
+			return 0;
+		if (e & QCOW2_OFLAG_COMPRESSED) {
+			uint64_t co = e & (((uint64_t)1 << s->csize_shift) - 1) & ~(uint64_t)511;
+			uint64_t nb = ((e >> s->csize_shift) & s->csize_mask) + 1;
+			if (co + nb * 512 <= end || co == 0) {
+				if (bm == 0)
+					continue;
+				ne = e;
+				nbm = 0;
+				what = "compressed cluster with a subcluster bitmap: bitmap "
+				       "cleared";
+			} else if (s->version >= 3) {
+				ne = s->ext_l2 ? 0 : QCOW2_OFLAG_ZERO;
+				nbm = s->ext_l2 ? 0xffffffff00000000ull : 0;
+				what = "compressed data past the end of the file: lost, reads as "
+				       "zeroes";
+			} else if (!backing) {
+				ne = 0;
+				what = "compressed data past the end of the file: lost, reads as "
+				       "zeroes";
+			} else {
+				continue;
+			}
+		} else {
+			host = e & QCOW2_L2E_OFFSET_MASK;
+			if (host == 0 ||
+			    (!(host & (s->cluster_size - 1)) && host + s->cluster_size <= end))
+				continue;
+			if (s->ext_l2) {
+				ne = 0;
+				nbm = ((uint64_t)((uint32_t)bm | (uint32_t)(bm >> 32))) << 32;
+				what = (uint32_t)bm
+				               ? "cluster unaligned or past the end of the file: "
+				                 "its subclusters' data is lost, they read as "
+				                 "zeroes"
+				               : "cluster unaligned or past the end of the file "
+				                 "(no data in it): offset dropped";
+			} else if ((e & QCOW2_OFLAG_ZERO) && s->version >= 3) {
+				ne = QCOW2_OFLAG_ZERO;
+				what = "preallocated zero cluster unaligned or past the end of the "
+				       "file: now a plain zero cluster";
+			} else if (s->version >= 3 || !backing) {
+				ne = s->version >= 3 ? QCOW2_OFLAG_ZERO : 0;
+				what = "data cluster unaligned or past the end of the file: its "
+				       "data is "
+				       "lost, it reads as zeroes";
+			} else {
+				continue;
+			}
+		}
+		say(c, "Repairing L2 table 0x%" PRIx64 " entry %" PRIu64 " (0x%" PRIx64 "): %s",
+		    l2_off, i, e, what);
+		if ((rc = qcow2_cache_get(s, &s->l2c, l2_off, 0, &l2)) < 0)
+			return rc;
+		qcow2_l2e_set(s, l2, i, ne, nbm);
+		qcow2_cache_mark_dirty(&s->l2c, l2_off);
+		s->meta_dirty = 1;
+		c->res->corruptions_fixed++;
+	}
+	return 0;
+}
+
+static int fix_entries(struct chk *c)
+{
+	struct qcow2 *s = c->s;
+	uint64_t end = qcow2_align(s, c->fsize);
+	int backing = s->d->backing_name != NULL, rc;
+	for (uint32_t k = 0; k < s->l1_size; k++) {
+		uint64_t l2_off = s->l1[k] & QCOW2_L1E_OFFSET_MASK, nw;
+		uint8_t *t;
+		if (l2_off == 0)
+			continue;
+		if (!(l2_off & (s->cluster_size - 1)) && l2_off + s->cluster_size <= end) {
+			if ((rc = fix_l2(c, l2_off, end)) < 0)
+				return rc;
+			continue;
+		}
+		if (s->version >= 3) {
+			if ((rc = qcow2_alloc_clusters(s, 1, &nw)) < 0 ||
+			    (rc = qcow2_cache_get(s, &s->l2c, nw, 1, &t)) < 0)
+				return rc;
+			for (uint64_t i = 0; i < s->l2_entries; i++)
+				qcow2_l2e_set(s, t, i, s->ext_l2 ? 0 : QCOW2_OFLAG_ZERO,
+				              s->ext_l2 ? 0xffffffff00000000ull : 0);
+			qcow2_cache_mark_dirty(&s->l2c, nw);
+			qcow2_l1_set(s, k, nw | QCOW2_OFLAG_COPIED);
+		} else if (!backing) {
+			qcow2_l1_set(s, k, 0);
+		} else {
+			continue;
+		}
+		say(c,
+		    "Repairing L1 entry %u: L2 table at 0x%" PRIx64 " is unaligned or past the end "
+		    "of the file; the data it mapped is lost and reads as zeroes",
+		    k, l2_off);
+		c->res->corruptions_fixed++;
+	}
+	/* snapshots' L2 tables (their L1 tables are left as they are) */
+	for (uint32_t n = 0; n < s->nb_snapshots; n++) {
+		uint64_t *l1 = NULL;
+		if (qcow2_l1_load(s, s->snaps[n].l1_off, s->snaps[n].l1_size, c->fsize, &l1,
+		                  "snapshot L1 table") < 0)
+			continue;
+		for (uint32_t k = 0; k < s->snaps[n].l1_size; k++) {
+			uint64_t l2_off = l1[k] & QCOW2_L1E_OFFSET_MASK;
+			if (l2_off == 0 || (l2_off & (s->cluster_size - 1)) ||
+			    l2_off + s->cluster_size > end)
+				continue;
+			if ((rc = fix_l2(c, l2_off, end)) < 0) {
+				vstd_free(l1);
+				return rc;
+			}
+		}
+		vstd_free(l1);
+	}
+	if ((rc = qcow2_flush_metadata(s)) < 0)
+		return rc;
+	return vstd_io_size(s->io, &c->fsize);
+}
+
 /* Stored refcount, or UINT64_MAX when its block is unusable. */
 static int stored(struct chk *c, uint64_t cl, uint64_t *v)
 {
@@ -299,10 +451,16 @@ int qcow2_check(vstd_disk *d, unsigned flags, vstd_disk_check_result *res)
 	c.res = res;
 	if ((rc = qcow2_flush_metadata(s)) < 0 || (rc = vstd_io_size(s->io, &c.fsize)) < 0)
 		return rc;
+	if (repair_errors && (rc = fix_entries(&c)) < 0) {
+		vstd_free(c.report);
+		return rc;
+	}
 	c.n = qcow2_size_to_clusters(s, c.fsize);
-	if (c.n > MAX_CHECK_CLUSTERS)
+	if (c.n > MAX_CHECK_CLUSTERS) {
+		vstd_free(c.report);
 		return vstd_err(VSTD_ELIMIT, "%s: too many clusters to check (%" PRIu64 ")",
 		                s->name, c.n);
+	}
 	c.ref = vstd_calloc(c.n ? c.n : 1, sizeof(uint32_t));
 	c.bad_block = vstd_calloc(s->rt_entries ? s->rt_entries : 1, 1);
 	if (c.ref == NULL || c.bad_block == NULL) {

@@ -114,6 +114,10 @@ static int in_place(const struct qcow2 *s, uint64_t e, uint64_t bm, uint64_t in_
 {
 	if ((e & QCOW2_OFLAG_COMPRESSED) || !(e & QCOW2_OFLAG_COPIED))
 		return 0;
+	/* an impossible offset is never written through (the copy path reads
+	 * the old cluster first and reports it) */
+	if ((e & QCOW2_L2E_OFFSET_MASK) & (s->cluster_size - 1))
+		return 0;
 	if (s->ext_l2) {
 		unsigned a = (unsigned)(in_cl / s->sc_size),
 		         b = (unsigned)((in_cl + n - 1) / s->sc_size);

@@ -111,6 +111,9 @@ int qcow2_create(vstd_io *io, const struct vstd_disk_create_args *a)
 	vstd_disk *d = NULL;
 	vstd_io *dio = NULL;
 	int rc;
+	/* qemu-img creates whole 512-byte sectors and reads a qcow2's size
+	 * rounded down to them: round up here, as it does. */
+	uint64_t vsize = a->size > UINT64_MAX - 511 ? a->size : vstd_align_up(a->size, 512);
 	if ((rc = parse_params(a, &p)) < 0 || (rc = check_l1(a, &p)) < 0)
 		return rc;
 	if (backing == NULL)
@@ -189,17 +192,17 @@ int qcow2_create(vstd_io *io, const struct vstd_disk_create_args *a)
 	{
 		struct qcow2 *s = qcow2_of(d);
 		/* grow from 0 to the size: the L1 table, refcounts, preallocation */
-		if ((rc = d->drv->truncate(d, a->size, VSTD_PREALLOC_OFF)) < 0)
+		if ((rc = d->drv->truncate(d, vsize, VSTD_PREALLOC_OFF)) < 0)
 			goto out;
-		d->size = a->size;
+		d->size = vsize;
 		if (a->prealloc != VSTD_PREALLOC_OFF &&
-		    (rc = qcow2_preallocate(d, 0, a->size, a->prealloc)) < 0)
+		    (rc = qcow2_preallocate(d, 0, vsize, a->prealloc)) < 0)
 			goto out;
 		if (df != NULL && p.data_raw) {
 			uint64_t dsz;
 			if ((rc = vstd_io_size(s->data_io, &dsz)) < 0)
 				goto out;
-			if (dsz < a->size && (rc = vstd_io_truncate(s->data_io, a->size)) < 0)
+			if (dsz < vsize && (rc = vstd_io_truncate(s->data_io, vsize)) < 0)
 				goto out;
 		}
 		rc = d->drv->flush(d);

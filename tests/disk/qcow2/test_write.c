@@ -113,6 +113,28 @@ START_TEST(create_write_check)
 }
 END_TEST
 
+/* A size that is not a whole number of 512-byte sectors is rounded up, as
+ * qemu-img create does: qemu reads a qcow2's size rounded down to sectors,
+ * so an unrounded size would lose the tail in qemu. */
+START_TEST(unaligned_size)
+{
+	vstd_disk_create_opts co = VSTD_DISK_CREATE_OPTS_INIT;
+	vstd_disk *d = NULL;
+	const char *img = vt_path("odd.qcow2");
+	co.format = "qcow2";
+	co.size = 1000000;
+	vt_ok(vstd_disk_create(img, &co));
+	vt_ok(vstd_disk_open(&d, img, NULL));
+	ck_assert_uint_eq(vstd_disk_size(d), 1000448);
+	vstd_disk_close(d);
+	ck_assert_msg(
+	        vt_run("qemu-img info --output=json '%s' | grep -q '\"virtual-size\": 1000448'",
+	               img) == 0,
+	        "qemu-img sees another size: %s", vt_output());
+	ck_assert_msg(qt_qemu_check(img) == 0, "%s", vt_output());
+}
+END_TEST
+
 /* Overlays over a raw and a qcow2 backing: partial writes copy the rest. */
 START_TEST(overlay_cow)
 {
@@ -306,6 +328,7 @@ int main(void)
 	tcase_add_loop_test(tc, overlay_cow, 0, 4);
 	tcase_add_loop_test(tc, compressed_writes, 0, 4);
 	tcase_add_test(tc, resize);
+	tcase_add_test(tc, unaligned_size);
 	tcase_add_test(tc, refcount_table_growth);
 	tcase_add_test(tc, both_directions);
 	suite_add_tcase(s, tc);

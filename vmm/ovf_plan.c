@@ -1,12 +1,16 @@
 /*
  * vmm/ovf_plan.c - the machine an OVF descriptor or an OVA package asks
- * for (through include/vstd/ovf.h): the first VirtualSystem's items under
- * the default deployment option give the vCPU count (ResourceType 3), the
- * memory (4, VirtualQuantity x AllocationUnits) and the disks (17, whose
- * HostResource names an ovf:/disk/ whose file is the image).  An OVA is
- * extracted to a private directory under $TMPDIR first, removed at exit.
- * What this monitor cannot provide is refused by name when the item is
- * required: network adapters, CD/DVD and floppy drives, other devices.
+ * for (through include/vstd/ovf.h): the first VirtualSystem, and of its
+ * VirtualHardwareSections the one that suits this monitor
+ * (vstd_ovf_select_hardware: "vstd-N" or "kvm" first, then the other x86
+ * types; refused by name when none fits).  Its items under the default
+ * deployment option give the vCPU count (ResourceType 3), the memory (4,
+ * VirtualQuantity x AllocationUnits), the disks (17, whose HostResource
+ * names an ovf:/disk/ whose file is the image) and the NICs (10, each on
+ * the next --net backend).  An OVA is extracted to a private directory
+ * under $TMPDIR first, removed at exit.  What this monitor cannot provide
+ * is refused by name when the item is required: NICs without a --net,
+ * CD/DVD and floppy drives, other devices.
  */
 #define _XOPEN_SOURCE 700
 #include <ftw.h>
@@ -59,9 +63,15 @@ static int plan_vm(struct vmm_config *cfg, const vstd_ovf *ovf, const char *dir,
 		         vm->id ? vm->id : "?");
 		return -1;
 	}
+	/* of the VirtualHardwareSections, the one that suits this monitor */
+	const vstd_ovf_hardware *hw = NULL;
+	if (vstd_ovf_select_hardware(ovf, vm, VSTD_OVF_TARGET_VMM, NULL, &hw) < 0) {
+		snprintf(why, cap, "%s", vstd_error_last()->message);
+		return -1;
+	}
 	unsigned nics = 0;
-	for (size_t i = 0; i < vm->n_items; i++) {
-		const vstd_ovf_item *it = &vm->items[i];
+	for (size_t i = 0; i < hw->n_items; i++) {
+		const vstd_ovf_item *it = &hw->items[i];
 		if (!vstd_ovf_item_active(ovf, it, NULL))
 			continue;
 		const char *name = it->element_name ? it->element_name

@@ -3,8 +3,9 @@
  * vstd (this process, through the library) against `qemu-img bench`.
  *
  * The image (--io-size, default 4 GiB) is made by qemu-img with
- * preallocation=metadata, so every cluster is allocated and both programs
- * read and write the image file, not holes of the format.  Offsets: the
+ * preallocation=falloc, so every cluster is allocated as data (not marked
+ * zero, as preallocation=metadata does) and both programs read and write
+ * the image file.  Offsets: the
  * sequence `qemu-img bench -S step` walks, request k at (k * step) mod size,
  * with step = 4 KiB * m for an odd m near 0.382 * (blocks): a permutation of
  * the 4 KiB blocks (for a power-of-two size) whose neighbours are far apart.  Both use the page
@@ -191,8 +192,8 @@ int bench_io(const struct config *c, json_object *results)
 	snprintf(path, sizeof(path), "%.3000s/io.qcow2", c->dir);
 	snprintf(size, sizeof(size), "%" PRIu64, c->io_size);
 	{
-		char *argv[] = {(char *)c->qemu_img,      "create", "-q", "-f", "qcow2", "-o",
-		                "preallocation=metadata", path,     size, NULL};
+		char *argv[] = {(char *)c->qemu_img,    "create", "-q", "-f", "qcow2", "-o",
+		                "preallocation=falloc", path,     size, NULL};
 		if (bench_run(argv, NULL, &rr) != 0) {
 			fprintf(stderr, "vstd-bench-disk: qemu-img create of %s failed\n", path);
 			return 1;
@@ -204,7 +205,7 @@ int bench_io(const struct config *c, json_object *results)
 	if (step > INT32_MAX)
 		step = ((uint64_t)((double)(INT32_MAX / BLOCK) * 0.6180339887) | 1) * BLOCK;
 	fprintf(stderr,
-	        "io: %" PRIu64 " MiB qcow2 (preallocation=metadata), %lu requests of 4 KiB, "
+	        "io: %" PRIu64 " MiB qcow2 (preallocation=falloc), %lu requests of 4 KiB, "
 	        "step %" PRIu64 "\n",
 	        c->io_size >> 20, c->io_count, step);
 	for (int write = 0; write <= 1; write++) {

@@ -177,13 +177,17 @@ static int classify(struct convert *c, struct slot *s, uint64_t off, uint64_t le
 }
 
 /*
- * The mapped source.  A raw source file is mapped whole (address space
- * only) instead of read into the slots: zero detection looks at the page
+ * The mapped source.  A raw source file, or the file of a format listed in
+ * host_mapped_formats, is mapped whole (address space only) instead of read
+ * into the slots (for a format, data runs point at the host offset its
+ * block status gives): zero detection looks at the page
  * cache directly and the target's write copies from it, one copy of every
  * byte instead of two.  Each data run is faulted in with
  * MADV_POPULATE_READ first, so a file that shrank since convert began shows
  * as an error there (the request is then read with pread, which gives
- * zeroes past the end as raw does) rather than as SIGBUS on access, and its
+ * zeroes past the end as raw does) rather than as SIGBUS on access (a
+ * truncation by another process between the fault-in and the use, a few
+ * microseconds, still raises SIGBUS, as for any mapped file), and its
  * pages are dropped from the mapping again once written (MADV_DONTNEED:
  * memory use stays at the requests in flight).  Only the page tables are
  * touched in the process: mmap_lock is taken shared, never exclusively.

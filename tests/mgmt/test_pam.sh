@@ -24,19 +24,22 @@ for t in useradd usermod userdel chpasswd; do command -v $t >/dev/null || skip "
 MOD=$(ls /lib/*/security/pam_unix.so /lib/security/pam_unix.so /usr/lib/*/security/pam_unix.so 2>/dev/null | head -1)
 [ -n "$MOD" ] || skip "pam_unix.so not installed (libpam-modules)"
 
-# A sanitizer build: GCC's ASan resolves its crypt_r interceptor when the
-# program starts; pam_unix brings libcrypt in later (dlopen), and the
-# interceptor then calls NULL.  Loading libcrypt at start (after libasan,
-# which must come first) avoids that runtime limitation.
+# A sanitizer build: ASan resolves its crypt_r interceptor when the program
+# starts; pam_unix brings libcrypt in later (dlopen), and the interceptor
+# then calls NULL.  Loading libcrypt at start avoids that runtime
+# limitation: after libasan for GCC (shared runtime, must come first),
+# alone for clang (the runtime is linked into the program).
 ASAN_LIB=$(ldd "$CLI" 2>/dev/null | awk '/libasan/ {print $3}')
-if [ -n "$ASAN_LIB" ]; then
+PRELOAD=""
+if [ -n "$ASAN_LIB" ] || grep -q -a __asan_init "$CLI"; then
 	CRYPT_LIB=$(ldconfig -p | awk '/libcrypt\.so\.1 / {print $NF; exit}')
+	[ -n "$CRYPT_LIB" ] && PRELOAD=${ASAN_LIB:+$ASAN_LIB:}$CRYPT_LIB
 fi
 
 T=$(mktemp -d /tmp/vstd-mgmt-pam-XXXXXX)
 SRVCLI=$CLI # the server (only it loads PAM)
-if [ -n "$ASAN_LIB" ] && [ -n "${CRYPT_LIB:-}" ]; then
-	printf '#!/bin/sh\nLD_PRELOAD=%s:%s exec %s "$@"\n' "$ASAN_LIB" "$CRYPT_LIB" "$CLI" >"$T/vstd-serve"
+if [ -n "$PRELOAD" ]; then
+	printf '#!/bin/sh\nLD_PRELOAD=%s exec %s "$@"\n' "$PRELOAD" "$CLI" >"$T/vstd-serve"
 	chmod +x "$T/vstd-serve"
 	SRVCLI=$T/vstd-serve
 fi

@@ -633,7 +633,7 @@ int ovf_pkg_stream(const ovf_pkg *pkg, const char *name, vstd_ova_data_fn fn, vo
 
 int ovf_pkg_read_all(const ovf_pkg *pkg, const char *name, size_t max, char **data, size_t *len)
 {
-	uint64_t size;
+	uint64_t size = 0; /* set by ovf_pkg_size on success (gcc -O3 cannot tell) */
 	int rc = ovf_pkg_size(pkg, name, &size);
 	if (rc < 0)
 		return rc;

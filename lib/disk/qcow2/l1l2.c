@@ -141,7 +141,7 @@ int qcow2_map_range(struct qcow2 *s, const uint64_t *l1, uint32_t l1_size, uint6
 	uint64_t unit = s->sc_size, i, len, host, l2_off;
 	unsigned unit_bits = s->ext_l2 ? s->cluster_bits - 5 : s->cluster_bits;
 	unsigned per = s->ext_l2 ? 32 : 1, sc;
-	enum qcow2_ctype type, t2;
+	enum qcow2_ctype type = QCOW2_C_UNALLOC, t2 = QCOW2_C_UNALLOC; /* set by classify() */
 	uint8_t *l2;
 	int rc;
 	if (max > in_table)

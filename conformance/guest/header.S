@@ -10,7 +10,7 @@
  */
 #define ZERO_PAGE_SEG 0x3000
 #define ZERO_PAGE 0x30000
-#define PT_BASE 0x70000
+#include "longmode.h"
 
 	.code16
 	.section .setup, "ax"
@@ -108,40 +108,7 @@ e820_done:
 
 	.code32
 pm32:
-	mov $0x10, %ax
-	mov %ax, %ds
-	mov %ax, %es
-	mov %ax, %ss
-	mov %ax, %fs
-	mov %ax, %gs
-	mov $PT_BASE, %edi
-	xor %eax, %eax
-	mov $(6 * 1024), %ecx
-	rep stosl
-	movl $(PT_BASE + 0x1003), PT_BASE
-	movl $(PT_BASE + 0x2003), PT_BASE + 0x1000
-	movl $(PT_BASE + 0x3003), PT_BASE + 0x1008
-	movl $(PT_BASE + 0x4003), PT_BASE + 0x1010
-	movl $(PT_BASE + 0x5003), PT_BASE + 0x1018
-	mov $(PT_BASE + 0x2000), %edi
-	mov $0x83, %eax
-	mov $2048, %ecx
-2:	mov %eax, (%edi)
-	add $0x200000, %eax
-	add $8, %edi
-	loop 2b
-	mov %cr4, %eax
-	or $0x20, %eax
-	mov %eax, %cr4
-	mov $PT_BASE, %eax
-	mov %eax, %cr3
-	mov $0xc0000080, %ecx
-	rdmsr
-	or $0x100, %eax
-	wrmsr
-	mov %cr0, %eax
-	or $0x80000000, %eax
-	mov %eax, %cr0
+	ENTER_LONG_MODE
 	mov $ZERO_PAGE, %esi
 	ljmp $0x18, $0x100200
 

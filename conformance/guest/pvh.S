@@ -7,7 +7,7 @@
  * mode and calls pvh_main(start_info) on the guest's stack.  The bzImage
  * form carries this code too but drops the note (guest.ld).
  */
-#define PT_BASE 0x70000
+#include "longmode.h"
 
 	.section .note.Xen, "a", @note
 	.balign 4
@@ -27,40 +27,7 @@ pvh_start32:
 	cld
 	mov %ebx, %esi          /* the start_info, for pvh_main */
 	lgdtl pvh_gdt_desc
-	mov $0x10, %ax
-	mov %ax, %ds
-	mov %ax, %es
-	mov %ax, %ss
-	mov %ax, %fs
-	mov %ax, %gs
-	mov $PT_BASE, %edi
-	xor %eax, %eax
-	mov $(6 * 1024), %ecx
-	rep stosl
-	movl $(PT_BASE + 0x1003), PT_BASE
-	movl $(PT_BASE + 0x2003), PT_BASE + 0x1000
-	movl $(PT_BASE + 0x3003), PT_BASE + 0x1008
-	movl $(PT_BASE + 0x4003), PT_BASE + 0x1010
-	movl $(PT_BASE + 0x5003), PT_BASE + 0x1018
-	mov $(PT_BASE + 0x2000), %edi
-	mov $0x83, %eax
-	mov $2048, %ecx
-1:	mov %eax, (%edi)
-	add $0x200000, %eax
-	add $8, %edi
-	loop 1b
-	mov %cr4, %eax
-	or $0x20, %eax
-	mov %eax, %cr4
-	mov $PT_BASE, %eax
-	mov %eax, %cr3
-	mov $0xc0000080, %ecx
-	rdmsr
-	or $0x100, %eax
-	wrmsr
-	mov %cr0, %eax
-	or $0x80000000, %eax
-	mov %eax, %cr0
+	ENTER_LONG_MODE
 	ljmp $0x18, $pvh_start64
 
 	.code64

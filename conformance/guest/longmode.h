@@ -5,13 +5,14 @@
  * (selector 0x10), builds identity page tables for the first 4 GiB in 2 MiB
  * pages at PT_BASE (PML4, PDPT, 4 page directories), sets CR4.PAE, CR3,
  * EFER.LME and CR0.PG.  The caller then far-jumps to 64-bit code (0x18).
- * Clobbers eax, ecx, edx, edi.
+ * Clobbers eax, ecx, edx, edi.  Assembler, not C: kept out of clang-format.
  */
 #ifndef VSTD_GUEST_LONGMODE_H
 #define VSTD_GUEST_LONGMODE_H
 
 #define PT_BASE 0x70000
 
+/* clang-format off */
 .macro ENTER_LONG_MODE
 	mov $0x10, %ax
 	mov %ax, %ds
@@ -48,5 +49,6 @@
 	or $0x80000000, %eax
 	mov %eax, %cr0
 .endm
+/* clang-format on */
 
 #endif

@@ -119,20 +119,6 @@ static int parse_disk(struct vmm_config *cfg, char *arg)
 	return 0;
 }
 
-static long rss_kib(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long v = -1;
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %ld kB", &v) == 1)
-			break;
-	fclose(f);
-	return v;
-}
-
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -295,7 +281,7 @@ static int cmd_run(int argc, char **argv)
 	double setup_ms = (double)(t_ready - t0) / 1e6;
 	double first_ms = vm->t_first_output ? (double)(vm->t_first_output - t0) / 1e6 : -1;
 	double total_ms = (double)(t_end - t0) / 1e6;
-	long hwm = rss_kib();
+	long hwm = vmm_proc_value("/proc/self/status", "VmHWM");
 	long overhead = hwm >= 0 ? hwm - (long)(vm->ram_size >> 10) : -1;
 	if (out == CLI_OUTPUT_JSON) {
 		json_object *o = json_object_new_object();

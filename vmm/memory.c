@@ -25,20 +25,6 @@ static int add_slot(struct vmm *vm, unsigned slot, uint64_t gpa, void *host, uin
 	return 0;
 }
 
-static long free_hugepages(void)
-{
-	FILE *f = fopen("/proc/meminfo", "r");
-	char line[128];
-	long v = -1;
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "HugePages_Free: %ld", &v) == 1)
-			break;
-	fclose(f);
-	return v;
-}
-
 int vmm_memory_init(struct vmm *vm, uint64_t size)
 {
 	if (size < (16ULL << 20))
@@ -59,7 +45,8 @@ int vmm_memory_init(struct vmm *vm, uint64_t size)
 			                "huge pages: %s (%ld free; reserve %llu in "
 			                "/proc/sys/vm/nr_hugepages)",
 			                (unsigned long long)(size >> 20), strerror(errno),
-			                free_hugepages(), (unsigned long long)(size >> 21));
+			                vmm_proc_value("/proc/meminfo", "HugePages_Free"),
+			                (unsigned long long)(size >> 21));
 	} else {
 		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 		         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

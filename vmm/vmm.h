@@ -142,6 +142,8 @@ struct vmm {
 int vmm_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *vmm_error(void);
 uint64_t vmm_now_ns(void);
+/* The number after "key:" in a /proc file such as /proc/meminfo; -1 if absent. */
+long vmm_proc_value(const char *path, const char *key);
 
 /* kvm.c */
 int vmm_kvm_open(struct vmm *vm);

@@ -352,3 +352,110 @@ char *vmdk_desc_set_extent_sectors(const char *text, size_t len, size_t index, u
 	vstd_err(VSTD_ECORRUPT, "descriptor has no extent %zu", index + 1);
 	return NULL;
 }
+
+/* 1 when the line [p, e) (leading blanks skipped) is an extent line. */
+static int is_extent_line(const char *p, const char *e)
+{
+	while (p < e && is_space(*p))
+		p++;
+	return (e - p > 3 && memcmp(p, "RW ", 3) == 0) ||
+	       (e - p > 7 && memcmp(p, "RDONLY ", 7) == 0) ||
+	       (e - p > 9 && memcmp(p, "NOACCESS ", 9) == 0);
+}
+
+char *vmdk_desc_edit_extents(const char *text, size_t len, size_t keep, const char *lines)
+{
+	size_t i = 0, seen = 0, cut_from = SIZE_MAX, cut_to = 0, after_last = SIZE_MAX;
+	int last_has_nl = 1;
+	if (lines == NULL)
+		lines = "";
+	while (i < len) {
+		const char *line = text + i, *eol = memchr(line, '\n', len - i);
+		size_t n = eol ? (size_t)(eol - line) : len - i;
+		size_t next = eol ? i + n + 1 : len;
+		if (is_extent_line(line, line + n)) {
+			if (seen == keep)
+				cut_from = i;
+			if (seen >= keep)
+				cut_to = next;
+			else
+				after_last = next;
+			if (seen < keep)
+				last_has_nl = eol != NULL;
+			seen++;
+		}
+		i = next;
+	}
+	if (keep == 0 || seen < keep || after_last == SIZE_MAX) {
+		vstd_err(VSTD_ECORRUPT, "descriptor has %zu extent lines, not at least %zu", seen,
+		         keep);
+		return NULL;
+	}
+	if (cut_from == SIZE_MAX)
+		cut_from = cut_to = after_last;
+	/* text before the kept extents' end, the new lines, then the rest
+	 * with the dropped extent lines (which follow the kept ones) left out */
+	return vstd_asprintf("%.*s%s%s%.*s%.*s", (int)after_last, text, last_has_nl ? "" : "\n",
+	                     lines, (int)(cut_from - after_last), text + after_last,
+	                     (int)(len - cut_to), text + cut_to);
+}
+
+/* The quoted or bare number of `key = "N"` in the text, or 0. */
+static uint64_t ddb_number(const char *text, size_t len, const char *key)
+{
+	size_t i = 0, kn = strlen(key);
+	while (i < len) {
+		const char *line = text + i, *eol = memchr(line, '\n', len - i);
+		size_t n = eol ? (size_t)(eol - line) : len - i;
+		const char *p = line, *e = line + n;
+		uint64_t v;
+		while (p < e && is_space(*p))
+			p++;
+		if ((size_t)(e - p) > kn && memcmp(p, key, kn) == 0 &&
+		    (is_space(p[kn]) || p[kn] == '=')) {
+			const char *q = memchr(p, '=', (size_t)(e - p)), *qe;
+			if (q == NULL)
+				return 0;
+			q++;
+			while (q < e && (is_space(*q) || *q == '"'))
+				q++;
+			qe = q;
+			while (qe < e && *qe >= '0' && *qe <= '9')
+				qe++;
+			return parse_u64(q, (size_t)(qe - q), 10, &v) == 0 ? v : 0;
+		}
+		i += n + 1;
+	}
+	return 0;
+}
+
+char *vmdk_desc_set_cylinders(const char *text, size_t len, uint64_t size)
+{
+	static const char key[] = "ddb.geometry.cylinders";
+	uint64_t heads = ddb_number(text, len, "ddb.geometry.heads");
+	uint64_t secs = ddb_number(text, len, "ddb.geometry.sectors"), cyl;
+	size_t i = 0;
+	if (heads == 0 || heads > 255)
+		heads = 16;
+	if (secs == 0 || secs > 63)
+		secs = 63;
+	cyl = size / (heads * secs * VMDK_SECTOR);
+	if (cyl > 16383)
+		cyl = 16383;
+	while (i < len) {
+		const char *line = text + i, *eol = memchr(line, '\n', len - i);
+		size_t n = eol ? (size_t)(eol - line) : len - i;
+		const char *p = line, *e = line + n;
+		while (p < e && is_space(*p))
+			p++;
+		if ((size_t)(e - p) > sizeof(key) - 1 && memcmp(p, key, sizeof(key) - 1) == 0 &&
+		    (is_space(p[sizeof(key) - 1]) || p[sizeof(key) - 1] == '=')) {
+			/* keep a CR of a CR LF line */
+			const char *keep = (e > p && e[-1] == '\r') ? e - 1 : e;
+			return vstd_asprintf("%.*s%s = \"%" PRIu64 "\"%.*s", (int)(p - text), text,
+			                     key, cyl, (int)(len - (size_t)(keep - text)), keep);
+		}
+		i += n + 1;
+	}
+	return vstd_strndup(text, len);
+}

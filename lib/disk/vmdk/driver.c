@@ -622,46 +622,20 @@ static int vmdk_block_status(vstd_disk *d, uint64_t off, uint64_t max_len, vstd_
 
 /* ------------------------------------------------------------ resize */
 
-/* Rewrite the descriptor with the last extent's new length. */
+/* Rewrite the descriptor with the last extent's new length (and the
+ * geometry for the new size). */
 static int store_descriptor(vstd_disk *d, struct vmdk_state *s, uint64_t sectors)
 {
-	char *t = vmdk_desc_set_extent_sectors(s->desc_text, s->desc_len, s->n_ext - 1, sectors);
-	size_t n;
-	int rc;
+	char *t0 = vmdk_desc_set_extent_sectors(s->desc_text, s->desc_len, s->n_ext - 1, sectors);
+	char *t;
+	if (t0 == NULL)
+		return vstd_err_code();
+	t = vmdk_desc_set_cylinders(t0, strlen(t0),
+	                            s->ext[s->n_ext - 1].vstart + sectors * VMDK_SECTOR);
+	vstd_free(t0);
 	if (t == NULL)
 		return vstd_err_code();
-	n = strlen(t);
-	if (s->desc_embedded) {
-		struct vmdk_extent *e = &s->ext[0];
-		uint8_t *area;
-		if (n > e->desc_size) {
-			vstd_free(t);
-			return vstd_err(VSTD_ENOTSUP,
-			                "%s: the new descriptor does not fit the embedded "
-			                "descriptor area",
-			                d->filename);
-		}
-		area = vstd_calloc(1, (size_t)e->desc_size);
-		if (area == NULL) {
-			vstd_free(t);
-			return vstd_err_code();
-		}
-		memcpy(area, t, n);
-		rc = vstd_io_pwrite(d->io, area, (size_t)e->desc_size, e->desc_off);
-		vstd_free(area);
-	} else {
-		rc = vstd_io_pwrite(d->io, t, n, 0);
-		if (rc == 0)
-			rc = vstd_io_truncate(d->io, n);
-	}
-	if (rc < 0) {
-		vstd_free(t);
-		return rc;
-	}
-	vstd_free(s->desc_text);
-	s->desc_text = t;
-	s->desc_len = n;
-	return 0;
+	return vmdk_desc_store(d, s, t);
 }
 
 /*
@@ -682,6 +656,9 @@ static int shrink_flat(vstd_disk *d, struct vmdk_state *s, uint64_t size,
 	if (prealloc != VSTD_PREALLOC_OFF)
 		return vstd_err(VSTD_ENOTSUP, "%s: VMDK resize takes no preallocation",
 		                d->filename);
+	/* whole extents dropped: split.c */
+	if (cut >= e->vlen)
+		return vmdk_split_shrink(d, s, size);
 	int sparse = e->type == VMDK_EXT_SPARSE && !e->markers && !e->compressed &&
 	             e->vlen == e->capacity && vstd_le32(e->hdr) == VMDK4_MAGIC;
 	if ((e->type != VMDK_EXT_FLAT && !sparse) || s->desc_text == NULL || e->read_only)
@@ -689,11 +666,6 @@ static int shrink_flat(vstd_disk *d, struct vmdk_state *s, uint64_t size,
 		                "%s: shrinking is supported for images whose last extent is a "
 		                "writable flat or hosted sparse extent, not %s",
 		                d->filename, e->markers ? "streamOptimized" : e->type_name);
-	if (cut >= e->vlen)
-		return vstd_err(VSTD_ENOTSUP,
-		                "%s: shrinking to %" PRIu64 " bytes would drop whole extents, "
-		                "which is not supported",
-		                d->filename, size);
 	new_len = e->vlen - cut;
 	if (sparse) {
 		/* the extent first (zeroes past the new end), then the descriptor */
@@ -715,33 +687,18 @@ static int shrink_flat(vstd_disk *d, struct vmdk_state *s, uint64_t size,
 	return 0;
 }
 
-static int vmdk_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc prealloc)
+/*
+ * Grow the last extent in place to new_len bytes (the descriptor is the
+ * caller's): a flat file is extended, a hosted sparse extent gets new
+ * directory entries with zeroed tables and then its new header capacity,
+ * a streamOptimized one new tail metadata.  e->vlen is left to the caller.
+ */
+int vmdk_grow_last(vstd_disk *d, struct vmdk_state *s, uint64_t new_len)
 {
-	struct vmdk_state *s = d->priv;
 	struct vmdk_extent *e = &s->ext[s->n_ext - 1];
-	uint64_t new_len, sectors;
+	uint64_t sectors = new_len / VMDK_SECTOR;
+	uint64_t size = e->vstart + new_len;
 	int rc;
-	if (size < d->size)
-		return shrink_flat(d, s, size, prealloc);
-	if (size % VMDK_SECTOR != 0)
-		return vstd_err(VSTD_EINVAL, "%s: VMDK sizes are whole 512-byte sectors",
-		                d->filename);
-	if (prealloc != VSTD_PREALLOC_OFF)
-		return vstd_err(VSTD_ENOTSUP, "%s: VMDK resize takes no preallocation",
-		                d->filename);
-	if (s->desc_text == NULL || e->read_only)
-		return vstd_err(VSTD_ENOTSUP,
-		                "%s: this VMDK has no descriptor to record a new size",
-		                d->filename);
-	new_len = e->vlen + (size - d->size);
-	sectors = new_len / VMDK_SECTOR;
-	if (s->desc.create_type != NULL &&
-	    strncmp(s->desc.create_type, "twoGbMaxExtent", 14) == 0 &&
-	    new_len > ((uint64_t)2 << 30))
-		return vstd_err(VSTD_ENOTSUP,
-		                "%s: growing a %s image past its last 2 GiB extent "
-		                "(adding extents) is not supported",
-		                d->filename, s->desc.create_type);
 	if (e->type == VMDK_EXT_FLAT) {
 		uint64_t fsize;
 		if ((rc = vstd_io_size(e->io, &fsize)) < 0)
@@ -813,7 +770,33 @@ static int vmdk_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc preallo
 		return vstd_err(VSTD_ENOTSUP, "%s: resizing a %s extent is not supported",
 		                d->filename, e->markers ? "streamOptimized" : e->type_name);
 	}
-	if ((rc = store_descriptor(d, s, sectors)) < 0)
+	return 0;
+}
+
+static int vmdk_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc prealloc)
+{
+	struct vmdk_state *s = d->priv;
+	struct vmdk_extent *e = &s->ext[s->n_ext - 1];
+	uint64_t new_len, sectors;
+	int rc;
+	if (size < d->size)
+		return shrink_flat(d, s, size, prealloc);
+	if (size % VMDK_SECTOR != 0)
+		return vstd_err(VSTD_EINVAL, "%s: VMDK sizes are whole 512-byte sectors",
+		                d->filename);
+	if (prealloc != VSTD_PREALLOC_OFF)
+		return vstd_err(VSTD_ENOTSUP, "%s: VMDK resize takes no preallocation",
+		                d->filename);
+	if (s->desc_text == NULL || e->read_only)
+		return vstd_err(VSTD_ENOTSUP,
+		                "%s: this VMDK has no descriptor to record a new size",
+		                d->filename);
+	new_len = e->vlen + (size - d->size);
+	sectors = new_len / VMDK_SECTOR;
+	/* split images: fill the last extent, then add extents */
+	if (vmdk_split_type(s) && new_len > e->vlen && new_len > vmdk_split_extent_max(s))
+		return vmdk_split_grow(d, s, size);
+	if ((rc = vmdk_grow_last(d, s, new_len)) < 0 || (rc = store_descriptor(d, s, sectors)) < 0)
 		return rc;
 	e->vlen = new_len;
 	return 0;

@@ -533,31 +533,42 @@ int vmdk_sparse_write(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, const v
 	return rc;
 }
 
-int vmdk_sparse_create(vstd_io *io, uint64_t capacity, int zeroed_grain, const char *desc)
+int vmdk_sparse_create_layout(vstd_io *io, uint64_t capacity, const struct vmdk_sparse_layout *l,
+                              const char *desc)
 {
-	const uint64_t grain = 65536, ngte = 512;
-	uint64_t sectors = (capacity + VMDK_SECTOR - 1) / VMDK_SECTOR;
-	uint64_t n_gd = (sectors + grain / VMDK_SECTOR * ngte - 1) / (grain / VMDK_SECTOR * ngte);
-	uint64_t gd_sectors = (n_gd * 4 + VMDK_SECTOR - 1) / VMDK_SECTOR;
-	uint64_t gt_sectors = ngte * 4 / VMDK_SECTOR;
-	uint64_t desc_off = 1, desc_size = 20, rgd, gd, overhead;
+	uint64_t grain = l->grain, ngte = l->ngte;
+	uint64_t sectors = (capacity + VMDK_SECTOR - 1) / VMDK_SECTOR, per, n_gd;
+	uint64_t gd_sectors, gt_sectors, desc_off, desc_size = l->desc_sectors, rgd, gd, overhead;
 	uint8_t h[VMDK_SECTOR];
 	uint8_t *dir;
-	int rc;
+	int rc = 0, copies = l->redundant ? 2 : 1;
+	if (grain < VMDK_SECTOR || grain % VMDK_SECTOR != 0 || grain > VMDK_MAX_GRAIN ||
+	    ngte == 0 || ngte > VMDK_MAX_GTES || desc_size > VMDK_MAX_DESC_SIZE / VMDK_SECTOR)
+		return vstd_err(VSTD_EINVAL,
+		                "VMDK sparse extent layout out of range (grain %" PRIu64
+		                " bytes, %" PRIu64 " entries per table)",
+		                grain, ngte);
+	if (capacity > ((uint64_t)64 << 40))
+		return vstd_err(VSTD_ERANGE, "VMDK sparse extent of %" PRIu64 " bytes is too large",
+		                capacity);
+	per = grain / VMDK_SECTOR * ngte;
+	n_gd = (sectors + per - 1) / per;
+	gd_sectors = (n_gd * 4 + VMDK_SECTOR - 1) / VMDK_SECTOR;
+	gt_sectors = (ngte * 4 + VMDK_SECTOR - 1) / VMDK_SECTOR;
 	if (desc != NULL && strlen(desc) > desc_size * VMDK_SECTOR)
 		return vstd_err(VSTD_ERANGE,
 		                "VMDK descriptor is longer than its %" PRIu64 " sectors",
 		                desc_size);
-	rgd = desc_off + desc_size;
-	gd = rgd + gd_sectors + n_gd * gt_sectors;
+	desc_off = desc_size > 0 ? 1 : 0;
+	rgd = 1 + desc_size;
+	gd = l->redundant ? rgd + gd_sectors + n_gd * gt_sectors : rgd;
 	overhead = vstd_align_up(gd + gd_sectors + n_gd * gt_sectors, grain / VMDK_SECTOR);
-	if (capacity > ((uint64_t)64 << 40) || overhead > UINT32_MAX)
+	if (overhead > UINT32_MAX)
 		return vstd_err(VSTD_ERANGE, "VMDK sparse extent of %" PRIu64 " bytes is too large",
 		                capacity);
-	vmdk_sparse_build_header(
-	        h, zeroed_grain ? 2 : 1,
-	        VMDK4_FLAG_NL_DETECT | VMDK4_FLAG_RGD | (zeroed_grain ? VMDK4_FLAG_ZERO_GRAIN : 0),
-	        sectors * VMDK_SECTOR, grain, desc_off, desc_size, rgd, gd, overhead);
+	vmdk_sparse_build_header(h, l->version, l->flags, sectors * VMDK_SECTOR, grain, desc_off,
+	                         desc_size, l->redundant ? rgd : 0, gd, overhead);
+	vstd_put_le32(h + 44, (uint32_t)ngte);
 	if ((rc = vstd_io_truncate(io, overhead * VMDK_SECTOR)) < 0)
 		return rc;
 	if ((rc = vstd_io_pwrite(io, h, sizeof(h), 0)) < 0)
@@ -568,7 +579,7 @@ int vmdk_sparse_create(vstd_io *io, uint64_t capacity, int zeroed_grain, const c
 	dir = vstd_calloc((size_t)gd_sectors, VMDK_SECTOR);
 	if (dir == NULL)
 		return vstd_err_code();
-	for (int copy = 0; copy < 2 && rc == 0; copy++) {
+	for (int copy = 0; copy < copies && rc == 0; copy++) {
 		uint64_t base = copy == 0 ? rgd : gd;
 		for (uint64_t i = 0; i < n_gd; i++)
 			vstd_put_le32(dir + 4 * i, (uint32_t)(base + gd_sectors + i * gt_sectors));
@@ -577,6 +588,19 @@ int vmdk_sparse_create(vstd_io *io, uint64_t capacity, int zeroed_grain, const c
 	}
 	vstd_free(dir);
 	return rc;
+}
+
+int vmdk_sparse_create(vstd_io *io, uint64_t capacity, int zeroed_grain, const char *desc)
+{
+	struct vmdk_sparse_layout l;
+	l.grain = 65536;
+	l.ngte = 512;
+	l.redundant = 1;
+	l.version = zeroed_grain ? 2 : 1;
+	l.flags =
+	        VMDK4_FLAG_NL_DETECT | VMDK4_FLAG_RGD | (zeroed_grain ? VMDK4_FLAG_ZERO_GRAIN : 0);
+	l.desc_sectors = 20;
+	return vmdk_sparse_create_layout(io, capacity, &l, desc);
 }
 
 /*

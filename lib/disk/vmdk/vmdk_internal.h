@@ -143,6 +143,13 @@ char *vmdk_desc_format(const struct vmdk_desc *desc, uint64_t size);
 int vmdk_desc_set_cid(char *text, size_t len, uint32_t cid);
 /* A copy of the descriptor with extent `index`'s sector count replaced. */
 char *vmdk_desc_set_extent_sectors(const char *text, size_t len, size_t index, uint64_t sectors);
+/* A copy of the descriptor keeping its first `keep` (>= 1) extent lines,
+ * `lines` (whole extent lines, may be empty) inserted after them, the
+ * extent lines after them left out; everything else unchanged. */
+char *vmdk_desc_edit_extents(const char *text, size_t len, size_t keep, const char *lines);
+/* A copy with ddb.geometry.cylinders recomputed for `size` bytes (heads
+ * and sectors from the descriptor; unchanged when it has no such line). */
+char *vmdk_desc_set_cylinders(const char *text, size_t len, uint64_t size);
 
 /* extent.c */
 int vmdk_extent_open_file(vstd_disk *d, struct vmdk_extent *e, const char *file, int writable);
@@ -170,6 +177,19 @@ void vmdk_sparse_build_header(uint8_t *h, uint32_t version, uint32_t flags, uint
                               uint64_t rgd_off, uint64_t gd_off, uint64_t overhead);
 /* Write an empty hosted sparse extent (non-stream) holding `desc` if given. */
 int vmdk_sparse_create(vstd_io *io, uint64_t capacity, int zeroed_grain, const char *desc);
+/* The same with a given layout (split growth copies an existing extent's):
+ * header, optional descriptor area at sector 1, redundant directory and
+ * its tables (when `redundant`), directory and tables, all tables
+ * preallocated and zero, the first grain at a grain boundary. */
+struct vmdk_sparse_layout {
+	uint64_t grain; /* bytes, a multiple of 512 */
+	uint64_t ngte;  /* entries per grain table */
+	int redundant;  /* a redundant grain directory */
+	uint32_t version, flags;
+	uint64_t desc_sectors; /* embedded descriptor area (0: none) */
+};
+int vmdk_sparse_create_layout(vstd_io *io, uint64_t capacity, const struct vmdk_sparse_layout *l,
+                              const char *desc);
 
 /* stream.c */
 int vmdk_stream_read_grain(vstd_disk *d, struct vmdk_extent *e, uint64_t grain_idx, uint64_t host,
@@ -185,6 +205,23 @@ int vmdk_stream_create(vstd_io *io, uint64_t capacity, const char *desc);
 int vmdk_looks_random(const void *in, size_t len);
 int vmdk_deflate(const void *in, size_t in_len, void *out, size_t out_cap, size_t *out_len);
 int vmdk_stream_begin_write(vstd_disk *d, struct vmdk_extent *e);
+
+/* driver.c */
+int vmdk_grow_last(vstd_disk *d, struct vmdk_state *s, uint64_t new_len);
+
+/* split.c */
+/* 1 for createType twoGbMaxExtentSparse / twoGbMaxExtentFlat. */
+int vmdk_split_type(const struct vmdk_state *s);
+/* The most bytes one extent of this split image may hold. */
+uint64_t vmdk_split_extent_max(const struct vmdk_state *s);
+/* Grow a split image past its last extent (fill it, add extents). */
+int vmdk_split_grow(vstd_disk *d, struct vmdk_state *s, uint64_t size);
+/* Shrink a split image, dropping whole trailing extents. */
+int vmdk_split_shrink(vstd_disk *d, struct vmdk_state *s, uint64_t size);
+/* Make `text` (taken over, freed on failure) the image's descriptor:
+ * embedded ones are rewritten in their area, a descriptor file is
+ * replaced in one step (temporary file, flush, rename). */
+int vmdk_desc_store(vstd_disk *d, struct vmdk_state *s, char *text);
 
 /* sesparse.c */
 int vmdk_sesparse_open(vstd_disk *d, struct vmdk_extent *e);

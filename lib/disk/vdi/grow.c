@@ -9,11 +9,10 @@
  * entries are written past the old block count (flush), then one write of
  * the header makes the new size, block count and allocated count live.
  * Without room the map grows into the data area (resize.c, journalled).
- * A shrink writes the header (one write), then cuts the file; it keeps the
- * image valid only when the blocks that stay use the indexes 0..k-1, so a
- * static image's and a dynamic image's trailing blocks are dropped without
- * moving any data.  --preallocation: metadata extends the file sparse (as
- * a static image), falloc reserves it, full writes zeroes.
+ * A shrink writes the header (one write), then cuts the file, when the
+ * blocks that stay use the indexes 0..k-1; otherwise the blocks past k
+ * move into the free indexes below k first, journalled (resize.c).  --preallocation: metadata
+ * extends the file sparse (as a static image), falloc reserves it, full writes zeroes.
  * docs/formats/vdi.md "Resize".
  */
 #include <string.h>
@@ -193,10 +192,10 @@ static int grow_in_place(vstd_disk *d, struct vdi_state *s, uint32_t nb, uint64_
 	return 0;
 }
 
-/* Drop the blocks past nb.  The blocks that stay must use the indexes
- * 0..k-1 (k of them): then the data area is simply cut after index k-1.
- * Otherwise blocks would have to move; a dynamic image then keeps its
- * indexes (the dropped blocks' data leaks), a static one is refused. */
+/* Drop the blocks past nb.  When the k blocks that stay use the indexes
+ * 0..k-1, the data area is simply cut after index k-1; otherwise some move
+ * first (journalled).  Either way the allocated count becomes k, as qemu's
+ * check wants. */
 static int shrink(vstd_disk *d, struct vdi_state *s, uint32_t nb, uint64_t size)
 {
 	struct vdi_header h = s->h;
@@ -216,19 +215,8 @@ static int shrink(vstd_disk *d, struct vdi_state *s, uint32_t nb, uint64_t size)
 		}
 	h.blocks = nb;
 	h.disk_size = size;
-	if (top != k) {
-		if (s->h.type == VDI_FIXED)
-			return vstd_err(VSTD_ENOTSUP,
-			                "%s: shrinking this static VDI to %" PRIu32
-			                " blocks would need to move blocks (the blocks that stay "
-			                "do not use the first %" PRIu32 " indexes)",
-			                d->filename, nb, nb);
-		/* leave the allocated count: indexes stay unique, the rest leaks */
-		if ((rc = write_header(d, &h)) < 0)
-			return rc;
-		s->h = h;
-		return 0;
-	}
+	if (top != k) /* blocks move into the free indexes below k (resize.c) */
+		return vdi_shrink_moves(d, s, nb, size);
 	h.blocks_allocated = k;
 	cut = h.offset_data + (uint64_t)k * ((uint64_t)h.block_size + h.block_extra);
 	if ((rc = write_header(d, &h)) < 0)

@@ -86,6 +86,8 @@ int vdi_fill_new(vstd_io *io, uint64_t from, uint64_t to, uint64_t file_size,
  * `add` new blocks are allocated in order after the existing data. */
 int vdi_grow_map(vstd_disk *d, struct vdi_state *s, uint32_t nb, uint64_t size, uint32_t add,
                  enum vstd_prealloc pa);
+/* Shrink to nb blocks moving the blocks that stay into the first indexes. */
+int vdi_shrink_moves(vstd_disk *d, struct vdi_state *s, uint32_t nb, uint64_t size);
 int vdi_resize_pending(const struct vdi_header *h);
 /* Finish an interrupted grow from its journal (read-write opens only). */
 int vdi_resize_resume(vstd_disk *d, const struct vdi_header *hm, uint64_t file_size);

@@ -82,7 +82,7 @@ static void crash_grow_to(const uint8_t *base, size_t len, unsigned long crash_a
 	oo.flags = VSTD_DISK_RDWR;
 	oo.format = "vdi";
 	if (vstd_disk_open_io(&d, fault, "crash.vdi", &oo) == 0) {
-		(void)vstd_disk_resize(d, new_size, 0, prealloc);
+		(void)vstd_disk_resize(d, new_size, VSTD_DISK_RESIZE_SHRINK, prealloc);
 		vstd_disk_close(d);
 	}
 	vt_ok(vstd_io_fault_get_stats(fault, &st));
@@ -278,6 +278,118 @@ START_TEST(grow_crash_alloc)
 }
 END_TEST
 
+/* A 20 MiB dynamic image (and raw) written out of order: blocks 0, 15, 1,
+ * 17, 2 get the indexes 0..4. */
+static void out_of_order(const char *img, const char *raw)
+{
+	ck_assert_msg(
+	        vt_run("rm -f '%s' '%s' && qemu-img create -f vdi '%s' 20M && qemu-img create "
+	               "-f raw '%s' 20M",
+	               img, raw, img, raw) == 0,
+	        "%s", vt_output());
+	ck_assert_msg(
+	        vt_run("for f in vdi raw; do i='%s'; [ $f = raw ] && i='%s'; qemu-io -f $f -c "
+	               "'write -P 1 0 1M' -c 'write -P 2 15M 1M' -c 'write -P 3 1M 1M' -c "
+	               "'write -P 4 17M 1M' -c 'write -P 5 2M 512K' \"$i\" || exit 1; done",
+	               img, raw) == 0,
+	        "%s", vt_output());
+}
+
+/*
+ * Shrinks whose remaining blocks do not use the first indexes: a dynamic
+ * image written out of order, and a static image whose map a grow rotated.
+ * The blocks past the new count move into the free indexes (journalled); a
+ * crash at every write leaves the old image or the shrunk one (or one vstd
+ * finishes), with the allocated count qemu-img check wants.
+ */
+START_TEST(shrink_crash)
+{
+	const char *img = vt_path("s.vdi"), *raw = vt_path("s.raw"),
+	           *raw_new = vt_path("s-new.raw");
+	const char *out = vt_path("s-out.vdi");
+	uint64_t old_size, new_size = _i == 0 ? 8 << 20 : 3 << 20;
+	uint8_t *base, *after, *want_old, *want_new;
+	size_t len, alen, olen, nlen;
+	unsigned long total = 0, w, old = 0, shrunk = 0, finished = 0;
+	if (_i == 0) {
+		old_size = 20 << 20;
+		out_of_order(img, raw);
+	} else {
+		uint8_t *pat = vh_pattern(SSIZE, 65);
+		old_size = 129 << 20;
+		vt_write_file(raw, pat, SSIZE);
+		free(pat);
+		ck_assert(vt_run("qemu-img convert -f raw -O vdi -o static=on '%s' '%s' && %s img "
+		                 "resize '%s' 129M",
+		                 raw, img, vt_cli(), img) == 0);
+		ck_assert_int_eq(truncate(raw, (off_t)old_size), 0);
+	}
+	want_old = vh_read_file(raw, &olen);
+	ck_assert_uint_eq(olen, old_size);
+	vt_write_file(raw_new, want_old, (size_t)new_size);
+	want_new = vh_read_file(raw_new, &nlen);
+	base = vh_read_file(img, &len);
+	crash_grow_to(base, len, 0, new_size, NULL, &total, &after, &alen);
+	ck_assert_uint_eq(vstd_le32(after + 384), new_size >> 20);
+	ck_assert_uint_eq(vstd_le32(after + 388), 3); /* the 3 blocks that stay */
+	free(after);
+	for (unsigned long k = 1; k <= total + 1; k++) {
+		vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
+		vstd_disk_check_result cr;
+		vstd_io *io = NULL;
+		vstd_disk *d = NULL;
+		const void *data;
+		size_t n;
+		uint64_t size;
+		int ro;
+		crash_grow_to(base, len, k, new_size, NULL, &w, &after, &alen);
+		vt_ok(vstd_io_mem_view(&io, after, alen, "after-crash.vdi"));
+		oo.format = "vdi";
+		ro = vstd_disk_open_io(&d, io, NULL, &oo);
+		if (ro == 0)
+			vstd_disk_close(d);
+		else
+			ck_assert_msg(ro == VSTD_ESTATE, "case %d crash at write %lu: %s", _i, k,
+			              vstd_error_last()->message);
+		vstd_io_close(io);
+		vt_ok(vstd_io_mem_new(&io, after, alen, 0, VSTD_IO_WRITE));
+		oo.flags = VSTD_DISK_RDWR;
+		ck_assert_msg(vstd_disk_open_io(&d, io, "after-crash.vdi", &oo) == 0,
+		              "case %d crash at write %lu: %s", _i, k, vstd_error_last()->message);
+		memset(&cr, 0, sizeof(cr));
+		vt_ok(vstd_disk_check(d, 0, &cr));
+		ck_assert_msg(cr.corruptions == 0 && cr.leaks == 0,
+		              "case %d crash at write %lu: %s", _i, k, cr.report ? cr.report : "");
+		vstd_disk_check_result_clear(&cr);
+		size = vstd_disk_size(d);
+		ck_assert_msg(size == old_size || size == new_size,
+		              "case %d crash at write %lu: size %llu", _i, k,
+		              (unsigned long long)size);
+		if (ro != 0)
+			finished++;
+		else if (size == new_size)
+			shrunk++;
+		else
+			old++;
+		vh_disk_equals(d, size == old_size ? want_old : want_new, (size_t)size);
+		vstd_disk_close(d);
+		vt_ok(vstd_io_mem_contents(io, &data, &n));
+		write_sparse(out, data, n);
+		vstd_io_close(io);
+		ck_assert_msg(vt_run("qemu-img check -f vdi '%s' && qemu-img compare -f vdi -F raw "
+		                     "'%s' '%s'",
+		                     out, out, size == old_size ? raw : raw_new) == 0,
+		              "case %d crash at write %lu: %s", _i, k, vt_output());
+		free(after);
+	}
+	ck_assert_msg(old > 0 && shrunk > 0 && finished > 0,
+	              "case %d: old %lu shrunk %lu finished %lu", _i, old, shrunk, finished);
+	free(want_old);
+	free(want_new);
+	free(base);
+}
+END_TEST
+
 /* An interrupted resize whose journal is damaged: clear errors. */
 START_TEST(hostile_journal)
 {
@@ -338,6 +450,69 @@ START_TEST(hostile_journal)
 }
 END_TEST
 
+/* An interrupted shrink whose journalled moves are damaged: clear errors,
+ * nothing copied over data that stays. */
+START_TEST(hostile_moves)
+{
+	const char *img = vt_path("hm.vdi"), *raw = vt_path("hm.raw");
+	uint8_t *base, *after, *m;
+	size_t len, alen;
+	unsigned long w, k;
+	unsigned long long j;
+	out_of_order(img, raw);
+	base = vh_read_file(img, &len);
+	for (k = 1;; k++) {
+		crash_grow_to(base, len, k, 8 << 20, NULL, &w, &after, &alen);
+		ck_assert_uint_le(k, w + 1);
+		if (vstd_le32(after + 76) == VDI_RESIZING)
+			break;
+		free(after);
+	}
+	ck_assert_msg(strstr((char *)after + 84, ", moves 1") != NULL, "%s", (char *)after + 84);
+	j = strtoull((char *)after + 84 + strlen("vstd: interrupted resize, journal at 0x"), NULL,
+	             16);
+	m = malloc(alen);
+	for (int mode = 0; mode < 5; mode++) {
+		vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
+		uint64_t list = j + 512 + 512; /* header, a 512-byte map (8 blocks) */
+		vstd_io *io = NULL;
+		vstd_disk *d = NULL;
+		int rc;
+		memcpy(m, after, alen);
+		switch (mode) {
+		case 0: /* more moves than blocks */
+			snprintf((char *)m + 84, 256,
+			         "vstd: interrupted resize, journal at 0x%llx, moves 1000", j);
+			break;
+		case 1: /* not a count */
+			snprintf((char *)m + 84, 256,
+			         "vstd: interrupted resize, journal at 0x%llx, moves x", j);
+			break;
+		case 2: /* a move from an index that stays: it would be overwritten */
+			vstd_put_le32(m + list, 0);
+			break;
+		case 3: /* a move to an index past the allocated count */
+			vstd_put_le32(m + list + 4, 7);
+			break;
+		case 4: /* a move from past the end of the data */
+			vstd_put_le32(m + list, 0x7fffffff);
+			break;
+		}
+		vt_ok(vstd_io_mem_new(&io, m, alen, 0, VSTD_IO_WRITE));
+		oo.flags = VSTD_DISK_RDWR;
+		oo.format = "vdi";
+		rc = vstd_disk_open_io(&d, io, "bad-moves.vdi", &oo);
+		ck_assert_msg(rc == VSTD_ECORRUPT &&
+		                      strstr(vstd_error_last()->message, "bad-moves.vdi"),
+		              "mode %d: %d %s", mode, rc, vstd_error_last()->message);
+		vstd_io_close(io);
+	}
+	free(m);
+	free(after);
+	free(base);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("disk/vdi/grow");
@@ -349,6 +524,8 @@ int main(void)
 	tcase_add_test(t, grow_qemu_image);
 	tcase_add_test(t, grow_crash);
 	tcase_add_test(t, hostile_journal);
+	tcase_add_loop_test(t, shrink_crash, 0, 2);
+	tcase_add_test(t, hostile_moves);
 	tcase_add_loop_test(t, grow_crash_alloc, 0,
 	                    (int)(sizeof(alloc_cases) / sizeof(alloc_cases[0])));
 	suite_add_tcase(s, t);

@@ -453,8 +453,8 @@ int vmdk_split_grow(vstd_disk *d, struct vmdk_state *s, uint64_t size)
 	last->vlen = fill;
 	/* 5: the in-memory extent list */
 	{
+		uint64_t vstart = last->vstart + fill; /* before `last` moves */
 		struct vmdk_extent *ne = vstd_realloc_array(s->ext, n_old + k, sizeof(*ne));
-		uint64_t vstart = s->ext[n_old - 1].vstart + fill;
 		int rc2 = rc;
 		if (ne == NULL) {
 			rc = vstd_err_code();

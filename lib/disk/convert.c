@@ -4,19 +4,21 @@
  *
  * The data path:
  *
- *   reader thread                          calling thread (writer)
- *   -------------                          -----------------------
- *   vstd_disk_map() on the source   slot   zero runs: skip (target reads as
- *   (holes are never read)          ring   zeroes) or write_zeroes
+ *   reader threads                         calling thread (+ writers)
+ *   --------------                         --------------------------
+ *   claim the next request in order  slot  zero runs: skip (target reads as
+ *   (a hole: one request, never read) ring zeroes) or write_zeroes
  *   read data runs, split them   ------->  data runs: write, or compress on
  *   into data / zero / "same as            the thread pool and store the
  *   backing" runs at sparse_size           units in order
  *   granularity                            progress callback, flush
  *
  * The ring has `parallel` slots of CHUNK bytes each, so memory stays bounded
- * and reading overlaps writing.  Each disk is used by one thread only: the
- * source (and the target's backing chain, read for -B) by the reader, the
- * target's top layer by the writer.
+ * and reading overlaps writing; slots are filled and written in sequence
+ * order whatever thread fills them.  Each disk handle is used by one thread
+ * at a time: every reader has its own read-only handle on the source chain
+ * (reopen.c) when there are several, the source handle itself decides the
+ * requests under the lock, and the target's top layer is the writers'.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -39,6 +41,7 @@
 #define DEFAULT_PARALLEL 8u
 #define MAX_PARALLEL 64u
 #define MAX_WRITERS 4u
+#define MAX_READERS 4u
 #define WB_THREADS 3u /* write-behind workers for a format target */
 
 enum run_kind { RUN_DATA, RUN_ZERO, RUN_SKIP };
@@ -50,7 +53,7 @@ struct run {
 	const uint8_t *ptr; /* DATA: where the bytes are (slot buffer or mapping) */
 };
 
-enum slot_state { SLOT_FREE, SLOT_FULL, SLOT_WRITING, SLOT_END };
+enum slot_state { SLOT_FREE, SLOT_FILLING, SLOT_FULL, SLOT_WRITING, SLOT_END };
 
 struct slot {
 	enum slot_state state;
@@ -62,6 +65,19 @@ struct slot {
 	uint64_t off, len;
 	struct run *runs;
 	size_t nruns, cap_runs;
+};
+
+/* A reader thread: its own read-only handle on the source (drivers are not
+ * thread-safe), or the source itself when it is the only reader, and the
+ * block status it last saw. */
+struct reader {
+	struct convert *c;
+	vstd_disk *src;
+	int owns_src;
+	vstd_block_status st;
+	uint64_t st_start, st_end; /* what st covers */
+	pthread_t thread;
+	int started;
 };
 
 struct compress_job {
@@ -95,9 +111,19 @@ struct convert {
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	int stop; /* the writer failed: the reader quits */
+	int stop; /* the writer failed: the readers quit */
 
-	/* the reader's failure, handed to the calling thread */
+	/* readers: each claims the next request in order (claim()) and
+	 * fills its slot; several run in parallel where the source can be
+	 * opened again (decompression, zero detection on several CPUs) */
+	struct reader readers[MAX_READERS];
+	unsigned nreaders;
+	struct reader cursor; /* claim()'s block status, on src itself */
+	unsigned next_fill;   /* sequence number of the next request */
+	uint64_t next_off;    /* where the next request starts */
+	int fill_done;        /* the END slot is placed: no more requests */
+
+	/* the readers' first failure, handed to the calling thread */
 	int rd_code;
 	char rd_msg[1024];
 
@@ -227,61 +253,67 @@ static void unmap_slot(struct convert *c, struct slot *s)
 }
 
 /* A format's data at st is stored as it is in the mapped file. */
-static int host_mapped(const struct convert *c, const vstd_block_status *st)
+static int host_mapped(const struct reader *r, const vstd_block_status *st)
 {
 	return (st->flags & (VSTD_BLOCK_DATA | VSTD_BLOCK_OFFSET_VALID | VSTD_BLOCK_COMPRESSED)) ==
 	               (VSTD_BLOCK_DATA | VSTD_BLOCK_OFFSET_VALID) &&
-	       st->layer == c->src;
+	       st->layer == r->src;
 }
 
-/* Fill slot s with the request starting at *off: 0, FILL_RETRY, or an
- * error. */
-static int fill_slot_once(struct convert *c, struct slot *s, uint64_t *off, vstd_block_status *st,
-                          uint64_t *st_end)
+/* Whether the mapped source may still be used (a failed fault-in turns
+ * it off for every reader). */
+static int map_usable(const struct convert *c)
 {
-	uint64_t pos = *off, limit = vstd_align_down(pos, CHUNK) + CHUNK;
+	return __atomic_load_n(&c->use_map, __ATOMIC_RELAXED);
+}
+
+/* The block status at pos through reader r's handle, cached: the status
+ * covers [r->st_start, r->st_end). */
+static int reader_status(struct convert *c, struct reader *r, uint64_t pos)
+{
+	int rc;
+	if (pos >= r->st_start && pos < r->st_end)
+		return 0;
+	if ((rc = vstd_disk_map(r->src, pos, c->size - pos, &r->st)) < 0)
+		return rc;
+	if (r->st.length == 0)
+		return vstd_err(VSTD_ERROR, "%s: no block status at offset %" PRIu64,
+		                vstd_disk_filename(r->src), pos);
+	r->st_start = pos;
+	r->st_end = pos + r->st.length;
+	return 0;
+}
+
+/* Fill slot s with the request [off, end) read through reader r: 0,
+ * FILL_RETRY, or an error.  Holes inside it become zero runs. */
+static int fill_slot_once(struct convert *c, struct reader *r, struct slot *s, uint64_t off,
+                          uint64_t end)
+{
+	uint64_t pos = off;
 	size_t used = 0;
 	int mapped =
-	        c->use_map && !c->compare_below && !(c->o->flags & VSTD_CONVERT_NO_ZERO_DETECT);
-	int rc;
-	if (limit > c->size)
-		limit = c->size;
-	s->off = pos;
+	        map_usable(c) && !c->compare_below && !(c->o->flags & VSTD_CONVERT_NO_ZERO_DETECT);
+	int rc = 0;
+	s->off = off;
+	s->len = end - off;
 	s->nruns = 0;
-	while (pos < limit) {
+	s->mapped = 0;
+	while (pos < end && rc == 0) {
+		const vstd_block_status *st = &r->st;
 		uint64_t n;
 		int is_zero;
-		if (pos >= *st_end) {
-			if ((rc = vstd_disk_map(c->src, pos, c->size - pos, st)) < 0)
-				return rc;
-			if (st->length == 0)
-				return vstd_err(VSTD_ERROR,
-				                "%s: no block status at offset %" PRIu64,
-				                vstd_disk_filename(c->src), pos);
-			*st_end = pos + st->length;
-		}
+		if ((rc = reader_status(c, r, pos)) < 0)
+			return rc;
 		is_zero = (st->flags & VSTD_BLOCK_ZERO) || !(st->flags & VSTD_BLOCK_DATA);
-		n = *st_end - pos;
-		if (is_zero && !c->compare_below && !(c->o->flags & VSTD_CONVERT_NO_ZERO_DETECT) &&
-		    s->nruns == 0 && used == 0) {
-			/* A hole starting the request: one zero run as long as
-			 * the hole, never read. */
-			if ((rc = add_run(s, pos, n, c->target_is_zero ? RUN_SKIP : RUN_ZERO, 0)) <
-			    0)
-				return rc;
-			pos += n;
-			break;
-		}
-		if (n > limit - pos)
-			n = limit - pos;
+		n = (r->st_end < end ? r->st_end : end) - pos;
 		if (is_zero && !c->compare_below) {
 			if (c->o->flags & VSTD_CONVERT_NO_ZERO_DETECT) {
 				memset(s->buf + used, 0, (size_t)n);
 				rc = add_run(s, pos, n, RUN_DATA, s->buf + used);
 				used += (size_t)n;
 			} else {
-				/* a hole after data: end the request here */
-				break;
+				rc = add_run(s, pos, n, c->target_is_zero ? RUN_SKIP : RUN_ZERO,
+				             NULL);
 			}
 		} else {
 			uint8_t *below = NULL;
@@ -292,81 +324,148 @@ static int fill_slot_once(struct convert *c, struct slot *s, uint64_t *off, vstd
 			}
 			if (is_zero) {
 				rc = classify(c, s, pos, n, NULL, below);
-			} else if (mapped && (!c->map_host || host_mapped(c, st))) {
+			} else if (mapped && (!c->map_host || host_mapped(r, st))) {
 				/* raw: the file offset is the guest offset; a
 				 * format: where the block status puts it */
-				uint64_t host = c->map_host ? st->host_offset +
-				                                      (pos - (*st_end - st->length))
-				                            : pos;
+				uint64_t host =
+				        c->map_host ? st->host_offset + (pos - r->st_start) : pos;
 				if ((rc = map_populate(c, host, n)) != 0)
 					return rc;
 				s->mapped = 1;
 				rc = classify(c, s, pos, n, c->map + host, NULL);
 			} else {
-				if ((rc = vstd_disk_read(c->src, pos, s->buf + used, (size_t)n)) <
+				if ((rc = vstd_disk_read(r->src, pos, s->buf + used, (size_t)n)) <
 				    0)
 					return rc;
 				rc = classify(c, s, pos, n, s->buf + used, below);
 			}
 			used += (size_t)n;
 		}
-		if (rc < 0)
-			return rc;
 		pos += n;
-	}
-	s->len = pos - s->off;
-	*off = pos;
-	return 0;
-}
-
-static int fill_slot(struct convert *c, struct slot *s, uint64_t *off, vstd_block_status *st,
-                     uint64_t *st_end)
-{
-	uint64_t start = *off;
-	int rc = fill_slot_once(c, s, off, st, st_end);
-	if (rc == FILL_RETRY) {
-		/* from here on, read the source as any other */
-		s->mapped = 0;
-		c->use_map = 0;
-		*off = start;
-		rc = fill_slot_once(c, s, off, st, st_end);
 	}
 	return rc;
 }
 
+static int fill_slot(struct convert *c, struct reader *r, struct slot *s, uint64_t off,
+                     uint64_t end, int hole)
+{
+	int rc;
+	if (hole) {
+		s->off = off;
+		s->len = end - off;
+		s->nruns = 0;
+		s->mapped = 0;
+		return add_run(s, off, end - off, c->target_is_zero ? RUN_SKIP : RUN_ZERO, NULL);
+	}
+	rc = fill_slot_once(c, r, s, off, end);
+	if (rc == FILL_RETRY) {
+		/* from here on, every reader reads the source as any other */
+		s->mapped = 0;
+		__atomic_store_n(&c->use_map, 0, __ATOMIC_RELAXED);
+		rc = fill_slot_once(c, r, s, off, end);
+	}
+	return rc;
+}
+
+/* Under c->lock: the request reader failure or the end ends the run; the
+ * writers stop at the slot marked SLOT_END. */
+static void end_requests(struct convert *c, struct slot *s, int rc)
+{
+	if (rc < 0 && c->rd_code == 0) {
+		c->rd_code = rc;
+		snprintf(c->rd_msg, sizeof(c->rd_msg), "%s", vstd_error_last()->message);
+	}
+	s->len = 0;
+	s->nruns = 0;
+	s->state = SLOT_END;
+	c->fill_done = 1;
+	pthread_cond_broadcast(&c->cond);
+}
+
+/*
+ * Under c->lock: take the next request, in order, for a reader: its slot
+ * (free again), [*off, *end), and whether it is one hole (never read).  A
+ * hole starting at the request is one request as long as the hole; any
+ * other request ends at the next CHUNK boundary.  The main source handle
+ * decides (block status only); the readers read through their own.
+ * Returns 1, or 0 when nothing is left (the end, a failure, a stop).
+ */
+static int claim(struct convert *c, struct reader *r, struct slot **sp, uint64_t *off,
+                 uint64_t *end, int *hole)
+{
+	struct slot *s;
+	uint64_t pos, limit;
+	int is_zero, rc;
+	for (;;) {
+		if (c->stop || c->fill_done)
+			return 0;
+		s = &c->slots[c->next_fill % c->nslots];
+		if (s->state == SLOT_FREE)
+			break;
+		pthread_cond_wait(&c->cond, &c->lock);
+	}
+	c->next_fill++;
+	pos = c->next_off;
+	if (pos >= c->size) {
+		end_requests(c, s, 0);
+		return 0;
+	}
+	if (!(pos >= c->cursor.st_start && pos < c->cursor.st_end)) {
+		if ((rc = reader_status(c, &c->cursor, pos)) < 0) {
+			end_requests(c, s, rc);
+			return 0;
+		}
+	}
+	is_zero = (c->cursor.st.flags & VSTD_BLOCK_ZERO) || !(c->cursor.st.flags & VSTD_BLOCK_DATA);
+	*hole = is_zero && !c->compare_below && !(c->o->flags & VSTD_CONVERT_NO_ZERO_DETECT);
+	if (*hole) {
+		limit = c->cursor.st_end;
+	} else {
+		limit = vstd_align_down(pos, CHUNK) + CHUNK;
+		if (limit > c->size)
+			limit = c->size;
+	}
+	/* the reader starts from this status (one SEEK_HOLE walk, or one
+	 * table lookup, per extent rather than one per reader) */
+	if (r != &c->cursor) {
+		r->st = c->cursor.st;
+		r->st_start = c->cursor.st_start;
+		r->st_end = c->cursor.st_end;
+		if (r->st.layer == c->src)
+			r->st.layer = r->src;
+	}
+	s->state = SLOT_FILLING;
+	c->next_off = limit;
+	*sp = s;
+	*off = pos;
+	*end = limit;
+	return 1;
+}
+
 static void *reader_main(void *arg)
 {
-	struct convert *c = arg;
-	vstd_block_status st;
-	uint64_t off = 0, st_end = 0;
-	unsigned seq = 0;
-	memset(&st, 0, sizeof(st));
+	struct reader *r = arg;
+	struct convert *c = r->c;
 	for (;;) {
-		struct slot *s = &c->slots[seq % c->nslots];
-		int rc = 0, stop, end;
+		struct slot *s = NULL;
+		uint64_t off = 0, end = 0;
+		int hole = 0, rc;
 		pthread_mutex_lock(&c->lock);
-		while (s->state != SLOT_FREE && !c->stop)
-			pthread_cond_wait(&c->cond, &c->lock);
-		stop = c->stop;
+		rc = claim(c, r, &s, &off, &end, &hole);
 		pthread_mutex_unlock(&c->lock);
-		if (stop)
+		if (rc == 0)
 			break;
-		if (off < c->size)
-			rc = fill_slot(c, s, &off, &st, &st_end);
-		else
-			s->len = 0;
+		rc = fill_slot(c, r, s, off, end, hole);
 		pthread_mutex_lock(&c->lock);
 		if (rc < 0) {
-			c->rd_code = rc;
-			snprintf(c->rd_msg, sizeof(c->rd_msg), "%s", vstd_error_last()->message);
+			end_requests(c, s, rc);
+		} else {
+			s->state = SLOT_FULL;
+			pthread_cond_broadcast(&c->cond);
 		}
-		end = rc < 0 || s->len == 0;
-		s->state = end ? SLOT_END : SLOT_FULL;
-		pthread_cond_broadcast(&c->cond);
 		pthread_mutex_unlock(&c->lock);
-		if (end)
+		if (rc < 0)
 			break;
-		seq++;
 	}
 	return NULL;
 }
@@ -686,8 +785,11 @@ static int setup(struct convert *c)
 	c->slots = vstd_calloc(c->nslots, sizeof(*c->slots));
 	if (c->slots == NULL)
 		return vstd_err_code();
-	/* runs per request: one per unit, plus the partial ones at the ends */
-	cap_runs = (size_t)(CHUNK / (unit < 512 ? 512 : unit)) + 4;
+	/* runs per request: one per unit, plus the partial ones at the ends,
+	 * or one per 512-byte sector where block status alternates that
+	 * finely between data and holes */
+	(void)unit;
+	cap_runs = (size_t)(CHUNK / 512) + 4;
 	for (unsigned i = 0; i < c->nslots; i++) {
 		struct slot *s = &c->slots[i];
 		s->buf = vstd_aligned_alloc(4096, (size_t)CHUNK);
@@ -727,11 +829,92 @@ static int setup(struct convert *c)
 	return 0;
 }
 
+/*
+ * Readers: one per CPU (at most MAX_READERS, at most one per slot), each on
+ * its own read-only handle of the source chain; one reader on the source
+ * itself where it cannot be opened again (open for writing, a snapshot
+ * view, not on plain files) or where the target's backing chain is read
+ * too (-B: it is one handle).
+ */
+static unsigned want_readers(const struct convert *c)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = ncpu < 1 ? 1u : ncpu > (long)MAX_READERS ? MAX_READERS : (unsigned)ncpu;
+	if (c->compare_below || c->o->parallel == 1)
+		return 1;
+	return n < c->nslots ? n : c->nslots;
+}
+
+/* 0, or an error: out of memory (a source that cannot be opened again
+ * has one reader instead), or no thread could start. */
+static int start_readers(struct convert *c)
+{
+	unsigned want = want_readers(c), n = 0;
+	int rc = 0;
+	c->cursor = (struct reader){.c = c, .src = c->src};
+	if (want > 1) {
+		for (; n < want; n++) {
+			struct reader *r = &c->readers[n];
+			*r = (struct reader){.c = c};
+			if ((rc = vstd_disk_reopen_readonly(c->src, &r->src)) < 0)
+				break;
+			r->owns_src = 1;
+		}
+		c->nreaders = n;
+		if (rc == VSTD_ENOMEM)
+			return rc;
+		vstd_error_clear();
+		if (n < 2) {
+			/* one reader: it may as well use the source itself */
+			for (unsigned i = 0; i < n; i++)
+				vstd_disk_close(c->readers[i].src);
+			n = 0;
+			c->nreaders = 0;
+		}
+	}
+	if (n == 0) {
+		c->readers[0] = (struct reader){.c = c, .src = c->src};
+		n = 1;
+	}
+	c->nreaders = n;
+	for (unsigned i = 0; i < n; i++) {
+		struct reader *r = &c->readers[i];
+		if (pthread_create(&r->thread, NULL, reader_main, r) != 0) {
+			if (i == 0)
+				return vstd_err_errno(0, errno,
+				                      "convert: cannot start the reader thread");
+			break; /* fewer readers: still correct */
+		}
+		r->started = 1;
+	}
+	return 0;
+}
+
+/* Wait for the readers (the writers stopped or c->stop is set) and close
+ * their handles. */
+static void stop_readers(struct convert *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->stop = 1;
+	pthread_cond_broadcast(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+	for (unsigned i = 0; i < c->nreaders; i++) {
+		struct reader *r = &c->readers[i];
+		if (r->started)
+			pthread_join(r->thread, NULL);
+		r->started = 0;
+		if (r->owns_src)
+			vstd_disk_close(r->src);
+		r->owns_src = 0;
+	}
+	c->nreaders = 0;
+}
+
 static int copy_into(vstd_disk *src, vstd_disk *dst, const vstd_disk_convert_opts *o,
                      int target_is_zero, struct vstd_wb *wb, int write_back)
 {
 	struct convert c;
-	pthread_t reader, helpers[MAX_WRITERS];
+	pthread_t helpers[MAX_WRITERS];
 	unsigned nhelpers = 0;
 	uint64_t done = 0;
 	int rc;
@@ -785,10 +968,8 @@ static int copy_into(vstd_disk *src, vstd_disk *dst, const vstd_disk_convert_opt
 	                     : 1;
 	if (c.nwriters < 1)
 		c.nwriters = 1;
-	if (pthread_create(&reader, NULL, reader_main, &c) != 0) {
-		rc = vstd_err_errno(0, errno, "convert: cannot start the reader thread");
+	if ((rc = start_readers(&c)) < 0)
 		goto out;
-	}
 	for (unsigned i = 1; i < c.nwriters; i++) {
 		if (pthread_create(&helpers[nhelpers], NULL, writer_main, &c) != 0)
 			break; /* fewer helpers: still correct */
@@ -811,7 +992,7 @@ static int copy_into(vstd_disk *src, vstd_disk *dst, const vstd_disk_convert_opt
 	done = c.reported;
 	if (rc == 0 && c.wr_code < 0)
 		rc = vstd_err(c.wr_code, "%s", c.wr_msg);
-	pthread_join(reader, NULL);
+	stop_readers(&c);
 	if (rc == 0 && c.rd_code < 0)
 		rc = vstd_err(c.rd_code, "%s", c.rd_msg);
 	/* write_back: the target's file ignores flushes (-t unsafe), but the
@@ -823,6 +1004,7 @@ static int copy_into(vstd_disk *src, vstd_disk *dst, const vstd_disk_convert_opt
 	    o->progress(c.size, c.size, o->progress_opaque))
 		rc = vstd_err(VSTD_ECANCELED, "convert: canceled at the end");
 out:
+	stop_readers(&c);
 	if (c.wb != NULL) {
 		(void)vstd_wb_drain(c.wb);
 		vstd_wb_callbacks(c.wb, NULL, NULL, NULL);

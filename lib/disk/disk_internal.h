@@ -18,5 +18,12 @@ int vstd_disk_probe_driver(vstd_io *io, const char *name, const struct vstd_disk
                            int *score);
 int vstd_disk_unknown_format(const char *format);
 int vstd_disk_parse_prealloc(const char *text, enum vstd_prealloc *out);
+/*
+ * reopen.c: a new handle on the same files as d's whole chain, read-only,
+ * for use by another thread; close it with vstd_disk_close.  Refused
+ * (VSTD_ENOTSUP, nothing opened) for a disk open for writing, a snapshot
+ * view, a layer not on a plain file, or a file replaced since d opened it.
+ */
+int vstd_disk_reopen_readonly(vstd_disk *d, vstd_disk **out);
 
 #endif

@@ -245,77 +245,7 @@ static int vdi_block_status(vstd_disk *d, uint64_t off, uint64_t max_len, vstd_b
 
 static int vdi_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc prealloc)
 {
-	struct vdi_state *s = d->priv;
-	uint64_t nb64 = (size + s->h.block_size - 1) / s->h.block_size;
-	uint32_t nb, room;
-	uint8_t hdr[VDI_HEADER_END];
-	struct vdi_header old = s->h;
-	int rc;
-	if (prealloc != VSTD_PREALLOC_OFF || s->h.type == VDI_FIXED)
-		return vstd_err(VSTD_ENOTSUP,
-		                "%s: VDI resize supports only dynamic images with "
-		                "preallocation=off",
-		                d->filename);
-	if (size % 512)
-		return vstd_err(VSTD_EINVAL, "%s: a VDI's size must be a multiple of 512 bytes",
-		                d->filename);
-	if (nb64 > VDI_MAX_BLOCKS)
-		return vstd_err(VSTD_EINVAL,
-		                "%s: %" PRIu64 " bytes needs more VDI blocks than the "
-		                "limit of %" PRIu32,
-		                d->filename, size, VDI_MAX_BLOCKS);
-	nb = (uint32_t)nb64;
-	if ((rc = vdi_meta_flush(d, s)) < 0)
-		return rc;
-	room = (s->h.offset_data - s->h.offset_bmap) / 4;
-	if (nb > room && s->next_index > 0) {
-		/* data follows the map: move the first blocks (resize.c) */
-		if ((rc = vdi_grow_map(d, s, nb, size)) < 0)
-			s->h = old;
-		return rc;
-	}
-	if (nb > s->h.blocks) {
-		uint32_t *m = vstd_realloc_array(s->bmap, nb, sizeof(uint32_t));
-		uint8_t *raw;
-		if (m == NULL)
-			return vstd_err_code();
-		s->bmap = m;
-		if (s->bad != NULL) {
-			uint8_t *bad = vstd_realloc(s->bad, nb);
-			if (bad == NULL)
-				return vstd_err_code();
-			memset(bad + s->h.blocks, 0, nb - s->h.blocks);
-			s->bad = bad;
-		}
-		vstd_free(s->dirty);
-		s->dirty = NULL;
-		raw = vstd_malloc((size_t)(nb - s->h.blocks) * 4);
-		if (raw == NULL)
-			return vstd_err_code();
-		for (uint32_t i = s->h.blocks; i < nb; i++) {
-			s->bmap[i] = VDI_BLOCK_FREE;
-			vstd_put_le32(raw + 4 * (size_t)(i - s->h.blocks), VDI_BLOCK_FREE);
-		}
-		if (nb > room) /* nothing allocated yet: the data area moves */
-			s->h.offset_data = (uint32_t)vstd_align_up(
-			        (uint64_t)s->h.offset_bmap + 4 * (uint64_t)nb, 512);
-		rc = vstd_io_pwrite(d->io, raw, (size_t)(nb - s->h.blocks) * 4,
-		                    s->h.offset_bmap + 4 * (uint64_t)s->h.blocks);
-		vstd_free(raw);
-		if (rc < 0 || (rc = vstd_io_flush(d->io)) < 0) {
-			s->h = old;
-			return rc;
-		}
-	}
-	s->h.blocks = nb;
-	s->h.disk_size = size;
-	vdi_header_write(&s->h, hdr);
-	if ((rc = vstd_io_pwrite(d->io, hdr, sizeof(hdr), 0)) < 0 ||
-	    (rc = vstd_io_flush(d->io)) < 0) {
-		s->h = old;
-		return rc;
-	}
-	return 0;
+	return vdi_resize(d, d->priv, size, prealloc); /* grow.c */
 }
 
 static int vdi_info(vstd_disk *d, vstd_disk_info *info, struct json_object *js)

@@ -60,10 +60,11 @@ static int write_map(vstd_io *io, const uint32_t *map, uint32_t n, uint64_t at)
 	return rc;
 }
 
-int vdi_grow_map(vstd_disk *d, struct vdi_state *s, uint32_t nb, uint64_t size)
+int vdi_grow_map(vstd_disk *d, struct vdi_state *s, uint32_t nb, uint64_t size, uint32_t add,
+                 enum vstd_prealloc pa)
 {
 	uint64_t bs = (uint64_t)s->h.block_size + s->h.block_extra, d0 = s->h.offset_data;
-	uint64_t need = vstd_align_up((uint64_t)nb * 4, 512), kk, moved, base, j_at, end;
+	uint64_t need = vstd_align_up((uint64_t)nb * 4, 512), kk, moved, base, j_at, end, new_end;
 	uint32_t alloc = s->next_index, *map = NULL;
 	struct vdi_header hf = s->h, hm = s->h;
 	uint8_t hdr[VDI_HEADER_END], *buf = NULL;
@@ -84,19 +85,22 @@ int vdi_grow_map(vstd_disk *d, struct vdi_state *s, uint32_t nb, uint64_t size)
 		                "%s: the VDI data area would start past 4 GiB (offset_data is "
 		                "32 bits)",
 		                d->filename);
-	end = d0 + (base + moved) * bs;
-	j_at = vstd_align_up(end > s->file_size ? end : s->file_size, 512);
+	end = d0 + (base + moved) * bs; /* = the final offset_data + alloc * bs */
+	new_end = end + (uint64_t)add * bs;
+	j_at = vstd_align_up(new_end > s->file_size ? new_end : s->file_size, 512);
 	/* the final header and map */
 	hf.offset_data = (uint32_t)(d0 + kk * bs);
 	hf.blocks = nb;
 	hf.disk_size = size;
-	hf.blocks_allocated = alloc;
+	hf.blocks_allocated = alloc + add;
 	if ((map = vstd_malloc_array(nb, sizeof(uint32_t))) == NULL)
 		return vstd_err_code();
 	for (uint32_t i = 0; i < nb; i++) {
 		uint32_t e = i < s->h.blocks ? s->bmap[i] : VDI_BLOCK_FREE;
 		if (e != VDI_BLOCK_FREE && e != VDI_BLOCK_ZERO)
 			e = (uint32_t)(e < kk ? base + e - kk : e - kk);
+		if (i >= s->h.blocks && i - s->h.blocks < add) /* new, allocated in order */
+			e = alloc + (i - s->h.blocks);
 		map[i] = e;
 	}
 	cap = bs < ((size_t)1 << 20) ? (size_t)bs : (size_t)1 << 20;
@@ -104,10 +108,13 @@ int vdi_grow_map(vstd_disk *d, struct vdi_state *s, uint32_t nb, uint64_t size)
 		rc = vstd_err_code();
 		goto out;
 	}
-	/* 1. the blocks in the way, after the last one */
+	/* 1. the blocks in the way, after the last one; the new allocated
+	 * blocks (static image, preallocation) after them, reading as zeroes */
 	for (uint64_t j = 0; j < moved; j++)
 		if ((rc = copy_range(d->io, d0 + j * bs, d0 + (base + j) * bs, bs, buf, cap)) < 0)
 			goto out;
+	if (add > 0 && (rc = vdi_fill_new(d->io, end, new_end, s->file_size, pa)) < 0)
+		goto out;
 	if ((rc = vstd_io_flush(d->io)) < 0)
 		goto out;
 	/* 2. the journal */
@@ -137,7 +144,10 @@ int vdi_grow_map(vstd_disk *d, struct vdi_state *s, uint32_t nb, uint64_t size)
 	map = NULL;
 	vstd_free(s->dirty);
 	s->dirty = NULL;
+	vstd_free(s->bad); /* no entry was bad (checked above); the map is longer */
+	s->bad = NULL;
 	s->h = hf;
+	s->next_index = alloc + add;
 	s->file_size = j_at;
 out:
 	vstd_free(map);

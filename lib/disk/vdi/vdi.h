@@ -74,9 +74,18 @@ int vdi_meta_flush(vstd_disk *d, struct vdi_state *s);
 uint64_t vdi_block_offset(const struct vdi_state *s, uint32_t index);
 int vdi_bad_block_error(vstd_disk *d, struct vdi_state *s, uint32_t block);
 
+/* grow.c */
+/* Change the disk size (the driver's truncate). */
+int vdi_resize(vstd_disk *d, struct vdi_state *s, uint64_t size, enum vstd_prealloc pa);
+/* New blocks' data [from, to): zeroes below file_size, then extended per pa. */
+int vdi_fill_new(vstd_io *io, uint64_t from, uint64_t to, uint64_t file_size,
+                 enum vstd_prealloc pa);
+
 /* resize.c */
-/* Grow the block map to nb entries when data blocks follow it. */
-int vdi_grow_map(vstd_disk *d, struct vdi_state *s, uint32_t nb, uint64_t size);
+/* Grow the block map to nb entries when data blocks follow it; the first
+ * `add` new blocks are allocated in order after the existing data. */
+int vdi_grow_map(vstd_disk *d, struct vdi_state *s, uint32_t nb, uint64_t size, uint32_t add,
+                 enum vstd_prealloc pa);
 int vdi_resize_pending(const struct vdi_header *h);
 /* Finish an interrupted grow from its journal (read-write opens only). */
 int vdi_resize_resume(vstd_disk *d, const struct vdi_header *hm, uint64_t file_size);

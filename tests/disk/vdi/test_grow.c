@@ -2,9 +2,11 @@
  * tests/disk/vdi/test_grow.c - growing a VDI whose block map is followed by
  * data: the first blocks move to the end (as VirtualBox does), qemu-img
  * checks and reads the result; a crash at every write of the grow leaves
- * the old image or one that vstd finishes; damaged resize journals.
+ * the old image or one that vstd finishes, also for static images and
+ * preallocated growth (the new blocks allocated); damaged resize journals.
  */
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/bytes.h"
 #include "disk/vdi/vdi.h"
@@ -62,8 +64,9 @@ START_TEST(grow_qemu_image)
 }
 END_TEST
 
-static void crash_grow(const uint8_t *base, size_t len, unsigned long crash_at,
-                       unsigned long *writes, uint8_t **after, size_t *after_len)
+static void crash_grow_to(const uint8_t *base, size_t len, unsigned long crash_at,
+                          uint64_t new_size, const char *prealloc, unsigned long *writes,
+                          uint8_t **after, size_t *after_len)
 {
 	vstd_io_fault_opts fo = VSTD_IO_FAULT_OPTS_INIT;
 	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
@@ -79,7 +82,7 @@ static void crash_grow(const uint8_t *base, size_t len, unsigned long crash_at,
 	oo.flags = VSTD_DISK_RDWR;
 	oo.format = "vdi";
 	if (vstd_disk_open_io(&d, fault, "crash.vdi", &oo) == 0) {
-		(void)vstd_disk_resize(d, BIG, 0, NULL);
+		(void)vstd_disk_resize(d, new_size, 0, prealloc);
 		vstd_disk_close(d);
 	}
 	vt_ok(vstd_io_fault_get_stats(fault, &st));
@@ -90,6 +93,12 @@ static void crash_grow(const uint8_t *base, size_t len, unsigned long crash_at,
 	memcpy(*after, data, n);
 	*after_len = n;
 	vstd_io_close(mem);
+}
+
+static void crash_grow(const uint8_t *base, size_t len, unsigned long crash_at,
+                       unsigned long *writes, uint8_t **after, size_t *after_len)
+{
+	crash_grow_to(base, len, crash_at, BIG, NULL, writes, after, after_len);
 }
 
 START_TEST(grow_crash)
@@ -146,6 +155,124 @@ START_TEST(grow_crash)
 	}
 	ck_assert_msg(old > 0 && finished > 0, "old %lu grown %lu finished %lu", old, grown,
 	              finished);
+	free(base);
+	free(pat);
+}
+END_TEST
+
+/* The bytes of an image written to a file, leaving zero stretches as holes. */
+static void write_sparse(const char *path, const uint8_t *b, size_t len)
+{
+	const size_t chunk = 65536;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ck_assert(fd >= 0);
+	for (size_t off = 0; off < len; off += chunk) {
+		size_t n = len - off < chunk ? len - off : chunk;
+		if (!vstd_is_zero_buf(b + off, n))
+			ck_assert(pwrite(fd, b + off, n, (off_t)off) == (ssize_t)n);
+	}
+	ck_assert(ftruncate(fd, (off_t)len) == 0);
+	close(fd);
+}
+
+/*
+ * Growths that allocate their new blocks (static images, preallocation on
+ * dynamic ones), with the map in room and with the map moving into the data
+ * area: a crash at every write leaves the old image or the grown one (or
+ * one vstd finishes), data intact, the new blocks allocated and reading as
+ * zeroes, vstd's and qemu-img's check clean, qemu-img compare equal.
+ */
+static const struct {
+	const char *create, *prealloc;
+	uint64_t size;
+	int journal; /* the map moves: a journal is kept */
+} alloc_cases[] = {
+        {"-o static=on", NULL, (uint64_t)100 << 20, 0},
+        {"-o static=on", NULL, (uint64_t)129 << 20, 1},
+        {"", "falloc", (uint64_t)129 << 20, 1},
+        {"", "metadata", (uint64_t)60 << 20, 0},
+};
+
+#define SSIZE ((size_t)6 << 20)
+
+START_TEST(grow_crash_alloc)
+{
+	uint8_t *pat = vh_pattern(SSIZE, 64 + (uint64_t)_i), *base, *after;
+	const char *raw = vt_path("a.raw"), *img = vt_path("a.vdi"), *out = vt_path("a-out.vdi");
+	const char *raw_big = vt_path("a-big.raw");
+	uint64_t new_size = alloc_cases[_i].size;
+	size_t len, alen;
+	unsigned long total = 0, w, old = 0, grown = 0, finished = 0;
+	vt_write_file(raw, pat, SSIZE);
+	vt_write_file(raw_big, pat, SSIZE);
+	ck_assert_int_eq(truncate(raw_big, (off_t)new_size), 0);
+	ck_assert_msg(vt_run("qemu-img convert -f raw -O vdi %s '%s' '%s'", alloc_cases[_i].create,
+	                     raw, img) == 0,
+	              "%s", vt_output());
+	base = vh_read_file(img, &len);
+	crash_grow_to(base, len, 0, new_size, alloc_cases[_i].prealloc, &total, &after, &alen);
+	/* the grown image: every block allocated */
+	ck_assert_uint_eq(vstd_le32(after + 384), new_size >> 20);
+	ck_assert_uint_eq(vstd_le32(after + 388),
+	                  alloc_cases[_i].prealloc != NULL
+	                          ? vstd_le32(base + 388) + (new_size - SSIZE) / (1 << 20)
+	                          : new_size >> 20);
+	free(after);
+	ck_assert_uint_gt(total, 2);
+	for (unsigned long k = 1; k <= total + 1; k++) { /* total + 1: no crash */
+		vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
+		vstd_disk_check_result cr;
+		vstd_io *io = NULL;
+		vstd_disk *d = NULL;
+		const void *data;
+		size_t n;
+		uint64_t size;
+		int ro;
+		crash_grow_to(base, len, k, new_size, alloc_cases[_i].prealloc, &w, &after, &alen);
+		vt_ok(vstd_io_mem_view(&io, after, alen, "after-crash.vdi"));
+		oo.format = "vdi";
+		ro = vstd_disk_open_io(&d, io, NULL, &oo);
+		if (ro == 0)
+			vstd_disk_close(d);
+		else
+			ck_assert_msg(ro == VSTD_ESTATE && alloc_cases[_i].journal,
+			              "case %d crash at write %lu: %s", _i, k,
+			              vstd_error_last()->message);
+		vstd_io_close(io);
+		vt_ok(vstd_io_mem_new(&io, after, alen, 0, VSTD_IO_WRITE));
+		oo.flags = VSTD_DISK_RDWR;
+		ck_assert_msg(vstd_disk_open_io(&d, io, "after-crash.vdi", &oo) == 0,
+		              "case %d crash at write %lu: %s", _i, k, vstd_error_last()->message);
+		memset(&cr, 0, sizeof(cr));
+		vt_ok(vstd_disk_check(d, 0, &cr));
+		ck_assert_msg(cr.corruptions == 0 && cr.leaks == 0,
+		              "case %d crash at write %lu: %s", _i, k, cr.report ? cr.report : "");
+		vstd_disk_check_result_clear(&cr);
+		size = vstd_disk_size(d);
+		ck_assert_msg(size == SSIZE || size == new_size,
+		              "case %d crash at write %lu: size %llu", _i, k,
+		              (unsigned long long)size);
+		if (ro != 0)
+			finished++;
+		else if (size == new_size)
+			grown++;
+		else
+			old++;
+		vh_disk_equals(d, pat, SSIZE);
+		vstd_disk_close(d);
+		/* qemu-img agrees */
+		vt_ok(vstd_io_mem_contents(io, &data, &n));
+		write_sparse(out, data, n);
+		vstd_io_close(io);
+		ck_assert_msg(vt_run("qemu-img check -f vdi '%s' && qemu-img compare -f vdi -F raw "
+		                     "'%s' '%s'",
+		                     out, out, size == SSIZE ? raw : raw_big) == 0,
+		              "case %d crash at write %lu: %s", _i, k, vt_output());
+		free(after);
+	}
+	ck_assert_msg(old > 0 && (grown > 0 || finished > 0) &&
+	                      (finished > 0) == (alloc_cases[_i].journal != 0),
+	              "case %d: old %lu grown %lu finished %lu", _i, old, grown, finished);
 	free(base);
 	free(pat);
 }
@@ -222,6 +349,8 @@ int main(void)
 	tcase_add_test(t, grow_qemu_image);
 	tcase_add_test(t, grow_crash);
 	tcase_add_test(t, hostile_journal);
+	tcase_add_loop_test(t, grow_crash_alloc, 0,
+	                    (int)(sizeof(alloc_cases) / sizeof(alloc_cases[0])));
 	suite_add_tcase(s, t);
 	return vt_main(s);
 }

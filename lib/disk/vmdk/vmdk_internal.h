@@ -172,6 +172,10 @@ int vmdk_sparse_alloc_gt(vstd_disk *d, struct vmdk_extent *e, uint64_t gdi);
 int vmdk_sparse_load_gt(vstd_disk *d, struct vmdk_extent *e, uint64_t gdi);
 /* Shrink a hosted sparse extent (grains past the end dropped). */
 int vmdk_sparse_shrink(vstd_disk *d, struct vmdk_extent *e, uint64_t new_len);
+/* Header capacity past the descriptor's length with nothing allocated
+ * there (an interrupted resize): the capacity brought back (0: done or
+ * nothing to do). */
+int vmdk_sparse_reconcile(vstd_disk *d, struct vmdk_extent *e);
 void vmdk_sparse_build_header(uint8_t *h, uint32_t version, uint32_t flags, uint64_t capacity,
                               uint64_t grain, uint64_t desc_off, uint64_t desc_size,
                               uint64_t rgd_off, uint64_t gd_off, uint64_t overhead);

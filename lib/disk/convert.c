@@ -836,9 +836,12 @@ static int setup(struct convert *c)
  * view, not on plain files) or where the target's backing chain is read
  * too (-B: it is one handle).
  */
+unsigned vstd_convert_readers_override;
+
 static unsigned want_readers(const struct convert *c)
 {
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	long ncpu = vstd_convert_readers_override ? (long)vstd_convert_readers_override
+	                                          : sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned n = ncpu < 1 ? 1u : ncpu > (long)MAX_READERS ? MAX_READERS : (unsigned)ncpu;
 	if (c->compare_below || c->o->parallel == 1)
 		return 1;

@@ -92,6 +92,7 @@ struct vmdk_extent {
 	int pend_valid;
 	uint8_t *zbuf; /* compressed-grain buffer */
 	size_t zbuf_cap;
+	void *inflater; /* z_stream for reading grains (stream.c), or NULL */
 	uint8_t *cache; /* last decompressed grain */
 	uint64_t cache_grain;
 	int cache_valid;
@@ -196,6 +197,8 @@ int vmdk_sparse_create_layout(vstd_io *io, uint64_t capacity, const struct vmdk_
                               const char *desc);
 
 /* stream.c */
+/* Free the extent's grain inflater (vmdk_extent_free). */
+void vmdk_stream_free_inflater(struct vmdk_extent *e);
 int vmdk_stream_read_grain(vstd_disk *d, struct vmdk_extent *e, uint64_t grain_idx, uint64_t host,
                            uint8_t *out);
 int vmdk_stream_write(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, const void *buf,

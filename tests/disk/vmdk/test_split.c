@@ -451,6 +451,36 @@ START_TEST(header_longer_with_data)
 }
 END_TEST
 
+/* Sizes that are not whole sectors are refused as for every VMDK resize;
+ * a grow ending one sector into a new extent (inside its first grain). */
+START_TEST(odd_sizes)
+{
+	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
+	vstd_disk *d = NULL;
+	char img[512], raw[512], p4[512];
+	char *text;
+	snprintf(img, sizeof(img), "%s", vt_path("o.vmdk"));
+	snprintf(raw, sizeof(raw), "%s", vt_path("o.raw"));
+	snprintf(p4, sizeof(p4), "%s/o-s004.vmdk", vt_tmpdir());
+	make_split(img, 3 * GIB, 0, 1);
+	ck_assert_int_eq(vt_run("truncate -s %" PRIu64 " %s", 4 * GIB + 512, raw), 0);
+	oo.flags = VSTD_DISK_RDWR;
+	vt_ok(vstd_disk_open(&d, img, &oo));
+	ck_assert_int_eq(vstd_disk_resize(d, 5 * GIB + 100, 0, NULL), VSTD_EINVAL);
+	ck_assert_uint_eq(vstd_disk_size(d), 3 * GIB);
+	vt_ok(vstd_disk_resize(d, 4 * GIB + 512, 0, NULL));
+	write_both(d, raw, 4 * GIB, 512, 41);
+	vstd_disk_close(d);
+	text = slurp(img);
+	ck_assert_msg(strstr(text, "RW 4194304 SPARSE \"o-s002.vmdk\"\n"
+	                           "RW 1 SPARSE \"o-s003.vmdk\"\n") != NULL,
+	              "%s", text);
+	free(text);
+	ck_assert(!exists(p4));
+	peers_agree(img, raw, 4 * GIB + 512, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("disk/vmdk/split");
@@ -465,6 +495,7 @@ int main(void)
 	tcase_add_test(tc, dir_readonly);
 	tcase_add_test(tc, crash_window);
 	tcase_add_test(tc, header_longer_with_data);
+	tcase_add_test(tc, odd_sizes);
 	suite_add_tcase(s, tc);
 	return vt_main(s);
 }

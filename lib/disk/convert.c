@@ -836,10 +836,19 @@ static int setup(struct convert *c)
  * view, not on plain files) or where the target's backing chain is read
  * too (-B: it is one handle).
  */
+unsigned vstd_convert_readers_override;
+
+static unsigned online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1u : n > 64 ? 64u : (unsigned)n;
+}
+
 static unsigned want_readers(const struct convert *c)
 {
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned n = ncpu < 1 ? 1u : ncpu > (long)MAX_READERS ? MAX_READERS : (unsigned)ncpu;
+	unsigned n = vstd_convert_readers_override ? vstd_convert_readers_override : online_cpus();
+	if (n > MAX_READERS)
+		n = MAX_READERS;
 	if (c->compare_below || c->o->parallel == 1)
 		return 1;
 	return n < c->nslots ? n : c->nslots;
@@ -963,9 +972,14 @@ static int copy_into(vstd_disk *src, vstd_disk *dst, const vstd_disk_convert_opt
 	pthread_cond_init(&c.cond, NULL);
 	if (c.wb != NULL)
 		vstd_wb_callbacks(c.wb, wb_hold, wb_release, &c);
-	c.nwriters = concurrent_writes_ok(&c)
-	                     ? (c.nslots / 2 < MAX_WRITERS ? c.nslots / 2 : MAX_WRITERS)
-	                     : 1;
+	/* no more writers than CPUs: writes to one file take its inode lock,
+	 * and a writer beyond the CPUs only spins on it, taking the time the
+	 * readers need */
+	c.nwriters = concurrent_writes_ok(&c) ? c.nslots / 2 : 1;
+	if (c.nwriters > MAX_WRITERS)
+		c.nwriters = MAX_WRITERS;
+	if (c.nwriters > online_cpus())
+		c.nwriters = online_cpus();
 	if (c.nwriters < 1)
 		c.nwriters = 1;
 	if ((rc = start_readers(&c)) < 0)
@@ -1121,7 +1135,8 @@ int vstd_disk_convert_hooked(vstd_disk *src, const char *dst_path,
 	 * the data run on workers (a raw target has several writers instead;
 	 * compressed units are small). */
 	if (strcmp(o.format, "raw") != 0 && !(o.flags & VSTD_CONVERT_COMPRESS)) {
-		if ((rc = vstd_wb_new(&wbio, &wb, wrapped, WB_THREADS)) < 0)
+		unsigned wbt = online_cpus() < WB_THREADS ? online_cpus() : WB_THREADS;
+		if ((rc = vstd_wb_new(&wbio, &wb, wrapped, wbt)) < 0)
 			goto fail;
 	}
 	if ((rc = vstd_disk_open_io(&dst, wbio != NULL ? wbio : wrapped, dst_path, &oo)) < 0)

@@ -24,6 +24,10 @@ int vstd_disk_convert_hooked(vstd_disk *src, const char *dst_path,
                              const vstd_disk_convert_opts *opts,
                              const struct vstd_convert_io_hook *hook);
 
+/* Tests: convert runs this many reader threads (still at most 4, one per
+ * slot, and one where the source cannot be reopened); 0: one per CPU. */
+extern unsigned vstd_convert_readers_override;
+
 /* Copy the contents of src into the open disk dst (the convert engine). */
 int vstd_disk_copy_into(vstd_disk *src, vstd_disk *dst, const vstd_disk_convert_opts *opts,
                         int target_is_zero);

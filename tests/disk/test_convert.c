@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "vtest.h"
+#include "core/bytes.h"
+#include "disk/disk_internal.h"
 #include "disk/ops_internal.h"
 
 #define MIB ((uint64_t)1 << 20)
@@ -420,6 +422,145 @@ START_TEST(interop_qemu_img)
 }
 END_TEST
 
+/* ---- parallel readers: each on its own reopen of the source chain */
+
+static void write_pattern(const char *path, const char *fmt, const uint64_t *offs, size_t n,
+                          size_t len, uint64_t seed)
+{
+	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
+	vstd_disk *d = NULL;
+	uint8_t *buf = malloc(len);
+	oo.format = fmt;
+	oo.flags = VSTD_DISK_RDWR;
+	vt_ok(vstd_disk_open(&d, path, &oo));
+	for (size_t i = 0; i < n; i++) {
+		vt_fill_random(buf, len, seed + i);
+		vt_ok(vstd_disk_write(d, offs[i], buf, len));
+	}
+	vt_ok(vstd_disk_flush(d));
+	vstd_disk_close(d);
+	free(buf);
+}
+
+/* A qcow2 chain: compressed base made by qemu-img, a top with writes
+ * across the 2 MiB request boundaries. */
+static void make_chain(void)
+{
+	static const uint64_t offs[] = {2 * MIB - 700, 4 * MIB - 1, 6 * MIB + 4096, 9 * MIB};
+	make_source(vt_path("base.raw"), 12 * MIB);
+	ck_assert_int_eq(vt_run("qemu-img convert -c -f raw -O qcow2 '%s' '%s' && "
+	                        "qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 '%s'",
+	                        vt_path("base.raw"), vt_path("base.qcow2"), vt_path("top.qcow2")),
+	                 0);
+	write_pattern(vt_path("top.qcow2"), "qcow2", offs, 4, 300000, 50);
+}
+
+START_TEST(convert_parallel_readers)
+{
+	static const unsigned readers[] = {1, 2, 4};
+	static const unsigned slots[] = {2, 3, 8};
+	make_chain();
+	ck_assert_int_eq(vt_run("qemu-img convert -f qcow2 -O raw '%s' '%s'", vt_path("top.qcow2"),
+	                        vt_path("want.raw")),
+	                 0);
+	for (size_t i = 0; i < 3; i++) {
+		for (size_t j = 0; j < 3; j++) {
+			vstd_disk_convert_opts o = VSTD_DISK_CONVERT_OPTS_INIT;
+			vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
+			vstd_disk *src = NULL;
+			/* a source open for writing is never reopened: one
+			 * reader on it, same result */
+			oo.flags = j == 2 ? VSTD_DISK_RDWR : 0;
+			vt_ok(vstd_disk_open(&src, vt_path("top.qcow2"), &oo));
+			vstd_convert_readers_override = readers[i];
+			o.parallel = slots[j];
+			o.format = j == 1 ? "qcow2" : "raw";
+			vt_ok(vstd_disk_convert(src, vt_path("out.img"), &o));
+			vstd_convert_readers_override = 0;
+			vstd_disk_close(src);
+			assert_same_content(vt_path("want.raw"), vt_path("out.img"));
+			ck_assert_int_eq(vt_run("qemu-img compare -q -f qcow2 -F %s '%s' '%s'",
+			                        o.format, vt_path("top.qcow2"), vt_path("out.img")),
+			                 0);
+			unlink(vt_path("out.img"));
+		}
+	}
+}
+END_TEST
+
+START_TEST(convert_parallel_reader_fails)
+{
+	vstd_disk_convert_opts o = VSTD_DISK_CONVERT_OPTS_INIT;
+	vstd_disk *src = NULL;
+	uint8_t be[8];
+	uint64_t l1, l2;
+	FILE *f;
+	int rc;
+	/* a qcow2 whose data cluster at 5 MiB lies past the end of the file */
+	make_source(vt_path("s.raw"), 12 * MIB);
+	ck_assert_int_eq(vt_run("qemu-img convert -f raw -O qcow2 '%s' '%s'", vt_path("s.raw"),
+	                        vt_path("bad.qcow2")),
+	                 0);
+	f = fopen(vt_path("bad.qcow2"), "r+b");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fseek(f, 40, SEEK_SET), 0);
+	ck_assert_uint_eq(fread(be, 1, 8, f), 8);
+	l1 = vstd_be64(be);
+	ck_assert_int_eq(fseek(f, (long)l1, SEEK_SET), 0);
+	ck_assert_uint_eq(fread(be, 1, 8, f), 8);
+	l2 = vstd_be64(be) & 0x00fffffffffffe00ull;
+	ck_assert_uint_ne(l2, 0);
+	vstd_put_be64(be, (1ull << 63) | ((uint64_t)1 << 40));
+	ck_assert_int_eq(fseek(f, (long)(l2 + 8 * (5 * MIB / 65536)), SEEK_SET), 0);
+	ck_assert_uint_eq(fwrite(be, 1, 8, f), 8);
+	ck_assert_int_eq(fclose(f), 0);
+	for (unsigned readers = 1; readers <= 4; readers *= 2) {
+		vt_ok(vstd_disk_open(&src, vt_path("bad.qcow2"), NULL));
+		vstd_convert_readers_override = readers;
+		o.parallel = 4;
+		rc = vstd_disk_convert(src, vt_path("o.raw"), &o);
+		vstd_convert_readers_override = 0;
+		vstd_disk_close(src);
+		ck_assert_msg(rc < 0, "%u readers: a cluster past the end converted", readers);
+		ck_assert_msg(strstr(vstd_error_last()->message, "bad.qcow2") != NULL,
+		              "%u readers: '%s'", readers, vstd_error_last()->message);
+		ck_assert_int_ne(access(vt_path("o.raw"), F_OK), 0);
+	}
+}
+END_TEST
+
+START_TEST(reopen_rules)
+{
+	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
+	vstd_disk *d = NULL, *r = NULL;
+	make_chain();
+	/* the reopened chain reads the same bytes */
+	vt_ok(vstd_disk_open(&d, vt_path("top.qcow2"), NULL));
+	vt_ok(vstd_disk_reopen_readonly(d, &r));
+	ck_assert_ptr_nonnull(vstd_disk_backing(r));
+	ck_assert_ptr_ne(vstd_disk_backing(r), vstd_disk_backing(d));
+	{
+		vstd_disk_compare_result cr;
+		vt_ok(vstd_disk_compare(d, r, VSTD_COMPARE_STRICT, NULL, NULL, &cr));
+		ck_assert(cr.identical);
+	}
+	vstd_disk_close(r);
+	/* the name now leads to another file: refused */
+	make_source(vt_path("other.qcow2"), MIB);
+	ck_assert_int_eq(rename(vt_path("top.qcow2"), vt_path("moved.qcow2")), 0);
+	ck_assert_int_eq(rename(vt_path("other.qcow2"), vt_path("top.qcow2")), 0);
+	ck_assert_int_eq(vstd_disk_reopen_readonly(d, &r), VSTD_ENOTSUP);
+	ck_assert_ptr_null(r);
+	ck_assert_ptr_nonnull(strstr(vstd_error_last()->message, "another file"));
+	vstd_disk_close(d);
+	/* open for writing: refused */
+	oo.flags = VSTD_DISK_RDWR;
+	vt_ok(vstd_disk_open(&d, vt_path("moved.qcow2"), &oo));
+	ck_assert_int_eq(vstd_disk_reopen_readonly(d, &r), VSTD_ENOTSUP);
+	vstd_disk_close(d);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("disk/convert");
@@ -436,6 +577,9 @@ int main(void)
 	tcase_add_loop_test(tc, convert_mapped_format_sources, 0,
 	                    (int)(sizeof(mapped_formats) / sizeof(mapped_formats[0])));
 	tcase_add_test(tc, interop_qemu_img);
+	tcase_add_test(tc, convert_parallel_readers);
+	tcase_add_test(tc, convert_parallel_reader_fails);
+	tcase_add_test(tc, reopen_rules);
 	suite_add_tcase(s, tc);
 	return vt_main(s);
 }

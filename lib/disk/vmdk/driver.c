@@ -779,6 +779,10 @@ static int vmdk_truncate(vstd_disk *d, uint64_t size, enum vstd_prealloc preallo
 	struct vmdk_extent *e = &s->ext[s->n_ext - 1];
 	uint64_t new_len, sectors;
 	int rc;
+	/* a resize interrupted before its descriptor switch may have left the
+	 * last extent's header longer than its line */
+	if (s->desc_text != NULL && (rc = vmdk_sparse_reconcile(d, e)) < 0)
+		return rc;
 	if (size < d->size)
 		return shrink_flat(d, s, size, prealloc);
 	if (size % VMDK_SECTOR != 0)

@@ -111,6 +111,7 @@ void vmdk_extent_free(struct vmdk_extent *e)
 	vstd_free(e->rgd);
 	vstd_free(e->pend);
 	vstd_free(e->zbuf);
+	vmdk_stream_free_inflater(e);
 	vstd_free(e->cache);
 	vstd_free(e->path);
 	vstd_free(e->name);

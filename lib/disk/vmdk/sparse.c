@@ -674,3 +674,45 @@ int vmdk_sparse_shrink(vstd_disk *d, struct vmdk_extent *e, uint64_t new_len)
 	e->n_gd = n_gd;
 	return 0;
 }
+
+/*
+ * A hosted sparse extent whose header capacity passes the length its
+ * descriptor line gives, with no grain allocated past that length: what a
+ * resize interrupted after filling the extent and before switching the
+ * descriptor leaves.  The header is brought back to the descriptor's
+ * length (vmdk_sparse_shrink), so the extent can be resized again and
+ * qemu (which follows the header) sees the descriptor's size again.  Data
+ * past the descriptor's length is refused: which length is right is then
+ * unclear, and nothing is changed.
+ */
+int vmdk_sparse_reconcile(vstd_disk *d, struct vmdk_extent *e)
+{
+	uint64_t first, end;
+	if (e->type != VMDK_EXT_SPARSE || e->markers || e->compressed || e->read_only ||
+	    e->capacity <= e->vlen || e->vlen == 0 || vstd_le32(e->hdr) != VMDK4_MAGIC ||
+	    e->gd_off == 0 || e->gd_off == VMDK_GD_AT_END)
+		return 0;
+	first = (e->vlen + e->grain - 1) / e->grain;
+	end = (e->capacity + e->grain - 1) / e->grain;
+	for (uint64_t gi = first; gi < end;) {
+		uint64_t gdi = gi / e->ngte, host;
+		enum vmdk_grain_kind kind;
+		int rc;
+		if (gdi < e->n_gd && e->gd[gdi] == 0 && e->gt[gdi] == NULL) {
+			gi = (gdi + 1) * e->ngte; /* no table: nothing allocated */
+			continue;
+		}
+		if ((rc = vmdk_sparse_lookup(d, e, gi, &kind, &host)) < 0)
+			return rc;
+		if (kind == VMDK_GRAIN_DATA || kind == VMDK_GRAIN_COMPRESSED)
+			return vstd_err(VSTD_ENOTSUP,
+			                "%s: extent '%s': its header holds %" PRIu64
+			                " sectors, its descriptor line %" PRIu64
+			                ", and grain %" PRIu64 " past the line's end holds data; "
+			                "not resized (which length is right is unclear)",
+			                d->filename, e->name, e->capacity / VMDK_SECTOR,
+			                e->vlen / VMDK_SECTOR, gi);
+		gi++;
+	}
+	return vmdk_sparse_shrink(d, e, e->vlen);
+}

@@ -258,11 +258,13 @@ static int make_pattern(vstd_disk *d, struct vmdk_state *s, int flat, struct nam
 		fn = strlen(f);
 		if (fn > 5 && strcmp(f + fn - 5, ".vmdk") == 0)
 			fn -= 5;
-		if (memchr(f, '"', fn) != NULL)
-			return vstd_err(VSTD_EINVAL,
-			                "%s: the descriptor's name holds a quote; no extent "
-			                "name can be made from it",
-			                d->filename);
+		if (memchr(f, '"', fn) != NULL || memchr(f, '\n', fn) != NULL ||
+		    memchr(f, '\r', fn) != NULL)
+			return vstd_err(
+			        VSTD_EINVAL,
+			        "%s: the descriptor's name holds a quote or line break; no extent "
+			        "name can be made from it",
+			        d->filename);
 		p->prefix = vstd_asprintf("%.*s-%c", (int)fn, f, flat ? 'f' : 's');
 		p->suffix = vstd_strdup(".vmdk");
 		p->width = 3;
@@ -418,6 +420,21 @@ int vmdk_split_grow(vstd_disk *d, struct vmdk_state *s, uint64_t size)
 		vstd_free(line);
 		left -= len;
 	}
+	/* the new descriptor text (a reader refuses one past the size limit) */
+	if ((t0 = vmdk_desc_set_extent_sectors(s->desc_text, s->desc_len, n_old - 1,
+	                                       fill / VMDK_SECTOR)) == NULL ||
+	    (t1 = vmdk_desc_edit_extents(t0, strlen(t0), n_old, lines)) == NULL ||
+	    (text = vmdk_desc_set_cylinders(t1, strlen(t1), size)) == NULL) {
+		rc = vstd_err_code();
+		goto out;
+	}
+	if (strlen(text) > VMDK_MAX_DESC_SIZE) {
+		rc = vstd_err(VSTD_ELIMIT,
+		              "%s: growing to %" PRIu64 " bytes makes the descriptor longer than "
+		              "the %" PRIu64 "-byte limit",
+		              d->filename, size, VMDK_MAX_DESC_SIZE);
+		goto out;
+	}
 	/* 1: the new files, complete and flushed (orphans until the commit) */
 	left = rest;
 	for (made = 0; made < k; made++) {
@@ -430,13 +447,6 @@ int vmdk_split_grow(vstd_disk *d, struct vmdk_state *s, uint64_t size)
 		left -= len;
 	}
 	/* 2: the new descriptor, written beside the old one */
-	if ((t0 = vmdk_desc_set_extent_sectors(s->desc_text, s->desc_len, n_old - 1,
-	                                       fill / VMDK_SECTOR)) == NULL ||
-	    (t1 = vmdk_desc_edit_extents(t0, strlen(t0), n_old, lines)) == NULL ||
-	    (text = vmdk_desc_set_cylinders(t1, strlen(t1), size)) == NULL) {
-		rc = vstd_err_code();
-		goto out;
-	}
 	if ((rc = prepare_text(d, s, text, &tmp)) < 0)
 		goto out;
 	/* 3: the last extent filled (reads zeroes there) */
@@ -453,8 +463,8 @@ int vmdk_split_grow(vstd_disk *d, struct vmdk_state *s, uint64_t size)
 	last->vlen = fill;
 	/* 5: the in-memory extent list */
 	{
+		uint64_t vstart = last->vstart + fill; /* before `last` moves */
 		struct vmdk_extent *ne = vstd_realloc_array(s->ext, n_old + k, sizeof(*ne));
-		uint64_t vstart = s->ext[n_old - 1].vstart + fill;
 		int rc2 = rc;
 		if (ne == NULL) {
 			rc = vstd_err_code();

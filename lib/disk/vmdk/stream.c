@@ -20,6 +20,7 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "core/adler32.h"
 #include "core/alloc_internal.h"
 #include "core/bytes.h"
 #include "core/error_internal.h"
@@ -39,15 +40,87 @@ static int ensure_zbuf(struct vmdk_extent *e)
 	return 0;
 }
 
+/*
+ * Inflate one grain: a zlib stream (RFC 1950: a 2-byte header, raw deflate
+ * data, the Adler-32 of the output big-endian).  The deflate data goes
+ * through the extent's inflater (reset, not rebuilt, per grain) without
+ * zlib's byte-at-a-time checksum; the trailer is checked here with
+ * vstd_adler32.  *olen: the bytes produced.
+ */
+static int inflate_grain(vstd_disk *d, struct vmdk_extent *e, uint64_t gi, uint64_t host,
+                         const uint8_t *z, size_t zlen, uint8_t *out, size_t *olen)
+{
+	z_stream *zs = e->inflater;
+	int zr;
+	if (zlen < 2 || (z[0] & 0x0f) != 8 || (z[0] >> 4) > 7 || (z[1] & 0x20) ||
+	    ((unsigned)z[0] << 8 | z[1]) % 31 != 0)
+		return vstd_err(VSTD_ECORRUPT,
+		                "%s: compressed grain %" PRIu64 " at offset 0x%" PRIx64
+		                " does not start with a zlib header (bytes %02x %02x)",
+		                d->filename, gi, host, zlen > 0 ? z[0] : 0, zlen > 1 ? z[1] : 0);
+	if (zs == NULL) {
+		if ((zs = vstd_calloc(1, sizeof(*zs))) == NULL)
+			return vstd_err_code();
+		if (inflateInit2(zs, -MAX_WBITS) != Z_OK) {
+			vstd_free(zs);
+			return vstd_err(VSTD_ENOMEM, "%s: cannot set up the inflater", d->filename);
+		}
+		e->inflater = zs;
+	} else if (inflateReset(zs) != Z_OK) {
+		return vstd_err(VSTD_ERROR, "%s: cannot reset the inflater", d->filename);
+	}
+	zs->next_in = (Bytef *)(uintptr_t)(z + 2);
+	zs->avail_in = (uInt)(zlen - 2);
+	zs->next_out = out;
+	zs->avail_out = (uInt)e->grain;
+	zr = inflate(zs, Z_FINISH);
+	*olen = (size_t)e->grain - zs->avail_out;
+	if (zr == Z_STREAM_END) {
+		if (zs->avail_in < 4)
+			return vstd_err(VSTD_ECORRUPT,
+			                "%s: compressed grain %" PRIu64 " at offset 0x%" PRIx64
+			                " ends before its Adler-32 checksum",
+			                d->filename, gi, host);
+		if (vstd_be32(zs->next_in) != vstd_adler32(1, out, *olen))
+			return vstd_err(VSTD_ECORRUPT,
+			                "%s: compressed grain %" PRIu64 " at offset 0x%" PRIx64
+			                ": Adler-32 checksum mismatch",
+			                d->filename, gi, host);
+		return 0;
+	}
+	/* a compressed extent without markers has no stored length: a stream
+	 * that fills the grain exactly is taken as it is */
+	if (!e->markers && zs->avail_out == 0 && (zr == Z_OK || zr == Z_BUF_ERROR))
+		return 0;
+	return vstd_err(VSTD_ECORRUPT,
+	                "%s: compressed grain %" PRIu64 " at offset 0x%" PRIx64
+	                " does not inflate (zlib error %d%s%s)",
+	                d->filename, gi, host, zr, zs->msg != NULL ? ": " : "",
+	                zs->msg != NULL ? zs->msg : "");
+}
+
+void vmdk_stream_free_inflater(struct vmdk_extent *e)
+{
+	if (e->inflater != NULL) {
+		inflateEnd(e->inflater);
+		vstd_free(e->inflater);
+		e->inflater = NULL;
+	}
+}
+
 int vmdk_stream_read_grain(vstd_disk *d, struct vmdk_extent *e, uint64_t gi, uint64_t host,
                            uint8_t *out)
 {
-	size_t got = 0, zlen, hdr = e->markers ? 12 : 0;
-	uLongf olen = (uLongf)e->grain;
-	int rc, zr;
+	size_t got = 0, zlen, hdr = e->markers ? 12 : 0, olen = 0;
+	/* a marker grain made by zlib fits in compressBound(grain): read that
+	 * much first, the whole buffer only for a longer one */
+	size_t want = (size_t)compressBound((uLong)e->grain) + 12;
+	int rc;
 	if ((rc = ensure_zbuf(e)) < 0)
 		return rc;
-	rc = vstd_io_pread_partial(e->io, e->zbuf, e->zbuf_cap, host, &got);
+	if (!e->markers || want > e->zbuf_cap)
+		want = e->zbuf_cap;
+	rc = vstd_io_pread_partial(e->io, e->zbuf, want, host, &got);
 	if (rc < 0)
 		return rc;
 	if (e->markers) {
@@ -57,6 +130,11 @@ int vmdk_stream_read_grain(vstd_disk *d, struct vmdk_extent *e, uint64_t gi, uin
 			                " is past the end of the file",
 			                d->filename, gi, host);
 		zlen = vstd_le32(e->zbuf + 8);
+		if (zlen > got - 12 && got == want && want < e->zbuf_cap) {
+			rc = vstd_io_pread_partial(e->io, e->zbuf, e->zbuf_cap, host, &got);
+			if (rc < 0)
+				return rc;
+		}
 		if (zlen == 0 || zlen > got - 12)
 			return vstd_err(VSTD_ECORRUPT,
 			                "%s: compressed grain %" PRIu64 " at offset 0x%" PRIx64
@@ -66,12 +144,8 @@ int vmdk_stream_read_grain(vstd_disk *d, struct vmdk_extent *e, uint64_t gi, uin
 	} else {
 		zlen = got;
 	}
-	zr = uncompress(out, &olen, e->zbuf + hdr, (uLong)zlen);
-	if (zr != Z_OK && !(zr == Z_BUF_ERROR && !e->markers && olen == e->grain))
-		return vstd_err(VSTD_ECORRUPT,
-		                "%s: compressed grain %" PRIu64 " at offset 0x%" PRIx64
-		                " does not inflate (zlib error %d)",
-		                d->filename, gi, host, zr);
+	if ((rc = inflate_grain(d, e, gi, host, e->zbuf + hdr, zlen, out, &olen)) < 0)
+		return rc;
 	if (olen < e->grain)
 		memset(out + olen, 0, (size_t)(e->grain - olen));
 	return 0;

@@ -92,6 +92,7 @@ struct vmdk_extent {
 	int pend_valid;
 	uint8_t *zbuf; /* compressed-grain buffer */
 	size_t zbuf_cap;
+	void *inflater; /* z_stream for reading grains (stream.c), or NULL */
 	uint8_t *cache; /* last decompressed grain */
 	uint64_t cache_grain;
 	int cache_valid;
@@ -172,6 +173,10 @@ int vmdk_sparse_alloc_gt(vstd_disk *d, struct vmdk_extent *e, uint64_t gdi);
 int vmdk_sparse_load_gt(vstd_disk *d, struct vmdk_extent *e, uint64_t gdi);
 /* Shrink a hosted sparse extent (grains past the end dropped). */
 int vmdk_sparse_shrink(vstd_disk *d, struct vmdk_extent *e, uint64_t new_len);
+/* Header capacity past the descriptor's length with nothing allocated
+ * there (an interrupted resize): the capacity brought back (0: done or
+ * nothing to do). */
+int vmdk_sparse_reconcile(vstd_disk *d, struct vmdk_extent *e);
 void vmdk_sparse_build_header(uint8_t *h, uint32_t version, uint32_t flags, uint64_t capacity,
                               uint64_t grain, uint64_t desc_off, uint64_t desc_size,
                               uint64_t rgd_off, uint64_t gd_off, uint64_t overhead);
@@ -192,6 +197,8 @@ int vmdk_sparse_create_layout(vstd_io *io, uint64_t capacity, const struct vmdk_
                               const char *desc);
 
 /* stream.c */
+/* Free the extent's grain inflater (vmdk_extent_free). */
+void vmdk_stream_free_inflater(struct vmdk_extent *e);
 int vmdk_stream_read_grain(vstd_disk *d, struct vmdk_extent *e, uint64_t grain_idx, uint64_t host,
                            uint8_t *out);
 int vmdk_stream_write(vstd_disk *d, struct vmdk_extent *e, uint64_t rel, const void *buf,

@@ -106,6 +106,55 @@ START_TEST(edge_cases)
 }
 END_TEST
 
+/* Extent lines added and dropped, the geometry recomputed, on texts with
+ * and without a final newline, CR LF lines and too few extents. */
+START_TEST(extent_edits)
+{
+	static const char two[] = "# Disk DescriptorFile\nversion=1\n"
+	                          "RW 100 SPARSE \"a-s001.vmdk\"\n"
+	                          "RW 50 SPARSE \"a-s002.vmdk\"\n"
+	                          "\n#DDB\nddb.geometry.cylinders = \"5\"\n"
+	                          "ddb.geometry.heads = \"255\"\nddb.geometry.sectors = \"63\"\n";
+	static const char bare[] = "version=1\nRW 8 FLAT \"x\" 0";
+	char *t;
+	/* append after the last extent */
+	t = vmdk_desc_edit_extents(two, strlen(two), 2, "RW 9 SPARSE \"a-s003.vmdk\"\n");
+	ck_assert_ptr_nonnull(t);
+	ck_assert_ptr_nonnull(strstr(t, "RW 50 SPARSE \"a-s002.vmdk\"\nRW 9 SPARSE "
+	                                "\"a-s003.vmdk\"\n\n#DDB"));
+	vstd_free(t);
+	/* drop the second */
+	t = vmdk_desc_edit_extents(two, strlen(two), 1, "");
+	ck_assert_ptr_nonnull(t);
+	ck_assert_ptr_null(strstr(t, "a-s002"));
+	ck_assert_ptr_nonnull(strstr(t, "RW 100 SPARSE \"a-s001.vmdk\"\n\n#DDB"));
+	vstd_free(t);
+	/* keep 0 or more than there are: refused */
+	ck_assert_ptr_null(vmdk_desc_edit_extents(two, strlen(two), 0, ""));
+	ck_assert_ptr_null(vmdk_desc_edit_extents(two, strlen(two), 3, ""));
+	ck_assert_ptr_null(vmdk_desc_edit_extents("version=1\n", 10, 1, ""));
+	/* no final newline: one is added before the new line */
+	t = vmdk_desc_edit_extents(bare, strlen(bare), 1, "RW 8 FLAT \"y\" 0\n");
+	ck_assert_str_eq(t, "version=1\nRW 8 FLAT \"x\" 0\nRW 8 FLAT \"y\" 0\n");
+	vstd_free(t);
+	/* geometry: heads and sectors from the text, capped at 16383 */
+	t = vmdk_desc_set_cylinders(two, strlen(two), (uint64_t)255 * 63 * 512 * 1000 + 7);
+	ck_assert_ptr_nonnull(strstr(t, "ddb.geometry.cylinders = \"1000\"\nddb.geometry.heads"));
+	vstd_free(t);
+	t = vmdk_desc_set_cylinders(two, strlen(two), (uint64_t)1 << 46);
+	ck_assert_ptr_nonnull(strstr(t, "ddb.geometry.cylinders = \"16383\"\n"));
+	vstd_free(t);
+	/* CR LF kept; no cylinders line: unchanged */
+	t = vmdk_desc_set_cylinders("ddb.geometry.cylinders=\"1\"\r\nx=1\r\n", 33,
+	                            (uint64_t)16 * 63 * 512 * 20);
+	ck_assert_str_eq(t, "ddb.geometry.cylinders = \"20\"\r\nx=1\r\n");
+	vstd_free(t);
+	t = vmdk_desc_set_cylinders(bare, strlen(bare), 1 << 30);
+	ck_assert_str_eq(t, bare);
+	vstd_free(t);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("disk/vmdk/descriptor");
@@ -115,6 +164,7 @@ int main(void)
 	tcase_add_test(tc, libyal_descriptor_file);
 	tcase_add_test(tc, libyal_extent_values);
 	tcase_add_test(tc, edge_cases);
+	tcase_add_test(tc, extent_edits);
 	suite_add_tcase(s, tc);
 	return vt_main(s);
 }

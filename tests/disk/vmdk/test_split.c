@@ -362,6 +362,125 @@ START_TEST(dir_readonly)
 }
 END_TEST
 
+/*
+ * A crash just before the descriptor switch: the last extent already
+ * filled (its header longer than its line), the new extent files there,
+ * the old descriptor.  The old image reads as before in vstd, vmdkinfo and
+ * qemu; the next grow refuses the leftover files by name; once they are
+ * removed it brings the header back and grows.
+ */
+START_TEST(crash_window)
+{
+	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
+	vstd_disk *d = NULL;
+	char img[512], raw[512], p3[512], p4[512];
+	char *old;
+	snprintf(img, sizeof(img), "%s", vt_path("c.vmdk"));
+	snprintf(raw, sizeof(raw), "%s", vt_path("c.raw"));
+	snprintf(p3, sizeof(p3), "%s/c-s003.vmdk", vt_tmpdir());
+	snprintf(p4, sizeof(p4), "%s/c-s004.vmdk", vt_tmpdir());
+	make_split(img, 3 * GIB, 0, 1);
+	ck_assert_int_eq(vt_run("truncate -s %" PRIu64 " %s", 3 * GIB, raw), 0);
+	oo.flags = VSTD_DISK_RDWR;
+	vt_ok(vstd_disk_open(&d, img, &oo));
+	write_both(d, raw, 3 * GIB - 64 * KIB, 64 * KIB, 31);
+	vstd_disk_close(d);
+	old = slurp(img); /* CID changed by the write: taken after it */
+	vt_ok(vstd_disk_open(&d, img, &oo));
+	vt_ok(vstd_disk_resize(d, 7 * GIB, 0, NULL));
+	vstd_disk_close(d);
+	vt_write_file(img, old, strlen(old)); /* the switch "did not happen" */
+	ck_assert(exists(p3) && exists(p4));
+
+	vt_ok(vstd_disk_open(&d, img, NULL));
+	ck_assert_uint_eq(vstd_disk_size(d), 3 * GIB);
+	read_equal(d, 3 * GIB - 64 * KIB, 64 * KIB, 31);
+	vstd_disk_close(d);
+	ck_assert_int_eq(vt_run("vmdkinfo %s", img), 0);
+	ck_assert_msg(strstr(vt_output(), "(3221225472 bytes)") != NULL, "%s", vt_output());
+	/* qemu follows the filled header (4 GiB), zeroes past the old end */
+	ck_assert_msg(vt_run("qemu-img check -f vmdk %s && qemu-img compare -f vmdk -F raw %s %s",
+	                     img, img, raw) == 0,
+	              "%s", vt_output());
+
+	vt_ok(vstd_disk_open(&d, img, &oo));
+	ck_assert_int_eq(vstd_disk_resize(d, 7 * GIB, 0, NULL), VSTD_EEXIST);
+	ck_assert_msg(strstr(vstd_error_last()->message, "c-s003.vmdk") != NULL, "%s",
+	              vstd_error_last()->message);
+	vstd_disk_close(d);
+	ck_assert_int_eq(unlink(p3), 0);
+	ck_assert_int_eq(unlink(p4), 0);
+	vt_ok(vstd_disk_open(&d, img, &oo));
+	vt_ok(vstd_disk_resize(d, 7 * GIB, 0, NULL));
+	vstd_disk_close(d);
+	ck_assert_int_eq(vt_run("truncate -s %" PRIu64 " %s", 7 * GIB, raw), 0);
+	peers_agree(img, raw, 7 * GIB, 0);
+	free(old);
+}
+END_TEST
+
+/* A header longer than its descriptor line with data past the line's end:
+ * no resize guesses which is right; nothing changes. */
+START_TEST(header_longer_with_data)
+{
+	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
+	vstd_disk *d = NULL;
+	char img[512], sum0[256];
+	uint8_t buf[4096];
+	snprintf(img, sizeof(img), "%s", vt_path("h.vmdk"));
+	make_split(img, 3 * GIB, 0, 1);
+	memset(buf, 0x77, sizeof(buf));
+	oo.flags = VSTD_DISK_RDWR;
+	vt_ok(vstd_disk_open(&d, img, &oo));
+	vt_ok(vstd_disk_write(d, 3 * GIB - MIB / 2, buf, sizeof(buf)));
+	vstd_disk_close(d);
+	/* the line now ends 1 MiB before the written grain */
+	ck_assert_int_eq(vt_run("sed -i 's/RW 2097152 SPARSE/RW 2095104 SPARSE/' %s", img), 0);
+	ck_assert_int_eq(vt_run("cd %s && md5sum h.vmdk h-s00*.vmdk", vt_tmpdir()), 0);
+	snprintf(sum0, sizeof(sum0), "%s", vt_output());
+	vt_ok(vstd_disk_open(&d, img, &oo));
+	ck_assert_uint_eq(vstd_disk_size(d), 3 * GIB - MIB);
+	ck_assert_int_eq(vstd_disk_resize(d, 7 * GIB, 0, NULL), VSTD_ENOTSUP);
+	ck_assert_msg(strstr(vstd_error_last()->message, "h-s002.vmdk") != NULL &&
+	                      strstr(vstd_error_last()->message, "holds data") != NULL,
+	              "%s", vstd_error_last()->message);
+	ck_assert_int_eq(vstd_disk_resize(d, GIB, VSTD_DISK_RESIZE_SHRINK, NULL), VSTD_ENOTSUP);
+	vstd_disk_close(d);
+	ck_assert_int_eq(vt_run("cd %s && md5sum h.vmdk h-s00*.vmdk", vt_tmpdir()), 0);
+	ck_assert_str_eq(sum0, vt_output());
+}
+END_TEST
+
+/* Sizes that are not whole sectors are refused as for every VMDK resize;
+ * a grow ending one sector into a new extent (inside its first grain). */
+START_TEST(odd_sizes)
+{
+	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
+	vstd_disk *d = NULL;
+	char img[512], raw[512], p4[512];
+	char *text;
+	snprintf(img, sizeof(img), "%s", vt_path("o.vmdk"));
+	snprintf(raw, sizeof(raw), "%s", vt_path("o.raw"));
+	snprintf(p4, sizeof(p4), "%s/o-s004.vmdk", vt_tmpdir());
+	make_split(img, 3 * GIB, 0, 1);
+	ck_assert_int_eq(vt_run("truncate -s %" PRIu64 " %s", 4 * GIB + 512, raw), 0);
+	oo.flags = VSTD_DISK_RDWR;
+	vt_ok(vstd_disk_open(&d, img, &oo));
+	ck_assert_int_eq(vstd_disk_resize(d, 5 * GIB + 100, 0, NULL), VSTD_EINVAL);
+	ck_assert_uint_eq(vstd_disk_size(d), 3 * GIB);
+	vt_ok(vstd_disk_resize(d, 4 * GIB + 512, 0, NULL));
+	write_both(d, raw, 4 * GIB, 512, 41);
+	vstd_disk_close(d);
+	text = slurp(img);
+	ck_assert_msg(strstr(text, "RW 4194304 SPARSE \"o-s002.vmdk\"\n"
+	                           "RW 1 SPARSE \"o-s003.vmdk\"\n") != NULL,
+	              "%s", text);
+	free(text);
+	ck_assert(!exists(p4));
+	peers_agree(img, raw, 4 * GIB + 512, 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("disk/vmdk/split");
@@ -374,6 +493,9 @@ int main(void)
 	tcase_add_loop_test(tc, shrink, 0, 2);
 	tcase_add_test(tc, name_taken);
 	tcase_add_test(tc, dir_readonly);
+	tcase_add_test(tc, crash_window);
+	tcase_add_test(tc, header_longer_with_data);
+	tcase_add_test(tc, odd_sizes);
 	suite_add_tcase(s, tc);
 	return vt_main(s);
 }

@@ -102,6 +102,7 @@ static int zero_tail(vstd_disk *d, struct vdi_state *s, uint64_t size)
 	uint32_t inb = (uint32_t)(s->h.disk_size % s->h.block_size);
 	uint32_t last = (uint32_t)(s->h.disk_size / s->h.block_size), v;
 	uint64_t end;
+	int rc;
 	if (inb == 0 || size <= s->h.disk_size || last >= s->h.blocks)
 		return 0;
 	v = s->bmap[last];
@@ -110,7 +111,10 @@ static int zero_tail(vstd_disk *d, struct vdi_state *s, uint64_t size)
 	end = size - (uint64_t)last * s->h.block_size;
 	if (end > s->h.block_size)
 		end = s->h.block_size;
-	return vstd_io_write_zeroes(d->io, vdi_block_offset(s, v) + inb, end - inb, 0);
+	/* durable before the header makes the bytes visible */
+	if ((rc = vstd_io_write_zeroes(d->io, vdi_block_offset(s, v) + inb, end - inb, 0)) < 0)
+		return rc;
+	return vstd_io_flush(d->io);
 }
 
 /* The in-memory map grows to nb entries: entries past the old count are

@@ -95,7 +95,9 @@ VSTD_API const char *vstd_disk_format(const vstd_disk *disk);
 VSTD_API const char *vstd_disk_filename(const vstd_disk *disk);
 /** vstd_disk_backing - the next layer down, or NULL.  Owned by `disk`. */
 VSTD_API vstd_disk *vstd_disk_backing(const vstd_disk *disk);
-/** vstd_disk_io - the I/O object of the top layer.  Owned by `disk`. */
+/** vstd_disk_io - the I/O object of the top layer.  Owned by `disk`; valid
+ * until the disk is closed or resized (resizing a VMDK replaces its
+ * descriptor file, and with it this object). */
 VSTD_API vstd_io *vstd_disk_io(const vstd_disk *disk);
 /** vstd_disk_is_writable - 1 when opened with VSTD_DISK_RDWR. */
 VSTD_API int vstd_disk_is_writable(const vstd_disk *disk);

@@ -136,6 +136,25 @@ START_TEST(static_grow_vstd)
 }
 END_TEST
 
+/* A static image grown with --preallocation=full/falloc: its new blocks
+ * take space in the file, and qemu reads them as zeroes. */
+START_TEST(static_prealloc)
+{
+	static const char *const modes[] = {"falloc", "full"};
+	const char *img = vt_path("spa.vdi"), *raw = vt_path("spa.raw");
+	uint8_t *pat = make_qemu(img, raw, 1, 77 + (uint64_t)_i);
+	struct stat st;
+	ck_assert_msg(
+	        vt_run("%s img resize --preallocation=%s '%s' 60M", vt_cli(), modes[_i], img) == 0,
+	        "%s", vt_output());
+	static_shape(img, 60 * MIB);
+	qemu_agrees(img, raw, 60 * MIB);
+	ck_assert(stat(img, &st) == 0);
+	ck_assert_uint_ge((uint64_t)st.st_blocks * 512, 40 * MIB);
+	free(pat);
+}
+END_TEST
+
 /* A dynamic image grown with --preallocation: the new blocks are allocated
  * in order (map in room, then map moving); falloc and full reserve them. */
 START_TEST(dynamic_prealloc)
@@ -313,6 +332,7 @@ int main(void)
 	tcase_set_timeout(t, 60);
 	tcase_add_loop_test(t, static_grow_qemu, 0, 3);
 	tcase_add_test(t, static_grow_vstd);
+	tcase_add_loop_test(t, static_prealloc, 0, 2);
 	tcase_add_loop_test(t, dynamic_prealloc, 0, 3);
 	tcase_add_test(t, shrink);
 	tcase_add_test(t, shrink_moves);

@@ -607,14 +607,24 @@ static int write_slot(struct convert *c, const struct slot *s)
 /*
  * Writers take FULL slots in sequence.  The calling thread is always one
  * (it alone calls the progress callback); helpers join it when the target
- * takes concurrent writes to disjoint ranges.  A raw file does: its writes
- * are pwrite() calls, and several of them in flight also spread the kernel's
- * dirty-page throttling over several tasks, as qemu-img's worker threads do.
+ * takes concurrent writes to disjoint ranges and gains from them: a raw
+ * block device, or a raw file written with O_DIRECT (pwrite() calls that
+ * run in parallel).  Buffered writes to a regular file do not: each holds
+ * the inode's lock for its whole copy, and a second writer only spins on
+ * it (measured on 2 CPUs: raw -> raw 0.67-0.78 s with one writer, 0.76-0.77
+ * with two, and a third more CPU).
  */
 static int concurrent_writes_ok(const struct convert *c)
 {
-	return c->pool == NULL && strcmp(c->dst->drv->name, "raw") == 0 &&
-	       vstd_disk_backing(c->dst) == NULL;
+	struct stat st;
+	int direct = 0, fd;
+	if (c->pool != NULL || strcmp(c->dst->drv->name, "raw") != 0 ||
+	    vstd_disk_backing(c->dst) != NULL)
+		return 0;
+	fd = vstd_io_file_fd(c->dst->io, &direct);
+	if (fd < 0 || fstat(fd, &st) != 0)
+		return 0;
+	return S_ISBLK(st.st_mode) || direct;
 }
 
 /* A written request whose queued writes are all done: free for the

@@ -851,6 +851,7 @@ static int setup(struct convert *c)
  * too (-B: it is one handle).
  */
 unsigned vstd_convert_readers_override;
+unsigned vstd_convert_writers_override;
 
 static unsigned online_cpus(void)
 {
@@ -994,6 +995,11 @@ static int copy_into(vstd_disk *src, vstd_disk *dst, const vstd_disk_convert_opt
 		c.nwriters = MAX_WRITERS;
 	if (c.nwriters > online_cpus())
 		c.nwriters = online_cpus();
+	if (vstd_convert_writers_override && c.pool == NULL &&
+	    strcmp(c.dst->drv->name, "raw") == 0 && vstd_disk_backing(c.dst) == NULL)
+		c.nwriters = vstd_convert_writers_override < MAX_WRITERS
+		                     ? vstd_convert_writers_override
+		                     : MAX_WRITERS;
 	if (c.nwriters < 1)
 		c.nwriters = 1;
 	if ((rc = start_readers(&c)) < 0)

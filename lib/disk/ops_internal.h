@@ -27,6 +27,9 @@ int vstd_disk_convert_hooked(vstd_disk *src, const char *dst_path,
 /* Tests: convert runs this many reader threads (still at most 4, one per
  * slot, and one where the source cannot be reopened); 0: one per CPU. */
 extern unsigned vstd_convert_readers_override;
+/* Tests: a raw target (no backing, no -c) gets this many writer threads
+ * (at most 4) even where one would be chosen; 0: the engine's choice. */
+extern unsigned vstd_convert_writers_override;
 
 /* Copy the contents of src into the open disk dst (the convert engine). */
 int vstd_disk_copy_into(vstd_disk *src, vstd_disk *dst, const vstd_disk_convert_opts *opts,

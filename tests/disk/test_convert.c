@@ -473,10 +473,14 @@ START_TEST(convert_parallel_readers)
 			oo.flags = j == 2 ? VSTD_DISK_RDWR : 0;
 			vt_ok(vstd_disk_open(&src, vt_path("top.qcow2"), &oo));
 			vstd_convert_readers_override = readers[i];
+			/* several writers on a raw target too (the engine
+			 * picks them for block devices and O_DIRECT only) */
+			vstd_convert_writers_override = readers[i];
 			o.parallel = slots[j];
 			o.format = j == 1 ? "qcow2" : "raw";
 			vt_ok(vstd_disk_convert(src, vt_path("out.img"), &o));
 			vstd_convert_readers_override = 0;
+			vstd_convert_writers_override = 0;
 			vstd_disk_close(src);
 			assert_same_content(vt_path("want.raw"), vt_path("out.img"));
 			ck_assert_int_eq(vt_run("qemu-img compare -q -f qcow2 -F %s '%s' '%s'",

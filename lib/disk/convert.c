@@ -237,7 +237,9 @@ static int map_populate(struct convert *c, uint64_t pos, uint64_t n)
 }
 
 /* A written request's pages leave the mapping (the whole pages inside its
- * data runs: a page shared with a neighbour stays until the end). */
+ * data runs: a page shared with a neighbour stays until the end).  The
+ * reader that takes the slot next does it, before filling it: the zap and
+ * its TLB shootdown stay off the writer, the one serial stage. */
 static void unmap_slot(struct convert *c, struct slot *s)
 {
 	if (!s->mapped)
@@ -354,6 +356,7 @@ static int fill_slot(struct convert *c, struct reader *r, struct slot *s, uint64
                      uint64_t end, int hole)
 {
 	int rc;
+	unmap_slot(c, s); /* what the slot held before */
 	if (hole) {
 		s->off = off;
 		s->len = end - off;
@@ -631,7 +634,6 @@ static int concurrent_writes_ok(const struct convert *c)
  * reader again. */
 static void release_slot(struct convert *c, struct slot *s)
 {
-	unmap_slot(c, s);
 	pthread_mutex_lock(&c->lock);
 	s->writer_done = 0;
 	s->state = SLOT_FREE;

@@ -228,6 +228,14 @@ static int vdi_block_status(vstd_disk *d, uint64_t off, uint64_t max_len, vstd_b
 		if (s->bad != NULL && s->bad[block])
 			return vdi_bad_block_error(d, s, block);
 		len = ((uint64_t)block + 1) * s->h.block_size - off;
+		/* the following blocks stored right after this one (as
+		 * VirtualBox and qemu allocate them) are one extent */
+		while (s->h.block_extra == 0 && len < max_len && b + 1 < s->h.blocks &&
+		       s->bmap[b + 1] == s->bmap[b] + 1 && s->bmap[b + 1] != VDI_BLOCK_FREE &&
+		       s->bmap[b + 1] != VDI_BLOCK_ZERO && (s->bad == NULL || !s->bad[b + 1])) {
+			b++;
+			len += s->h.block_size;
+		}
 		st->length = len < max_len ? len : max_len;
 		st->flags = VSTD_BLOCK_DATA | VSTD_BLOCK_ALLOCATED | VSTD_BLOCK_OFFSET_VALID;
 		st->host_offset = vdi_block_offset(s, v) + off % s->h.block_size;

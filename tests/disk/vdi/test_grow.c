@@ -101,6 +101,48 @@ static void crash_grow(const uint8_t *base, size_t len, unsigned long crash_at,
 	crash_grow_to(base, len, crash_at, BIG, NULL, writes, after, after_len);
 }
 
+/*
+ * The image a crash at write k left (after[0..alen)): read-only it opens,
+ * or, where may_refuse, is refused with VSTD_ESTATE (an interrupted
+ * operation the next writer finishes); for writing it opens (finishing
+ * that), checks without corruptions (nor leaks, where no_leaks) and has
+ * size_a or size_b bytes.  Returns the writable disk on its memory I/O
+ * object (*io; the caller closes both); *refused: the read-only open was.
+ */
+static vstd_disk *open_after_crash(const uint8_t *after, size_t alen, int c, unsigned long k,
+                                   int may_refuse, int no_leaks, uint64_t size_a, uint64_t size_b,
+                                   vstd_io **io, int *refused)
+{
+	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
+	vstd_disk_check_result cr;
+	vstd_disk *d = NULL;
+	uint64_t size;
+	int ro;
+	vt_ok(vstd_io_mem_view(io, after, alen, "after-crash.vdi"));
+	oo.format = "vdi";
+	ro = vstd_disk_open_io(&d, *io, NULL, &oo);
+	if (ro == 0)
+		vstd_disk_close(d);
+	else
+		ck_assert_msg(ro == VSTD_ESTATE && may_refuse, "case %d crash at write %lu: %s", c,
+		              k, vstd_error_last()->message);
+	vstd_io_close(*io);
+	vt_ok(vstd_io_mem_new(io, after, alen, 0, VSTD_IO_WRITE));
+	oo.flags = VSTD_DISK_RDWR;
+	ck_assert_msg(vstd_disk_open_io(&d, *io, "after-crash.vdi", &oo) == 0,
+	              "case %d crash at write %lu: %s", c, k, vstd_error_last()->message);
+	memset(&cr, 0, sizeof(cr));
+	vt_ok(vstd_disk_check(d, 0, &cr));
+	ck_assert_msg(cr.corruptions == 0 && (!no_leaks || cr.leaks == 0),
+	              "case %d crash at write %lu: %s", c, k, cr.report ? cr.report : "");
+	vstd_disk_check_result_clear(&cr);
+	size = vstd_disk_size(d);
+	ck_assert_msg(size == size_a || size == size_b, "case %d crash at write %lu: size %llu", c,
+	              k, (unsigned long long)size);
+	*refused = ro != 0;
+	return d;
+}
+
 START_TEST(grow_crash)
 {
 	uint8_t *pat = vh_pattern(DSIZE, 62), *base, *after;
@@ -114,34 +156,12 @@ START_TEST(grow_crash)
 	free(after);
 	ck_assert_uint_gt(total, 4);
 	for (unsigned long k = 1; k <= total; k++) {
-		vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
-		vstd_disk_check_result cr;
 		vstd_io *io = NULL;
-		vstd_disk *d = NULL;
+		vstd_disk *d;
 		int ro;
 		crash_grow(base, len, k, &w, &after, &alen);
 		/* read-only: the old image, the new one, or "finish it" */
-		vt_ok(vstd_io_mem_view(&io, after, alen, "after-crash.vdi"));
-		oo.format = "vdi";
-		ro = vstd_disk_open_io(&d, io, NULL, &oo);
-		if (ro == 0)
-			vstd_disk_close(d);
-		else
-			ck_assert_msg(ro == VSTD_ESTATE, "crash at write %lu: %s", k,
-			              vstd_error_last()->message);
-		vstd_io_close(io);
-		vt_ok(vstd_io_mem_new(&io, after, alen, 0, VSTD_IO_WRITE));
-		oo.flags = VSTD_DISK_RDWR;
-		ck_assert_msg(vstd_disk_open_io(&d, io, "after-crash.vdi", &oo) == 0,
-		              "crash at write %lu: %s", k, vstd_error_last()->message);
-		memset(&cr, 0, sizeof(cr));
-		vt_ok(vstd_disk_check(d, 0, &cr));
-		ck_assert_msg(cr.corruptions == 0, "crash at write %lu: %s", k,
-		              cr.report ? cr.report : "");
-		vstd_disk_check_result_clear(&cr);
-		ck_assert_msg(vstd_disk_size(d) == DSIZE || vstd_disk_size(d) == BIG,
-		              "crash at write %lu: size %llu", k,
-		              (unsigned long long)vstd_disk_size(d));
+		d = open_after_crash(after, alen, 0, k, 1, 0, DSIZE, BIG, &io, &ro);
 		if (ro != 0)
 			finished++;
 		else if (vstd_disk_size(d) == BIG)
@@ -220,38 +240,16 @@ START_TEST(grow_crash_alloc)
 	free(after);
 	ck_assert_uint_gt(total, 2);
 	for (unsigned long k = 1; k <= total + 1; k++) { /* total + 1: no crash */
-		vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
-		vstd_disk_check_result cr;
 		vstd_io *io = NULL;
-		vstd_disk *d = NULL;
+		vstd_disk *d;
 		const void *data;
 		size_t n;
 		uint64_t size;
 		int ro;
 		crash_grow_to(base, len, k, new_size, alloc_cases[_i].prealloc, &w, &after, &alen);
-		vt_ok(vstd_io_mem_view(&io, after, alen, "after-crash.vdi"));
-		oo.format = "vdi";
-		ro = vstd_disk_open_io(&d, io, NULL, &oo);
-		if (ro == 0)
-			vstd_disk_close(d);
-		else
-			ck_assert_msg(ro == VSTD_ESTATE && alloc_cases[_i].journal,
-			              "case %d crash at write %lu: %s", _i, k,
-			              vstd_error_last()->message);
-		vstd_io_close(io);
-		vt_ok(vstd_io_mem_new(&io, after, alen, 0, VSTD_IO_WRITE));
-		oo.flags = VSTD_DISK_RDWR;
-		ck_assert_msg(vstd_disk_open_io(&d, io, "after-crash.vdi", &oo) == 0,
-		              "case %d crash at write %lu: %s", _i, k, vstd_error_last()->message);
-		memset(&cr, 0, sizeof(cr));
-		vt_ok(vstd_disk_check(d, 0, &cr));
-		ck_assert_msg(cr.corruptions == 0 && cr.leaks == 0,
-		              "case %d crash at write %lu: %s", _i, k, cr.report ? cr.report : "");
-		vstd_disk_check_result_clear(&cr);
+		d = open_after_crash(after, alen, _i, k, alloc_cases[_i].journal != 0, 1, SSIZE,
+		                     new_size, &io, &ro);
 		size = vstd_disk_size(d);
-		ck_assert_msg(size == SSIZE || size == new_size,
-		              "case %d crash at write %lu: size %llu", _i, k,
-		              (unsigned long long)size);
 		if (ro != 0)
 			finished++;
 		else if (size == new_size)
@@ -334,37 +332,15 @@ START_TEST(shrink_crash)
 	ck_assert_uint_eq(vstd_le32(after + 388), 3); /* the 3 blocks that stay */
 	free(after);
 	for (unsigned long k = 1; k <= total + 1; k++) {
-		vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
-		vstd_disk_check_result cr;
 		vstd_io *io = NULL;
-		vstd_disk *d = NULL;
+		vstd_disk *d;
 		const void *data;
 		size_t n;
 		uint64_t size;
 		int ro;
 		crash_grow_to(base, len, k, new_size, NULL, &w, &after, &alen);
-		vt_ok(vstd_io_mem_view(&io, after, alen, "after-crash.vdi"));
-		oo.format = "vdi";
-		ro = vstd_disk_open_io(&d, io, NULL, &oo);
-		if (ro == 0)
-			vstd_disk_close(d);
-		else
-			ck_assert_msg(ro == VSTD_ESTATE, "case %d crash at write %lu: %s", _i, k,
-			              vstd_error_last()->message);
-		vstd_io_close(io);
-		vt_ok(vstd_io_mem_new(&io, after, alen, 0, VSTD_IO_WRITE));
-		oo.flags = VSTD_DISK_RDWR;
-		ck_assert_msg(vstd_disk_open_io(&d, io, "after-crash.vdi", &oo) == 0,
-		              "case %d crash at write %lu: %s", _i, k, vstd_error_last()->message);
-		memset(&cr, 0, sizeof(cr));
-		vt_ok(vstd_disk_check(d, 0, &cr));
-		ck_assert_msg(cr.corruptions == 0 && cr.leaks == 0,
-		              "case %d crash at write %lu: %s", _i, k, cr.report ? cr.report : "");
-		vstd_disk_check_result_clear(&cr);
+		d = open_after_crash(after, alen, _i, k, 1, 1, old_size, new_size, &io, &ro);
 		size = vstd_disk_size(d);
-		ck_assert_msg(size == old_size || size == new_size,
-		              "case %d crash at write %lu: size %llu", _i, k,
-		              (unsigned long long)size);
 		if (ro != 0)
 			finished++;
 		else if (size == new_size)

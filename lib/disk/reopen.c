@@ -9,8 +9,9 @@
  * copy is the same chain, not whatever the names lead to today.  Each file
  * opened must be the very file the layer has open (same device and inode):
  * a file renamed or replaced since refuses the copy.  Only disks opened
- * read-only, on plain files, qualify: a writable disk may hold changes its
- * files do not have yet.
+ * read-only, on regular files or block devices, qualify: a writable disk
+ * may hold changes its files do not have yet, and a pipe or character
+ * device opened again need not give the same bytes.
  */
 #include <string.h>
 #include <sys/stat.h>
@@ -25,8 +26,11 @@ static int reopen_file(const vstd_disk *l, vstd_io **out)
 	struct stat a, b;
 	int direct = 0, fd = vstd_io_file_fd(l->io, &direct), nfd, rc;
 	vstd_io *io = NULL;
-	if (fd < 0 || fstat(fd, &a) != 0)
-		return vstd_err(VSTD_ENOTSUP, "%s: not a plain file; cannot open it again",
+	/* a regular file or a block device: anything else (a pipe, a
+	 * character device) opened again might not give the same bytes */
+	if (fd < 0 || fstat(fd, &a) != 0 || !(S_ISREG(a.st_mode) || S_ISBLK(a.st_mode)))
+		return vstd_err(VSTD_ENOTSUP,
+		                "%s: not a regular file or block device; cannot open it again",
 		                l->filename);
 	if ((rc = vstd_io_file_open(&io, l->filename,
 	                            VSTD_IO_READ | (direct ? VSTD_IO_DIRECT : 0))) < 0)

@@ -180,3 +180,42 @@ int vt_main(Suite *suite)
 	srunner_free(sr);
 	return failed == 0 ? 0 : 1;
 }
+
+int vt_crash_run(const void *base, size_t len, const char *format, const char *name,
+                 unsigned long crash_at, int crash_after, void (*op)(vstd_disk *d, void *arg),
+                 void *arg, struct vt_crash *out)
+{
+	vstd_io_fault_opts fo = VSTD_IO_FAULT_OPTS_INIT;
+	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
+	vstd_io *mem = NULL, *fault = NULL;
+	vstd_io_fault_stats st;
+	vstd_disk *d = NULL;
+	const void *data;
+	size_t n;
+	int rc;
+	ck_assert_int_eq(vstd_io_mem_new(&mem, base, len, 0, VSTD_IO_WRITE), 0);
+	fo.hold_unflushed = 1;
+	fo.crash_at_write = crash_at;
+	ck_assert_int_eq(vstd_io_fault_new(&fault, mem, &fo), 0);
+	oo.flags = VSTD_DISK_RDWR;
+	oo.format = format;
+	rc = vstd_disk_open_io(&d, fault, name, &oo);
+	if (rc == 0) {
+		op(d, arg);
+		if (crash_after && vstd_io_fault_get_stats(fault, &st) == 0 && !st.crashed)
+			vstd_io_fault_crash(fault);
+		vstd_disk_close(d);
+	}
+	ck_assert_int_eq(vstd_io_fault_get_stats(fault, &st), 0);
+	out->writes = st.writes;
+	out->flushes = st.flushes;
+	out->crashed = st.crashed;
+	vstd_io_close(fault);
+	ck_assert_int_eq(vstd_io_mem_contents(mem, &data, &n), 0);
+	out->after = malloc(n > 0 ? n : 1);
+	ck_assert_ptr_nonnull(out->after);
+	memcpy(out->after, data, n);
+	out->after_len = n;
+	vstd_io_close(mem);
+	return rc;
+}

@@ -36,6 +36,25 @@ const char *vt_output(void);
 void vt_fill_random(void *buf, size_t len, uint64_t seed);
 /* Write a file from memory; ck_assert on failure. */
 void vt_write_file(const char *path, const void *data, size_t len);
+/*
+ * Crash testing, one run: open a copy of the image base[0..len) for
+ * writing (format NULL: probed; name NULL: no backing file is looked for)
+ * through a fault-injecting layer that holds unflushed writes and drops
+ * them at a crash before write crash_at (1-based; 0: never), run op on it
+ * unless the open failed, with crash_after crash after op if no crash came
+ * yet (no clean close), then close.  out: the writes, flushes and whether
+ * a crash came; out->after (malloc'd, the caller frees) the bytes left.
+ * Returns 0, or the open's error.
+ */
+struct vt_crash {
+	unsigned long writes, flushes;
+	int crashed;
+	uint8_t *after;
+	size_t after_len;
+};
+int vt_crash_run(const void *base, size_t len, const char *format, const char *name,
+                 unsigned long crash_at, int crash_after, void (*op)(vstd_disk *d, void *arg),
+                 void *arg, struct vt_crash *out);
 /* Decompress a .gz or .bz2 corpus file into the tmpdir; returns the path. */
 const char *vt_unpack(const char *shared_rel);
 /* Fail the current test with the last vstd error if rc < 0. */

@@ -68,32 +68,20 @@ static uint8_t *create_in_memory(const struct setup *st, size_t *len)
 	return copy;
 }
 
+static void workload_op(vstd_disk *d, void *arg)
+{
+	workload(d, *(const uint64_t *)arg);
+}
+
 /* Run the workload crashing before write n (0: never); returns writes seen. */
 static unsigned long run(const uint8_t *base, size_t base_len, uint64_t size, unsigned long n,
                          const char *save)
 {
-	vstd_io_fault_opts fo = VSTD_IO_FAULT_OPTS_INIT;
-	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
-	vstd_io_fault_stats stats;
-	vstd_io *inner = NULL, *f = NULL;
-	vstd_disk *d = NULL;
-	const void *data;
-	size_t len;
-	vt_ok(vstd_io_mem_new(&inner, base, base_len, 0, VSTD_IO_WRITE));
-	fo.hold_unflushed = 1;
-	fo.crash_at_write = n;
-	vt_ok(vstd_io_fault_new(&f, inner, &fo));
-	oo.flags = VSTD_DISK_RDWR;
-	oo.format = "qcow2";
-	vt_ok(vstd_disk_open_io(&d, f, NULL, &oo));
-	workload(d, size);
-	vstd_disk_close(d);
-	vt_ok(vstd_io_fault_get_stats(f, &stats));
-	vstd_io_close(f);
-	vt_ok(vstd_io_mem_contents(inner, &data, &len));
-	vt_write_file(save, data, len);
-	vstd_io_close(inner);
-	return stats.writes;
+	struct vt_crash c;
+	vt_ok(vt_crash_run(base, base_len, "qcow2", NULL, n, 0, workload_op, &size, &c));
+	vt_write_file(save, c.after, c.after_len);
+	free(c.after);
+	return c.writes;
 }
 
 START_TEST(crash_every_write)

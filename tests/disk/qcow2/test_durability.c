@@ -161,35 +161,29 @@ static uint8_t *create_in_memory(const struct setup *st, size_t *len)
 	return copy;
 }
 
+struct ops_args {
+	const struct setup *st;
+	struct model *m;
+};
+
+static void ops_op(vstd_disk *d, void *arg)
+{
+	struct ops_args *a = arg;
+	run_ops(d, a->st, a->m);
+}
+
 /* Run the workload crashing before write n (0: never, closing cleanly). */
 static unsigned long run(const uint8_t *base, size_t base_len, const struct setup *st,
                          unsigned long n, const char *save, struct model *m, unsigned long *flushes)
 {
-	vstd_io_fault_opts fo = VSTD_IO_FAULT_OPTS_INIT;
-	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
-	vstd_io_fault_stats stats;
-	vstd_io *inner = NULL, *f = NULL;
-	vstd_disk *d = NULL;
-	const void *data;
-	size_t len;
-	vt_ok(vstd_io_mem_new(&inner, base, base_len, 0, VSTD_IO_WRITE));
-	fo.hold_unflushed = 1;
-	fo.crash_at_write = n;
-	vt_ok(vstd_io_fault_new(&f, inner, &fo));
-	oo.flags = VSTD_DISK_RDWR;
-	oo.format = "qcow2";
-	vt_ok(vstd_disk_open_io(&d, f, NULL, &oo));
-	run_ops(d, st, m);
-	if (n != 0 && vstd_io_fault_get_stats(f, &stats) == 0 && !stats.crashed)
-		vstd_io_fault_crash(f); /* a crash after the last write: no close */
-	vstd_disk_close(d);
-	vt_ok(vstd_io_fault_get_stats(f, &stats));
-	vstd_io_close(f);
-	vt_ok(vstd_io_mem_contents(inner, &data, &len));
-	vt_write_file(save, data, len);
-	vstd_io_close(inner);
-	*flushes = stats.flushes;
-	return stats.writes;
+	struct ops_args a = {st, m};
+	struct vt_crash c;
+	/* with a crash point: a crash after the last write too, no close */
+	vt_ok(vt_crash_run(base, base_len, "qcow2", NULL, n, n != 0, ops_op, &a, &c));
+	vt_write_file(save, c.after, c.after_len);
+	free(c.after);
+	*flushes = c.flushes;
+	return c.writes;
 }
 
 /* Incompatible feature bit 0 of the image's header. */

@@ -64,35 +64,27 @@ START_TEST(grow_qemu_image)
 }
 END_TEST
 
+struct resize_args {
+	uint64_t size;
+	const char *prealloc;
+};
+
+static void resize_op(vstd_disk *d, void *arg)
+{
+	const struct resize_args *a = arg;
+	(void)vstd_disk_resize(d, a->size, VSTD_DISK_RESIZE_SHRINK, a->prealloc);
+}
+
 static void crash_grow_to(const uint8_t *base, size_t len, unsigned long crash_at,
                           uint64_t new_size, const char *prealloc, unsigned long *writes,
                           uint8_t **after, size_t *after_len)
 {
-	vstd_io_fault_opts fo = VSTD_IO_FAULT_OPTS_INIT;
-	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
-	vstd_io *mem = NULL, *fault = NULL;
-	vstd_io_fault_stats st;
-	vstd_disk *d = NULL;
-	const void *data;
-	size_t n;
-	vt_ok(vstd_io_mem_new(&mem, base, len, 0, VSTD_IO_WRITE));
-	fo.hold_unflushed = 1;
-	fo.crash_at_write = crash_at;
-	vt_ok(vstd_io_fault_new(&fault, mem, &fo));
-	oo.flags = VSTD_DISK_RDWR;
-	oo.format = "vdi";
-	if (vstd_disk_open_io(&d, fault, "crash.vdi", &oo) == 0) {
-		(void)vstd_disk_resize(d, new_size, VSTD_DISK_RESIZE_SHRINK, prealloc);
-		vstd_disk_close(d);
-	}
-	vt_ok(vstd_io_fault_get_stats(fault, &st));
-	*writes = st.writes;
-	vstd_io_close(fault);
-	vt_ok(vstd_io_mem_contents(mem, &data, &n));
-	*after = malloc(n);
-	memcpy(*after, data, n);
-	*after_len = n;
-	vstd_io_close(mem);
+	struct resize_args a = {new_size, prealloc};
+	struct vt_crash c;
+	(void)vt_crash_run(base, len, "vdi", "crash.vdi", crash_at, 0, resize_op, &a, &c);
+	*writes = c.writes;
+	*after = c.after;
+	*after_len = c.after_len;
 }
 
 static void crash_grow(const uint8_t *base, size_t len, unsigned long crash_at,

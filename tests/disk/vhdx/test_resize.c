@@ -103,33 +103,20 @@ END_TEST
 /* Crash at every write of a grow that moves the BAT: after the replay at a
  * read-write open, the image opens, checks clean, has the old or the new
  * size, and its data is intact. */
+static void grow_op(vstd_disk *d, void *arg)
+{
+	(void)arg;
+	(void)vstd_disk_resize(d, BIG, 0, NULL);
+}
+
 static void crash_grow(const uint8_t *base, size_t len, unsigned long crash_at,
                        unsigned long *writes, uint8_t **after, size_t *after_len)
 {
-	vstd_io_fault_opts fo = VSTD_IO_FAULT_OPTS_INIT;
-	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
-	vstd_io *mem = NULL, *fault = NULL;
-	vstd_io_fault_stats st;
-	vstd_disk *d = NULL;
-	const void *data;
-	size_t n;
-	vt_ok(vstd_io_mem_new(&mem, base, len, 0, VSTD_IO_WRITE));
-	fo.hold_unflushed = 1;
-	fo.crash_at_write = crash_at;
-	vt_ok(vstd_io_fault_new(&fault, mem, &fo));
-	oo.flags = VSTD_DISK_RDWR;
-	if (vstd_disk_open_io(&d, fault, "crash.vhdx", &oo) == 0) {
-		(void)vstd_disk_resize(d, BIG, 0, NULL);
-		vstd_disk_close(d);
-	}
-	vt_ok(vstd_io_fault_get_stats(fault, &st));
-	*writes = st.writes;
-	vstd_io_close(fault);
-	vt_ok(vstd_io_mem_contents(mem, &data, &n));
-	*after = malloc(n);
-	memcpy(*after, data, n);
-	*after_len = n;
-	vstd_io_close(mem);
+	struct vt_crash c;
+	(void)vt_crash_run(base, len, NULL, "crash.vhdx", crash_at, 0, grow_op, NULL, &c);
+	*writes = c.writes;
+	*after = c.after;
+	*after_len = c.after_len;
 }
 
 START_TEST(grow_crash)

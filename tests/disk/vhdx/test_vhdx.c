@@ -550,36 +550,24 @@ END_TEST
 
 /* Crash at every write of an allocate-write-flush sequence: after replay the
  * image opens, checks clean, and every block reads all old or all new. */
+static void write_flush_op(vstd_disk *d, void *arg)
+{
+	const uint8_t *pat = arg;
+	if (vstd_disk_write(d, 0, pat, 1536 * 1024) == 0 &&
+	    vstd_disk_write(d, 3 << 20, pat, 4096) == 0)
+		(void)vstd_disk_flush(d);
+}
+
 static int crash_run(const uint8_t *base, size_t len, unsigned long crash_at, const uint8_t *pat,
                      unsigned long *writes, uint8_t **after, size_t *after_len)
 {
-	vstd_io_fault_opts fo = VSTD_IO_FAULT_OPTS_INIT;
-	vstd_disk_open_opts oo = VSTD_DISK_OPEN_OPTS_INIT;
-	vstd_io *mem = NULL, *fault = NULL;
-	vstd_io_fault_stats st;
-	vstd_disk *d = NULL;
-	const void *data;
-	size_t n;
-	vt_ok(vstd_io_mem_new(&mem, base, len, 0, VSTD_IO_WRITE));
-	fo.hold_unflushed = 1;
-	fo.crash_at_write = crash_at;
-	vt_ok(vstd_io_fault_new(&fault, mem, &fo));
-	oo.flags = VSTD_DISK_RDWR;
-	if (vstd_disk_open_io(&d, fault, "crash.vhdx", &oo) == 0) {
-		if (vstd_disk_write(d, 0, pat, 1536 * 1024) == 0 &&
-		    vstd_disk_write(d, 3 << 20, pat, 4096) == 0)
-			(void)vstd_disk_flush(d);
-		vstd_disk_close(d);
-	}
-	vt_ok(vstd_io_fault_get_stats(fault, &st));
-	*writes = st.writes;
-	vstd_io_close(fault);
-	vt_ok(vstd_io_mem_contents(mem, &data, &n));
-	*after = malloc(n);
-	memcpy(*after, data, n);
-	*after_len = n;
-	vstd_io_close(mem);
-	return st.crashed;
+	struct vt_crash c;
+	(void)vt_crash_run(base, len, NULL, "crash.vhdx", crash_at, 0, write_flush_op,
+	                   (void *)(uintptr_t)pat, &c);
+	*writes = c.writes;
+	*after = c.after;
+	*after_len = c.after_len;
+	return c.crashed;
 }
 
 START_TEST(crash_consistency)

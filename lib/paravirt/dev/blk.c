@@ -43,6 +43,30 @@ static int range_ok(const struct blk *b, uint64_t sector, uint64_t bytes)
 	return !vstd_add_overflow_u64(sector, nsec, &end) && end <= b->capacity;
 }
 
+int blk_iov_io(struct blk *b, struct vq_chain *c, uint32_t first, uint32_t last, uint64_t skip,
+               uint64_t off, uint64_t len, int write)
+{
+	int rc = 0;
+	for (uint32_t i = first; i < last && len > 0 && rc == 0; i++) {
+		uint8_t *p = c->iov[i].base;
+		size_t n = c->iov[i].len;
+		if (skip >= n) {
+			skip -= n;
+			continue;
+		}
+		p += skip;
+		n -= (size_t)skip;
+		skip = 0;
+		if (n > len)
+			n = (size_t)len;
+		rc = write ? vstd_disk_write(b->disk, off, p, n)
+		           : vstd_disk_read(b->disk, off, p, n);
+		off += n;
+		len -= n;
+	}
+	return rc;
+}
+
 static int do_rw(struct blk *b, struct vq_chain *c, int write, uint64_t sector, uint32_t *data_len)
 {
 	uint64_t off = sector * 512, skip, len, total;
@@ -74,23 +98,7 @@ static int do_rw(struct blk *b, struct vq_chain *c, int write, uint64_t sector, 
 		}
 	}
 	total = len;
-	for (uint32_t i = first; i < last && len > 0 && rc == 0; i++) {
-		uint8_t *p = c->iov[i].base;
-		size_t n = c->iov[i].len;
-		if (skip >= n) {
-			skip -= n;
-			continue;
-		}
-		p += skip;
-		n -= (size_t)skip;
-		skip = 0;
-		if (n > len)
-			n = (size_t)len;
-		rc = write ? vstd_disk_write(b->disk, off, p, n)
-		           : vstd_disk_read(b->disk, off, p, n);
-		off += n;
-		len -= n;
-	}
+	rc = blk_iov_io(b, c, first, last, skip, off, len, write);
 	if (rc == 0 && b->zones) {
 		if (write)
 			blk_zoned_write_end(b, sector, total / 512);

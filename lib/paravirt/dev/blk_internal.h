@@ -31,6 +31,11 @@ struct blk {
 
 #define BLK_ZONES_MAX (1u << 20)
 
+/* Read or write len bytes at disk offset off from/into the chain's
+ * buffers first..last-1, after skipping skip bytes of them (a request's
+ * header); disk_lock held.  0, or the disk's error. */
+int blk_iov_io(struct blk *b, struct vq_chain *c, uint32_t first, uint32_t last, uint64_t skip,
+               uint64_t off, uint64_t len, int write);
 /* Set up the zones (b->zone_sectors etc. filled); VSTD_EINVAL / VSTD_ENOMEM. */
 int blk_zoned_init(struct blk *b);
 /* A zone request (ZONE_APPEND, REPORT, OPEN, CLOSE, FINISH, RESET,

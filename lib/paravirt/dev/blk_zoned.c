@@ -207,9 +207,9 @@ static int zone_report(struct blk *b, struct vq_chain *c, uint64_t sector, uint3
  * back in the 8 bytes before the status. */
 static int zone_append(struct blk *b, struct vq_chain *c, uint32_t z, uint32_t *data)
 {
-	uint64_t len = c->out_len - 16, nsec = len / 512, at = b->zones[z].wp, off, skip = 16;
+	uint64_t len = c->out_len - 16, nsec = len / 512, at = b->zones[z].wp;
 	uint8_t as[8];
-	int st, rc = 0;
+	int st;
 	if (c->in_len != 9 || len == 0 || len % b->blk_size != 0 || nsec > b->zone_sectors)
 		return VBLK_S_IOERR;
 	if (b->zones[z].state == VBLK_ZS_FULL)
@@ -218,24 +218,8 @@ static int zone_append(struct blk *b, struct vq_chain *c, uint32_t z, uint32_t *
 		return VBLK_S_IOERR; /* does not fit in the zone */
 	if ((st = zopen(b, z, VBLK_ZS_IOPEN)) != VBLK_S_OK)
 		return st;
-	off = at * 512;
-	for (uint32_t i = 0; i < c->nout && len > 0 && rc == 0; i++) {
-		size_t n = c->iov[i].len;
-		uint8_t *p = c->iov[i].base;
-		if (skip >= n) {
-			skip -= n;
-			continue;
-		}
-		p += skip;
-		n -= (size_t)skip;
-		skip = 0;
-		if (n > len)
-			n = (size_t)len;
-		rc = vstd_disk_write(b->disk, off, p, n);
-		off += n;
-		len -= n;
-	}
-	if (rc < 0)
+	/* the data follows the 16-byte request header */
+	if (blk_iov_io(b, c, 0, c->nout, 16, at * 512, len, 1) < 0)
 		return VBLK_S_IOERR;
 	blk_zoned_write_end(b, at, nsec);
 	vstd_put_le64(as, at);

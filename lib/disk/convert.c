@@ -417,11 +417,9 @@ static int claim(struct convert *c, struct reader *r, struct slot **sp, uint64_t
 		end_requests(c, s, 0);
 		return 0;
 	}
-	if (!(pos >= c->cursor.st_start && pos < c->cursor.st_end)) {
-		if ((rc = reader_status(c, &c->cursor, pos)) < 0) {
-			end_requests(c, s, rc);
-			return 0;
-		}
+	if ((rc = reader_status(c, &c->cursor, pos)) < 0) {
+		end_requests(c, s, rc);
+		return 0;
 	}
 	is_zero = (c->cursor.st.flags & VSTD_BLOCK_ZERO) || !(c->cursor.st.flags & VSTD_BLOCK_DATA);
 	*hole = is_zero && !c->compare_below && !(c->o->flags & VSTD_CONVERT_NO_ZERO_DETECT);
@@ -617,12 +615,19 @@ static int write_slot(struct convert *c, const struct slot *s)
  * it (measured on 2 CPUs: raw -> raw 0.67-0.78 s with one writer, 0.76-0.77
  * with two, and a third more CPU).
  */
+/* Writes to the target may run in parallel at all: a raw target (plain
+ * pwrites to disjoint ranges), without backing, not compressing. */
+static int raw_writes_independent(const struct convert *c)
+{
+	return c->pool == NULL && strcmp(c->dst->drv->name, "raw") == 0 &&
+	       vstd_disk_backing(c->dst) == NULL;
+}
+
 static int concurrent_writes_ok(const struct convert *c)
 {
 	struct stat st;
 	int direct = 0, fd;
-	if (c->pool != NULL || strcmp(c->dst->drv->name, "raw") != 0 ||
-	    vstd_disk_backing(c->dst) != NULL)
+	if (!raw_writes_independent(c))
 		return 0;
 	fd = vstd_io_file_fd(c->dst->io, &direct);
 	if (fd < 0 || fstat(fd, &st) != 0)
@@ -796,15 +801,13 @@ static void setup_map(struct convert *c)
 
 static int setup(struct convert *c)
 {
-	uint64_t unit = c->sparse ? c->sparse : CHUNK;
 	size_t cap_runs;
 	c->slots = vstd_calloc(c->nslots, sizeof(*c->slots));
 	if (c->slots == NULL)
 		return vstd_err_code();
-	/* runs per request: one per unit, plus the partial ones at the ends,
-	 * or one per 512-byte sector where block status alternates that
-	 * finely between data and holes */
-	(void)unit;
+	/* runs per request: at most one per 512-byte sector (zero detection
+	 * by sparse_size units, or block status alternating that finely
+	 * between data and holes), plus the partial ones at the ends */
 	cap_runs = (size_t)(CHUNK / 512) + 4;
 	for (unsigned i = 0; i < c->nslots; i++) {
 		struct slot *s = &c->slots[i];
@@ -989,16 +992,14 @@ static int copy_into(vstd_disk *src, vstd_disk *dst, const vstd_disk_convert_opt
 	pthread_cond_init(&c.cond, NULL);
 	if (c.wb != NULL)
 		vstd_wb_callbacks(c.wb, wb_hold, wb_release, &c);
-	/* no more writers than CPUs: writes to one file take its inode lock,
-	 * and a writer beyond the CPUs only spins on it, taking the time the
-	 * readers need */
+	/* several writers only where writes run in parallel (see
+	 * concurrent_writes_ok), and never more than the CPUs */
 	c.nwriters = concurrent_writes_ok(&c) ? c.nslots / 2 : 1;
 	if (c.nwriters > MAX_WRITERS)
 		c.nwriters = MAX_WRITERS;
 	if (c.nwriters > online_cpus())
 		c.nwriters = online_cpus();
-	if (vstd_convert_writers_override && c.pool == NULL &&
-	    strcmp(c.dst->drv->name, "raw") == 0 && vstd_disk_backing(c.dst) == NULL)
+	if (vstd_convert_writers_override && raw_writes_independent(&c))
 		c.nwriters = vstd_convert_writers_override < MAX_WRITERS
 		                     ? vstd_convert_writers_override
 		                     : MAX_WRITERS;

@@ -210,6 +210,10 @@ int vt_crash_run(const void *base, size_t len, const char *format, const char *n
 	out->writes = st.writes;
 	out->flushes = st.flushes;
 	out->crashed = st.crashed;
+	/* a run that reached its crash point must have crashed: else the
+	 * loops over crash points would test nothing */
+	ck_assert_msg(crash_at == 0 || st.crashed || st.writes < crash_at,
+	              "crash point %lu passed (%lu writes) without a crash", crash_at, st.writes);
 	vstd_io_close(fault);
 	ck_assert_int_eq(vstd_io_mem_contents(mem, &data, &n), 0);
 	out->after = malloc(n > 0 ? n : 1);

@@ -44,6 +44,7 @@ void vt_write_file(const char *path, const void *data, size_t len);
  * unless the open failed, with crash_after crash after op if no crash came
  * yet (no clean close), then close.  out: the writes, flushes and whether
  * a crash came; out->after (malloc'd, the caller frees) the bytes left.
+ * Fails the test when the run made crash_at writes without crashing.
  * Returns 0, or the open's error.
  */
 struct vt_crash {
